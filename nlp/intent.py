@@ -116,7 +116,14 @@ class _Model:
                 self.patterns.append(_Pattern(intent, None, pat, weight))
 
         # vocabulary for typo repair: the Chinese plain keywords
-        vocab = sorted({p.text for p in self.patterns if p.regex is None and _is_cjk(p.text) and len(p.text) >= 2})
+        # (out-of-scope cues are left out: repairing 快到 into 快递 would only hide a real question)
+        vocab = sorted(
+            {
+                p.text
+                for p in self.patterns
+                if p.regex is None and p.intent != "none" and _is_cjk(p.text) and len(p.text) >= 2
+            }
+        )
         vocab += ["完成", "没完成", "未完成", "提交"]  # pieces of regex patterns worth repairing too
         self.vocab_by_len: dict[int, list[str]] = defaultdict(list)
         self.vocab_by_reading: dict[str, list[str]] = defaultdict(list)
@@ -227,8 +234,9 @@ def parse_question(text: str, today: date, known_names: Iterable[str] = ()) -> Q
     norm = normalize(raw)
     if subject is None:
         subject = _find_subject(norm, known_names)
+    # the name is taken out before anything else reads the text (a name like 周五一 must not become a period)
     scoring_text = norm.replace(normalize(subject), "他") if subject else norm
-    period = parse_period(norm, today)
+    period = parse_period(scoring_text, today)
 
     scores = score_intents(scoring_text)
     none_score = scores.pop("none", 0.0)
