@@ -59,6 +59,8 @@ INTENTS = (
 MIN_SCORE = 1.0
 #: windows that jieba counts more often than this are real words, never typos (几分 is not 积分)
 _TYPO_MAX_FREQ = 5
+#: a one-character typo is only assumed when the odd character is not a very common one (惯 yes, 要 no)
+_TYPO_CHAR_MAX_FREQ = 20000
 
 _DATA = Path(__file__).with_name("data")
 
@@ -180,7 +182,10 @@ class _Model:
                 rep = tok
                 if 2 <= len(tok) <= 4 and _is_cjk(tok) and not self.freq.get(tok):
                     for w in self.vocab_by_len.get(len(tok), ()):
-                        if Hamming.distance(tok, w) == 1 and (len(tok) > 2 or tok[0] == w[0]):
+                        if Hamming.distance(tok, w) != 1 or (len(tok) == 2 and tok[0] != w[0]):
+                            continue
+                        wrong = next(a for a, b in zip(tok, w, strict=True) if a != b)
+                        if self.freq.get(wrong, 0) < _TYPO_CHAR_MAX_FREQ:  # 周要 is not 周报: 要 is no typo
                             rep = w
                             break
                 pieces.append(rep)
