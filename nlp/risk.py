@@ -1,0 +1,237 @@
+"""Risk signal detection: lexicon matches filtered by general context rules, clause by clause.
+
+Rules (all generic, none keyed to particular sentences):
+- other sense: a match overlapping one of its row's `exclude` strings (压力测试, 离职率, 发offer) is dropped;
+  short (1-2 character) Chinese matches must also line up with jieba token boundaries (润 in 利润 is not 润);
+- negation: 不/没/没有/无/并不/不存在/不算... shortly before the term in the same clause, a negator
+  inside a `~` gap (压力不大), or a denial right after the term (压力还好, 加班不多);
+- answered question: a risk inside a question (会不会人手不够？ / 压力大不大 / 离职？) is dropped when the
+  next clause denies it (应该够 / 其实还好 / 没想过 / 不存在的); an unanswered or confirmed one is kept;
+- resolved: a risk in a clause with a past marker (之前/以前/原来) followed by a resolution
+  (现在没问题/后来补上/理顺了/能准点) is dropped, as is one directly followed by 解决了/已解决/补上了;
+- owner: when the nearest subject before the term in its clause is a third party (客户/对方/甲方/
+  供应商/对接人/兄弟部门...), the risk is theirs and dropped; rows flagged `self` are also dropped when
+  a colleague is the subject of a check-in clause (离职的老张 / 同事离职) - manager notes report employees;
+- pattern: rows flagged `pattern` (加班, 熬夜) need a repetition marker (天天/每天/连续/又/一直/经常/
+  好几个/这么多/最近...), a one-off marker (昨天/偶尔/一次) alone is not burnout.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from nlp.lexicon import CATEGORIES, Entry, load_lexicon, token_bounds
+from nlp.normalize import Normalized, is_cjk, replace_chars
+from nlp.typos import repair
+
+_CLAUSE_SPLIT = re.compile(
+    r"[，。！？；：,!?;:\n…~]+|\.(?!\d)"
+    r"|(?<=[\u4e00-\u9fff])(?<![不非])(?=但是|但(?!愿)|可是|然而)"
+    r"|(?<=[\u4e00-\u9fff])(?<![顾忙比说打跑睡熬拗抢斗扛撑看])(?=不过(?![来去]))"
+)
+_QMARK = "\ue000"  # filler left by A-not-A collapsing (够不够 -> 不够); marks a question clause
+_NEGATORS = re.compile(r"不存在|不算|并不|并没有|并没|从没|从不|从来没|毫无|没有|没|无|不|未|谈不上|算不上|不至于|不是")
+# strings that contain a negator character but do not negate what follows
+_PSEUDO_NEG = re.compile(
+    r"没想到|不得不|不停|不断|不少|不仅|无论|不管|没完没了|没日没夜|不知不觉|忍不住|不得已|受不了|吃不消|"
+    r"顶不住|睡不着|撑不住|要不要|是不是|会不会|能不能|够不够|大不大|累不累|多不多|不一定|不然|不光|无非|"
+    r"差不多|不只|少不了|免不了|不止|不好说|说不定|没准|不可避免|毫不|不由得|不就|不是说|不对|一直没"
+)
+_NEG_WINDOW = 6
+_POST_DENIAL = re.compile(r"^(?:[也都还倒其实]{0,3})(?:不大|不多|不高|不重|还好|还行|还可以|可控|不算|一般|ok|没事|没问题|不严重|挺好|正常)")
+_QUESTION = re.compile(r"吗|会不会|是不是|有没有|能不能|够不够|大不大|累不累|多不多|要不要|\?|？|呢$")
+_DENIAL = re.compile(
+    r"不存在|没想过|没考虑过|不会|不搞|不至于|谈不上|算不上|还好|还行|应该够|够用|够了|没问题|没事|不用|"
+    r"放心|并没有|没那么|不大|不多|其实没有|没有的事|想多了|^没有|^没|^不$|^否"
+)
+_CONFIRM = re.compile(r"不够|确实|是的|^对|非常|太|真的|很|已经|有点|担心|怕")
+_PAST = re.compile(r"之前|以前|原来|曾经|本来|上个月|前阵子|前几周|过去")
+_RESOLUTION = re.compile(
+    r"现在[^，。]{0,6}(没问题|好了|好多了|不用|正常|到位|解决|够了|能准点|准点|理顺|轻松)|后来[^，。]{0,8}(补|调来|招到|到位|解决|好了)|"
+    r"已解决|解决了|已经补上|补上了|补齐了|已到位|到位了|缓解了|好多了|理顺了|基本能准点|不再"
+)
+_RESOLVED_AFTER = re.compile(r"^[^，。]{0,12}(解决了|已解决|已经解决|补上了|已补齐|搞定了|缓解了)")
+_THIRD_PARTY = re.compile(
+    r"客户|对方|甲方|供应商|对接人|他们公司|他们那边|对方公司|兄弟部门|其他部门|别的部门|合作方|渠道商|经销商|"
+    r"代理商|竞品|竞争对手|友商|kp|采购方|客户方"
+)
+_SELF = re.compile(r"我|咱|自己|组里|团队|本组|我方|大家|项目组|我们")
+_COLLEAGUE = re.compile(
+    r"同事|组员|前任|有人|别人|他|她|骨干|店长|[小老][王李张刘陈杨赵黄周吴徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦方白邹孟熊秦邱江尹薛段雷侯龙史陶黎贺顾毛郝龚邵万钱严武戴莫孔汤]"
+)
+_PATTERN = re.compile(
+    r"天天|每天|每晚|每周|连续|连着|又|一直|经常|总是|总|老是|常常|长期|频繁|通宵|好几|几个|好多|这么多|那么多|很多|"
+    r"不少|多|持续|整周|整月|周末|几周|两周|三周|一个月|半个月|几个月|最近|这阵子|这段时间|每个|天天都|成了常态|家常便饭|还是"
+)
+_ONEOFF = re.compile(r"昨天|昨晚|今天|今晚|前天|那天|某天|偶尔|一次|临时|难得|就一天|就一晚|周[一二三四五六日]晚")
+_INTENSIFIER = re.compile(r"很|太|非常|特别|真的|实在|严重|超级|巨|好|极其|完全|天天|每天|彻底")
+_SOFTENER = re.compile(r"有点|有些|稍微|略|一点|可能|也许|估计|似乎|好像")
+
+
+@dataclass(frozen=True)
+class Match:
+    category: str
+    start: int  # normalised text offsets
+    end: int
+    severity: int
+
+
+def clauses(text: str) -> list[tuple[int, int]]:
+    out, pos = [], 0
+    for m in _CLAUSE_SPLIT.finditer(text):
+        if m.start() > pos:
+            out.append((pos, m.start()))
+        pos = m.end()
+    if pos < len(text):
+        out.append((pos, len(text)))
+    return out
+
+
+def _collapse_a_not_a(norm: Normalized) -> Normalized:
+    """够不够 -> 不够 (blank the first 够), 大不大 -> 大, 要不要走 -> 要走 (blank X不); lengths are kept."""
+    text = norm.text
+    for m in re.finditer(r"([\u4e00-\u9fff])不\1", text):
+        a = m.group(1)
+        if a in "够足行":
+            norm = replace_chars(norm, m.start(), _QMARK)
+        else:
+            norm = replace_chars(norm, m.start(), _QMARK * 2)
+    return norm
+
+
+def _negated(text: str, cs: int, start: int, end: int, m: re.Match[str]) -> bool:
+    for name, val in m.groupdict().items():
+        if name.startswith("g") and val and _NEGATORS.search(_PSEUDO_NEG.sub("", val)):
+            return True
+    window = text[max(cs, start - _NEG_WINDOW):start]
+    window = window[window.rfind("的") + 1:]  # 没背景的|早点走: a negated modifier does not reach the head
+    window = _PSEUDO_NEG.sub("##", window)
+    if _NEGATORS.search(window):
+        return True
+    return bool(_POST_DENIAL.match(text[end:end + 6]))
+
+
+def _owner_blocks(before: str, entry: Entry, source: str) -> bool:
+    def last(rx: re.Pattern[str]) -> int:
+        pos = -1
+        for m in rx.finditer(before):
+            pos = m.end()
+        return pos
+
+    third, me = last(_THIRD_PARTY), last(_SELF)
+    if third > me:
+        return True
+    if "self" in entry.flags and source != "manager":
+        return last(_COLLEAGUE) > me
+    return False
+
+
+def _severity(entry: Entry, ctx: str, matched: str) -> int:
+    sev = entry.severity
+    if _INTENSIFIER.search(ctx) or _INTENSIFIER.search(matched):
+        sev += 1
+    if _SOFTENER.search(ctx):
+        sev -= 1
+    return max(1, min(3, sev))
+
+
+def _answered(text: str, spans: list[tuple[int, int]], idx: int) -> bool:
+    """True when clause idx is a question and the next clause denies it."""
+    cs, ce = spans[idx]
+    clause = text[cs:ce]
+    tail = text[ce:ce + 1]
+    if not (_QUESTION.search(clause) or tail in "?？" or _QMARK in clause):
+        return False
+    if idx + 1 >= len(spans):
+        return False
+    answer = text[spans[idx + 1][0]:spans[min(idx + 2, len(spans) - 1)][1]]
+    if _CONFIRM.search(answer) and not _DENIAL.search(answer.replace("不够", "")):
+        return False
+    return bool(_DENIAL.search(answer))
+
+
+def _resolved(text: str, spans: list[tuple[int, int]], idx: int, end: int) -> bool:
+    cs, ce = spans[idx]
+    if _RESOLVED_AFTER.match(text[end:]):
+        return True
+    if not _PAST.search(text[cs:end]):
+        return False
+    later = text[ce:]
+    return bool(_RESOLUTION.search(later))
+
+
+def detect(norm: Normalized, source: str = "checkin") -> list[Match]:
+    lex = load_lexicon()
+    starts, ends, tspans = token_bounds(norm.text)
+    for pos, word in repair(norm.text, tspans, lex.literals):
+        norm = replace_chars(norm, pos, word)
+    norm = _collapse_a_not_a(norm)
+    text = norm.text
+    if _QMARK in text:  # the collapsed A-not-A leaves new token boundaries around the filler
+        marks = [i for i, c in enumerate(text) if c == _QMARK]
+        starts = starts | {i + 1 for i in marks}
+        ends = ends | set(marks)
+    spans = clauses(text)
+    chars = set(text)
+    found: list[Match] = []
+    for entry in lex.entries:
+        if entry.first is not None and not (entry.first & chars):
+            continue
+        for m in entry.regex.finditer(text):
+            s, e = m.span()
+            if e <= s:
+                continue
+            matched = text[s:e]
+            if len(matched) <= 2 and all(is_cjk(c) for c in matched) and (s not in starts or e not in ends):
+                continue
+            if matched.isascii() and _ascii_glued(text, s, e):
+                continue
+            if any(_overlaps(text, x, s, e) for x in entry.exclude):
+                continue
+            idx = next((i for i, (a, b) in enumerate(spans) if a <= s < b), None)
+            if idx is None:
+                continue
+            cs, ce = spans[idx]
+            if _negated(text, cs, s, e, m):
+                continue
+            if _owner_blocks(text[cs:s], entry, source):
+                continue
+            prev = text[spans[idx - 1][0]:cs] if idx > 0 else ""
+            scope = prev + text[cs:ce]
+            if "pattern" in entry.flags and not _PATTERN.search(scope):
+                continue
+            if "oneoff" in entry.flags and _ONEOFF.search(scope) and not _PATTERN.search(scope):
+                continue
+            if _answered(text, spans, idx) or _resolved(text, spans, idx, e):
+                continue
+            found.append(Match(entry.category, s, e, _severity(entry, text[cs:s], matched)))
+    return _dedupe(found)
+
+
+def _ascii_glued(text: str, s: int, e: int) -> bool:
+    before = text[s - 1] if s > 0 else " "
+    after = text[e] if e < len(text) else " "
+    return (before.isascii() and before.isalnum()) or (after.isascii() and after.isalnum())
+
+
+def _overlaps(text: str, needle: str, s: int, e: int) -> bool:
+    lo = max(0, s - len(needle) + 1)
+    i = text.find(needle, lo, e + len(needle) - 1)
+    while i != -1 and i < e:
+        if i + len(needle) > s:
+            return True
+        i = text.find(needle, i + 1, e + len(needle) - 1)
+    return False
+
+
+def _dedupe(found: list[Match]) -> list[Match]:
+    """One signal per category and overlapping span (keep the longer, then the more severe)."""
+    out: list[Match] = []
+    for m in sorted(found, key=lambda x: (CATEGORIES.index(x.category), x.start, -(x.end - x.start))):
+        prev = next((o for o in out if o.category == m.category and o.start < m.end and m.start < o.end), None)
+        if prev is None:
+            out.append(m)
+        elif m.severity > prev.severity:
+            out[out.index(prev)] = Match(m.category, prev.start, prev.end, m.severity)
+    return out

@@ -1,0 +1,2 @@
+def score_sentiment(norm, source, matches):
+    return "neu", 0.0
