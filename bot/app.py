@@ -1,0 +1,136 @@
+"""App wiring: ``PerfBot(settings)`` builds services, channels, dispatcher, outbox workers,
+scheduler and the aiohttp server; ``start()``/``stop()`` run them."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from aiohttp import web
+
+from bot.channels.base import Channel
+from bot.clock import SystemClock
+from bot.config import Settings
+from bot.dispatch import Dispatcher
+from bot.messenger import Messenger
+from bot.sender import OutboxWorker
+from bot.services import Services
+from handlers import load_routers
+from handlers.menu import fallback
+from storage import outbox
+from storage.db import Database, open_database
+
+log = logging.getLogger("perfbot")
+
+
+def platform_channels(settings: Settings) -> list[Channel]:
+    """The platform channels whose credentials are configured; one log line for each one off."""
+    channels: list[Channel] = []
+    if settings.wecom.enabled:
+        from bot.channels.wecom import WeComChannel
+
+        channels.append(WeComChannel(settings.wecom))
+    else:
+        log.info("WeCom channel off: [wecom] %s not set", ", ".join(settings.wecom.missing()))
+    if settings.dingtalk.enabled:
+        from bot.channels.dingtalk import DingTalkChannel
+
+        channels.append(DingTalkChannel(settings.dingtalk))
+    else:
+        log.info("DingTalk channel off: [dingtalk] %s not set", ", ".join(settings.dingtalk.missing()))
+    return channels
+
+
+class PerfBot:
+    def __init__(
+        self, settings: Settings, *, clock: Any = None, channels: list[Channel] | None = None,
+        db: Database | None = None, scheduler: bool = True,
+    ) -> None:
+        self.settings = settings
+        self.db = db or open_database(settings.storage.url)
+        self.services = Services(settings=settings, db=self.db, clock=clock or SystemClock())
+        self.services.messenger = Messenger(self.services)
+        chans = platform_channels(settings) if channels is None else channels
+        for ch in chans:
+            ch.bind(self.services)
+            self.services.channels[ch.name] = ch
+            self.services.workers[ch.name] = OutboxWorker(self.services, ch)
+        self.dispatcher = Dispatcher(self.services, load_routers())
+        self.dispatcher.fallback = fallback
+        self.services.dispatcher = self.dispatcher
+        self.scheduler = None
+        if scheduler:
+            from scheduler.runner import SchedulerRunner
+
+            self.scheduler = SchedulerRunner(self.services)
+        self._runner: web.AppRunner | None = None
+        self.started = False
+
+    @property
+    def channels(self) -> dict[str, Channel]:
+        return self.services.channels
+
+    # -- HTTP ---------------------------------------------------------------------------------
+    def web_app(self) -> web.Application:
+        app = web.Application(client_max_size=self.settings.server.max_body_bytes)
+        app.router.add_get("/healthz", self._healthz)
+        for ch in self.channels.values():
+            app.add_routes(ch.routes())
+        return app
+
+    async def _healthz(self, request: web.Request) -> web.Response:
+        return web.json_response({
+            "status": "ok",
+            "channels": {name: ch.health() for name, ch in self.channels.items()},
+            "outbox": outbox.stats(self.db),
+        })
+
+    async def serve_http(self, host: str | None = None, port: int | None = None) -> int:
+        """Start the HTTP server; returns the bound port (port 0 picks a free one)."""
+        self._runner = web.AppRunner(self.web_app(), access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, host or self.settings.server.host,
+                           self.settings.server.port if port is None else port)
+        await site.start()
+        sockets = site._server.sockets if site._server else []  # type: ignore[union-attr]
+        bound = sockets[0].getsockname()[1] if sockets else 0
+        log.info("HTTP server listening on %s:%s", host or self.settings.server.host, bound)
+        return int(bound)
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    async def start(self, workers: bool = True) -> None:
+        for ch in self.channels.values():
+            await ch.start()
+        if workers:
+            for w in self.services.workers.values():
+                w.start()
+        await self.dispatcher.replay_pending()
+        if self.scheduler is not None:
+            await self.scheduler.start()
+        self.started = True
+
+    async def stop(self) -> None:
+        if self.scheduler is not None:
+            await self.scheduler.stop()
+        await self.dispatcher.idle()
+        for w in self.services.workers.values():
+            await w.stop()
+        for ch in self.channels.values():
+            await ch.stop()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        self.started = False
+
+    async def drain(self) -> int:
+        """Finish inbound processing and deliver everything due (tests, one-shot commands)."""
+        total = 0
+        for _ in range(20):
+            await self.dispatcher.idle()
+            n = 0
+            for w in self.services.workers.values():
+                n += await w.drain()
+            total += n
+            if n == 0 and not self.dispatcher._tasks:
+                break
+        return total

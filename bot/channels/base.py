@@ -1,0 +1,67 @@
+"""The one Channel seam between handlers and platforms."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from aiohttp import web
+
+    from bot.services import Services
+    from storage.models import Employee
+    from storage.outbox import Claimed
+
+
+@dataclass
+class Delivery:
+    """What happened to one outbox row."""
+
+    status: str  # sent|retry|failed
+    handle: dict[str, Any] = field(default_factory=dict)  # platform handle of what was sent
+    handle_key: str | None = None  # lookup id for cards (WeCom task_id, DingTalk outTrackId)
+    error: str | None = None
+    retry_after: float | None = None  # seconds
+
+
+class Channel(ABC):
+    """A platform. Outbound goes through the outbox worker calling :meth:`deliver`;
+    inbound wire input becomes neutral events passed to ``services.dispatcher.submit``."""
+
+    name: str = "base"
+    batch_size: int = 1  # how many claimed rows deliver() accepts at once
+    per_user_per_minute: int | None = None
+    per_user_per_hour: int | None = None
+
+    def __init__(self) -> None:
+        self.services: Services | None = None
+
+    def bind(self, services: Services) -> None:
+        self.services = services
+
+    async def start(self) -> None:  # noqa: B027 - optional hook
+        """Open connections (stream sockets, HTTP sessions)."""
+
+    async def stop(self) -> None:  # noqa: B027 - optional hook
+        """Close everything; must return promptly."""
+
+    def routes(self) -> list[web.RouteDef]:
+        """HTTP routes this channel serves on the bot's server (e.g. callbacks)."""
+        return []
+
+    @abstractmethod
+    def recipient_for(self, employee: Employee) -> str | None:
+        """The platform user id for an employee, or None if they are not on this platform."""
+
+    def employee_key(self) -> str | None:
+        """The Employee attribute holding this platform's user id (None: the employee id itself)."""
+        return None
+
+    @abstractmethod
+    async def deliver(self, items: list[Claimed]) -> list[Delivery]:
+        """Deliver claimed outbox rows; one Delivery per item, in order. Must not raise for
+        per-item problems; raise only when the whole platform is unreachable."""
+
+    def health(self) -> dict[str, Any]:
+        return {"name": self.name}

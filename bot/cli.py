@@ -1,0 +1,229 @@
+"""Command line: ``python -m bot {serve,chat,demo,import,jobs,eval,report,outbox}``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import signal
+import sys
+from datetime import datetime
+from pathlib import Path
+
+from bot.config import ConfigError, Settings, load_settings
+
+log = logging.getLogger("perfbot")
+
+
+def _setup_logging(level: str = "INFO", to_file: str | None = None) -> None:
+    handlers: list[logging.Handler] = []
+    if to_file:
+        Path(to_file).parent.mkdir(parents=True, exist_ok=True)
+        handlers.append(logging.FileHandler(to_file, encoding="utf-8"))
+    else:
+        handlers.append(logging.StreamHandler(sys.stderr))
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", handlers=handlers,
+                        force=True)
+    logging.getLogger("jieba").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m bot", description="PerfBot (绩效助手)")
+    p.add_argument("--config", help="path to a TOML config (default: config.toml, else config.example.toml)")
+    p.add_argument("--log-level", default="INFO")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("serve", help="run the HTTP server, enabled channels and the scheduler")
+    c = sub.add_parser("chat", help="talk to the bot in the terminal as an employee")
+    c.add_argument("--as", dest="who", required=True, metavar="EMPLOYEE_ID")
+    d = sub.add_parser("demo", help="create the demo organisation and open the terminal chat")
+    d.add_argument("--as", dest="who", default="E101", metavar="EMPLOYEE_ID")
+    d.add_argument("--no-chat", action="store_true", help="only seed the demo data")
+    d.add_argument("--export", metavar="DIR", help="also write the demo data as CSV files to DIR")
+    i = sub.add_parser("import", help="import CSV files (a folder) or one XLSX workbook")
+    i.add_argument("path")
+    j = sub.add_parser("jobs", help="list or run scheduled jobs")
+    jsub = j.add_subparsers(dest="jobs_cmd", required=True)
+    jsub.add_parser("list")
+    jr = jsub.add_parser("run")
+    jr.add_argument("name")
+    jr.add_argument("--at", help="ISO datetime the run is as of (default now; no zone = company time zone)")
+    e = sub.add_parser("eval", help="evaluate the NLP on a labelled JSONL file")
+    esub = e.add_subparsers(dest="eval_cmd", required=True)
+    for name in ("replies", "questions"):
+        ep = esub.add_parser(name)
+        ep.add_argument("path")
+        ep.add_argument("--json", action="store_true", help="print one JSON object")
+    r = sub.add_parser("report", help="reports for HR")
+    rsub = r.add_subparsers(dest="report_cmd", required=True)
+    ra = rsub.add_parser("adjustments", help="target-adjustment decision times")
+    ra.add_argument("--json", action="store_true")
+    o = sub.add_parser("outbox", help="inspect or flush the outbound queue")
+    osub = o.add_subparsers(dest="outbox_cmd", required=True)
+    osub.add_parser("stats")
+    osub.add_parser("failures")
+    osub.add_parser("drain", help="deliver everything due now, then exit")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings(args.config)
+    except ConfigError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    chatty = args.cmd in ("chat", "demo")
+    _setup_logging(args.log_level, to_file="var/perfbot.log" if chatty else None)
+    try:
+        return asyncio.run(_run(args, settings))
+    except ConfigError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+async def _run(args: argparse.Namespace, settings: Settings) -> int:
+    cmd = args.cmd
+    if cmd == "eval":
+        return _eval(args)
+    if cmd == "serve":
+        return await _serve(settings)
+    if cmd in ("chat", "demo"):
+        return await _chat(args, settings)
+    if cmd == "import":
+        from storage.db import open_database
+        from storage.importer import import_path
+
+        report = import_path(open_database(settings.storage.url), Path(args.path))
+        print(report.summary())
+        return 0 if not report.errors else 1
+    if cmd == "jobs":
+        return await _jobs(args, settings)
+    if cmd == "report":
+        from handlers.adjust_report import adjustment_report
+
+        from storage.db import open_database
+        result = adjustment_report(open_database(settings.storage.url))
+        print(json.dumps(result, ensure_ascii=False, indent=2) if args.json else result["text"])
+        return 0
+    if cmd == "outbox":
+        return await _outbox(args, settings)
+    return 2
+
+
+def _eval(args: argparse.Namespace) -> int:
+    if not Path(args.path).exists():
+        print(f"file not found: {args.path}", file=sys.stderr)
+        return 2
+    if args.eval_cmd == "replies":
+        from nlp.evaluate import eval_replies, format_replies_report
+
+        result = eval_replies(args.path)
+        print(json.dumps(result, ensure_ascii=False) if args.json else format_replies_report(result))
+    else:
+        from nlp.questions_eval import eval_questions, format_questions_report
+
+        result = eval_questions(args.path)
+        print(json.dumps(result, ensure_ascii=False) if args.json else format_questions_report(result))
+    return 0
+
+
+async def _serve(settings: Settings) -> int:
+    from bot.app import PerfBot
+
+    bot = PerfBot(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await bot.serve_http()
+    await bot.start()
+    if not bot.channels:
+        log.warning("no platform channel is configured: serving /healthz and the scheduler only. "
+                    "Use `python -m bot chat --as ID` to talk to the bot in the terminal.")
+    await stop.wait()
+    log.info("shutting down")
+    await bot.stop()
+    return 0
+
+
+async def _chat(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.app import PerfBot
+    from bot.channels.terminal import TerminalChannel
+    from bot.chat import run_chat
+    from bot.clock import OffsetClock
+    from storage.db import open_database
+
+    greeting = ""
+    db = open_database(settings.storage.url)
+    if args.cmd == "demo":
+        from bot.demo import seed_demo
+
+        summary = seed_demo(db, settings, export_dir=Path(args.export) if args.export else None)
+        print(summary)
+        if args.no_chat:
+            return 0
+        greeting = "演示数据已就绪。"
+    clock = OffsetClock()
+    terminal = TerminalChannel()
+    bot = PerfBot(settings, clock=clock, channels=[terminal], db=db, scheduler=False)
+    await run_chat(bot, terminal, clock, args.who, greeting)
+    return 0
+
+
+async def _jobs(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.app import PerfBot
+    from scheduler.registry import JOBS
+    from scheduler.runs import run_job
+
+    bot = PerfBot(settings, scheduler=False)
+    if args.jobs_cmd == "list":
+        for spec in JOBS.values():
+            print(f"{spec.name:20} {spec.cron_expr(bot.services) or '-':18} {spec.description}")
+        return 0
+    if args.name not in JOBS:
+        print(f"unknown job {args.name!r}; known: {', '.join(sorted(JOBS))}", file=sys.stderr)
+        return 2
+    at = bot.services.now()
+    if args.at:
+        try:
+            at = datetime.fromisoformat(args.at)
+        except ValueError:
+            print(f"--at: not an ISO datetime: {args.at!r}", file=sys.stderr)
+            return 2
+        if at.tzinfo is None:
+            at = at.replace(tzinfo=settings.schedule.tz)
+    await bot.start(workers=False)
+    try:
+        detail = await run_job(bot.services, args.name, at)
+        await bot.drain()
+    finally:
+        await bot.stop()
+    print(f"{args.name} as of {at.isoformat()}: {detail or 'done'}")
+    return 0
+
+
+async def _outbox(args: argparse.Namespace, settings: Settings) -> int:
+    from storage import outbox
+    from storage.db import open_database
+
+    if args.outbox_cmd == "stats":
+        print(json.dumps(outbox.stats(open_database(settings.storage.url))))
+        return 0
+    if args.outbox_cmd == "failures":
+        for row in outbox.failures(open_database(settings.storage.url)):
+            print(f"{row.channel}\t{row.recipient}\t{row.key}\t{row.last_error}")
+        return 0
+    from bot.app import PerfBot
+
+    bot = PerfBot(settings, scheduler=False)
+    await bot.start(workers=False)
+    try:
+        n = await bot.drain()
+    finally:
+        await bot.stop()
+    print(f"delivered {n}")
+    return 0

@@ -1,0 +1,247 @@
+"""Typed settings loaded from TOML plus environment overrides.
+
+Nothing here runs at import time: call :func:`load_settings`.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE_CONFIG = REPO_ROOT / "config.example.toml"
+
+
+class ConfigError(Exception):
+    """A configuration problem, naming the offending key."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(f"config error: {key}: {message}")
+        self.key = key
+
+
+@dataclass
+class ServerSettings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    max_body_bytes: int = 64 * 1024
+
+
+@dataclass
+class StorageSettings:
+    url: str = "sqlite:///perfbot.db"
+
+
+@dataclass
+class WeComSettings:
+    corp_id: str = ""
+    agent_id: int = 0
+    secret: str = ""
+    token: str = ""
+    encoding_aes_key: str = ""
+    api_base: str = "https://qyapi.weixin.qq.com/cgi-bin"
+    callback_path: str = "/wecom/callback"
+    max_timestamp_skew_seconds: int = 300
+    per_user_per_minute: int = 25
+    per_user_per_hour: int = 900
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.corp_id and self.secret and self.token and self.encoding_aes_key and self.agent_id)
+
+    def missing(self) -> list[str]:
+        names = ["corp_id", "agent_id", "secret", "token", "encoding_aes_key"]
+        return [n for n in names if not getattr(self, n)]
+
+
+@dataclass
+class DingTalkSettings:
+    client_id: str = ""
+    client_secret: str = ""
+    robot_code: str = ""
+    openapi_base: str = "https://api.dingtalk.com"
+    card_template_id: str = ""
+    batch_size: int = 20
+    per_user_per_minute: int = 20
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.client_id and self.client_secret)
+
+    def missing(self) -> list[str]:
+        return [n for n in ("client_id", "client_secret") if not getattr(self, n)]
+
+
+@dataclass
+class ScheduleSettings:
+    timezone: str = "Asia/Shanghai"
+    checkin_cron: str = "0 16 * * fri"
+    visit_summary_cron: str = "0 9 * * mon"
+    risk_digest_cron: str = "30 9 * * mon"
+    escalation_scan_cron: str = "*/10 * * * *"
+    misfire_grace_hours: int = 24
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+@dataclass
+class PolicySettings:
+    reminder_hours: int = 24
+    hrbp_escalation_hours: int = 48
+    feedback_reminder_hours: int = 48
+    feedback_hrbp_hours: int = 72
+    max_adjustment_percent: float = 10.0
+    director_threshold_percent: float = 5.0
+    approval_escalation_hours: int = 24
+    visit_nudge_minutes: int = 15
+    visit_note_max_chars: int = 20
+    visit_max_tags: int = 3
+    visit_tags: list[str] = field(
+        default_factory=lambda: ["沟通质量好", "需求洞察深", "价格异议", "竞品威胁", "决策链清晰", "需技术支持"]
+    )
+    points_redeem_every: int = 10
+    points_redeem_text: str = "可兑换：1 小时弹性假 或 一次部门下午茶。"
+    rising_term_percent: float = 40.0
+    risk_repeat_count: int = 2
+    risk_repeat_days: int = 14
+    alert_min_severity: int = 3
+    digest_window_minutes: int = 30
+
+
+@dataclass
+class SmtpSettings:
+    host: str = ""
+    port: int = 25
+    username: str = ""
+    password: str = ""
+    sender: str = ""
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.host and self.sender)
+
+
+@dataclass
+class Settings:
+    server: ServerSettings = field(default_factory=ServerSettings)
+    storage: StorageSettings = field(default_factory=StorageSettings)
+    wecom: WeComSettings = field(default_factory=WeComSettings)
+    dingtalk: DingTalkSettings = field(default_factory=DingTalkSettings)
+    schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
+    policy: PolicySettings = field(default_factory=PolicySettings)
+    smtp: SmtpSettings = field(default_factory=SmtpSettings)
+    source: str = "<defaults>"
+
+
+# Environment variables that override secrets and deployment-specific values.
+ENV_OVERRIDES: dict[str, tuple[str, str]] = {
+    "PERFBOT_STORAGE_URL": ("storage", "url"),
+    "PERFBOT_SERVER_HOST": ("server", "host"),
+    "PERFBOT_SERVER_PORT": ("server", "port"),
+    "PERFBOT_WECOM_CORP_ID": ("wecom", "corp_id"),
+    "PERFBOT_WECOM_AGENT_ID": ("wecom", "agent_id"),
+    "PERFBOT_WECOM_SECRET": ("wecom", "secret"),
+    "PERFBOT_WECOM_TOKEN": ("wecom", "token"),
+    "PERFBOT_WECOM_ENCODING_AES_KEY": ("wecom", "encoding_aes_key"),
+    "PERFBOT_WECOM_API_BASE": ("wecom", "api_base"),
+    "PERFBOT_DINGTALK_CLIENT_ID": ("dingtalk", "client_id"),
+    "PERFBOT_DINGTALK_CLIENT_SECRET": ("dingtalk", "client_secret"),
+    "PERFBOT_DINGTALK_ROBOT_CODE": ("dingtalk", "robot_code"),
+    "PERFBOT_DINGTALK_OPENAPI_BASE": ("dingtalk", "openapi_base"),
+    "PERFBOT_SMTP_PASSWORD": ("smtp", "password"),
+}
+
+
+def _coerce(key: str, value: Any, default: Any) -> Any:
+    expected = type(default)
+    if isinstance(default, bool):
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("1", "true", "yes", "0", "false", "no"):
+            return value.lower() in ("1", "true", "yes")
+        raise ConfigError(key, f"expected true/false, got {value!r}")
+    if isinstance(default, int):
+        if isinstance(value, bool):
+            raise ConfigError(key, f"expected an integer, got {value!r}")
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise ConfigError(key, f"expected an integer, got {value!r}") from None
+    if isinstance(default, float):
+        if isinstance(value, bool):
+            raise ConfigError(key, f"expected a number, got {value!r}")
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            raise ConfigError(key, f"expected a number, got {value!r}") from None
+    if isinstance(default, list):
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(key, "expected a list of strings")
+        return value
+    if not isinstance(value, expected):
+        raise ConfigError(key, f"expected a {expected.__name__}, got {value!r}")
+    return value
+
+
+def _apply(section_obj: Any, section: str, values: dict[str, Any]) -> None:
+    known = {f.name for f in fields(section_obj)}
+    for key, value in values.items():
+        if key not in known:
+            raise ConfigError(f"{section}.{key}", "unknown key (see config.example.toml)")
+        setattr(section_obj, key, _coerce(f"{section}.{key}", value, getattr(section_obj, key)))
+
+
+def _validate(s: Settings) -> None:
+    try:
+        ZoneInfo(s.schedule.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError("schedule.timezone", f"unknown time zone {s.schedule.timezone!r}") from None
+    if not (0 < s.server.port < 65536):
+        raise ConfigError("server.port", "must be between 1 and 65535")
+    url = s.storage.url
+    if not (url.startswith("sqlite") or url.startswith("postgresql")):
+        raise ConfigError("storage.url", "must be a sqlite:/// or postgresql+psycopg:// URL")
+    if s.wecom.encoding_aes_key and len(s.wecom.encoding_aes_key) != 43:
+        raise ConfigError("wecom.encoding_aes_key", "must be exactly 43 characters")
+    if not (0 < s.policy.max_adjustment_percent <= 100):
+        raise ConfigError("policy.max_adjustment_percent", "must be in (0, 100]")
+    for name in ("checkin_cron", "visit_summary_cron", "risk_digest_cron", "escalation_scan_cron"):
+        value = getattr(s.schedule, name)
+        if len(value.split()) != 5:
+            raise ConfigError(f"schedule.{name}", f"expected a 5-field cron expression, got {value!r}")
+    if not 1 <= s.dingtalk.batch_size <= 20:
+        raise ConfigError("dingtalk.batch_size", "must be between 1 and 20 (DingTalk's per-call limit)")
+
+
+def load_settings(path: str | Path | None = None, env: dict[str, str] | None = None) -> Settings:
+    """Load settings from ``path`` (default: ./config.toml, else the example) plus environment."""
+    env = dict(os.environ) if env is None else env
+    if path is None:
+        path = Path("config.toml") if Path("config.toml").exists() else EXAMPLE_CONFIG
+    path = Path(path)
+    settings = Settings(source=str(path))
+    if not path.exists():
+        raise ConfigError("--config", f"file not found: {path}")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(path), f"not valid TOML: {exc}") from None
+    for section, values in data.items():
+        target = getattr(settings, section, None) if section != "source" else None
+        if target is None or not hasattr(target, "__dataclass_fields__"):
+            raise ConfigError(section, "unknown section (see config.example.toml)")
+        if not isinstance(values, dict):
+            raise ConfigError(section, "must be a table")
+        _apply(target, section, values)
+    for var, (section, key) in ENV_OVERRIDES.items():
+        if var in env and env[var] != "":
+            target = getattr(settings, section)
+            setattr(target, key, _coerce(var, env[var], getattr(target, key)))
+    _validate(settings)
+    return settings

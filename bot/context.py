@@ -1,0 +1,85 @@
+"""The one typed context every chat handler receives."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from bot.events import InboundEvent
+from bot.services import Services
+from cards.model import Card
+from storage import conversations
+from storage.db import Database
+from storage.models import Conversation, Employee
+
+
+@dataclass
+class Ctx:
+    services: Services
+    employee: Employee
+    event: InboundEvent
+    _seq: itertools.count = field(default_factory=lambda: itertools.count(1))
+
+    # -- shortcuts --------------------------------------------------------------------------
+    @property
+    def db(self) -> Database:
+        return self.services.db
+
+    @property
+    def settings(self):  # type: ignore[no-untyped-def]
+        return self.services.settings
+
+    @property
+    def channel(self) -> str:
+        return self.event.channel
+
+    def now(self) -> datetime:
+        return self.services.now()
+
+    def local_now(self) -> datetime:
+        return self.services.local_now()
+
+    def _key(self) -> str:
+        # Derived from the inbound key: replaying the same event never sends twice.
+        return f"{self.event.key}:r{next(self._seq)}"
+
+    def _reply_channel(self) -> str | None:
+        return self.event.channel if self.event.channel in self.services.channels else None
+
+    # -- replies to the sender, on the channel they wrote from --------------------------------
+    async def reply(self, text: str) -> None:
+        await self.services.messenger.send_text(self.employee, text, self._key(), self._reply_channel())
+
+    async def reply_markdown(self, title: str, text: str) -> None:
+        await self.services.messenger.send_markdown(self.employee, title, text, self._key(), self._reply_channel())
+
+    async def reply_card(self, card: Card, subject: str) -> None:
+        await self.services.messenger.send_card(self.employee, card, self._key(), subject, self._reply_channel())
+
+    async def reply_file(self, content: bytes, filename: str) -> None:
+        await self.services.messenger.send_file(self.employee, content, filename, self._key(), self._reply_channel())
+
+    # -- messages to others -------------------------------------------------------------------
+    async def send_text(self, to: Employee | str, text: str) -> None:
+        await self.services.messenger.send_text(to, text, self._key())
+
+    async def send_card(self, to: Employee | str, card: Card, subject: str) -> None:
+        await self.services.messenger.send_card(to, card, self._key(), subject)
+
+    async def update_cards(self, subject: str, card: Card) -> None:
+        await self.services.messenger.update_cards(subject, card, self._key())
+
+    # -- conversation state -----------------------------------------------------------------
+    def conversation(self) -> Conversation | None:
+        return conversations.get(self.db, self.employee.id)
+
+    def start_flow(self, flow: str, step: str, data: dict[str, Any] | None = None) -> None:
+        conversations.start(self.db, self.employee.id, flow, step, data or {}, self.now())
+
+    def set_step(self, step: str, data: dict[str, Any]) -> None:
+        conversations.update(self.db, self.employee.id, step, data, self.now())
+
+    def end_flow(self, flow: str | None = None) -> None:
+        conversations.clear(self.db, self.employee.id, flow)

@@ -1,0 +1,52 @@
+"""Neutral inbound events. Channels turn wire input into these; handlers never see wire dicts."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass
+class InboundEvent:
+    channel: str  # wecom|dingtalk|terminal|system
+    sender: str  # the platform user id (terminal/system: the employee id)
+    key: str  # the durable dedup key, unique per real event
+    conversation_id: str | None = None
+    is_group: bool = False
+    employee_id: str | None = None  # filled in by the dispatcher's identity step
+
+    @property
+    def kind(self) -> str:
+        return type(self).__name__
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, **asdict(self)}
+
+
+@dataclass
+class TextMessage(InboundEvent):
+    text: str = ""
+
+
+@dataclass
+class CardAction(InboundEvent):
+    action: str = ""  # packed payload of the pressed button
+    selected: dict[str, list[str]] = field(default_factory=dict)  # question_key -> option ids
+    handle: dict[str, Any] = field(default_factory=dict)  # platform card handle (fresh response_code…)
+
+
+@dataclass
+class SystemEvent(InboundEvent):
+    """A non-chat input (import, ingest API): ``name`` picks the handler."""
+
+    name: str = ""
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+_KINDS = {c.__name__: c for c in (TextMessage, CardAction, SystemEvent)}
+
+
+def event_from_dict(d: dict[str, Any]) -> InboundEvent:
+    d = dict(d)
+    cls = _KINDS[d.pop("kind")]
+    return cls(**d)

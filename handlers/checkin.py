@@ -1,0 +1,7 @@
+"""Feature router: checkin (filled in by its issue)."""
+
+from __future__ import annotations
+
+from bot.router import Router
+
+router = Router("checkin")

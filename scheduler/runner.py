@@ -1,0 +1,163 @@
+"""The in-process scheduler: APScheduler with its job store in our database, one leader process
+(a lease row in the database), and catch-up of runs missed while no process was up."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from bot.sender import worker_id
+from scheduler.registry import JOBS
+from scheduler.runs import run_job
+from storage.models import JobRun, SchedulerLease
+
+if TYPE_CHECKING:
+    from bot.services import Services
+
+log = logging.getLogger(__name__)
+LEASE_SECONDS = 60
+_ACTIVE: dict[str, SchedulerRunner] = {}
+
+
+def trigger_for(services: Services, cron: str) -> CronTrigger:
+    return CronTrigger.from_crontab(cron, timezone=services.tz)
+
+
+async def fire(name: str) -> None:
+    """APScheduler entry point (module-level so the persistent store can reference it)."""
+    runner = _ACTIVE.get("leader")
+    if runner is None:
+        return
+    await runner.fire(name)
+
+
+def previous_fire_time(trigger: CronTrigger, now: datetime, window: timedelta) -> datetime | None:
+    """The latest fire time in (now - window, now]."""
+    t = trigger.get_next_fire_time(None, now - window)
+    last = None
+    while t is not None and t <= now:
+        last = t
+        t = trigger.get_next_fire_time(t, t + timedelta(seconds=1))
+    return last
+
+
+class SchedulerRunner:
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.owner = worker_id()
+        self.scheduler: AsyncIOScheduler | None = None
+        self._lease_task: asyncio.Task[None] | None = None
+        self.is_leader = False
+
+    # -- leadership ---------------------------------------------------------------------------
+    def try_lease(self) -> bool:
+        """Take or renew the leader lease; True if this process is the leader."""
+        db, now = self.services.db, self.services.now()
+        expires = now + timedelta(seconds=LEASE_SECONDS)
+        insert = sqlite.insert if db.is_sqlite else postgresql.insert
+        with db.session() as s:
+            s.execute(insert(SchedulerLease).values(name="scheduler", owner=self.owner, expires_at=expires)
+                      .on_conflict_do_nothing(index_elements=["name"]))
+            res = s.execute(
+                update(SchedulerLease)
+                .where(SchedulerLease.name == "scheduler")
+                .where((SchedulerLease.owner == self.owner) | (SchedulerLease.expires_at < now))
+                .values(owner=self.owner, expires_at=expires)
+            )
+            return bool(res.rowcount)
+
+    async def start(self) -> None:
+        self._lease_task = asyncio.create_task(self._lease_loop())
+
+    async def _lease_loop(self) -> None:
+        while True:
+            try:
+                leader = self.try_lease()
+                if leader and not self.is_leader:
+                    await self._become_leader()
+                elif not leader and self.is_leader:
+                    self._step_down()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("scheduler lease check failed")
+            await asyncio.sleep(LEASE_SECONDS / 3)
+
+    async def _become_leader(self) -> None:
+        log.info("this process (%s) is the scheduler leader", self.owner)
+        self.is_leader = True
+        _ACTIVE["leader"] = self
+        await self.catch_up()
+        store = SQLAlchemyJobStore(engine=self.services.db.engine, tablename="apscheduler_jobs")
+        self.scheduler = AsyncIOScheduler(
+            jobstores={"default": store}, timezone=self.services.tz,
+            job_defaults={"coalesce": True, "max_instances": 1,
+                          "misfire_grace_time": self.services.settings.schedule.misfire_grace_hours * 3600},
+        )
+        for spec in JOBS.values():
+            cron = spec.cron_expr(self.services)
+            if cron:
+                self.scheduler.add_job(fire, trigger_for(self.services, cron), args=[spec.name], id=spec.name,
+                                       name=spec.name, replace_existing=True)
+        self.scheduler.start()
+
+    def _step_down(self) -> None:
+        log.warning("lost the scheduler lease; stopping scheduled jobs in this process")
+        self.is_leader = False
+        _ACTIVE.pop("leader", None)
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=False)
+            self.scheduler = None
+
+    async def stop(self) -> None:
+        if self._lease_task:
+            self._lease_task.cancel()
+            try:
+                await self._lease_task
+            except asyncio.CancelledError:
+                pass
+        if self.is_leader:
+            self._step_down()
+            with self.services.db.session() as s:
+                s.execute(update(SchedulerLease).where(SchedulerLease.owner == self.owner)
+                          .values(expires_at=self.services.now()))
+
+    # -- running ------------------------------------------------------------------------------
+    async def fire(self, name: str) -> None:
+        spec = JOBS[name]
+        cron = spec.cron_expr(self.services)
+        now = self.services.now()
+        at = previous_fire_time(trigger_for(self.services, cron), now, timedelta(hours=1)) if cron else None
+        await run_job(self.services, name, at or now, scheduled=True, owner=self.owner)
+
+    async def catch_up(self) -> list[str]:
+        """Run once each job whose latest due time (within the grace window) has no run yet."""
+        now = self.services.now()
+        window = timedelta(hours=self.services.settings.schedule.misfire_grace_hours)
+        ran = []
+        for spec in JOBS.values():
+            cron = spec.cron_expr(self.services)
+            if not cron:
+                continue
+            due = previous_fire_time(trigger_for(self.services, cron), now, window)
+            if due is None:
+                continue
+            with self.services.db.session() as s:
+                done = s.execute(select(JobRun.id).where(JobRun.run_key == f"{spec.name}@{due.isoformat()}")).first()
+            if done:
+                continue
+            log.info("catching up missed run of %s due %s", spec.name, due.isoformat())
+            try:
+                if await run_job(self.services, spec.name, due, scheduled=True, owner=self.owner) is not None:
+                    ran.append(spec.name)
+            except Exception:
+                log.exception("catch-up of %s failed", spec.name)
+        return ran

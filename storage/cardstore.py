@@ -1,0 +1,64 @@
+"""Cards delivered to people: which platform handles belong to which subject."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from storage.db import Database
+from storage.models import CardRecord
+
+
+def record(
+    db: Database, *, subject: str, channel: str, recipient: str, employee_id: str | None, outbox_key: str,
+    handle: dict[str, Any], card: dict[str, Any], now: datetime, handle_key: str | None = None,
+) -> CardRecord:
+    with db.session() as s:
+        existing = s.execute(select(CardRecord).where(CardRecord.outbox_key == outbox_key)).scalar()
+        if existing is not None:
+            existing.handle = {**existing.handle, **handle}
+            existing.handle_key = handle_key or existing.handle_key
+            existing.updated_at = now
+            s.add(existing)
+            return existing
+        rec = CardRecord(
+            subject=subject, channel=channel, recipient=recipient, employee_id=employee_id,
+            outbox_key=outbox_key, handle=handle, card=card, handle_key=handle_key, created_at=now, updated_at=now,
+        )
+        s.add(rec)
+        s.flush()
+        return rec
+
+
+def for_subject(db: Database, subject: str) -> list[CardRecord]:
+    with db.session() as s:
+        return list(s.execute(select(CardRecord).where(CardRecord.subject == subject).order_by(CardRecord.id)).scalars())
+
+
+def get(db: Database, record_id: int) -> CardRecord | None:
+    with db.session() as s:
+        return s.get(CardRecord, record_id)
+
+
+def find_by_handle(db: Database, channel: str, handle_key: str) -> CardRecord | None:
+    """Find a card by its platform lookup id (e.g. WeCom task_id, DingTalk outTrackId)."""
+    with db.session() as s:
+        q = select(CardRecord).where(CardRecord.channel == channel, CardRecord.handle_key == handle_key)
+        return s.execute(q.order_by(CardRecord.id.desc()).limit(1)).scalar()
+
+
+def update_handle(db: Database, record_id: int, handle: dict[str, Any], now: datetime,
+                  state: str | None = None, card: dict[str, Any] | None = None) -> None:
+    with db.session() as s:
+        rec = s.get(CardRecord, record_id)
+        if rec is None:
+            return
+        rec.handle = {**rec.handle, **handle}
+        if state is not None:
+            rec.state = state
+        if card is not None:
+            rec.card = card
+        rec.updated_at = now
+        s.add(rec)

@@ -1,0 +1,51 @@
+"""Durable inbound dedup: an event is accepted once per key and replayed if left unprocessed."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from storage.db import Database
+from storage.models import InboundEvent
+
+
+def _insert(db: Database):  # type: ignore[no-untyped-def]
+    return (sqlite.insert if db.is_sqlite else postgresql.insert)(InboundEvent)
+
+
+def accept(db: Database, key: str, channel: str, payload: dict[str, Any], now: datetime) -> bool:
+    """Record the event; False when the key was seen before (a platform retry or a duplicate)."""
+    stmt = (
+        _insert(db)
+        .values(key=key, channel=channel, payload=payload, status="pending", received_at=now)
+        .on_conflict_do_nothing(index_elements=["key"])
+        .returning(InboundEvent.id)
+    )
+    with db.session() as s:
+        return s.execute(stmt).first() is not None
+
+
+def finish(db: Database, key: str, now: datetime, error: str | None = None) -> None:
+    with db.session() as s:
+        s.execute(
+            update(InboundEvent)
+            .where(InboundEvent.key == key)
+            .values(status="failed" if error else "done", error=error, processed_at=now)
+        )
+
+
+def pending(db: Database, limit: int = 500) -> list[InboundEvent]:
+    """Events accepted but never processed (e.g. the process died after acknowledging)."""
+    with db.session() as s:
+        rows = s.execute(
+            select(InboundEvent).where(InboundEvent.status == "pending").order_by(InboundEvent.id).limit(limit)
+        )
+        return list(rows.scalars())
+
+
+def status_of(db: Database, key: str) -> str | None:
+    with db.session() as s:
+        return s.execute(select(InboundEvent.status).where(InboundEvent.key == key)).scalar()

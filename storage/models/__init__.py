@@ -1,0 +1,32 @@
+"""All tables. Import this package to register every model on ``SQLModel.metadata``."""
+
+from storage.models.checkins import CheckIn, Conversation, Feedback
+from storage.models.goals import AdjustmentRequest, Goal, GoalAudit, MetricValue, Task, WorkLog
+from storage.models.messaging import CardRecord, InboundEvent, JobRun, OutboxMessage, SchedulerLease
+from storage.models.nlp import ReplyAnalysis, RiskFlag
+from storage.models.org import Department, Employee
+from storage.models.visits import PointsEntry, Visit, VisitFeedback
+
+__all__ = [
+    "AdjustmentRequest",
+    "CardRecord",
+    "CheckIn",
+    "Conversation",
+    "Department",
+    "Employee",
+    "Feedback",
+    "Goal",
+    "GoalAudit",
+    "InboundEvent",
+    "JobRun",
+    "MetricValue",
+    "OutboxMessage",
+    "PointsEntry",
+    "ReplyAnalysis",
+    "RiskFlag",
+    "SchedulerLease",
+    "Task",
+    "Visit",
+    "VisitFeedback",
+    "WorkLog",
+]

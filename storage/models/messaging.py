@@ -1,0 +1,96 @@
+"""Delivery plumbing: inbound dedup, the outbound outbox, cards sent, scheduler bookkeeping."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index
+from sqlmodel import Field, SQLModel
+
+from storage.types import UTCDateTime, utcnow
+
+
+class InboundEvent(SQLModel, table=True):
+    """Every accepted inbound event, keyed by its platform dedup key; replayed if left pending."""
+
+    __tablename__ = "inbound_events"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=255, unique=True)
+    channel: str = Field(max_length=16)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    status: str = Field(default="pending", max_length=16, index=True)  # pending|done|failed
+    error: str | None = None
+    received_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    processed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+
+
+class OutboxMessage(SQLModel, table=True):
+    """One outbound delivery to one recipient on one channel. ``key`` is the idempotency key."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "channel", "status", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=255, unique=True)
+    channel: str = Field(max_length=16)
+    recipient: str = Field(max_length=128)
+    employee_id: str | None = Field(default=None, max_length=64, index=True)
+    kind: str = Field(max_length=16)  # text|markdown|card|update_card|image|file
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    status: str = Field(default="pending", max_length=16)  # pending|sending|sent|failed
+    attempts: int = 0
+    next_attempt_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    claimed_by: str | None = Field(default=None, max_length=64)
+    claimed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    result: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    last_error: str | None = None
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+
+
+class CardRecord(SQLModel, table=True):
+    """A card delivered to someone: what it is about (``subject``) ↔ the platform handle."""
+
+    __tablename__ = "cards_sent"
+
+    id: int | None = Field(default=None, primary_key=True)
+    subject: str = Field(max_length=128, index=True)  # e.g. "adj:12", "checkin:E001:2026-W48"
+    channel: str = Field(max_length=16)
+    recipient: str = Field(max_length=128)
+    employee_id: str | None = Field(default=None, max_length=64)
+    outbox_key: str = Field(max_length=255, unique=True)
+    # The platform's lookup id for this card (WeCom task_id, DingTalk outTrackId/cardBizId).
+    handle_key: str | None = Field(default=None, max_length=255, index=True)
+    handle: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    card: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    state: str | None = Field(default=None, max_length=32)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+
+
+class JobRun(SQLModel, table=True):
+    """One run of a named job for one scheduled instant: the unique key makes runs happen once."""
+
+    __tablename__ = "job_runs"
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_key: str = Field(max_length=200, unique=True)  # f"{job}@{scheduled_for.isoformat()}"
+    job: str = Field(max_length=64, index=True)
+    scheduled_for: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    status: str = Field(default="running", max_length=16)  # running|done|failed
+    owner: str | None = Field(default=None, max_length=64)
+    started_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    finished_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    detail: str | None = None
+
+
+class SchedulerLease(SQLModel, table=True):
+    """Leader lease: the process holding an unexpired lease runs the scheduler."""
+
+    __tablename__ = "scheduler_leases"
+
+    name: str = Field(primary_key=True, max_length=64)
+    owner: str = Field(max_length=64)
+    expires_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))

@@ -1,0 +1,35 @@
+"""Organisation: departments (a tree) and employees."""
+
+from __future__ import annotations
+
+from sqlmodel import Field, SQLModel
+
+ROLES = ("employee", "manager", "hr", "admin")
+
+
+class Department(SQLModel, table=True):
+    __tablename__ = "departments"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, max_length=100)
+    parent_id: int | None = Field(default=None, foreign_key="departments.id")
+    head_id: str | None = Field(default=None, max_length=64)
+    # Team group chats used for @-reminders (optional).
+    wecom_chat_id: str | None = Field(default=None, max_length=128)
+    dingtalk_conversation_id: str | None = Field(default=None, max_length=128)
+
+
+class Employee(SQLModel, table=True):
+    __tablename__ = "employees"
+
+    id: str = Field(primary_key=True, max_length=64)
+    name: str = Field(index=True, max_length=64)
+    department_id: int | None = Field(default=None, foreign_key="departments.id", index=True)
+    manager_id: str | None = Field(default=None, max_length=64, index=True)
+    role: str = Field(default="employee", max_length=16)
+    hrbp_id: str | None = Field(default=None, max_length=64)
+    wecom_userid: str | None = Field(default=None, unique=True, max_length=128)
+    dingtalk_userid: str | None = Field(default=None, unique=True, max_length=128)
+    weekly_capacity_hours: float = 40.0
+    email: str | None = Field(default=None, max_length=200)
+    active: bool = True

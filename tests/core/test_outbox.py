@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.channels.base import Channel, Delivery
+from bot.clock import ManualClock
+from bot.sender import OutboxWorker
+from bot.services import Services
+from storage import outbox as ob
+from tests.conftest import DEMO_NOW, make_settings
+
+
+class Recorder(Channel):
+    name = "rec"
+    batch_size = 5
+    per_user_per_minute = 3
+
+    def __init__(self, script=None):  # type: ignore[no-untyped-def]
+        super().__init__()
+        self.sent: list[str] = []
+        self.script = script or {}
+
+    def recipient_for(self, employee):  # type: ignore[no-untyped-def]
+        return employee.id
+
+    async def deliver(self, items):  # type: ignore[no-untyped-def]
+        out = []
+        for it in items:
+            verdict = self.script.get(it.recipient, "sent")
+            if verdict == "sent":
+                self.sent.append(it.key)
+            out.append(Delivery(verdict, error=None if verdict == "sent" else f"{verdict} for {it.recipient}"))
+        return out
+
+
+def worker(db, channel, clock):  # type: ignore[no-untyped-def]
+    services = Services(settings=make_settings(db.url), db=db, clock=clock)
+    return OutboxWorker(services, channel)
+
+
+def msgs(n, recipient=None):  # type: ignore[no-untyped-def]
+    return [ob.NewMessage(f"k{i}", "rec", recipient or f"u{i}", "text", {"text": "hi"}) for i in range(n)]
+
+
+async def test_enqueue_is_idempotent_per_key(db):
+    now = DEMO_NOW
+    assert ob.enqueue_many(db, msgs(10), now) == 10
+    assert ob.enqueue_many(db, msgs(12), now) == 2
+    assert ob.stats(db) == {"pending": 12}
+
+
+async def test_each_key_delivered_once_even_with_two_workers(db):
+    clock = ManualClock(DEMO_NOW)
+    ch = Recorder()
+    ob.enqueue_many(db, msgs(40), clock.now())
+    w1, w2 = worker(db, ch, clock), worker(db, ch, clock)
+    w2.owner += "-2"
+    await w1.drain_once(limit=25)
+    await w2.drain()
+    await w1.drain()
+    assert sorted(ch.sent) == sorted(f"k{i}" for i in range(40))
+    assert ob.stats(db) == {"sent": 40}
+
+
+async def test_crashed_claim_is_recovered_once_and_flagged_in_doubt(db):
+    clock = ManualClock(DEMO_NOW)
+    ob.enqueue_many(db, msgs(3), clock.now())
+    claimed = ob.claim_due(db, "rec", "dead-worker", clock.now())
+    assert len(claimed) == 3 and not any(c.in_doubt for c in claimed)
+    assert ob.claim_due(db, "rec", "other", clock.now()) == []  # claimed rows are not handed out twice
+    clock.advance(minutes=5)
+    again = ob.claim_due(db, "rec", "new-worker", clock.now())
+    assert len(again) == 3 and all(c.in_doubt for c in again)
+    # the dead worker cannot overwrite the new owner's outcome
+    assert not ob.mark_sent(db, again[0].id, "dead-worker", clock.now())
+
+
+async def test_per_user_pacing_defers_not_drops(db):
+    clock = ManualClock(DEMO_NOW)
+    ch = Recorder()
+    ob.enqueue_many(db, msgs(5, recipient="same"), clock.now())
+    w = worker(db, ch, clock)
+    await w.drain()
+    assert len(ch.sent) == 3  # the channel's per-minute budget
+    assert ob.stats(db) == {"sent": 3, "pending": 2}
+    clock.advance(seconds=61)
+    await w.drain()
+    assert len(ch.sent) == 5
+
+
+async def test_permanent_failures_are_recorded_and_retries_back_off(db):
+    clock = ManualClock(DEMO_NOW)
+    ch = Recorder({"bad": "failed", "flaky": "retry"})
+    ob.enqueue_many(db, [ob.NewMessage("a", "rec", "bad", "text", {"text": "x"}),
+                         ob.NewMessage("b", "rec", "flaky", "text", {"text": "x"})], clock.now())
+    w = worker(db, ch, clock)
+    await w.drain()
+    assert ob.get(db, "a").status == "failed" and "failed for bad" in ob.get(db, "a").last_error
+    row = ob.get(db, "b")
+    assert row.status == "pending" and row.next_attempt_at > clock.now()
+    for _ in range(10):
+        clock.advance(minutes=10)
+        await w.drain()
+    assert ob.get(db, "b").status == "failed"  # gives up after the attempt limit, visibly
+    assert [f.key for f in ob.failures(db)] == ["b", "a"]
+
+
+async def test_due_time_respected(db):
+    clock = ManualClock(DEMO_NOW)
+    ob.enqueue(db, ob.NewMessage("later", "rec", "u", "text", {"text": "x"},
+                                 not_before=clock.now() + timedelta(hours=1)), clock.now())
+    assert ob.claim_due(db, "rec", "w", clock.now()) == []
+    clock.advance(hours=1)
+    assert len(ob.claim_due(db, "rec", "w", clock.now())) == 1

@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from storage import inbox
+from storage.models import OutboxMessage
+from tests.conftest import texts
+
+
+async def test_help_shows_a_card_with_buttons(chat):
+    shown = await chat.say("帮助", as_="E101")
+    assert len(shown) == 1 and shown[0].kind == "card"
+    assert "绩效助手" in shown[0].text and "[1] 我的任务" in shown[0].text
+
+
+async def test_help_works_on_both_databases(chat_any_db):
+    shown = await chat_any_db.say("  帮助！ ", as_="E100")
+    assert shown[0].kind == "card"
+    assert "作为主管" in shown[0].text  # managers see what they can do for their team
+
+
+async def test_unknown_employee_gets_polite_message_and_nothing_else(chat):
+    bot = chat.bot
+    event = chat.terminal.text_event("E999", "我压力好大想离职")
+    await bot.dispatcher.submit(event, wait=True)
+    await bot.drain()
+    assert "没有在通讯录中找到你的账号" in texts(chat.terminal.take("E999"))
+    with bot.db.session() as s:
+        from storage.models import ReplyAnalysis
+
+        assert s.execute(select(ReplyAnalysis)).first() is None
+
+
+async def test_duplicate_delivery_is_processed_once(chat):
+    bot = chat.bot
+    event = chat.terminal.text_event("E101", "帮助")
+    assert await bot.dispatcher.submit(event, wait=True) is True
+    assert await bot.dispatcher.submit(event, wait=True) is False
+    await bot.drain()
+    assert len(chat.terminal.take("E101")) == 1
+    assert inbox.status_of(bot.db, event.key) == "done"
+
+
+async def test_button_press_by_number_runs_the_action(chat):
+    await chat.say("帮助", as_="E101")
+    shown = await chat.press("E101", 1)
+    assert shown, "pressing a menu button must answer"
+
+
+async def test_unparseable_button_payload_gets_a_friendly_answer(chat):
+    from bot.events import CardAction
+
+    ev = CardAction(channel="terminal", sender="E101", key="terminal:bad1", action="garbage")
+    await chat.bot.dispatcher.submit(ev, wait=True)
+    await chat.bot.drain()
+    assert "按钮已失效或无法识别" in texts(chat.terminal.take("E101"))
+
+
+async def test_pending_inbound_event_is_replayed_after_restart(chat):
+    bot = chat.bot
+    event = chat.terminal.text_event("E101", "帮助")
+    # The process "died" right after accepting the event: it is in the inbox, still pending.
+    assert inbox.accept(bot.db, event.key, event.channel, event.to_dict(), chat.clock.now())
+    assert await bot.dispatcher.replay_pending() == 1
+    await bot.drain()
+    assert chat.terminal.take("E101")[0].kind == "card"
+    assert await bot.dispatcher.replay_pending() == 0
+
+
+async def test_long_text_is_split_not_cut(chat):
+    body = "\n".join(f"第{i}行：" + "很长的内容" * 20 for i in range(40))
+    await chat.bot.services.messenger.send_text("E101", body, key="t:long")
+    await chat.bot.drain()
+    parts = chat.terminal.take("E101")
+    assert len(parts) > 1
+    assert "\n".join(p.text for p in parts).replace("\n", "") == body.replace("\n", "")
+    with chat.bot.db.session() as s:
+        keys = [r.key for r in s.execute(select(OutboxMessage).where(OutboxMessage.key.like("t:long%"))).scalars()]
+    assert all(k.startswith("t:long#") for k in keys)
