@@ -46,8 +46,8 @@ _DENIAL = re.compile(
     r"放心|并没有|没那么|不大|不多|其实没有|没有的事|想多了|^没有|^没|^不$|^否"
 )
 _CONFIRM = re.compile(r"不够|确实|是的|^对|非常|太|真的|很|已经|有点|担心|怕")
-_PAST = re.compile(r"之前|以前|原来|曾经|本来|上个月|前阵子|前几周|过去")
-_RESOLUTION = re.compile(
+PAST = re.compile(r"之前|以前|原来|曾经|本来|上个月|前阵子|前几周|过去")
+RESOLUTION = re.compile(
     r"现在[^，。]{0,6}(没问题|好了|好多了|不用|正常|到位|解决|够了|能准点|准点|理顺|轻松)|后来[^，。]{0,8}(补|调来|招到|到位|解决|好了)|"
     r"已解决|解决了|已经补上|补上了|补齐了|已到位|到位了|缓解了|好多了|理顺了|基本能准点|不再"
 )
@@ -155,10 +155,10 @@ def _resolved(text: str, spans: list[tuple[int, int]], idx: int, end: int) -> bo
     cs, ce = spans[idx]
     if _RESOLVED_AFTER.match(text[end:]):
         return True
-    if not _PAST.search(text[cs:end]):
+    if not PAST.search(text[cs:end]):
         return False
     later = text[ce:]
-    return bool(_RESOLUTION.search(later))
+    return bool(RESOLUTION.search(later))
 
 
 def detect(norm: Normalized, source: str = "checkin") -> list[Match]:
