@@ -46,6 +46,7 @@ _DENIAL = re.compile(
     r"放心|并没有|没那么|不大|不多|其实没有|没有的事|想多了|^没有|^没|^不$|^否"
 )
 _CONFIRM = re.compile(r"不够|确实|是的|^对|非常|太|真的|很|已经|有点|担心|怕")
+_DECLINED = re.compile(r"拒了|拒绝了|婉拒|不考虑|没兴趣|不打算|没打算|不会走|不想走")
 PAST = re.compile(r"之前|以前|原来|曾经|本来|上个月|前阵子|前几周|过去")
 RESOLUTION = re.compile(
     r"现在[^，。]{0,6}(没问题|好了|好多了|不用|正常|到位|解决|够了|能准点|准点|理顺|轻松)|后来[^，。]{0,8}(补|调来|招到|到位|解决|好了)|"
@@ -112,7 +113,8 @@ def _negated(text: str, cs: int, start: int, end: int, m: re.Match[str]) -> bool
     return bool(_POST_DENIAL.match(text[end:end + 6]))
 
 
-def _owner_blocks(before: str, entry: Entry, source: str) -> bool:
+def _owner_blocks(before: str, entry: Entry, source: str) -> str:
+    """"third" when a third party owns the clause, "colleague" for a colleague's own signal, else ""."""
     def last(rx: re.Pattern[str]) -> int:
         pos = -1
         for m in rx.finditer(before):
@@ -121,10 +123,10 @@ def _owner_blocks(before: str, entry: Entry, source: str) -> bool:
 
     third, me = last(_THIRD_PARTY), last(_SELF)
     if third > me:
-        return True
-    if "self" in entry.flags and source != "manager":
-        return last(_COLLEAGUE) > me
-    return False
+        return "third"
+    if "self" in entry.flags and source != "manager" and last(_COLLEAGUE) > me:
+        return "colleague"
+    return ""
 
 
 def _severity(entry: Entry, ctx: str, matched: str) -> int:
@@ -195,7 +197,14 @@ def detect(norm: Normalized, source: str = "checkin") -> list[Match]:
             cs, ce = spans[idx]
             if _negated(text, cs, s, e, m):
                 continue
-            if _owner_blocks(text[cs:s], entry, source):
+            owner = _owner_blocks(text[cs:s], entry, source)
+            if owner == "colleague" and entry.category == "attrition":
+                # a colleague leaving: the writer's team is short of people, not the writer leaving
+                found.append(Match("resource", s, e, 1))
+                continue
+            if owner:
+                continue
+            if entry.category == "attrition" and _DECLINED.search(text, e):
                 continue
             prev = text[spans[idx - 1][0]:cs] if idx > 0 else ""
             scope = prev + text[cs:ce]

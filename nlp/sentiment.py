@@ -24,7 +24,7 @@ from collections.abc import Sequence
 
 from nlp.lexicon import token_bounds
 from nlp.normalize import DATA_DIR, Normalized
-from nlp.risk import PAST, RESOLUTION
+from nlp.risk import _NEGATORS, _PSEUDO_NEG, PAST, RESOLUTION
 
 _lock = threading.Lock()
 _model: dict[str, object] = {}
@@ -80,8 +80,9 @@ def lexicon_hits(text: str) -> list[tuple[int, int, float]]:
         for term in index.get(text[i], ()):
             if text.startswith(term, i):
                 w = lex[term]
-                before = text[max(0, i - 2):i]
-                if any(before.endswith(n) for n in _NEG_BEFORE) and not term.startswith(("不", "没")):
+                before = re.split(r"[，。！？；：,.!?;:的]", text[max(0, i - 4):i])[-1]
+                before = _PSEUDO_NEG.sub("#", before)
+                if w < 0 and _NEGATORS.search(before) or w > 0 and any(before.endswith(n) for n in _NEG_BEFORE):
                     w = -0.5 * w
                 hits.append((i, i + len(term), w))
                 i += len(term) - 1
