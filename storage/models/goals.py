@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Column, UniqueConstraint
+from sqlalchemy import Column, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime, utcnow
@@ -69,6 +69,11 @@ class WorkLog(SQLModel, table=True):
 
 class AdjustmentRequest(SQLModel, table=True):
     __tablename__ = "adjustment_requests"
+    # At most one pending request per goal, enforced by the database (partial unique index).
+    __table_args__ = (
+        Index("uq_adjustment_requests_pending_goal", "goal_id", unique=True,
+              sqlite_where=text("status = 'pending'"), postgresql_where=text("status = 'pending'")),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     goal_id: str = Field(max_length=64, index=True)
@@ -80,6 +85,8 @@ class AdjustmentRequest(SQLModel, table=True):
     status: str = Field(default="pending", max_length=16)  # pending|approved|rejected|cancelled
     approver_id: str | None = Field(default=None, max_length=64)
     escalated: bool = False
+    escalated_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    goal_version: int = 1  # Goal.version when requested: approval fails if the goal changed since
     decided_by: str | None = Field(default=None, max_length=64)
     decision_reason: str | None = None
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))

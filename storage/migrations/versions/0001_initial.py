@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-24 21:38:06.090240
+Create Date: 2026-11-24 21:44:18.307515
 """
 
 from alembic import op
@@ -30,6 +30,8 @@ def upgrade() -> None:
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('approver_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
     sa.Column('escalated', sa.Boolean(), nullable=False),
+    sa.Column('escalated_at', storage.types.UTCDateTime(), nullable=True),
+    sa.Column('goal_version', sa.Integer(), nullable=False),
     sa.Column('decided_by', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
     sa.Column('decision_reason', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('created_at', storage.types.UTCDateTime(), nullable=False),
@@ -40,6 +42,7 @@ def upgrade() -> None:
     with op.batch_alter_table('adjustment_requests', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_adjustment_requests_goal_id'), ['goal_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_adjustment_requests_requester_id'), ['requester_id'], unique=False)
+        batch_op.create_index('uq_adjustment_requests_pending_goal', ['goal_id'], unique=True, sqlite_where=sa.text("status = 'pending'"), postgresql_where=sa.text("status = 'pending'"))
 
     op.create_table('cards_sent',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -429,6 +432,7 @@ def downgrade() -> None:
 
     op.drop_table('cards_sent')
     with op.batch_alter_table('adjustment_requests', schema=None) as batch_op:
+        batch_op.drop_index('uq_adjustment_requests_pending_goal', sqlite_where=sa.text("status = 'pending'"), postgresql_where=sa.text("status = 'pending'"))
         batch_op.drop_index(batch_op.f('ix_adjustment_requests_requester_id'))
         batch_op.drop_index(batch_op.f('ix_adjustment_requests_goal_id'))
 
