@@ -205,7 +205,8 @@ def tokenizer():
             jieba.setLogLevel(logging.WARNING)
             tok = jieba.Tokenizer()
             tok.initialize()
-            tok.load_userdict(str(DATA_DIR / "userdict.txt"))
+            with open(DATA_DIR / "userdict.txt", "rb") as fh:
+                tok.load_userdict(fh)
             for word in sorted(load_lexicon().literals):
                 if len(word) >= 2:
                     tok.add_word(word, freq=max(tok.suggest_freq(word, tune=False), 2000))
