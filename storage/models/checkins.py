@@ -29,6 +29,12 @@ class CheckIn(SQLModel, table=True):
     revised_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
     manager_seen_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
     feedback_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    # Delivery/escalation bookkeeping (what was done, so a scan after a restart knows what is still due).
+    manager_notified_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    reminded_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    hrbp_alerted_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    feedback_reminded_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    feedback_hrbp_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
 
 
 class Feedback(SQLModel, table=True):

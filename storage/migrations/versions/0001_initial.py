@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-24 21:44:18.307515
+Create Date: 2026-11-24 21:45:01.587248
 """
 
 from alembic import op
@@ -77,6 +77,11 @@ def upgrade() -> None:
     sa.Column('revised_at', storage.types.UTCDateTime(), nullable=True),
     sa.Column('manager_seen_at', storage.types.UTCDateTime(), nullable=True),
     sa.Column('feedback_at', storage.types.UTCDateTime(), nullable=True),
+    sa.Column('manager_notified_at', storage.types.UTCDateTime(), nullable=True),
+    sa.Column('reminded_at', storage.types.UTCDateTime(), nullable=True),
+    sa.Column('hrbp_alerted_at', storage.types.UTCDateTime(), nullable=True),
+    sa.Column('feedback_reminded_at', storage.types.UTCDateTime(), nullable=True),
+    sa.Column('feedback_hrbp_at', storage.types.UTCDateTime(), nullable=True),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('employee_id', 'week')
     )
@@ -114,6 +119,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('feedback', schema=None) as batch_op:
+        batch_op.create_index('ix_feedback_employee_created', ['employee_id', 'created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_feedback_employee_id'), ['employee_id'], unique=False)
 
     op.create_table('goal_audit',
@@ -208,6 +214,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('ref')
     )
     with op.batch_alter_table('points_ledger', schema=None) as batch_op:
+        batch_op.create_index('ix_points_ledger_employee_delta', ['employee_id', 'delta'], unique=False)
         batch_op.create_index(batch_op.f('ix_points_ledger_employee_id'), ['employee_id'], unique=False)
 
     op.create_table('reply_analyses',
@@ -224,6 +231,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('ref')
     )
     with op.batch_alter_table('reply_analyses', schema=None) as batch_op:
+        batch_op.create_index('ix_reply_analyses_employee_created', ['employee_id', 'created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_reply_analyses_employee_id'), ['employee_id'], unique=False)
 
     op.create_table('risk_flags',
@@ -242,6 +250,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('risk_flags', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_risk_flags_employee_id'), ['employee_id'], unique=False)
+        batch_op.create_index('ix_risk_flags_status_category', ['status', 'category'], unique=False)
 
     op.create_table('scheduler_leases',
     sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
@@ -262,6 +271,7 @@ def upgrade() -> None:
     with op.batch_alter_table('tasks', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_tasks_due_date'), ['due_date'], unique=False)
         batch_op.create_index(batch_op.f('ix_tasks_owner_id'), ['owner_id'], unique=False)
+        batch_op.create_index('ix_tasks_owner_status_due', ['owner_id', 'status', 'due_date'], unique=False)
 
     op.create_table('visit_feedback',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -377,21 +387,25 @@ def downgrade() -> None:
 
     op.drop_table('visit_feedback')
     with op.batch_alter_table('tasks', schema=None) as batch_op:
+        batch_op.drop_index('ix_tasks_owner_status_due')
         batch_op.drop_index(batch_op.f('ix_tasks_owner_id'))
         batch_op.drop_index(batch_op.f('ix_tasks_due_date'))
 
     op.drop_table('tasks')
     op.drop_table('scheduler_leases')
     with op.batch_alter_table('risk_flags', schema=None) as batch_op:
+        batch_op.drop_index('ix_risk_flags_status_category')
         batch_op.drop_index(batch_op.f('ix_risk_flags_employee_id'))
 
     op.drop_table('risk_flags')
     with op.batch_alter_table('reply_analyses', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_reply_analyses_employee_id'))
+        batch_op.drop_index('ix_reply_analyses_employee_created')
 
     op.drop_table('reply_analyses')
     with op.batch_alter_table('points_ledger', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_points_ledger_employee_id'))
+        batch_op.drop_index('ix_points_ledger_employee_delta')
 
     op.drop_table('points_ledger')
     with op.batch_alter_table('outbox', schema=None) as batch_op:
@@ -417,6 +431,7 @@ def downgrade() -> None:
     op.drop_table('goal_audit')
     with op.batch_alter_table('feedback', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_feedback_employee_id'))
+        batch_op.drop_index('ix_feedback_employee_created')
 
     op.drop_table('feedback')
     op.drop_table('departments')
