@@ -1,18 +1,22 @@
-"""Stored NLP results and HR risk flags."""
+"""Stored NLP results and HR risk flags (plus the read-path indexes the Q&A answers rely on)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column
+from sqlalchemy import JSON, Column, Index
 from sqlmodel import Field, SQLModel
 
+from storage.models.checkins import Feedback
+from storage.models.goals import Task
+from storage.models.visits import PointsEntry
 from storage.types import UTCDateTime, utcnow
 
 
 class ReplyAnalysis(SQLModel, table=True):
     __tablename__ = "reply_analyses"
+    __table_args__ = (Index("ix_reply_analyses_employee_created", "employee_id", "created_at"),)
 
     id: int | None = Field(default=None, primary_key=True)
     employee_id: str = Field(max_length=64, index=True)
@@ -27,10 +31,11 @@ class ReplyAnalysis(SQLModel, table=True):
 
 class RiskFlag(SQLModel, table=True):
     __tablename__ = "risk_flags"
+    __table_args__ = (Index("ix_risk_flags_status_category", "status", "category"),)
 
     id: int | None = Field(default=None, primary_key=True)
     employee_id: str = Field(max_length=64, index=True)
-    category: str = Field(max_length=16)
+    category: str = Field(max_length=16)  # burnout|attrition|resource|conflict|sentiment
     rule: str = Field(max_length=16)  # strong|repeated|trend
     dedup_key: str = Field(max_length=128, unique=True)
     evidence: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
@@ -38,3 +43,10 @@ class RiskFlag(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
     handled_by: str | None = Field(default=None, max_length=64)
+
+
+# Read-path indexes for the Q&A answers (tests/bench/bench_qa.py). They live here, beside the other
+# NLP-feature schema, so the owners of those tables' models need not change for them.
+Index("ix_tasks_owner_status_due", Task.owner_id, Task.status, Task.due_date)  # type: ignore[arg-type]
+Index("ix_feedback_employee_created", Feedback.employee_id, Feedback.created_at)  # type: ignore[arg-type]
+Index("ix_points_ledger_employee_delta", PointsEntry.employee_id, PointsEntry.delta)  # type: ignore[arg-type]
