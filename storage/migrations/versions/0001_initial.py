@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-24 21:45:08.307349
+Create Date: 2026-11-24 21:45:01.587248
 """
 
 from alembic import op
@@ -77,6 +77,11 @@ def upgrade() -> None:
     sa.Column('revised_at', storage.types.UTCDateTime(), nullable=True),
     sa.Column('manager_seen_at', storage.types.UTCDateTime(), nullable=True),
     sa.Column('feedback_at', storage.types.UTCDateTime(), nullable=True),
+    sa.Column('manager_notified_at', storage.types.UTCDateTime(), nullable=True),
+    sa.Column('reminded_at', storage.types.UTCDateTime(), nullable=True),
+    sa.Column('hrbp_alerted_at', storage.types.UTCDateTime(), nullable=True),
+    sa.Column('feedback_reminded_at', storage.types.UTCDateTime(), nullable=True),
+    sa.Column('feedback_hrbp_at', storage.types.UTCDateTime(), nullable=True),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('employee_id', 'week')
     )
