@@ -35,7 +35,7 @@ _CALM = re.compile(
     r"障碍|下周|已和|已经和|先|正在|跟进|确认|安排|交接|计划|我会|后续|再|申请|推进|沟通|调整|建议|需要|犹豫|在看|在整理"
 )
 _RISK_WEIGHT = {"burnout": 1.5, "attrition": 0.8, "conflict": 1.6, "resource": 0.8}
-ALPHA = 0.35
+ALPHA = 0.2
 POS_CUT = 0.9
 NEG_CUT = -0.9
 
