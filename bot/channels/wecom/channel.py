@@ -1,0 +1,67 @@
+"""The WeCom self-built-app channel: callback routes in, outbox rows out through the REST API."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from bot.channels.base import Channel, Delivery
+from bot.channels.wecom.api import WeComAPI
+from bot.channels.wecom.callback import CallbackHandler
+from bot.channels.wecom.outbound import deliver_one
+from bot.config import WeComSettings
+
+if TYPE_CHECKING:
+    from bot.services import Services
+    from storage.models import Employee
+    from storage.outbox import Claimed
+
+log = logging.getLogger(__name__)
+CONCURRENCY = 20  # parallel API calls per deliver() batch
+
+
+class WeComChannel(Channel):
+    name = "wecom"
+    batch_size = CONCURRENCY
+
+    def __init__(self, settings: WeComSettings) -> None:
+        super().__init__()
+        self.settings = settings
+        # WeCom drops messages beyond 30/min and 1000/h per user silently: the worker paces below.
+        self.per_user_per_minute = settings.per_user_per_minute
+        self.per_user_per_hour = settings.per_user_per_hour
+        self.api = WeComAPI(settings)
+        self.callback = CallbackHandler(settings, self.name)
+
+    def bind(self, services: Services) -> None:
+        super().bind(services)
+        self.callback.services = services
+
+    async def stop(self) -> None:
+        await self.api.close()
+
+    def routes(self) -> list[web.RouteDef]:
+        path = self.settings.callback_path
+        return [web.get(path, self.callback.get), web.post(path, self.callback.post)]
+
+    def recipient_for(self, employee: Employee) -> str | None:
+        return employee.wecom_userid or None
+
+    def employee_key(self) -> str | None:
+        return "wecom_userid"
+
+    async def deliver(self, items: list[Claimed]) -> list[Delivery]:
+        assert self.services is not None, "WeComChannel.deliver before bind()"
+        db = self.services.db
+        return list(await asyncio.gather(*(deliver_one(self.api, db, item) for item in items)))
+
+    def health(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "token_cached": self.api.tokens.valid() is not None,
+            "token_fetches": self.api.tokens.fetches,
+            "callbacks_rejected": self.callback.rejected,
+        }
