@@ -1,0 +1,177 @@
+"""Target adjustment, approver side: who approves, the card buttons, the rejection reason and
+the escalation job.
+
+Payloads: ``adj:approve:<request_id>:v1`` and ``adj:reject:<request_id>:v1``; cards about one request
+share the subject ``adj:<request_id>`` so every copy is closed with the outcome.
+
+Flow ``adjust_reject`` (approver)::
+
+    「驳回」 ──▶ reason ──(a short reason)──▶ rejected, cards closed, requester told
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.context import Ctx
+from bot.events import CardAction
+from cards.payload import Action
+from handlers.adjust_cards import approval_card, change_text, closed_card, local, subject
+from scheduler.registry import JobCtx, job
+from storage import adjustments as adj
+from storage.db import Database
+from storage.goals import alignment, format_progress
+from storage.models import AdjustmentRequest, Employee
+
+REJECT_FLOW = "adjust_reject"
+MIN_REJECT_REASON, MAX_REJECT_REASON = 2, 200
+STALE = "这个按钮已失效，请在最新的卡片上操作。"
+STATUS = {"approved": "已批准", "rejected": "已驳回", "cancelled": "已失效", "pending": "待审批"}
+
+
+def _active(db: Database, employee_id: str | None) -> Employee | None:
+    emp = adj.employee(db, employee_id)
+    return emp if emp is not None and emp.active else None
+
+
+def route_approver(db: Database, requester: Employee, percent: float,
+                   director_threshold: float) -> tuple[Employee | None, str]:
+    """The requester's manager; the manager's manager (director) when the change is large."""
+    manager = _active(db, requester.manager_id)
+    director = _active(db, manager.manager_id if manager else None)
+    if abs(percent) > director_threshold + 1e-9 and director is not None:
+        return director, f"调整幅度超过 {director_threshold:g}%，由上级主管审批"
+    if manager is not None:
+        return manager, ""
+    if director is not None:
+        return director, "直属主管暂不可用，由上级主管审批"
+    return None, ""
+
+
+async def send_approval_card(ctx: Ctx, req: AdjustmentRequest, requester: Employee, approver: Employee,
+                             note: str) -> None:
+    hours = ctx.settings.policy.approval_escalation_hours if approver.id == requester.manager_id else None
+    card = approval_card(ctx.db, req, requester, ctx.services.tz, note, hours)
+    await ctx.send_card(approver, card, subject(req.id or 0))
+
+
+# -- buttons -----------------------------------------------------------------------------------
+async def on_decision_action(ctx: Ctx, event: CardAction, action: Action) -> None:
+    try:
+        request_id = int(action.arg(0))
+    except ValueError:
+        request_id = 0
+    req = adj.get(ctx.db, request_id) if request_id else None
+    if req is None or action.action not in ("approve", "reject"):
+        await ctx.reply(STALE)
+        return
+    if action.action == "approve":
+        decision = adj.decide(ctx.db, req.id or 0, ctx.employee.id, True, ctx.now())
+        await after_decision(ctx, decision)
+        return
+    refusal = refusal_for(ctx, req)
+    if refusal:
+        await ctx.reply(refusal)
+        return
+    ctx.start_flow(REJECT_FLOW, "reason", {"request_id": req.id})
+    await ctx.reply("请回复驳回原因（一句话即可），我会转告申请人。发送「取消」放弃驳回。")
+
+
+def refusal_for(ctx: Ctx, req: AdjustmentRequest) -> str | None:
+    """Why this person cannot decide this request now (None if they can)."""
+    if req.status != "pending":
+        who = adj.employee(ctx.db, req.decided_by)
+        by = f"（{who.name}，{local(req.decided_at, ctx.services.tz)}）" if who else ""
+        return f"这条申请已经处理过了：{STATUS.get(req.status, req.status)}{by}，无需重复操作。"
+    if req.approver_id != ctx.employee.id:
+        approver = adj.employee(ctx.db, req.approver_id)
+        name = approver.name if approver else "指定审批人"
+        return f"抱歉，这条目标调整申请需由{name}审批，你的操作未生效。"
+    return None
+
+
+async def on_reject_reason(ctx: Ctx, text: str) -> bool:
+    conv = ctx.conversation()
+    if conv is None:
+        return False
+    reason = text.strip().strip("。.！! ")
+    if len(reason) < MIN_REJECT_REASON or len(reason) > MAX_REJECT_REASON:
+        await ctx.reply(f"请用 {MIN_REJECT_REASON}–{MAX_REJECT_REASON} 个字说明驳回原因，发送「取消」放弃驳回。")
+        return True
+    ctx.end_flow(REJECT_FLOW)
+    decision = adj.decide(ctx.db, int(conv.data["request_id"]), ctx.employee.id, False, ctx.now(), reason)
+    await after_decision(ctx, decision)
+    return True
+
+
+async def after_decision(ctx: Ctx, decision: adj.Decision) -> None:
+    req, tz = decision.request, ctx.services.tz
+    if req is None:
+        await ctx.reply(STALE)
+        return
+    if decision.outcome in ("not_pending", "not_approver"):
+        await ctx.reply(refusal_for(ctx, req) or STALE)
+        return
+    conv = ctx.conversation()
+    if conv is not None and conv.flow == REJECT_FLOW and conv.data.get("request_id") == req.id:
+        ctx.end_flow(REJECT_FLOW)  # approved after pressing 「驳回」: the reason is no longer wanted
+    requester = adj.employee(ctx.db, req.requester_id)
+    goal = adj.get_goal(ctx.db, req.goal_id)
+    assert requester is not None and goal is not None
+    me, when = ctx.employee.name, local(req.decided_at, tz)
+    change = f"「{goal.title}」{change_text(req, goal.unit)}"
+    if decision.outcome == "approved":
+        state = f"已批准 · {me} · {when}"
+        a = alignment(ctx.db, goal.id)
+        lines = [f"你的目标调整申请已获{me}批准：{change}。", f"最新进度：{format_progress(goal)}"]
+        if a is not None and len(a.chain) > 1:
+            lines.append(a.text())
+        note, mine = "\n".join(lines), f"已批准{change}，已通知{requester.name}。"
+    elif decision.outcome == "rejected":
+        state = f"已驳回 · {me} · {when}\n驳回原因：{req.decision_reason}"
+        note = f"你的目标调整申请{change}未获批准（{me}）。\n原因：{req.decision_reason}\n如有疑问，可以直接和{me}沟通。"
+        mine = f"已驳回，已把原因转告{requester.name}。"
+    else:  # goal_changed
+        state = "已失效 · 目标已被修改"
+        note = f"你的目标调整申请{change}已失效：目标在审批前被修改了。如仍需调整，请重新提交。"
+        mine = "这个目标在审批前已被修改，申请已失效，无需再处理。"
+    await ctx.update_cards(subject(req.id or 0), closed_card(ctx.db, req, requester, tz, state))
+    await ctx.send_text(requester, note)
+    await ctx.reply(mine)
+
+
+# -- escalation ----------------------------------------------------------------------------------
+@job("adjust_escalation", cron="*/10 * * * *",
+     description="目标调整申请超时未审批：转给上级主管（或提醒一次）")
+async def adjust_escalation(jctx: JobCtx) -> str:
+    services = jctx.services
+    db, messenger, tz = services.db, services.messenger, services.tz
+    hours = services.settings.policy.approval_escalation_hours
+    escalated = reminded = 0
+    for req in adj.due_for_escalation(db, jctx.at - timedelta(hours=hours)):
+        requester = adj.employee(db, req.requester_id)
+        approver = adj.employee(db, req.approver_id)
+        if requester is None or approver is None:
+            continue
+        up = _active(db, approver.manager_id)
+        key, subj = f"adj:{req.id}:escalate", subject(req.id or 0)
+        if approver.id == requester.manager_id and up is not None and up.id != requester.id:
+            if not adj.escalate(db, req, up.id, jctx.at):
+                continue  # decided (or escalated) meanwhile
+            note = f"{approver.name}超过 {hours} 小时未处理，已升级由你审批"
+            await messenger.update_cards(
+                subj, closed_card(db, req, requester, tz, f"已升级至{up.name}审批（超过 {hours} 小时未处理）"),
+                f"{key}:close")
+            fresh = adj.get(db, req.id or 0)
+            assert fresh is not None
+            await messenger.send_card(up, approval_card(db, fresh, requester, tz, note), f"{key}:card", subj)
+            await messenger.send_text(requester, f"你的目标调整申请超过 {hours} 小时未获处理，已转给{up.name}审批。",
+                                      f"{key}:requester")
+            await messenger.send_text(approver, f"{requester.name}的目标调整申请超过 {hours} 小时未处理，"
+                                      f"已转给{up.name}审批。", f"{key}:approver")
+            escalated += 1
+        elif adj.mark_escalated(db, req):
+            await messenger.send_text(approver, f"提醒：{requester.name}的目标调整申请已等待超过 {hours} 小时，"
+                                      "请在审批卡片上尽快处理。", f"adj:{req.id}:remind")
+            reminded += 1
+    return f"escalated {escalated}, reminded {reminded}"

@@ -1,0 +1,234 @@
+"""Target-adjustment requests: policy arithmetic, goal matching and the atomic decision.
+
+Every state change is a conditional UPDATE (``status = 'pending'`` and the row's ``version``), so
+two clicks, two workers or two processes can never both decide the same request, on SQLite and
+PostgreSQL alike. Approval changes ``Goal.target`` in the same transaction, guarded by
+``Goal.version`` and the target the request was made against, and writes a ``GoalAudit`` row.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from rapidfuzz import fuzz
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from storage.db import Database
+from storage.models import AdjustmentRequest, Employee, Goal, GoalAudit, MetricValue, Task
+
+MATCH_THRESHOLD = 60.0
+GENERIC_GOAL_WORDS = {"目标", "指标", "目标值", "kpi", "okr", "kr", "业绩", "任务"}
+
+
+# -- policy arithmetic -------------------------------------------------------------------------
+def percent_change(old: float, new: float) -> float:
+    """Signed change in percent of the current target (old must not be 0)."""
+    return (new - old) / old * 100.0
+
+
+def allowed_range(target: float, max_percent: float) -> tuple[float, float]:
+    """The smallest and largest target one request may ask for. Whole-number targets stay whole."""
+    delta = abs(target) * max_percent / 100.0
+    lo, hi = target - delta, target + delta
+    if float(target).is_integer():
+        lo, hi = math.ceil(lo - 1e-9), math.floor(hi + 1e-9)
+    return max(lo, 0.0), hi
+
+
+def within_limit(old: float, new: float, max_percent: float) -> bool:
+    return abs(percent_change(old, new)) <= max_percent + 1e-9
+
+
+def is_open(goal: Goal, today: date) -> bool:
+    return (goal.period_start is None or goal.period_start <= today) and (
+        goal.period_end is None or today <= goal.period_end)
+
+
+def fmt(x: float) -> str:
+    return f"{round(x, 2):g}"
+
+
+# -- goal matching -------------------------------------------------------------------------------
+def clean_goal_text(text: str) -> str:
+    t = text.strip(" ，,。：:「」\"'“”")
+    for prefix in ("我的", "我", "本季度", "这个季度", "本月", "个人"):
+        if t.startswith(prefix):
+            t = t[len(prefix):]
+    for suffix in ("的目标值", "目标值", "的目标", "的指标", "目标", "指标", "的", "kpi", "KPI", "okr", "OKR"):
+        if t.endswith(suffix) and len(t) > len(suffix):
+            t = t[: -len(suffix)]
+    t = t.strip(" 的「」")
+    return "" if t.lower() in GENERIC_GOAL_WORDS else t
+
+
+def match_goals(goals: list[Goal], text: str) -> list[tuple[Goal, float]]:
+    """Goals whose title (or id) resembles ``text``, best first, above the threshold."""
+    q = clean_goal_text(text)
+    if not q:
+        return []
+    scored = []
+    for g in goals:
+        if q.lower() == g.id.lower():
+            scored.append((g, 200.0))
+            continue
+        score = max(fuzz.ratio(q, g.title), fuzz.partial_ratio(q, g.title) * (0.9 if len(q) < 2 else 1.0))
+        if score >= MATCH_THRESHOLD:
+            scored.append((g, score))
+    return sorted(scored, key=lambda p: -p[1])
+
+
+# -- reads ---------------------------------------------------------------------------------------
+def get(db: Database, request_id: int) -> AdjustmentRequest | None:
+    with db.session() as s:
+        return s.get(AdjustmentRequest, request_id)
+
+
+def get_goal(db: Database, goal_id: str) -> Goal | None:
+    with db.session() as s:
+        return s.get(Goal, goal_id)
+
+
+def employee(db: Database, employee_id: str | None) -> Employee | None:
+    if not employee_id:
+        return None
+    with db.session() as s:
+        return s.get(Employee, employee_id)
+
+
+def pending_for_goal(db: Database, goal_id: str) -> AdjustmentRequest | None:
+    with db.session() as s:
+        q = select(AdjustmentRequest).where(AdjustmentRequest.goal_id == goal_id,
+                                            AdjustmentRequest.status == "pending")
+        return s.execute(q).scalar()
+
+
+def recent_metrics(db: Database, goal_id: str, n: int = 4) -> list[MetricValue]:
+    with db.session() as s:
+        q = select(MetricValue).where(MetricValue.goal_id == goal_id).order_by(MetricValue.date.desc()).limit(n)
+        return list(reversed(list(s.execute(q).scalars())))
+
+
+def open_tasks(db: Database, goal_id: str, n: int = 3) -> list[Task]:
+    with db.session() as s:
+        q = select(Task).where(Task.goal_id == goal_id, Task.status.in_(("todo", "doing")))
+        return list(s.execute(q.order_by(Task.due_date, Task.id).limit(n)).scalars())
+
+
+def audit_for(db: Database, goal_id: str) -> list[GoalAudit]:
+    with db.session() as s:
+        q = select(GoalAudit).where(GoalAudit.goal_id == goal_id).order_by(GoalAudit.id)
+        return list(s.execute(q).scalars())
+
+
+def all_requests(db: Database) -> list[AdjustmentRequest]:
+    with db.session() as s:
+        return list(s.execute(select(AdjustmentRequest).order_by(AdjustmentRequest.id)).scalars())
+
+
+def due_for_escalation(db: Database, created_before: datetime) -> list[AdjustmentRequest]:
+    with db.session() as s:
+        q = select(AdjustmentRequest).where(
+            AdjustmentRequest.status == "pending", AdjustmentRequest.escalated.is_(False),
+            AdjustmentRequest.created_at <= created_before)
+        return list(s.execute(q.order_by(AdjustmentRequest.id)).scalars())
+
+
+# -- writes --------------------------------------------------------------------------------------
+def create(db: Database, *, goal: Goal, requester_id: str, new_target: float, reason: str,
+           approver_id: str, now: datetime) -> AdjustmentRequest | None:
+    """Insert a pending request; None if the goal already has one (unique partial index)."""
+    assert goal.target is not None
+    req = AdjustmentRequest(
+        goal_id=goal.id, requester_id=requester_id, old_target=goal.target, new_target=new_target,
+        percent=round(percent_change(goal.target, new_target), 2), reason=reason, approver_id=approver_id,
+        goal_version=goal.version, created_at=now,
+    )
+    try:
+        with db.session() as s:
+            s.add(req)
+            s.flush()
+            return req
+    except IntegrityError:
+        return None
+
+
+@dataclass
+class Decision:
+    outcome: str  # approved|rejected|not_pending|not_approver|goal_changed|missing
+    request: AdjustmentRequest | None = None
+
+
+def decide(db: Database, request_id: int, approver_id: str, approve: bool, now: datetime,
+           reason: str | None = None) -> Decision:
+    """Approve or reject atomically. Only the designated approver's first decision wins."""
+    with db.session() as s:
+        req = s.get(AdjustmentRequest, request_id)
+        if req is None:
+            return Decision("missing")
+        if req.status != "pending":
+            return Decision("not_pending", req)
+        if req.approver_id != approver_id:
+            return Decision("not_approver", req)
+        won = s.execute(
+            update(AdjustmentRequest)
+            .where(AdjustmentRequest.id == request_id, AdjustmentRequest.status == "pending",
+                   AdjustmentRequest.approver_id == approver_id, AdjustmentRequest.version == req.version)
+            .values(status="approved" if approve else "rejected", decided_by=approver_id, decided_at=now,
+                    decision_reason=reason, version=req.version + 1)
+            .execution_options(synchronize_session=False)
+        ).rowcount == 1
+        if not won:
+            s.rollback()
+            return Decision("not_pending", s.get(AdjustmentRequest, request_id, populate_existing=True))
+        if approve:
+            changed = s.execute(
+                update(Goal)
+                .where(Goal.id == req.goal_id, Goal.version == req.goal_version, Goal.target == req.old_target)
+                .values(target=req.new_target, version=Goal.version + 1)
+                .execution_options(synchronize_session=False)
+            ).rowcount == 1
+            if not changed:
+                s.rollback()
+                return _goal_changed(db, request_id, approver_id, now)
+            s.add(GoalAudit(goal_id=req.goal_id, field="target", old_value=fmt(req.old_target),
+                            new_value=fmt(req.new_target), actor_id=approver_id, reason=req.reason,
+                            request_id=req.id, at=now))
+        s.flush()
+        return Decision("approved" if approve else "rejected", s.get(AdjustmentRequest, request_id,
+                                                                       populate_existing=True))
+
+
+def _goal_changed(db: Database, request_id: int, approver_id: str, now: datetime) -> Decision:
+    """The goal was edited since the request (import, another change): the request lapses."""
+    with db.session() as s:
+        s.execute(update(AdjustmentRequest)
+                  .where(AdjustmentRequest.id == request_id, AdjustmentRequest.status == "pending")
+                  .values(status="cancelled", decided_by=approver_id, decided_at=now,
+                          decision_reason="目标已被修改，申请失效", version=AdjustmentRequest.version + 1))
+        return Decision("goal_changed", s.get(AdjustmentRequest, request_id))
+
+
+def escalate(db: Database, req: AdjustmentRequest, new_approver_id: str, now: datetime) -> bool:
+    """Hand a still-pending request to ``new_approver_id``; False if it was decided meanwhile."""
+    with db.session() as s:
+        return s.execute(
+            update(AdjustmentRequest)
+            .where(AdjustmentRequest.id == req.id, AdjustmentRequest.status == "pending",
+                   AdjustmentRequest.version == req.version)
+            .values(approver_id=new_approver_id, escalated=True, escalated_at=now, version=req.version + 1)
+        ).rowcount == 1
+
+
+def mark_escalated(db: Database, req: AdjustmentRequest) -> bool:
+    """Nobody above the approver: remember the reminder so it is sent once (same approver, so
+    ``escalated_at`` stays empty and decision time still counts from the request)."""
+    with db.session() as s:
+        return s.execute(
+            update(AdjustmentRequest)
+            .where(AdjustmentRequest.id == req.id, AdjustmentRequest.status == "pending",
+                   AdjustmentRequest.version == req.version)
+            .values(escalated=True, version=req.version + 1)
+        ).rowcount == 1
