@@ -1,0 +1,69 @@
+"""A PerfBot whose DingTalk channel talks to the DingTalk emulator (demo organisation seeded)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import pytest
+
+from bot.app import PerfBot
+from bot.clock import ManualClock
+from bot.config import Settings
+from bot.demo import seed_demo
+from storage.db import open_database
+from tests.conftest import DEMO_NOW, DEMO_TODAY, make_settings
+from tests.emulators.dingtalk import DingTalkEmulator, until
+
+
+def dingtalk_settings(url: str, emu: DingTalkEmulator) -> Settings:
+    s = make_settings(url)
+    s.dingtalk.client_id = emu.client_id
+    s.dingtalk.client_secret = emu.client_secret
+    s.dingtalk.openapi_base = emu.base
+    return s
+
+
+@pytest.fixture
+async def emu() -> AsyncIterator[DingTalkEmulator]:
+    e = await DingTalkEmulator().start()
+    yield e
+    await e.stop()
+
+
+BotFactory = Callable[..., Awaitable[PerfBot]]
+
+
+@pytest.fixture
+async def make_bot(emu, sqlite_url) -> AsyncIterator[BotFactory]:  # type: ignore[no-untyped-def]
+    """``await make_bot()`` → a started bot on the emulator; several calls share the SQLite file."""
+    bots: list[PerfBot] = []
+    seeded = False
+
+    async def make(connect: bool = True, fast: bool = True, **dingtalk: object) -> PerfBot:
+        nonlocal seeded
+        settings = dingtalk_settings(sqlite_url, emu)
+        for k, v in dingtalk.items():
+            setattr(settings.dingtalk, k, v)
+        db = open_database(sqlite_url)
+        if not seeded:
+            seed_demo(db, settings, today=DEMO_TODAY)
+            seeded = True
+        bot = PerfBot(settings, clock=ManualClock(DEMO_NOW), db=db, scheduler=False)
+        if fast:  # short reconnect delays so tests run quickly (production: 1 s base, 60 s cap)
+            stream = bot.channels["dingtalk"].stream  # type: ignore[attr-defined]
+            stream.backoff_base, stream.backoff_max = 0.02, 0.5
+        bots.append(bot)
+        await bot.start()
+        if connect:
+            await until(lambda: stream_of(bot).connected.is_set(), what="the stream to connect")
+        return bot
+
+    yield make
+    for b in bots:
+        if b.started:
+            await b.stop()
+        b.db.dispose()
+
+
+def stream_of(bot: PerfBot):  # type: ignore[no-untyped-def]
+    return bot.channels["dingtalk"].stream  # type: ignore[attr-defined]
