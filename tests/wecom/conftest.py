@@ -8,14 +8,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot.app import PerfBot
 from bot.clock import ManualClock
 from bot.config import Settings
 from bot.demo import seed_demo
 from storage.db import open_database
-from storage.models import Employee
+from storage.models import Employee, OutboxMessage
 from tests.conftest import DEMO_NOW, DEMO_TODAY, make_settings
 from tests.emulators.wecom import WeComEmulator
 from tests.emulators.wecom_driver import CallbackDriver
@@ -52,8 +52,17 @@ class WeComRig:
     url: str
 
     async def settle(self) -> None:
-        """Inbound processing done and every due outbox row handled."""
+        """Inbound processing done and every due outbox row handled (by us or the running worker)."""
         await self.bot.drain()
+        await until(lambda: not self.in_flight(), "outbox rows in flight")
+
+    def in_flight(self) -> int:
+        now = self.clock.now()
+        with self.bot.db.session() as s:
+            q = select(func.count()).select_from(OutboxMessage).where(
+                (OutboxMessage.status == "sending")
+                | ((OutboxMessage.status == "pending") & (OutboxMessage.next_attempt_at <= now)))
+            return int(s.execute(q).scalar_one())
 
     async def restart(self) -> None:
         """Stop the bot and start a fresh one on the same database file (a process restart)."""
