@@ -59,6 +59,7 @@ class WeComEmulator:
     def __post_init__(self) -> None:
         self.tokens: dict[str, float] = {}  # token -> expires at
         self.gettoken_calls = 0
+        self.token_rejections = 0  # API calls answered 40014/42001
         self.api_calls: list[tuple[str, dict[str, Any]]] = []
         self.seen: dict[str, list[Seen]] = defaultdict(list)
         self.dropped: dict[str, list[Seen]] = defaultdict(list)
@@ -141,8 +142,10 @@ class WeComEmulator:
             if not token:
                 return self.err(41001, "access_token missing")
             if self.always_invalid_token or token not in self.tokens:
+                self.token_rejections += 1
                 return self.err(40014, "invalid access_token")
             if self.tokens[token] <= self.now():
+                self.token_rejections += 1
                 return self.err(42001, "access_token expired")
             return await fn(request)  # type: ignore[no-any-return]
 

@@ -1,0 +1,147 @@
+"""Outbound reliability against the emulator: tokens, error mapping, pacing, in-doubt resends."""
+
+from __future__ import annotations
+
+import asyncio
+
+from bot.channels.wecom import WeComChannel
+from handlers.menu import help_card
+from storage import outbox as ob
+from tests.wecom.conftest import WeComRig, until
+
+
+def channel(rig: WeComRig) -> WeComChannel:
+    ch = rig.bot.channels["wecom"]
+    assert isinstance(ch, WeComChannel)
+    return ch
+
+
+async def later(rig: WeComRig, seconds: float = 61) -> None:
+    rig.clock.advance(seconds=seconds)
+    rig.bot.services.wake("wecom")
+    await rig.settle()
+
+
+async def test_token_expired_mid_run_is_refreshed_once(rig: WeComRig) -> None:
+    m = rig.bot.services.messenger
+    await m.send_text("E101", "第一条", key="t:1")
+    await until(lambda: rig.emulator.seen["wx_e101"], "first message")
+    rig.emulator.expire_tokens()
+    await m.send_text("E101", "第二条", key="t:2")
+    await until(lambda: len(rig.emulator.seen["wx_e101"]) == 2, "second message")
+    assert rig.emulator.gettoken_calls == 2
+    assert ob.get(rig.bot.db, "t:2").status == "sent"
+
+
+async def test_concurrent_sends_fetch_the_token_once(rig: WeComRig) -> None:
+    m = rig.bot.services.messenger
+    for i in range(1, 6):
+        await m.send_text(f"E10{i}", "你好", key=f"t:c{i}")
+    await rig.settle()
+    assert sum(len(rig.emulator.seen[f"wx_e10{i}"]) for i in range(1, 6)) == 5
+    assert rig.emulator.gettoken_calls == 1
+
+
+async def test_token_always_rejected_is_bounded(rig: WeComRig) -> None:
+    rig.emulator.always_invalid_token = True
+    await rig.bot.services.messenger.send_text("E101", "你好", key="t:loop")
+    await rig.settle()
+    row = ob.get(rig.bot.db, "t:loop")
+    assert row.status == "pending" and "token" in row.last_error
+    assert rig.emulator.token_rejections == 2  # the call and exactly one retry after one refresh
+    for _ in range(12):
+        if ob.get(rig.bot.db, "t:loop").status == "failed":
+            break
+        await later(rig)
+    row = ob.get(rig.bot.db, "t:loop")
+    assert row.status == "failed" and row.attempts <= 8
+    assert rig.emulator.gettoken_calls <= 2 * row.attempts
+    assert rig.emulator.token_rejections == 2 * row.attempts
+    assert not rig.emulator.seen["wx_e101"]
+
+
+async def test_invalid_user_fails_permanently_and_is_reported(rig: WeComRig) -> None:
+    rig.emulator.users.discard("wx_e104")
+    await rig.bot.services.messenger.send_text("E104", "你好", key="t:gone")
+    await rig.settle()
+    row = ob.get(rig.bot.db, "t:gone")
+    assert row.status == "failed" and "81013" in row.last_error
+    assert [f.key for f in ob.failures(rig.bot.db)] == ["t:gone"]
+
+
+async def test_busy_45009_is_retried_later(rig: WeComRig) -> None:
+    rig.emulator.fail_next = [45009]
+    await rig.bot.services.messenger.send_text("E101", "稍后送达", key="t:busy")
+    await rig.settle()
+    row = ob.get(rig.bot.db, "t:busy")
+    assert row.status == "pending" and "45009" in row.last_error
+    assert not rig.emulator.seen["wx_e101"]
+    await later(rig)
+    assert rig.emulator.texts("wx_e101") == ["稍后送达"]
+
+
+async def test_per_user_pacing_stays_under_wecom_limits(rig: WeComRig) -> None:
+    m = rig.bot.services.messenger
+    for i in range(30):
+        await m.send_text("E102", f"第 {i} 条", key=f"t:burst:{i}")
+    await rig.settle()
+    assert len(rig.emulator.seen["wx_e102"]) == rig.settings.wecom.per_user_per_minute
+    await later(rig)
+    assert len(rig.emulator.seen["wx_e102"]) == 30
+    assert not rig.emulator.dropped["wx_e102"]
+
+
+async def stop_workers(rig: WeComRig) -> None:
+    for w in rig.bot.services.workers.values():
+        await w.stop()
+
+
+async def _die_mid_send(rig: WeComRig, key: str) -> None:
+    """A worker claims the row and delivers it, then dies before recording the result."""
+    rows = ob.claim_due(rig.bot.db, "wecom", "dead-worker", rig.clock.now())
+    assert [r.key for r in rows] == [key]
+    [res] = await channel(rig).deliver(rows)
+    assert res.status == "sent"
+
+
+async def test_in_doubt_text_resend_is_dropped_by_duplicate_check(rig: WeComRig) -> None:
+    await stop_workers(rig)  # we play the worker that dies
+    await rig.bot.services.messenger.send_text("E101", "只应看到一次", key="t:doubt")
+    await _die_mid_send(rig, "t:doubt")
+    rig.clock.advance(seconds=121)
+    await rig.bot.drain()  # reclaims the stale row as in doubt
+    assert ob.get(rig.bot.db, "t:doubt").status == "sent"
+    assert rig.emulator.texts("wx_e101") == ["只应看到一次"]
+    assert len(rig.emulator.duplicates["wx_e101"]) == 1
+    resend = rig.emulator.api_calls[-1][1]
+    assert resend["enable_duplicate_check"] == 1 and resend["duplicate_check_interval"] <= 4 * 3600
+
+
+async def test_in_doubt_card_resend_keeps_one_card(rig: WeComRig) -> None:
+    await stop_workers(rig)
+    await rig.bot.services.messenger.send_card("E101", help_card("employee"), key="t:card", subject="s:1")
+    await _die_mid_send(rig, "t:card")
+    rig.clock.advance(seconds=121)
+    await rig.bot.drain()
+    assert ob.get(rig.bot.db, "t:card").status == "sent"
+    assert [s.msgtype for s in rig.emulator.seen["wx_e101"]] == ["template_card"]
+
+
+async def test_interactive_card_needs_a_callback_url(rig: WeComRig) -> None:
+    rig.emulator.callback_url = None
+    await rig.bot.services.messenger.send_card("E101", help_card("employee"), key="t:nocb", subject="s:2")
+    await rig.settle()
+    row = ob.get(rig.bot.db, "t:nocb")
+    assert row.status == "failed" and "48002" in row.last_error
+
+
+async def test_emulator_echoes_invalid_users_and_keeps_valid_ones(rig: WeComRig) -> None:
+    api = channel(rig).api
+    body = await api.send({"touser": "wx_e101|nobody|ghost", "msgtype": "text", "text": {"content": "hi"}})
+    assert sorted(body["invaliduser"].split("|")) == ["ghost", "nobody"]
+    assert rig.emulator.texts("wx_e101") == ["hi"]
+    for i in range(31):
+        await api.send({"touser": "wx_e105", "msgtype": "text", "text": {"content": f"{i}"}})
+    assert len(rig.emulator.seen["wx_e105"]) == 30 and len(rig.emulator.dropped["wx_e105"]) == 1
+    await asyncio.gather(*(api.token() for _ in range(10)))
+    assert rig.emulator.gettoken_calls == 1
