@@ -1,7 +1,160 @@
-"""Feature router: risk (filled in by its issue)."""
+"""Understanding replies: analyse and store every free-text reply, raise HR risk flags, send the
+manager a care card, and let managers/HR acknowledge or resolve flags.
+
+Other features call :func:`record_reply` after a check-in answer, a visit note or a manager's note
+(for a manager's note about an employee, ``employee_id`` is that employee).
+"""
 
 from __future__ import annotations
 
-from bot.router import Router
+import asyncio
+import logging
+import re
 
+from sqlalchemy import select
+
+import handlers.risk_digest  # noqa: F401  (registers the risk_digest job)
+from bot.context import Ctx
+from bot.events import CardAction, TextMessage
+from bot.router import Router
+from bot.services import Services
+from cards.payload import Action
+from handlers.risk_cards import STATUS_TEXT, can_see_raw, care_card, closed_card, detail_text, label
+from nlp.analyze import SOURCES, analyze
+from storage import risk
+from storage.models import Employee, ReplyAnalysis, RiskFlag
+
+log = logging.getLogger(__name__)
 router = Router("risk")
+
+NOT_ALLOWED = "抱歉，员工的原话和风险提醒仅对其直属主管、HRBP 和 HR 开放，你暂时无法查看。"
+NOT_FOUND = "没有找到这条风险提醒，请检查编号。"
+
+
+async def record_reply(services: Services, employee_id: str, text: str, source: str, ref: str) -> None:
+    """Analyse one reply, store it once per ``ref`` and apply the flag rules.
+    ``services`` may also be a handler's ``Ctx`` (its services are used)."""
+    services = getattr(services, "services", services)
+    if not text or not text.strip() or risk.get_analysis(services.db, ref) is not None:
+        return
+    with services.db.session() as s:
+        emp = s.get(Employee, employee_id)
+    if emp is None:
+        log.warning("record_reply %s: unknown employee %r; reply not analysed", ref, employee_id)
+        return
+    result = await asyncio.to_thread(analyze, text, source if source in SOURCES else "checkin")
+    row = risk.save_analysis(services.db, ReplyAnalysis(
+        employee_id=employee_id, source=source, ref=ref, text=text, sentiment=result.sentiment,
+        score=result.score, created_at=services.now(),
+        risks=[{"category": r.category, "evidence": r.evidence, "start": r.start, "end": r.end,
+                "severity": r.severity} for r in result.risks]))
+    if row is None:
+        return  # the same reply was recorded concurrently
+    rules = risk.Rules.from_policy(services.settings.policy)
+    for category, rule, evidence in risk.evaluate(services.db, row, rules, services.tz):
+        flag, created = risk.raise_flag(services.db, employee_id, category, rule, evidence, services.now(),
+                                        services.tz)
+        if created:
+            log.info("risk flag #%s raised for %s: %s (%s)", flag.id, employee_id, category, rule)
+            await notify_manager(services, flag, emp)
+
+
+async def notify_manager(services: Services, flag: RiskFlag, emp: Employee) -> None:
+    """The care card goes to the employee's manager (their HRBP when they have no manager)."""
+    to = emp.manager_id or emp.hrbp_id
+    if not to:
+        log.warning("risk flag #%s: %s has neither manager nor HRBP; HR sees it in the digest", flag.id, emp.id)
+        return
+    await services.messenger.send_card(to, care_card(flag, emp, services.tz), f"risk:card:{flag.id}",
+                                       subject=f"risk:{flag.id}")
+
+
+# -- handling flags -----------------------------------------------------------------------------
+def _load(ctx: Ctx, flag_id: int) -> tuple[RiskFlag | None, Employee | None]:
+    flag = risk.get_flag(ctx.db, flag_id)
+    if flag is None:
+        return None, None
+    with ctx.db.session() as s:
+        return flag, s.get(Employee, flag.employee_id)
+
+
+async def _handle(ctx: Ctx, flag_id: int, status: str) -> None:
+    flag, subject = _load(ctx, flag_id)
+    if flag is None or subject is None:
+        await ctx.reply(NOT_FOUND)
+        return
+    if not can_see_raw(ctx.employee, subject):
+        await ctx.reply(NOT_ALLOWED)
+        return
+    flag, changed = risk.set_status(ctx.db, flag_id, status, ctx.employee.id, ctx.now())
+    assert flag is not None
+    if not changed:
+        await ctx.reply(f"这条提醒当前状态为「{STATUS_TEXT[flag.status]}」，无需重复操作。")
+        return
+    await ctx.update_cards(f"risk:{flag.id}", closed_card(flag, subject, ctx.employee, ctx.services.tz))
+    if status == "acknowledged":
+        await ctx.reply(f"已记录：你已跟进{subject.name}的情况，谢谢你的关心。问题解决后可发送「解决风险 {flag.id}」。")
+    else:
+        await ctx.reply(f"已将{subject.name}的「{label(flag.category)}」提醒标记为已解决。")
+
+
+@router.action("risk")
+async def on_risk_action(ctx: Ctx, event: CardAction, action: Action) -> None:
+    status = {"ack": "acknowledged", "resolve": "resolved"}.get(action.action)
+    if status is None or not action.arg(0).isdigit():
+        await ctx.reply(NOT_FOUND)
+        return
+    await _handle(ctx, int(action.arg(0)), status)
+
+
+@router.pattern(r"^\s*(?:已?跟进|确认)风险\s*#?\s*(\d+)\s*$")
+async def on_ack_command(ctx: Ctx, msg: TextMessage) -> None:
+    m = re.search(r"(\d+)", msg.text)
+    assert m is not None
+    await _handle(ctx, int(m.group(1)), "acknowledged")
+
+
+@router.pattern(r"^\s*(?:已?解决|关闭)风险\s*#?\s*(\d+)\s*$")
+async def on_resolve_command(ctx: Ctx, msg: TextMessage) -> None:
+    m = re.search(r"(\d+)", msg.text)
+    assert m is not None
+    await _handle(ctx, int(m.group(1)), "resolved")
+
+
+@router.pattern(r"^\s*风险详情\s*#?\s*(\d+)\s*$")
+async def on_detail(ctx: Ctx, msg: TextMessage) -> None:
+    m = re.search(r"(\d+)", msg.text)
+    assert m is not None
+    flag, subject = _load(ctx, int(m.group(1)))
+    if flag is None or subject is None:
+        await ctx.reply(NOT_FOUND)
+        return
+    if not can_see_raw(ctx.employee, subject):
+        log.info("risk detail #%s refused for %s", flag.id, ctx.employee.id)
+        await ctx.reply(NOT_ALLOWED)
+        return
+    rows = risk.analyses_by_id(ctx.db, [e["analysis_id"] for e in flag.evidence if e.get("analysis_id")])
+    await ctx.reply(detail_text(flag, subject, rows, ctx.services.tz))
+
+
+@router.command("风险列表", "风险提醒", "关怀提醒", "团队风险")
+async def on_list(ctx: Ctx, msg: TextMessage) -> None:
+    me = ctx.employee
+    with ctx.db.session() as s:
+        q = select(Employee)
+        if me.role != "hr":
+            q = q.where((Employee.manager_id == me.id) | (Employee.hrbp_id == me.id))
+        people = {e.id: e for e in s.execute(q).scalars()}
+    if me.role not in ("hr", "manager") and not people:
+        await ctx.reply(NOT_ALLOWED)
+        return
+    flags = risk.open_flags(ctx.db, list(people) if me.role != "hr" else None)
+    if not flags:
+        await ctx.reply("目前没有待跟进的风险提醒。")
+        return
+    lines = [f"待跟进的风险提醒（{len(flags)} 条）："]
+    for f in flags:
+        name = people[f.employee_id].name if f.employee_id in people else f.employee_id
+        lines.append(f"· #{f.id} {name} · {label(f.category)}（{STATUS_TEXT[f.status]}，{len(f.evidence)} 条记录）")
+    lines.append("发送「风险详情 编号」查看原话，「跟进风险 编号」或「解决风险 编号」更新状态。")
+    await ctx.reply("\n".join(lines))

@@ -1,0 +1,155 @@
+"""The weekly HR risk digest (job ``risk_digest``, Monday 9:30): per department, open flags by
+category with evidence snippets, new flags this week vs. last week, the sentiment trend, last week's
+check-in response rate, and a department × week heat map of risk signals (PNG)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from handlers.charts import has_cjk_font, heatmap
+from handlers.risk_cards import label
+from scheduler.registry import JobCtx, job
+from storage.db import Database
+from storage.models import CheckIn, Department, Employee, ReplyAnalysis, RiskFlag
+from storage.risk import CATEGORIES, OPEN_STATUSES, TREND, iso_week
+
+CHART_WEEKS = 6
+
+
+@dataclass
+class DeptStats:
+    name: str
+    open_by_cat: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    new_this: int = 0
+    new_last: int = 0
+    scores_this: list[float] = field(default_factory=list)
+    scores_last: list[float] = field(default_factory=list)
+    pushed: int = 0
+    submitted: int = 0
+    signals: Counter[str] = field(default_factory=Counter)  # ISO week -> replies carrying a risk
+
+    @property
+    def has_data(self) -> bool:
+        return bool(self.open_by_cat or self.new_this or self.new_last or self.scores_this
+                    or self.scores_last or self.pushed or sum(self.signals.values()))
+
+
+def _mean(xs: list[float]) -> float | None:
+    return sum(xs) / len(xs) if xs else None
+
+
+def _trend(a: float | None, b: float | None) -> str:
+    if a is None and b is None:
+        return "暂无数据"
+    if a is None or b is None:
+        return f"{(b if b is not None else a):+.2f}"
+    arrow = "↑" if b - a > 0.05 else "↓" if a - b > 0.05 else "→"
+    return f"{a:+.2f} → {b:+.2f} {arrow}"
+
+
+def collect(db: Database, at: datetime, tz) -> tuple[list[DeptStats], list[str], str]:  # type: ignore[no-untyped-def]
+    """Per-department figures as of ``at``; also the chart's weeks and last week's key."""
+    d7, d14 = at - timedelta(days=7), at - timedelta(days=14)
+    weeks = [iso_week(at - timedelta(weeks=k), tz) for k in range(CHART_WEEKS - 1, -1, -1)]
+    last_week = iso_week(d7, tz)
+    with db.session() as s:
+        depts = {d.id: d.name for d in s.execute(select(Department)).scalars()}
+        people = {e.id: e for e in s.execute(select(Employee)).scalars()}
+        flags = list(s.execute(select(RiskFlag).where(
+            (RiskFlag.status.in_(OPEN_STATUSES)) | (RiskFlag.created_at >= d14))).scalars())
+        rows = list(s.execute(select(ReplyAnalysis).where(
+            ReplyAnalysis.created_at >= at - timedelta(weeks=CHART_WEEKS), ReplyAnalysis.created_at <= at)).scalars())
+        checkins = list(s.execute(select(CheckIn).where(CheckIn.week == last_week)).scalars())
+    stats: dict[int, DeptStats] = {i: DeptStats(n) for i, n in sorted(depts.items())}
+
+    def dept_of(emp_id: str) -> DeptStats | None:
+        e = people.get(emp_id)
+        return stats.get(e.department_id) if e and e.department_id is not None else None
+
+    for f in flags:
+        st = dept_of(f.employee_id)
+        if st is None:
+            continue
+        if f.status in OPEN_STATUSES:
+            quote = "、".join(dict.fromkeys(e.get("snippet", "") for e in f.evidence[-2:] if e.get("snippet")))
+            name = people[f.employee_id].name
+            st.open_by_cat[f.category].append(name if f.category == TREND or not quote else f"{name}「{quote}」")
+        if d7 < f.created_at <= at:
+            st.new_this += 1
+        elif d14 < f.created_at <= d7:
+            st.new_last += 1
+    for r in rows:
+        st = dept_of(r.employee_id)
+        if st is None:
+            continue
+        if r.created_at > d7:
+            st.scores_this.append(r.score)
+        elif r.created_at > d14:
+            st.scores_last.append(r.score)
+        if r.risks:
+            st.signals[iso_week(r.created_at, tz)] += 1
+    for c in checkins:
+        st = dept_of(c.employee_id)
+        if st is None or (c.pushed_at is None and c.status != "submitted"):
+            continue
+        st.pushed += 1
+        st.submitted += c.status == "submitted"
+    return [st for st in stats.values() if st.has_data], weeks, last_week
+
+
+def digest_text(stats: list[DeptStats], week: str, last_week: str, at_label: str, legend: str) -> str:
+    total_open = sum(len(v) for st in stats for v in st.open_by_cat.values())
+    new_this = sum(st.new_this for st in stats)
+    new_last = sum(st.new_last for st in stats)
+    lines = [f"【HR 风险周报】{week}（截至 {at_label}）",
+             f"全公司待跟进 {total_open} 条；近 7 天新增 {new_this} 条，此前 7 天 {new_last} 条。"]
+    for st in stats:
+        lines.append(f"\n▌{st.name}")
+        if st.open_by_cat:
+            parts = [f"{label(c)} {len(st.open_by_cat[c])}（{'；'.join(st.open_by_cat[c][:3])}）"
+                     for c in (*CATEGORIES, TREND) if c in st.open_by_cat]
+            lines.append("· 待跟进：" + "；".join(parts))
+        else:
+            lines.append("· 待跟进：无")
+        lines.append(f"· 新增：近 7 天 {st.new_this} / 此前 7 天 {st.new_last}")
+        lines.append(f"· 情绪均值：{_trend(_mean(st.scores_last), _mean(st.scores_this))}")
+        rate = f"{st.submitted}/{st.pushed}（{st.submitted * 100 // st.pushed}%）" if st.pushed else "暂无推送"
+        lines.append(f"· 周复盘提交率（{last_week}）：{rate}")
+    if not stats:
+        lines.append("\n本期没有需要关注的数据。")
+    if legend:
+        lines.append(f"\n{legend}")
+    lines.append("原话属敏感信息，请勿转发。发送「风险列表」查看全部待跟进提醒。")
+    return "\n".join(lines)
+
+
+@job("risk_digest", cron_setting="risk_digest_cron", description="HR 风险周报（按部门，附热力图）")
+async def risk_digest(jctx: JobCtx) -> str:
+    services = jctx.services
+    tz = services.tz
+    stats, weeks, last_week = collect(services.db, jctx.at, tz)
+    week = iso_week(jctx.at, tz)
+    if has_cjk_font():
+        row_labels, legend = [st.name for st in stats], ""
+    else:  # no Chinese font on this host: number the departments and explain the numbers in the text
+        row_labels = [f"D{i}" for i in range(1, len(stats) + 1)]
+        legend = "图中部门编号：" + "，".join(f"{c} {st.name}" for c, st in zip(row_labels, stats, strict=True))
+    title = "风险信号热力图（部门 × 周）" if has_cjk_font() else "Risk signals by department and ISO week"
+    values = [[float(st.signals.get(w, 0)) for w in weeks] for st in stats] or [[0.0] * len(weeks)]
+    png = await asyncio.to_thread(heatmap, row_labels or ["-"], [w.split("-")[1] for w in weeks], values, title)
+    local = jctx.local_at
+    text = digest_text(stats, week, last_week, f"{local.month}月{local.day}日 {local:%H:%M}", legend)
+    with services.db.session() as s:
+        hr = list(s.execute(select(Employee).where(Employee.role == "hr", Employee.active)
+                            .order_by(Employee.id)).scalars())
+    sent = 0
+    for person in hr:
+        key = f"risk:digest:{person.id}:{week}"
+        sent += await services.messenger.send_text(person, text, key)
+        await services.messenger.send_image(person, png, f"risk-heatmap-{week}.png", f"{key}:chart")
+    return f"risk digest {week}: {len(stats)} departments, sent to {sent} of {len(hr)} HR"

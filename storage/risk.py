@@ -1,0 +1,182 @@
+"""Stored reply analyses and HR risk flags: the flag rules, deduplication and handling.
+
+Rules (``settings.policy``):
+
+* **strong** — any ``attrition`` signal, or a ``burnout`` signal with severity ≥ ``alert_min_severity``;
+* **repeated** — ≥ ``risk_repeat_count`` replies carrying the same category within ``risk_repeat_days`` days;
+* **trend** — check-in sentiment falling over three consecutive check-in weeks (strictly, by at least
+  ``TREND_MIN_DROP`` in total, ending below zero), flagged as category ``sentiment``.
+
+Deduplication: an open (or acknowledged) flag of the same employee and category absorbs new evidence;
+otherwise the flag's ``dedup_key`` is ``employee:category:ISO-week`` (unique), so a flag resolved this
+week absorbs further evidence of the same week instead of reappearing.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta, tzinfo
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from storage.db import Database
+from storage.models import ReplyAnalysis, RiskFlag
+
+CATEGORIES = ("burnout", "attrition", "resource", "conflict")
+TREND = "sentiment"
+TREND_MIN_DROP = 0.3
+OPEN_STATUSES = ("open", "acknowledged")
+STATUSES = ("open", "acknowledged", "resolved")
+
+
+@dataclass(frozen=True)
+class Rules:
+    alert_min_severity: int = 3
+    repeat_count: int = 2
+    repeat_days: int = 14
+
+    @classmethod
+    def from_policy(cls, policy: Any) -> Rules:
+        return cls(policy.alert_min_severity, policy.risk_repeat_count, policy.risk_repeat_days)
+
+
+def iso_week(d: datetime, tz: tzinfo) -> str:
+    y, w, _ = d.astimezone(tz).isocalendar()
+    return f"{y}-W{w:02d}"
+
+
+def get_analysis(db: Database, ref: str) -> ReplyAnalysis | None:
+    with db.session() as s:
+        return s.execute(select(ReplyAnalysis).where(ReplyAnalysis.ref == ref)).scalar()
+
+
+def save_analysis(db: Database, row: ReplyAnalysis) -> ReplyAnalysis | None:
+    """Store one analysis; None when its ``ref`` was stored before (idempotent)."""
+    try:
+        with db.session() as s:
+            s.add(row)
+        return row
+    except IntegrityError:
+        return None
+
+
+def _evidence(a: ReplyAnalysis, category: str) -> dict[str, Any]:
+    snippets = [r["evidence"] for r in a.risks if r.get("category") == category]
+    return {"analysis_id": a.id, "source": a.source, "at": a.created_at.isoformat(),
+            "snippet": "、".join(dict.fromkeys(snippets)) or a.text[:30], "score": round(a.score, 2)}
+
+
+def evaluate(db: Database, a: ReplyAnalysis, rules: Rules, tz: tzinfo) -> list[tuple[str, str, list[dict]]]:
+    """(category, rule, evidence) for every rule the new analysis ``a`` fires."""
+    found: list[tuple[str, str, list[dict]]] = []
+    cats = [c for c in CATEGORIES if any(r.get("category") == c for r in a.risks)]
+    for c in cats:
+        strong = c == "attrition" or (c == "burnout" and any(
+            r["category"] == c and int(r.get("severity", 1)) >= rules.alert_min_severity for r in a.risks))
+        if strong:
+            found.append((c, "strong", [_evidence(a, c)]))
+    since = a.created_at - timedelta(days=rules.repeat_days)
+    with db.session() as s:
+        recent = list(s.execute(select(ReplyAnalysis).where(
+            ReplyAnalysis.employee_id == a.employee_id, ReplyAnalysis.created_at >= since,
+            ReplyAnalysis.created_at <= a.created_at).order_by(ReplyAnalysis.created_at)).scalars())
+    for c in cats:
+        hits = [r for r in recent if any(x.get("category") == c for x in r.risks)]
+        if len(hits) >= rules.repeat_count:
+            found.append((c, "repeated", [_evidence(r, c) for r in hits]))
+    if a.source == "checkin":
+        trend = _falling(db, a, tz)
+        if trend:
+            found.append((TREND, "trend", trend))
+    return found
+
+
+def _falling(db: Database, a: ReplyAnalysis, tz: tzinfo) -> list[dict] | None:
+    """Evidence when check-in sentiment fell over the last three check-in weeks."""
+    with db.session() as s:
+        rows = list(s.execute(select(ReplyAnalysis).where(
+            ReplyAnalysis.employee_id == a.employee_id, ReplyAnalysis.source == "checkin",
+            ReplyAnalysis.created_at <= a.created_at).order_by(ReplyAnalysis.created_at.desc()).limit(40)).scalars())
+    weeks: dict[str, list[ReplyAnalysis]] = defaultdict(list)
+    for r in rows:
+        weeks[iso_week(r.created_at, tz)].append(r)
+    last3 = sorted(weeks)[-3:]
+    if len(last3) < 3:
+        return None
+    means = [sum(r.score for r in weeks[w]) / len(weeks[w]) for w in last3]
+    if not (means[0] > means[1] > means[2] and means[0] - means[2] >= TREND_MIN_DROP and means[2] < 0):
+        return None
+    out = []
+    for w, m in zip(last3, means, strict=True):
+        r = weeks[w][0]  # newest of the week
+        out.append({"analysis_id": r.id, "source": r.source, "at": r.created_at.isoformat(),
+                    "snippet": r.text[:30], "score": round(m, 2), "week": w})
+    return out
+
+
+def raise_flag(db: Database, employee_id: str, category: str, rule: str, evidence: list[dict],
+               now: datetime, tz: tzinfo) -> tuple[RiskFlag, bool]:
+    """Create a flag, or add the evidence to the one that absorbs it. Returns (flag, created)."""
+    key = f"{employee_id}:{category}:{iso_week(now, tz)}"
+    for _attempt in range(2):
+        with db.session() as s:
+            flag = s.execute(select(RiskFlag).where(
+                RiskFlag.employee_id == employee_id, RiskFlag.category == category,
+                RiskFlag.status.in_(OPEN_STATUSES)).order_by(RiskFlag.id.desc())).scalar()
+            if flag is None:
+                flag = s.execute(select(RiskFlag).where(RiskFlag.dedup_key == key)).scalar()
+            if flag is not None:
+                known = {e.get("analysis_id") for e in flag.evidence}
+                new = [e for e in evidence if e.get("analysis_id") not in known]
+                if new:
+                    flag.evidence = [*flag.evidence, *new]
+                    flag.updated_at = now
+                    s.add(flag)
+                return flag, False
+        try:
+            with db.session() as s:
+                flag = RiskFlag(employee_id=employee_id, category=category, rule=rule, dedup_key=key,
+                                evidence=evidence, status="open", created_at=now, updated_at=now)
+                s.add(flag)
+            return flag, True
+        except IntegrityError:  # created concurrently: absorb into it on the second pass
+            continue
+    raise RuntimeError(f"could not raise risk flag {key}")
+
+
+def get_flag(db: Database, flag_id: int) -> RiskFlag | None:
+    with db.session() as s:
+        return s.get(RiskFlag, flag_id)
+
+
+def set_status(db: Database, flag_id: int, status: str, by: str, now: datetime) -> tuple[RiskFlag | None, bool]:
+    """Move a flag forward (open → acknowledged → resolved). Returns (flag, changed)."""
+    assert status in STATUSES
+    with db.session() as s:
+        flag = s.get(RiskFlag, flag_id)
+        if flag is None:
+            return None, False
+        if STATUSES.index(status) <= STATUSES.index(flag.status):
+            return flag, False
+        flag.status, flag.handled_by, flag.updated_at = status, by, now
+        s.add(flag)
+        return flag, True
+
+
+def open_flags(db: Database, employee_ids: list[str] | None = None) -> list[RiskFlag]:
+    with db.session() as s:
+        q = select(RiskFlag).where(RiskFlag.status.in_(OPEN_STATUSES))
+        if employee_ids is not None:
+            q = q.where(RiskFlag.employee_id.in_(employee_ids))
+        return list(s.execute(q.order_by(RiskFlag.created_at)).scalars())
+
+
+def analyses_by_id(db: Database, ids: list[int]) -> dict[int, ReplyAnalysis]:
+    if not ids:
+        return {}
+    with db.session() as s:
+        return {r.id: r for r in s.execute(select(ReplyAnalysis).where(ReplyAnalysis.id.in_(ids))).scalars()
+                if r.id is not None}
