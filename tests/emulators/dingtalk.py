@@ -66,6 +66,7 @@ class DingTalkEmulator:
         self.gateway_bad = 0  # the next N gateway calls answer 200 without endpoint
         self.close_on_connect = False  # accept the socket, then close it cleanly at once
         self.redeliver_unacked: float | None = None  # seconds; redeliver frames without an ACK
+        self.lose_acks = 0  # the next N ACKs get lost on the way (→ redelivery when enabled)
         self.disconnect_close_delay = 0.2  # "TCP closes ~10 s later" (shortened)
         self._pending: list[dict[str, Any]] = []  # pushes waiting for a live connection
         self._ack_events: dict[str, asyncio.Event] = {}
@@ -138,6 +139,9 @@ class DingTalkEmulator:
 
     def _on_ack(self, conn: Conn, ack: dict[str, Any]) -> None:
         mid = ack.get("headers", {}).get("messageId")
+        if self.lose_acks > 0:
+            self.lose_acks -= 1
+            return
         conn.acks.append(ack)
         self.acks.setdefault(mid, []).append(ack)
         if mid in self._ack_events:

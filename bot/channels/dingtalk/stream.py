@@ -153,7 +153,7 @@ class StreamClient(DingTalkStreamClient):
     async def _watchdog(self, ws: Any) -> None:
         loop = asyncio.get_running_loop()
         while True:
-            await asyncio.sleep(max(0.05, self.liveness_timeout / 4))
+            await asyncio.sleep(max(0.05, min(1.0, self.liveness_timeout / 4)))
             idle = loop.time() - (self.last_frame_at or loop.time())
             if idle > self.liveness_timeout:
                 log.warning("DingTalk stream silent for %.1fs; dropping the connection", idle)

@@ -1,0 +1,120 @@
+"""The Stream connection's failure modes (spec §B12), each through the emulator."""
+
+from __future__ import annotations
+
+import asyncio
+
+from tests.dingtalk.conftest import stream_of
+from tests.emulators.dingtalk import until
+
+
+async def test_disconnect_then_reconnect_without_losing_a_message(emu, make_bot):
+    bot = await make_bot()
+    stream = stream_of(bot)
+    await emu.disconnect()
+    mid = await emu.say("dt_e104", "帮助")  # pushed while the bot is between connections
+    await emu.acked(mid)
+    await until(lambda: emu.api.card_of("dt_e104") is not None, what="the message after reconnect")
+    assert stream.connections == 2 and len(emu.gateway_calls) == 2  # a fresh ticket, once
+
+
+async def test_dropped_socket_reconnects_quickly(emu, make_bot, caplog):
+    bot = await make_bot()
+    await emu.drop()
+    await until(lambda: stream_of(bot).connections == 2, what="a reconnect")
+    assert "reconnecting in" in caplog.text
+    mid = await emu.say("dt_e101", "帮助")
+    await emu.acked(mid)
+
+
+async def test_clean_close_does_not_storm_the_gateway(emu, make_bot):
+    emu.close_on_connect = True
+    bot = await make_bot(connect=False)
+    stream = stream_of(bot)
+    await until(lambda: len(emu.gateway_calls) >= 6, what="several attempts")
+    delays = stream.delays[:5]
+    # exponential backoff: each delay at least the previous one (jitter stays within [0.5, 1]×)
+    assert all(b >= a for a, b in zip(delays, delays[1:], strict=False)), delays
+    assert delays[-1] >= 8 * stream.backoff_base * 0.5
+    # one gateway call per connection attempt, never a burst
+    assert len(emu.gateway_calls) <= len(stream.delays) + 1
+
+
+async def test_stop_really_stops(emu, make_bot):
+    bot = await make_bot()
+    stream = stream_of(bot)
+    await bot.stop()
+    assert not stream.running
+    calls = len(emu.gateway_calls)
+    await until(lambda: not emu.connections, what="the socket to close")
+    # nothing reconnects afterwards: a later push stays queued
+    await emu.say("dt_e101", "帮助")
+    assert len(emu.gateway_calls) == calls and emu._pending
+
+
+async def test_gateway_hang_times_out_without_blocking_the_loop(emu, make_bot):
+    emu.gateway_hang = 1
+    bot = await make_bot(connect=False)
+    stream = stream_of(bot)
+    stream.gateway_timeout = 0.2
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0.01)
+
+    t = asyncio.create_task(ticker())
+    await until(lambda: stream.connected.is_set(), what="connection after the hung gateway call")
+    t.cancel()
+    assert len(emu.gateway_calls) == 2 and ticks > 1
+
+
+async def test_gateway_answer_without_endpoint_is_survived(emu, make_bot):
+    emu.gateway_bad = 2  # 200 without endpoint/ticket (the SDK's AttributeError path, §B12.6)
+    bot = await make_bot(connect=False)
+    await until(lambda: stream_of(bot).connected.is_set(), what="connection after bad gateway answers")
+    assert len(emu.gateway_calls) == 3
+
+
+async def test_malformed_frame_does_not_break_the_connection(emu, make_bot):
+    bot = await make_bot()
+    await emu.send_raw("{not json")
+    bad = emu.frame("CALLBACK", "/v1.0/im/bot/messages/get", {})
+    bad["data"] = "{broken"
+    ack = await emu.acked(await emu.push(bad))
+    assert ack["code"] == 400
+    mid = await emu.say("dt_e101", "帮助")
+    await emu.acked(mid)
+    await until(lambda: emu.api.card_of("dt_e101") is not None)
+    assert stream_of(bot).connections == 1 and len(emu.gateway_calls) == 1
+
+
+async def test_silent_connection_is_dropped_by_the_watchdog(emu, make_bot):
+    bot = await make_bot()
+    stream = stream_of(bot)
+    stream.liveness_timeout = 0.3  # production: 90 s; DingTalk pings far more often
+    emu.mute()
+    await until(lambda: stream.connections == 2, what="the watchdog to reconnect")
+    mid = await emu.say("dt_e105", "帮助")
+    await emu.acked(mid)
+
+
+async def test_ticket_is_single_use(emu, make_bot):
+    import aiohttp
+
+    bot = await make_bot()
+    assert stream_of(bot).connections == 1
+    async with aiohttp.ClientSession() as s:
+        async with s.post(emu.base + "/v1.0/gateway/connections/open",
+                          json={"clientId": emu.client_id, "clientSecret": emu.client_secret}) as r:
+            conn = await r.json()
+        ws_url = conn["endpoint"] + "?ticket=" + conn["ticket"].replace("+", "%2B")
+        async with s.ws_connect(ws_url):
+            pass
+        try:
+            async with s.ws_connect(ws_url):
+                raise AssertionError("a used ticket was accepted")
+        except aiohttp.WSServerHandshakeError as exc:
+            assert exc.status == 401
