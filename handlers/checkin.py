@@ -1,7 +1,282 @@
-"""Feature router: checkin (filled in by its issue)."""
+"""Weekly check-in (周复盘): the Friday push, the three questions, revision and skip.
+
+Flow ``checkin`` (state in ``Conversation``; answers are saved on the ``CheckIn`` row as they come)::
+
+    push card ──开始填写──▶ achievement ─▶ obstacle ─▶ next_action ─▶ submitted ─▶ manager card
+        │                  (all three in one message jump straight to submitted)        │
+        └──跳过──▶ skipped (never escalates; 「填写周复盘」 still works later)     「修改周复盘」
+                                                                          revise ─▶ submitted
+The manager review (已阅/写反馈) lives in handlers.checkin_review, reminders in handlers.escalation,
+the growth archive in handlers.archive; their routers are included here.
+"""
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
+from bot.context import Ctx
+from bot.events import CardAction, TextMessage
 from bot.router import Router
+from bot.services import Services
+from cards.model import Button, Card
+from cards.payload import Action, pack
+from handlers import archive, checkin_review, escalation
+from handlers.analysis_hook import record
+from handlers.calendar import checkin_day, cron_parts, monday_of, week_key, week_label
+from handlers.checkin_parse import (
+    ELABORATE,
+    LABELS,
+    PARTS,
+    QUESTIONS,
+    parse_all,
+    parse_labelled,
+    problem,
+    summary,
+)
+from scheduler.registry import JobCtx, job
+from storage import checkins as store
+from storage.goals import format_progress, goals_of
+from storage.models import CheckIn, Employee
 
 router = Router("checkin")
+FLOW = "checkin"
+FALL_THROUGH = ("拜访结束", "我的积分", "导出我的周复盘", "帮助")
+
+
+def include(into: Router, other: Router) -> None:
+    into.commands += other.commands
+    into.patterns += other.patterns
+    into.intents.update(other.intents)
+    into.flows.update(other.flows)
+    into.actions.update(other.actions)
+    into.system.update(other.system)
+
+
+# -- the push -------------------------------------------------------------------------------------
+def push_card(services: Services, emp: Employee, ci: CheckIn) -> Card:
+    monday = monday_of(ci.week)
+    goals = goals_of(services.db, emp.id, monday)[:3]
+    fields = [("目标", format_progress(g)) for g in goals]
+    return Card(
+        title=f"周复盘 · {week_label(monday)}",
+        body=f"{emp.name}，本周辛苦了！花 3 分钟回顾一下这周：成果、障碍和下周行动。",
+        fields=fields,
+        buttons=[Button("开始填写", pack("ci", "start", ci.id)),
+                 Button("本周休假，跳过", pack("ci", "skip", ci.id), "default")],
+        footer="也可以一次发完：「成果：… 障碍：… 行动：…」",
+    )
+
+
+def subject(ci: CheckIn) -> str:
+    return f"checkin:{ci.employee_id}:{ci.week}"
+
+
+@job("checkin_push", cron_setting="checkin_cron", daily=True,
+     description="周复盘推送：每天在 checkin_cron 的时刻运行，只在本周最后一个工作日推送（节假日/调休见 handlers.calendar）")
+async def checkin_push(jctx: JobCtx) -> str:
+    services = jctx.services
+    local_at = jctx.local_at
+    minute, hour, nominal = cron_parts(services.settings.schedule.checkin_cron)
+    day = checkin_day(local_at.date(), nominal)
+    if day != local_at.date() or (local_at.hour, local_at.minute) < (hour, minute):
+        return f"not a check-in moment (this week's check-in day: {day or 'none'})"
+    week = week_key(day)
+    with services.db.session() as s:
+        people = list(s.execute(select(Employee).where(Employee.active, Employee.manager_id.is_not(None))
+                                .order_by(Employee.id)).scalars())
+    sent = 0
+    for emp in people:
+        ci = store.ensure(services.db, emp.id, week)
+        if ci.status != "pending":
+            continue
+        if await services.messenger.send_card(emp, push_card(services, emp, ci), f"checkin:push:{emp.id}:{week}",
+                                              subject(ci)):
+            sent += 1
+        if ci.pushed_at is None:
+            store.update(services.db, ci.id, pushed_at=jctx.at)
+    return f"pushed {sent} check-in cards for {week}"
+
+
+# -- starting, skipping -------------------------------------------------------------------------
+async def ask(ctx: Ctx, ci: CheckIn, part: str, data: dict | None = None) -> None:
+    data = {"checkin_id": ci.id, "retried": [], **(data or {})}
+    if ctx.conversation() and ctx.conversation().flow == FLOW:  # type: ignore[union-attr]
+        ctx.set_step(part, data)
+    else:
+        ctx.start_flow(FLOW, part, data)
+    await ctx.reply(QUESTIONS[part])
+
+
+def first_missing(ci: CheckIn) -> str | None:
+    return next((p for p in PARTS if not getattr(ci, p)), None)
+
+
+async def begin(ctx: Ctx, ci: CheckIn) -> None:
+    if ci.status == "submitted":
+        await offer_revision(ctx, ci)
+        return
+    if ci.status != "answering":
+        ci = store.update(ctx.db, ci.id, status="answering") or ci
+    part = first_missing(ci) or "achievement"
+    intro = f"好的，开始 {ci.week} 的周复盘（随时可以一次发完三项，发送「跳过」表示本周休假）。"
+    await ctx.reply(intro)
+    await ask(ctx, ci, part)
+
+
+async def skip(ctx: Ctx, ci: CheckIn) -> None:
+    if ci.status == "submitted":
+        await ctx.reply("本周周复盘已经提交过了，不需要跳过～")
+        return
+    store.update(ctx.db, ci.id, status="skipped")
+    ctx.end_flow(FLOW)
+    await ctx.update_cards(subject(ci), push_card(ctx.services, ctx.employee, ci).closed("本周已跳过"))
+    await ctx.reply(f"好的，{ci.week} 的周复盘已跳过，好好休息🌿 回来后想补填，发送「填写周复盘」即可。")
+
+
+def _own(ctx: Ctx, checkin_id: str) -> CheckIn | None:
+    ci = store.get(ctx.db, int(checkin_id)) if checkin_id.isdigit() else None
+    return ci if ci is not None and ci.employee_id == ctx.employee.id else None
+
+
+@router.action("ci")
+async def on_card(ctx: Ctx, event: CardAction, action: Action) -> None:
+    ci = _own(ctx, action.arg(0))
+    if ci is None:
+        await ctx.reply("这张周复盘卡片不是你的，无法操作。")
+        return
+    if action.action == "start":
+        await begin(ctx, ci)
+    elif action.action == "skip":
+        await skip(ctx, ci)
+
+
+def current_or_open(ctx: Ctx) -> CheckIn:
+    ci = store.latest_open(ctx.db, ctx.employee.id)
+    if ci is not None:
+        return ci
+    this_week = week_key(ctx.local_now().date())
+    return store.for_week(ctx.db, ctx.employee.id, this_week) or store.ensure(ctx.db, ctx.employee.id, this_week)
+
+
+@router.command("填写周复盘", "周复盘", "开始填写", "写周复盘", "补填周复盘")
+async def on_fill(ctx: Ctx, msg: TextMessage) -> None:
+    await begin(ctx, current_or_open(ctx))
+
+
+@router.command("跳过", "本周跳过", "本周休假", "本周休假，跳过", "跳过本周")
+async def on_skip(ctx: Ctx, msg: TextMessage) -> None:
+    ci = store.latest_open(ctx.db, ctx.employee.id)
+    if ci is None:
+        await ctx.reply("目前没有待填写的周复盘，不需要跳过～")
+        return
+    await skip(ctx, ci)
+
+
+@router.pattern(r"成果\s*[:：].+(障碍|困难)\s*[:：]")
+async def on_all_in_one(ctx: Ctx, msg: TextMessage) -> None:
+    """All three answers sent without pressing 「开始填写」 first."""
+    ci = current_or_open(ctx)
+    if ci.status == "submitted":
+        await revise_with(ctx, ci, msg.text)
+        return
+    await take_answers(ctx, ci, parse_all(msg.text), None, msg.text)
+
+
+# -- answering ------------------------------------------------------------------------------------
+@router.flow(FLOW)
+async def on_answer(ctx: Ctx, msg: TextMessage) -> bool | None:
+    text = msg.text.strip()
+    if any(text.startswith(p) for p in FALL_THROUGH):
+        return False
+    conv = ctx.conversation()
+    assert conv is not None
+    ci = store.get(ctx.db, int(conv.data.get("checkin_id", 0)))
+    if ci is None:
+        ctx.end_flow(FLOW)
+        return False
+    if text in ("跳过", "本周跳过", "本周休假"):
+        await skip(ctx, ci)
+        return None
+    if conv.step == "revise":
+        await revise_with(ctx, ci, text, conv.data)
+        return None
+    parts = parse_all(text)
+    if parts:
+        await take_answers(ctx, ci, parts, conv.data, text)
+        return None
+    part = conv.step if conv.step in PARTS else (first_missing(ci) or "achievement")
+    issue = problem(text)
+    retried = list(conv.data.get("retried", []))
+    if issue and part not in retried:
+        ctx.set_step(part, {**conv.data, "retried": [*retried, part]})
+        await ctx.reply(ELABORATE[issue])
+        return None
+    await take_answers(ctx, ci, {part: text}, conv.data, text)
+    return None
+
+
+async def take_answers(ctx: Ctx, ci: CheckIn, parts: dict[str, str], data: dict | None, raw: str) -> None:
+    values = {p: v for p, v in parts.items() if v}
+    ci = store.update(ctx.db, ci.id, status="answering", **values) or ci
+    nxt = first_missing(ci)
+    if nxt is not None:
+        await ask(ctx, ci, nxt, {"retried": (data or {}).get("retried", [])})
+        return
+    await submit(ctx, ci)
+
+
+async def submit(ctx: Ctx, ci: CheckIn, revised: bool = False) -> None:
+    now = ctx.now()
+    values: dict[str, object] = {"status": "submitted"}
+    if revised:
+        values["revised_at"] = now
+    else:
+        values["submitted_at"] = ci.submitted_at or now
+    ci = store.update(ctx.db, ci.id, **values) or ci
+    ctx.end_flow(FLOW)
+    state = "已修改" if revised else "已提交"
+    await ctx.update_cards(subject(ci), push_card(ctx.services, ctx.employee, ci).closed(state, summary(ci.__dict__)))
+    await ctx.reply(f"✅ {ci.week} 周复盘{state}，谢谢！\n{summary(ci.__dict__)}\n"
+                    f"主管查看前都可以发送「修改周复盘」修改。")
+    suffix = f":r{int(now.timestamp())}" if revised else ""
+    for p in PARTS:
+        await record(ctx, ci.employee_id, getattr(ci, p) or "", "checkin", f"checkin:{ci.id}:{p}{suffix}")
+    await checkin_review.on_submitted(ctx, ci, revised)
+
+
+# -- revision -------------------------------------------------------------------------------------
+async def offer_revision(ctx: Ctx, ci: CheckIn) -> None:
+    if ci.manager_seen_at is not None:
+        await ctx.reply(f"{ci.week} 的周复盘主管已查看，不能再修改了。如有补充，可以直接和主管沟通～")
+        return
+    ctx.start_flow(FLOW, "revise", {"checkin_id": ci.id})
+    await ctx.reply(f"当前内容：\n{summary(ci.__dict__)}\n\n请发送要修改的部分，例如「障碍：……」，"
+                    f"也可以三项一起发送；发送「取消」放弃修改。")
+
+
+@router.command("修改周复盘", "修改复盘", "修改本周复盘")
+async def on_revise(ctx: Ctx, msg: TextMessage) -> None:
+    ci = store.latest(ctx.db, ctx.employee.id)
+    if ci is None or ci.status != "submitted":
+        await ctx.reply("还没有已提交的周复盘可以修改。发送「填写周复盘」开始填写。")
+        return
+    await offer_revision(ctx, ci)
+
+
+async def revise_with(ctx: Ctx, ci: CheckIn, text: str, data: dict | None = None) -> None:
+    if ci.manager_seen_at is not None:
+        ctx.end_flow(FLOW)
+        await ctx.reply(f"{ci.week} 的周复盘主管已查看，不能再修改了。如有补充，可以直接和主管沟通～")
+        return
+    parts = parse_labelled(text) or parse_all(text)
+    if not parts:
+        example = "、".join(f"「{LABELS[p]}：……」" for p in PARTS)
+        await ctx.reply(f"请告诉我要改哪一项，例如 {example}。")
+        return
+    ci = store.update(ctx.db, ci.id, **parts) or ci
+    await submit(ctx, ci, revised=True)
+
+
+router_parts = (checkin_review.router, escalation.router, archive.router)
+for _r in router_parts:
+    include(router, _r)

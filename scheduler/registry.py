@@ -35,19 +35,24 @@ class JobSpec:
     cron_setting: str | None  # attribute of [schedule] holding the cron expression
     cron: str | None  # fixed cron when there is no setting
     description: str
+    daily: bool = False  # run every day at the cron's hour:minute (the job decides whether it is due)
 
     def cron_expr(self, services: Services) -> str | None:
-        if self.cron_setting:
-            return getattr(services.settings.schedule, self.cron_setting)
-        return self.cron
+        cron = getattr(services.settings.schedule, self.cron_setting) if self.cron_setting else self.cron
+        if cron and self.daily:
+            minute, hour, *_ = cron.split()
+            return f"{minute} {hour} * * *"
+        return cron
 
 
 JOBS: dict[str, JobSpec] = {}
 
 
 def job(name: str, *, cron_setting: str | None = None, cron: str | None = None,
-        description: str = "") -> Callable[[JobFn], JobFn]:
+        description: str = "", daily: bool = False) -> Callable[[JobFn], JobFn]:
+    """Register a named job. ``daily=True``: run every day at the cron's time (e.g. a weekly
+    check-in whose effective day moves with public holidays; the job itself checks the day)."""
     def deco(fn: JobFn) -> JobFn:
-        JOBS[name] = JobSpec(name, fn, cron_setting, cron, description or (fn.__doc__ or "").strip())
+        JOBS[name] = JobSpec(name, fn, cron_setting, cron, description or (fn.__doc__ or "").strip(), daily)
         return fn
     return deco
