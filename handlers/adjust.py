@@ -58,6 +58,10 @@ async def start(ctx: Ctx, text: str) -> None:
         return
     matches = adj.match_goals(goals, p.goal_text) if p.goal_text else []
     if p.goal_text and not matches:
+        closed = adj.match_goals(goals_of(ctx.db, ctx.employee.id), p.goal_text)
+        if closed:  # their own goal, but its period is over (or not started)
+            await ctx.reply(goal_problem(ctx, closed[0][0]) or "这个目标当前不能调整。")
+            return
         data["options"] = [g.id for g in goals]
         ctx.start_flow(FLOW, "goal", data)
         await ctx.reply(f"在你名下没有找到「{adj.clean_goal_text(p.goal_text)}」这个目标，请从下面选一个。")

@@ -61,11 +61,15 @@ def approval_card(db: Database, req: AdjustmentRequest, requester: Employee, tz:
     )
 
 
-def closed_card(db: Database, req: AdjustmentRequest, requester: Employee, tz: ZoneInfo, state: str) -> Card:
+STATE_MAX = 32  # cards_sent.state is VARCHAR(32): longer detail goes in the body
+
+
+def closed_card(db: Database, req: AdjustmentRequest, requester: Employee, tz: ZoneInfo, state: str,
+                detail: str = "") -> Card:
     """The card as first delivered (same evidence), now showing the outcome instead of buttons."""
     records = for_subject(db, subject(req.id or 0))
     base = Card.from_dict(records[0].card) if records else approval_card(db, req, requester, tz)
-    card = base.closed(state)
+    card = base.closed(state[:STATE_MAX], body=base.body + (f"\n{detail}" if detail else ""))
     card.footer = f"提交于 {local(req.created_at, tz)}"  # no more "will escalate" once closed
     return card
 

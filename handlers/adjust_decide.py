@@ -128,14 +128,15 @@ async def after_decision(ctx: Ctx, decision: adj.Decision) -> None:
             lines.append(a.text())
         note, mine = "\n".join(lines), f"已批准{change}，已通知{requester.name}。"
     elif decision.outcome == "rejected":
-        state = f"已驳回 · {me} · {when}\n驳回原因：{req.decision_reason}"
+        state = f"已驳回 · {me} · {when}"
         note = f"你的目标调整申请{change}未获批准（{me}）。\n原因：{req.decision_reason}\n如有疑问，可以直接和{me}沟通。"
         mine = f"已驳回，已把原因转告{requester.name}。"
     else:  # goal_changed
         state = "已失效 · 目标已被修改"
         note = f"你的目标调整申请{change}已失效：目标在审批前被修改了。如仍需调整，请重新提交。"
         mine = "这个目标在审批前已被修改，申请已失效，无需再处理。"
-    await ctx.update_cards(subject(req.id or 0), closed_card(ctx.db, req, requester, tz, state))
+    detail = f"驳回原因：{req.decision_reason}" if decision.outcome == "rejected" else ""
+    await ctx.update_cards(subject(req.id or 0), closed_card(ctx.db, req, requester, tz, state, detail))
     await ctx.send_text(requester, note)
     await ctx.reply(mine)
 
