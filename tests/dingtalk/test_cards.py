@@ -1,0 +1,62 @@
+"""Cards on DingTalk: tag toggles with a running selection, template cards, approval through a card."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from cards.model import Button, Card, TagChoice, TagOption
+from storage.models import InboundEvent
+from tests.emulators.dingtalk import until
+from tests.emulators.dingtalk_api import card_buttons, card_text
+
+REQUEST = "申请把新客户签约数目标从18调到17，原因：XX医院招标推迟到明年一季度"
+
+
+def visit_card() -> Card:
+    opts = [TagOption("t1", "沟通质量好"), TagOption("t2", "价格异议"), TagOption("t3", "竞品威胁")]
+    return Card(title="拜访反馈", body="刚才拜访了 XX 医院，选几个标签吧", tags=TagChoice(
+        "visit_tags", opts, max_selected=2, submit=Button("提交", "visit:tags:V0001:v1")))
+
+
+async def test_tags_toggle_one_tap_at_a_time_then_submit_with_the_selection(emu, make_bot):
+    bot = await make_bot()
+    await bot.services.messenger.send_card("E101", visit_card(), key="visit:V0001:card", subject="visit:V0001")
+    await until(lambda: emu.api.card_of("dt_e101") is not None)
+    card = emu.api.card_of("dt_e101")
+    for label, version in (("沟通质量好", 2), ("价格异议", 3), ("竞品威胁", 4), ("价格异议", 5)):
+        await emu.acked(await emu.click("dt_e101", label))
+        await until(lambda v=version: card.versions == v, what=f"the card to show the tap on {label}")
+    # max 2: 竞品威胁 was refused while two were chosen; 价格异议 was toggled off again
+    assert "已选：沟通质量好" in card_text(card) and "✅ 沟通质量好" in [b["text"] for b in card_buttons(card)]
+    await emu.acked(await emu.click("dt_e101", "提交"))
+    await bot.drain()
+    with bot.db.session() as s:
+        events = [e.payload for e in s.execute(select(InboundEvent)).scalars() if e.payload.get("kind") == "CardAction"]
+    assert events[-1]["action"] == "visit:tags:V0001:v1"
+    assert events[-1]["selected"] == {"visit_tags": ["t1"]}
+
+
+async def test_template_card_create_deliver_click_and_update(emu, make_bot):
+    bot = await make_bot(card_template_id="perfbot-card.schema")
+    await emu.say("dt_e102", "帮助")
+    await until(lambda: emu.api.card_of("dt_e102") is not None)
+    card = emu.api.card_of("dt_e102")
+    assert card.mode == "template" and all(isinstance(v, str) for v in card.data.values())
+    before = len(emu.api.seen["dt_e102"])
+    await emu.acked(await emu.click("dt_e102", "我的积分"))
+    await until(lambda: len(emu.api.seen["dt_e102"]) > before, what="the answer to the click")
+    await bot.services.messenger.update_cards("help:E102", Card(title="帮助").closed("已关闭"), key="close")
+    await until(lambda: card.versions == 2)
+    assert card.data["state"] == "已关闭" and card.data["buttons"] == "[]"
+
+
+async def test_approve_an_adjustment_on_dingtalk(emu, make_bot):
+    await make_bot()
+    await emu.acked(await emu.say("dt_e101", REQUEST))
+    await until(lambda: emu.api.card_of("dt_e090") is not None, what="the approval card for the director")
+    card = emu.api.card_of("dt_e090")
+    assert any("批准" in b["text"] for b in card_buttons(card))
+    await emu.acked(await emu.click("dt_e090", "批准"))
+    await until(lambda: card.versions >= 2, what="the approval card to close")
+    assert card_buttons(card) == [] and "已批准" in card_text(card)
+    await until(lambda: any("已获陈刚批准" in t for t in emu.api.texts("dt_e101")), what="the requester's note")
