@@ -1,7 +1,214 @@
-"""Feature router: visit (filled in by its issue)."""
+"""15-minute visit feedback: a card with preset tags, a key observation (≤ 20 characters, never cut),
+one nudge, and a point per complete feedback.
+
+Inputs: imported visits (scan job ``visit_scan``), the typed ``SystemEvent("visit_ended")`` and the rep
+saying 「拜访结束 XX客户」. Flow ``visit_note``::
+
+    card ──tags (1..3) + 提交──▶ note ──≤20 字──▶ complete (+1 point if on the visit's day)
+                                  └─ too long / empty ─▶ note (ask again, nothing cut)
+"""
 
 from __future__ import annotations
 
+import hashlib
+import logging
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from bot.context import Ctx
+from bot.events import CardAction, SystemEvent, TextMessage
 from bot.router import Router
+from bot.services import Services
+from cards.model import Button, Card, TagChoice, TagOption
+from cards.payload import Action, pack
+from handlers import visit_summary
+from handlers.analysis_hook import record
+from handlers.calendar import local
+from scheduler.registry import JobCtx, job
+from storage import visits as vstore
+from storage.models import Employee, Visit, VisitFeedback
 
 router = Router("visit")
+log = logging.getLogger(__name__)
+FLOW = "visit_note"
+CARD_MAX_AGE = timedelta(days=1)  # imported history older than this never gets a card
+
+
+def visit_card(services: Services, v: Visit) -> Card:
+    pol = services.settings.policy
+    return Card(
+        title=f"拜访反馈 · {v.customer}",
+        body=(f"拜访结束于 {local(v.ended_at, services.tz)}。花 1 分钟：选最多 {pol.visit_max_tags} 个标签，"
+              f"再用一句话（≤{pol.visit_note_max_chars} 字）写下关键观察，完成可得 1 积分。"),
+        tags=TagChoice(question_key="tags", options=[TagOption(t, t) for t in pol.visit_tags],
+                       max_selected=pol.visit_max_tags, submit=Button("提交", pack("visit", "tags", v.id))),
+    )
+
+
+async def send_card(services: Services, v: Visit, now: datetime) -> bool:
+    sent = await services.messenger.send_card(v.employee_id, visit_card(services, v), f"visit:card:{v.id}",
+                                              f"visit:{v.id}")
+    with services.db.session() as s:
+        row = s.get(Visit, v.id)
+        if row is not None and row.card_sent_at is None:
+            row.card_sent_at = now
+            s.add(row)
+    return sent
+
+
+def upsert_visit(services: Services, visit_id: str, employee_id: str, customer: str, ended_at: datetime) -> Visit:
+    with services.db.session() as s:
+        v = s.get(Visit, visit_id)
+        if v is None:
+            v = Visit(id=visit_id, employee_id=employee_id, customer=customer, ended_at=ended_at)
+            s.add(v)
+        return v
+
+
+# -- inputs ---------------------------------------------------------------------------------------
+@router.on_system("visit_ended")
+async def on_visit_ended(ctx: Ctx, event: SystemEvent) -> None:
+    """data: {"visit_id", "customer", "ended_at" (ISO, optional: now)}; sender = the rep."""
+    d = event.data
+    ended = datetime.fromisoformat(d["ended_at"]) if d.get("ended_at") else ctx.now()
+    if ended.tzinfo is None:
+        ended = ended.replace(tzinfo=ctx.services.tz)
+    v = upsert_visit(ctx.services, str(d.get("visit_id") or f"EV-{event.key}")[:64], ctx.employee.id,
+                     str(d.get("customer") or "客户"), ended)
+    if v.card_sent_at is None and ctx.now() - v.ended_at <= CARD_MAX_AGE:
+        await send_card(ctx.services, v, ctx.now())
+
+
+@router.pattern(r"^\s*拜访结束\s*[:：，,]?\s*(\S.*)?$")
+async def on_visit_said(ctx: Ctx, msg: TextMessage) -> None:
+    customer = msg.text.strip()[4:].strip(" :：，,") or "客户"
+    now = ctx.now()
+    vid = "C" + hashlib.sha1(msg.key.encode()).hexdigest()[:12]
+    v = upsert_visit(ctx.services, vid, ctx.employee.id, customer[:200], now)
+    ctx.end_flow(FLOW)
+    await send_card(ctx.services, v, now)
+
+
+# -- tags and note --------------------------------------------------------------------------------
+@router.action("visit")
+async def on_tags(ctx: Ctx, event: CardAction, action: Action) -> None:
+    v = vstore.get_visit(ctx.db, action.arg(0))
+    pol = ctx.settings.policy
+    if v is None or v.employee_id != ctx.employee.id:
+        await ctx.reply("这张拜访卡片不是你的，无法提交。")
+        return
+    fb = vstore.feedback_for(ctx.db, v.id)
+    if fb is not None and fb.complete:
+        await ctx.reply("这次拜访的反馈已经完成啦，谢谢！")
+        return
+    chosen = [t for t in event.selected.get("tags", []) if t in pol.visit_tags]
+    if not chosen:
+        await ctx.reply("请先在卡片上选择至少 1 个标签，再点「提交」。")
+        return
+    if len(chosen) > pol.visit_max_tags:
+        await ctx.reply(f"最多只能选 {pol.visit_max_tags} 个标签，你选了 {len(chosen)} 个，请减少后再提交。")
+        return
+    with ctx.db.session() as s:
+        row = s.execute(select(VisitFeedback).where(VisitFeedback.visit_id == v.id)).scalar()
+        row = row or VisitFeedback(visit_id=v.id, employee_id=v.employee_id, created_at=ctx.now())
+        row.tags = chosen
+        s.add(row)
+    await ctx.update_cards(f"visit:{v.id}", visit_card(ctx.services, v).closed("已选：" + "、".join(chosen)))
+    ctx.start_flow(FLOW, "note", {"visit_id": v.id})
+    await ctx.reply(f"已记下：{'、'.join(chosen)}。\n最后一步：用一句话（不超过 {pol.visit_note_max_chars} 字）"
+                    f"写下这次拜访「{v.customer}」的关键观察。")
+
+
+@router.flow(FLOW)
+async def on_note(ctx: Ctx, msg: TextMessage) -> bool | None:
+    text = msg.text.strip()
+    if text.startswith(("拜访结束", "帮助", "我的积分", "导出我的周复盘")):
+        return False
+    conv = ctx.conversation()
+    assert conv is not None
+    v = vstore.get_visit(ctx.db, conv.data.get("visit_id", ""))
+    if v is None:
+        ctx.end_flow(FLOW)
+        return False
+    limit = ctx.settings.policy.visit_note_max_chars
+    if not text:
+        await ctx.reply(f"请用一句话写下关键观察（不超过 {limit} 字）。")
+        return None
+    if len(text) > limit:
+        await ctx.reply(f"这条观察有 {len(text)} 字，超过了 {limit} 字的上限。请精简后重新发送"
+                        "（我不会自动截断，以免丢掉关键信息）。")
+        return None
+    await complete(ctx, v, text)
+    return None
+
+
+async def complete(ctx: Ctx, v: Visit, note: str) -> None:
+    now, pol, tz = ctx.now(), ctx.settings.policy, ctx.services.tz
+    with ctx.db.session() as s:
+        row = s.execute(select(VisitFeedback).where(VisitFeedback.visit_id == v.id)).scalar()
+        if row is None:
+            return
+        row.note, row.complete, row.completed_at = note, True, now
+        s.add(row)
+    ctx.end_flow(FLOW)
+    on_time = now.astimezone(tz).date() == v.ended_at.astimezone(tz).date()
+    if on_time and vstore.award(ctx.db, v.employee_id, f"visit:{v.id}", f"拜访反馈：{v.customer}", now):
+        balance = vstore.points_balance(ctx.db, v.employee_id)
+        text = f"✅ 反馈已记录，+1 积分！当前积分 {balance}。"
+        if pol.points_redeem_every and balance % pol.points_redeem_every == 0:
+            text += f"\n🎉 已累计 {balance} 分，{pol.points_redeem_text}"
+    else:
+        text = "✅ 反馈已记录，谢谢！（当天完成的反馈才计积分）"
+    await ctx.reply(text)
+    await record(ctx, v.employee_id, note, "visit", f"visit:{v.id}")
+
+
+# -- scan: cards for imported visits, one nudge ---------------------------------------------------
+@job("visit_scan", cron="*/5 * * * *",
+     description="拜访反馈：给刚结束（1 天内）且未发卡片的拜访发卡片；结束 visit_nudge_minutes 分钟后仍未反馈的提醒一次")
+async def visit_scan(jctx: JobCtx) -> str:
+    services, now = jctx.services, jctx.at
+    nudge_after = timedelta(minutes=services.settings.policy.visit_nudge_minutes)
+    with services.db.session() as s:
+        recent = list(s.execute(select(Visit).join(Employee, Employee.id == Visit.employee_id).where(
+            Visit.ended_at > now - CARD_MAX_AGE, Visit.ended_at <= now, Employee.active)).scalars())
+        done = set(s.execute(select(VisitFeedback.visit_id).where(
+            VisitFeedback.visit_id.in_([v.id for v in recent]), VisitFeedback.complete)).scalars())
+    cards = nudges = 0
+    for v in recent:
+        if v.card_sent_at is None:
+            cards += await send_card(services, v, now)
+        elif v.id not in done and v.nudged_at is None and now >= max(v.ended_at, v.card_sent_at) + nudge_after:
+            fb = vstore.feedback_for(services.db, v.id)  # state at send time
+            if fb is None or not fb.complete:
+                await services.messenger.send_text(
+                    v.employee_id, f"拜访「{v.customer}」结束 {int((now - v.ended_at).total_seconds() // 60)} 分钟啦，"
+                    "趁记忆新鲜花 1 分钟完成反馈吧：在卡片上选标签并提交～", f"visit:nudge:{v.id}")
+                with services.db.session() as s:
+                    row = s.get(Visit, v.id)
+                    if row is not None:
+                        row.nudged_at = now
+                        s.add(row)
+                nudges += 1
+    return f"cards={cards}, nudges={nudges}"
+
+
+# -- 我的积分 (fallback when the Q&A feature does not answer the ``points`` intent) --------------
+@router.command("我的积分", "积分", "查积分")
+async def on_points(ctx: Ctx, msg: TextMessage) -> None:
+    for r in ctx.services.dispatcher.routers:
+        if "points" in r.intents and r.name != "visit":
+            await r.intents["points"](ctx, msg)
+            return
+    balance = vstore.points_balance(ctx.db, ctx.employee.id)
+    rank, total = vstore.points_rank(ctx.db, ctx.employee.id)
+    every = ctx.settings.policy.points_redeem_every
+    to_next = every - balance % every if every else 0
+    await ctx.reply(f"你当前有 {balance} 积分，排名 {rank}/{total}。"
+                    + (f"再得 {to_next} 分可兑换：{ctx.settings.policy.points_redeem_text}" if every else ""))
+
+
+for _r in (visit_summary.router,):
+    router.commands += _r.commands
+    router.actions.update(_r.actions)
