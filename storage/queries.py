@@ -1,0 +1,116 @@
+"""Read queries behind the Q&A answers. Each is one or two indexed lookups (see the indexes in
+``storage/models/nlp.py``) so an answer stays well under 20 ms with a million tasks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, tzinfo
+
+from sqlalchemy import func, select
+
+from storage.db import Database
+from storage.models import CheckIn, Department, Employee, Feedback, PointsEntry, Task
+
+OPEN_TASK = ("todo", "doing")
+
+
+def open_tasks(db: Database, owner_id: str, start: date | None, end: date | None, *,
+               undated: bool = False, limit: int = 20) -> tuple[list[Task], int]:
+    """Unfinished tasks due in [start, end) (no start = including overdue), first ``limit`` by due date,
+    and how many there are in all. ``undated`` adds tasks without a due date."""
+    cond = [Task.owner_id == owner_id, Task.status.in_(OPEN_TASK), Task.due_date.is_not(None)]
+    if start is not None:
+        cond.append(Task.due_date >= start)
+    if end is not None:
+        cond.append(Task.due_date < end)
+    with db.session() as s:
+        rows = list(s.execute(select(Task).where(*cond).order_by(Task.due_date, Task.id).limit(limit + 1)).scalars())
+        total = len(rows)
+        if total > limit:
+            total = s.execute(select(func.count()).select_from(Task).where(*cond)).scalar_one()
+        if undated:
+            ucond = [Task.owner_id == owner_id, Task.status.in_(OPEN_TASK), Task.due_date.is_(None)]
+            extra = list(s.execute(select(Task).where(*ucond).order_by(Task.id).limit(limit + 1)).scalars())
+            if len(extra) > limit:
+                total += s.execute(select(func.count()).select_from(Task).where(*ucond)).scalar_one()
+            else:
+                total += len(extra)
+            rows += extra
+    return rows[:limit], total
+
+
+def _utc_bounds(start: date | None, end: date | None, tz: tzinfo) -> tuple[datetime | None, datetime | None]:
+    return (datetime.combine(start, time(), tz) if start else None, datetime.combine(end, time(), tz) if end else None)
+
+
+def latest_feedback(db: Database, employee_id: str, start: date | None, end: date | None,
+                    tz: tzinfo) -> tuple[Feedback, Employee | None] | None:
+    """The newest manager feedback to the employee (within [start, end) when given) and its author."""
+    lo, hi = _utc_bounds(start, end, tz)
+    q = select(Feedback).where(Feedback.employee_id == employee_id)
+    if lo is not None:
+        q = q.where(Feedback.created_at >= lo)
+    if hi is not None:
+        q = q.where(Feedback.created_at < hi)
+    with db.session() as s:
+        fb = s.execute(q.order_by(Feedback.created_at.desc(), Feedback.id.desc()).limit(1)).scalar()
+        if fb is None:
+            return None
+        return fb, s.get(Employee, fb.author_id)
+
+
+@dataclass
+class Points:
+    balance: int
+    rank: int  # 1-based, ties share a rank
+    group: str  # where the rank is counted (the department)
+    group_size: int
+    top: list[tuple[str, int]]  # (name, balance), best first
+    earned: int | None  # in the asked period
+
+
+def points(db: Database, emp: Employee, start: date | None, end: date | None, tz: tzinfo) -> Points:
+    """Balance from the append-only ledger and the rank within the employee's department."""
+    with db.session() as s:
+        members = {e.id: e.name for e in s.execute(select(Employee).where(
+            Employee.department_id == emp.department_id, Employee.active)).scalars()} \
+            if emp.department_id is not None else {}
+        members.setdefault(emp.id, emp.name)
+        sums = dict(s.execute(select(PointsEntry.employee_id, func.sum(PointsEntry.delta))
+                              .where(PointsEntry.employee_id.in_(list(members)))
+                              .group_by(PointsEntry.employee_id)).all())
+        group = s.get(Department, emp.department_id).name if emp.department_id is not None else ""
+        earned = None
+        if start is not None or end is not None:
+            lo, hi = _utc_bounds(start, end, tz)
+            q = select(func.coalesce(func.sum(PointsEntry.delta), 0)).where(PointsEntry.employee_id == emp.id)
+            if lo is not None:
+                q = q.where(PointsEntry.created_at >= lo)
+            if hi is not None:
+                q = q.where(PointsEntry.created_at < hi)
+            earned = int(s.execute(q).scalar_one())
+    balances = {eid: int(sums.get(eid) or 0) for eid in members}
+    mine = balances[emp.id]
+    ranked = sorted(balances.items(), key=lambda kv: (-kv[1], kv[0]))
+    return Points(mine, 1 + sum(1 for v in balances.values() if v > mine), group, len(members),
+                  [(members[eid], v) for eid, v in ranked[:3] if v > 0], earned)
+
+
+def checkins(db: Database, employee_id: str, weeks: list[str]) -> dict[str, CheckIn]:
+    with db.session() as s:
+        rows = s.execute(select(CheckIn).where(CheckIn.employee_id == employee_id, CheckIn.week.in_(weeks)))
+        return {c.week: c for c in rows.scalars()}
+
+
+def report_named(db: Database, manager_id: str, name: str) -> Employee | None:
+    with db.session() as s:
+        return s.execute(select(Employee).where(Employee.manager_id == manager_id, Employee.name == name,
+                                                Employee.active).order_by(Employee.id).limit(1)).scalar()
+
+
+def employees_named_in(db: Database, text: str) -> list[Employee]:
+    """Active employees whose (two or more character) name occurs in ``text``."""
+    pos = func.instr(text, Employee.name) if db.is_sqlite else func.strpos(text, Employee.name)
+    with db.session() as s:
+        return list(s.execute(select(Employee).where(pos > 0, func.length(Employee.name) >= 2,
+                                                     Employee.active)).scalars())
