@@ -61,8 +61,11 @@ class DingTalkChannel(Channel):
         return await self.outbound.deliver(items)
 
     def health(self) -> dict[str, Any]:
-        loop_time = asyncio.get_event_loop().time()
         last = self.stream.last_frame_at
+        try:
+            loop_time = asyncio.get_running_loop().time()
+        except RuntimeError:  # called outside the event loop
+            last = None
         return {
             "name": self.name,
             "connected": self.stream.connected.is_set(),
