@@ -172,9 +172,14 @@ async def on_skip(ctx: Ctx, msg: TextMessage) -> None:
     await skip(ctx, ci)
 
 
-@router.pattern(r"成果\s*[:：].+(障碍|困难)\s*[:：]")
+@router.pattern(r"(成果\s*[:：].+(障碍|困难)\s*[:：])|(^\s*(1|１|①|[（(]1[)）])\S?)")
 async def on_all_in_one(ctx: Ctx, msg: TextMessage) -> None:
-    """All three answers sent without pressing 「开始填写」 first."""
+    """All three answers sent without pressing 「开始填写」 first (labelled, or three numbered lines
+    while a check-in is open)."""
+    if not parse_labelled(msg.text) and not (parse_all(msg.text) and store.latest_open(ctx.db, ctx.employee.id)):
+        if ctx.services.dispatcher.fallback is not None:
+            await ctx.services.dispatcher.fallback(ctx, msg)
+        return
     ci = current_or_open(ctx)
     if ci.status == "submitted":
         await revise_with(ctx, ci, msg.text)
