@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -31,10 +32,11 @@ def trigger_for(services: Services, cron: str) -> CronTrigger:
     return CronTrigger.from_crontab(cron, timezone=services.tz)
 
 
-async def fire(name: str) -> None:
+async def fire(name: str, owner: str = "") -> None:
     """APScheduler entry point (module-level so the persistent store can reference it)."""
-    runner = _ACTIVE.get("leader")
-    if runner is None:
+    runner = _ACTIVE.get(owner)
+    if runner is None or not runner.is_leader:
+        log.info("scheduled %s skipped: runner %s is not the leader here", name, owner or "?")
         return
     await runner.fire(name)
 
@@ -52,7 +54,8 @@ def previous_fire_time(trigger: CronTrigger, now: datetime, window: timedelta) -
 class SchedulerRunner:
     def __init__(self, services: Services) -> None:
         self.services = services
-        self.owner = worker_id()
+        # Unique per runner (not only per process), so two runners never share a lease.
+        self.owner = f"{worker_id()}:{uuid.uuid4().hex[:6]}"
         self.scheduler: AsyncIOScheduler | None = None
         self._lease_task: asyncio.Task[None] | None = None
         self.is_leader = False
@@ -69,7 +72,7 @@ class SchedulerRunner:
             res = s.execute(
                 update(SchedulerLease)
                 .where(SchedulerLease.name == "scheduler")
-                .where((SchedulerLease.owner == self.owner) | (SchedulerLease.expires_at < now))
+                .where((SchedulerLease.owner == self.owner) | (SchedulerLease.expires_at <= now))
                 .values(owner=self.owner, expires_at=expires)
             )
             return bool(res.rowcount)
@@ -77,14 +80,19 @@ class SchedulerRunner:
     async def start(self) -> None:
         self._lease_task = asyncio.create_task(self._lease_loop())
 
+    async def tick(self) -> bool:
+        """One lease check: become leader (catch up, start jobs) or step down. True if leader."""
+        leader = self.try_lease()
+        if leader and not self.is_leader:
+            await self._become_leader()
+        elif not leader and self.is_leader:
+            self._step_down()
+        return leader
+
     async def _lease_loop(self) -> None:
         while True:
             try:
-                leader = self.try_lease()
-                if leader and not self.is_leader:
-                    await self._become_leader()
-                elif not leader and self.is_leader:
-                    self._step_down()
+                await self.tick()
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -94,7 +102,7 @@ class SchedulerRunner:
     async def _become_leader(self) -> None:
         log.info("this process (%s) is the scheduler leader", self.owner)
         self.is_leader = True
-        _ACTIVE["leader"] = self
+        _ACTIVE[self.owner] = self
         await self.catch_up()
         store = SQLAlchemyJobStore(engine=self.services.db.engine, tablename="apscheduler_jobs")
         self.scheduler = AsyncIOScheduler(
@@ -105,14 +113,14 @@ class SchedulerRunner:
         for spec in JOBS.values():
             cron = spec.cron_expr(self.services)
             if cron:
-                self.scheduler.add_job(fire, trigger_for(self.services, cron), args=[spec.name], id=spec.name,
+                self.scheduler.add_job(fire, trigger_for(self.services, cron), args=[spec.name, self.owner], id=spec.name,
                                        name=spec.name, replace_existing=True)
         self.scheduler.start()
 
-    def _step_down(self) -> None:
-        log.warning("lost the scheduler lease; stopping scheduled jobs in this process")
+    def _step_down(self, reason: str = "lost the scheduler lease") -> None:
+        log.warning("%s; stopping scheduled jobs in this process", reason)
         self.is_leader = False
-        _ACTIVE.pop("leader", None)
+        _ACTIVE.pop(self.owner, None)
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=False)
             self.scheduler = None
@@ -125,7 +133,7 @@ class SchedulerRunner:
             except asyncio.CancelledError:
                 pass
         if self.is_leader:
-            self._step_down()
+            self._step_down("shutting down")
             with self.services.db.session() as s:
                 s.execute(update(SchedulerLease).where(SchedulerLease.owner == self.owner)
                           .values(expires_at=self.services.now()))
@@ -135,7 +143,10 @@ class SchedulerRunner:
         spec = JOBS[name]
         cron = spec.cron_expr(self.services)
         now = self.services.now()
-        at = previous_fire_time(trigger_for(self.services, cron), now, timedelta(hours=1)) if cron else None
+        # The instant this run is for (APScheduler may call late, within the misfire grace): it names the
+        # JobRun row, so a second leader or a catch-up of the same instant never runs it again.
+        grace = timedelta(hours=self.services.settings.schedule.misfire_grace_hours)
+        at = previous_fire_time(trigger_for(self.services, cron), now, grace) if cron else None
         await run_job(self.services, name, at or now, scheduled=True, owner=self.owner)
 
     async def catch_up(self) -> list[str]:

@@ -24,9 +24,10 @@ def _claim(services, name: str, run_key: str, at: datetime, owner: str) -> bool:
     insert = sqlite.insert if db.is_sqlite else postgresql.insert
     stmt = insert(JobRun).values(
         run_key=run_key, job=name, scheduled_for=at, status="running", owner=owner, started_at=services.now()
-    ).on_conflict_do_nothing(index_elements=["run_key"])
+    ).on_conflict_do_nothing(index_elements=["run_key"]).returning(JobRun.id)
+    # RETURNING, not rowcount: psycopg reports rowcount -1 (truthy) for a skipped ON CONFLICT insert.
     with db.session() as s:
-        return bool(s.execute(stmt).rowcount)
+        return s.execute(stmt).first() is not None
 
 
 async def run_job(services, name: str, at: datetime, *, scheduled: bool = False,  # type: ignore[no-untyped-def]

@@ -16,8 +16,9 @@ def award(db: Database, employee_id: str, ref: str, reason: str, now: datetime, 
     insert = sqlite.insert if db.is_sqlite else postgresql.insert
     with db.session() as s:
         res = s.execute(insert(PointsEntry).values(employee_id=employee_id, delta=delta, reason=reason, ref=ref,
-                                                   created_at=now).on_conflict_do_nothing(index_elements=["ref"]))
-        return bool(res.rowcount)
+                                                   created_at=now).on_conflict_do_nothing(index_elements=["ref"])
+                        .returning(PointsEntry.id))
+        return res.first() is not None
 
 
 def points_balance(db: Database, employee_id: str) -> int:

@@ -1,0 +1,104 @@
+"""The scheduler: one leader by database lease, scheduled instants run once, missed runs caught up once."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+
+import pytest
+from sqlalchemy import select, text
+
+from bot.app import PerfBot
+from bot.clock import ManualClock
+from scheduler.registry import JOBS, job
+from scheduler.runner import SchedulerRunner
+from storage.db import open_database
+from storage.models import JobRun
+from tests.conftest import TZ, make_settings
+
+RUNS: list[datetime] = []
+
+
+@pytest.fixture(autouse=True)
+def counter_job():  # type: ignore[no-untyped-def]
+    @job("test_counter", cron="0 9 * * *", description="test only")
+    async def _count(jctx):  # type: ignore[no-untyped-def]
+        RUNS.append(jctx.at)
+        await asyncio.sleep(0)
+        return "counted"
+
+    RUNS.clear()
+    yield
+    JOBS.pop("test_counter", None)
+
+
+def runner_on(url: str, clock: ManualClock, **schedule) -> SchedulerRunner:  # type: ignore[no-untyped-def]
+    settings = make_settings(url)
+    for k, v in schedule.items():
+        setattr(settings.schedule, k, v)
+    bot = PerfBot(settings, clock=clock, channels=[], db=open_database(url), scheduler=False)
+    return SchedulerRunner(bot.services)
+
+
+def runs_of(db, name: str) -> list[JobRun]:  # type: ignore[no-untyped-def]
+    with db.session() as s:
+        return list(s.execute(select(JobRun).where(JobRun.job == name)).scalars())
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+async def test_two_runners_on_postgresql_only_one_runs_a_due_job(db_url):
+    clock = ManualClock(datetime(2026, 11, 24, 9, 0, 5, tzinfo=TZ))
+    a, b = runner_on(db_url, clock), runner_on(db_url, clock)
+    try:
+        assert [a.try_lease(), b.try_lease()].count(True) == 1
+        assert a.try_lease() and not b.try_lease()  # the leader renews; the other keeps waiting
+        # Even if both believed they were leader (a paused process), the instant runs once.
+        await asyncio.gather(a.fire("test_counter"), b.fire("test_counter"), a.fire("test_counter"))
+        assert len(RUNS) == 1 and RUNS[0] == datetime(2026, 11, 24, 9, 0, tzinfo=TZ)
+        assert len(runs_of(a.services.db, "test_counter")) == 1
+        # The lease expires when the leader dies; the other takes over.
+        clock.advance(seconds=120)
+        assert b.try_lease() and not a.try_lease()
+    finally:
+        a.services.db.dispose()
+        b.services.db.dispose()
+
+
+async def test_missed_run_is_caught_up_once_after_downtime(sqlite_url):
+    clock = ManualClock(datetime(2026, 11, 25, 8, 0, tzinfo=TZ))  # 09:00 yesterday was missed
+    r1 = runner_on(sqlite_url, clock)
+    assert "test_counter" in await r1.catch_up()
+    assert RUNS == [datetime(2026, 11, 24, 9, 0, tzinfo=TZ)]  # coalesced: the latest missed instant only
+    r2 = runner_on(sqlite_url, clock)  # a restart, or a second process
+    assert "test_counter" not in await r2.catch_up()
+    assert len(RUNS) == 1
+
+
+async def test_runs_older_than_the_grace_window_are_dropped(sqlite_url):
+    clock = ManualClock(datetime(2026, 11, 24, 13, 0, tzinfo=TZ))
+    r = runner_on(sqlite_url, clock, misfire_grace_hours=2)
+    assert "test_counter" not in await r.catch_up()
+    assert RUNS == []
+
+
+async def test_leader_starts_apscheduler_with_the_database_job_store(sqlite_url):
+    clock = ManualClock(datetime(2026, 11, 24, 10, 0, tzinfo=TZ))
+    r = runner_on(sqlite_url, clock)
+    try:
+        assert await r.tick()
+        assert r.scheduler is not None
+        ids = {j.id for j in r.scheduler.get_jobs()}
+        assert {"checkin_push", "escalation_scan", "visit_scan", "visit_summary", "test_counter"} <= ids
+        with r.services.db.engine.connect() as c:
+            stored = {row[0] for row in c.execute(text("select id from apscheduler_jobs"))}
+        assert "checkin_push" in stored
+        trig = r.scheduler.get_job("checkin_push").trigger
+        assert "hour='16'" in str(trig) and "day_of_week='*'" in str(trig)  # daily at the check-in time
+    finally:
+        await r.stop()
+        assert not r.is_leader
+    # After a clean stop the lease is free for the next process at once.
+    r2 = runner_on(sqlite_url, clock)
+    assert r2.try_lease()
+    clock.advance(seconds=1)
+    assert r2.try_lease()
