@@ -1,0 +1,52 @@
+"""Approving through the real platform channels: WeCom (encrypted callbacks, template cards) and
+DingTalk (Stream frames, interactive cards), each against its emulator."""
+
+from __future__ import annotations
+
+from tests.adjust.util import REQUEST
+from tests.emulators.dingtalk import until as dt_until
+from tests.emulators.dingtalk_api import card_buttons, card_text
+from tests.wecom.conftest import WeComRig, until
+
+
+def _goal_target(db, goal_id: str = "G-E101") -> float | None:  # type: ignore[no-untyped-def]
+    from storage.models import Goal
+
+    with db.session() as s:
+        g = s.get(Goal, goal_id)
+        return None if g is None else g.target
+
+
+async def test_approve_on_wecom_and_a_wrong_clicker_is_refused(rig: WeComRig) -> None:
+    await rig.driver.push(rig.driver.text_xml("wx_e101", REQUEST))
+    await until(lambda: any(s.msgtype == "template_card" for s in rig.emulator.seen.get("wx_e090", [])),
+                "the director's approval card")
+    task_id, card = rig.emulator.last_card("wx_e090")
+    keys = {b["text"]: b["key"] for b in card["button_list"]}
+    assert set(keys) == {"批准", "驳回"} and keys["批准"].startswith("adj:approve:")
+    # 王磊 (the manager, not the approver for a 5.6% change) sends the same button key
+    await rig.driver.push(rig.driver.card_event_xml("wx_e100", keys["批准"], task_id, "rc-forged"))
+    await until(lambda: any("需由陈刚审批" in t for t in rig.emulator.texts("wx_e100")), "the refusal")
+    assert _goal_target(rig.bot.db) == 18 and not rig.emulator.card_for("wx_e090", task_id).get("replace_text")
+    # the director approves; WeCom retries the callback once
+    await rig.driver.push(rig.driver.click_xml("wx_e090", keys["批准"], task_id), deliveries=2)
+    await until(lambda: rig.emulator.card_for("wx_e090", task_id).get("replace_text"), "the card closed")
+    assert "已批准" in rig.emulator.card_for("wx_e090", task_id)["replace_text"]
+    await until(lambda: any("已获陈刚批准" in t for t in rig.emulator.texts("wx_e101")), "the requester told")
+    await rig.settle()
+    assert _goal_target(rig.bot.db) == 17
+    assert len([u for u in rig.emulator.updates if u["task_id"] == task_id]) == 1
+
+
+async def test_approve_on_dingtalk(emu, make_bot) -> None:  # type: ignore[no-untyped-def]
+    bot = await make_bot()
+    await emu.acked(await emu.say("dt_e101", REQUEST))
+    await dt_until(lambda: emu.api.card_of("dt_e090") is not None, what="the director's approval card")
+    card = emu.api.card_of("dt_e090")
+    assert [b["text"] for b in card_buttons(card)] == ["批准", "驳回"]
+    assert "18 → 17 家（-5.6%）" in card_text(card) and "XX医院招标推迟到明年一季度" in card_text(card)
+    await emu.acked(await emu.click("dt_e090", "批准"))
+    await dt_until(lambda: card.versions >= 2, what="the approval card to close")
+    assert card_buttons(card) == [] and "已批准" in card_text(card)
+    await dt_until(lambda: any("已获陈刚批准" in t for t in emu.api.texts("dt_e101")), what="the requester's note")
+    assert _goal_target(bot.db) == 17
