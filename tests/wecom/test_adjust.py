@@ -20,7 +20,7 @@ async def test_adjustment_approved_through_wecom(rig: WeComRig) -> None:
     await rig.driver.push(rig.driver.text_xml("wx_e101", ask))
     await until(lambda: approval_cards(rig), "the approval card")
     [(approver, task_id, card)] = approval_cards(rig)
-    assert any("已提交目标调整申请" in t for t in rig.emulator.texts("wx_e101"))
+    await until(lambda: any("已提交" in str(s.body) for s in rig.emulator.seen["wx_e101"]), "the confirmation")
     approve = next(b["key"] for b in card["button_list"] if ":approve:" in b["key"] or "批准" in b["text"])
     assert await rig.driver.push(rig.driver.click_xml(approver, approve, task_id), deliveries=2) == [200, 200]
     await until(lambda: rig.emulator.card_for(approver, task_id).get("replace_text"), "the card closed")
@@ -28,7 +28,7 @@ async def test_adjustment_approved_through_wecom(rig: WeComRig) -> None:
     assert "批准" in closed["replace_text"]
     update = next(u for u in rig.emulator.updates if u["task_id"] == task_id)
     assert update["users"] == [approver]
-    await until(lambda: any("批准" in t for t in rig.emulator.texts("wx_e101")), "the requester told")
+    await until(lambda: any("批准" in str(s.body) for s in rig.emulator.seen["wx_e101"]), "the requester told")
     await rig.settle()
     # the double delivery of the click was processed once: one update for that card
     assert len([u for u in rig.emulator.updates if u["task_id"] == task_id]) == 1
