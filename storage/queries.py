@@ -72,13 +72,20 @@ class Points:
 def points(db: Database, emp: Employee, start: date | None, end: date | None, tz: tzinfo) -> Points:
     """Balance from the append-only ledger and the rank within the employee's department."""
     with db.session() as s:
-        members = {e.id: e.name for e in s.execute(select(Employee).where(
-            Employee.department_id == emp.department_id, Employee.active)).scalars()} \
-            if emp.department_id is not None else {}
+        members: dict[str, str] = {}
+        sums: dict[str, int] = {}
+        if emp.department_id is not None:
+            members = dict(s.execute(select(Employee.id, Employee.name).where(  # type: ignore[arg-type]
+                Employee.department_id == emp.department_id, Employee.active)).all())
+            sums = dict(s.execute(  # type: ignore[arg-type]
+                select(PointsEntry.employee_id, func.sum(PointsEntry.delta))
+                .join(Employee, Employee.id == PointsEntry.employee_id)
+                .where(Employee.department_id == emp.department_id, Employee.active)
+                .group_by(PointsEntry.employee_id)).all())
         members.setdefault(emp.id, emp.name)
-        sums = dict(s.execute(select(PointsEntry.employee_id, func.sum(PointsEntry.delta))
-                              .where(PointsEntry.employee_id.in_(list(members)))
-                              .group_by(PointsEntry.employee_id)).all())
+        if emp.id not in sums:
+            sums[emp.id] = s.execute(select(func.coalesce(func.sum(PointsEntry.delta), 0))
+                                     .where(PointsEntry.employee_id == emp.id)).scalar_one()
         group = s.get(Department, emp.department_id).name if emp.department_id is not None else ""
         earned = None
         if start is not None or end is not None:
@@ -108,9 +115,13 @@ def report_named(db: Database, manager_id: str, name: str) -> Employee | None:
                                                 Employee.active).order_by(Employee.id).limit(1)).scalar()
 
 
-def employees_named_in(db: Database, text: str) -> list[Employee]:
-    """Active employees whose (two or more character) name occurs in ``text``."""
-    pos = func.instr(text, Employee.name) if db.is_sqlite else func.strpos(text, Employee.name)
+def employees_named_in(db: Database, text: str, max_len: int = 4) -> list[Employee]:
+    """Active employees whose name (2–4 characters) occurs in ``text``: the text's substrings are looked
+    up in the name index, so the cost does not grow with the number of employees."""
+    text = "".join(text.split())
+    subs = {text[i:i + n] for n in range(2, max_len + 1) for i in range(len(text) - n + 1)}
+    subs = {x for x in subs if not x.isascii()}
+    if not subs:
+        return []
     with db.session() as s:
-        return list(s.execute(select(Employee).where(pos > 0, func.length(Employee.name) >= 2,
-                                                     Employee.active)).scalars())
+        return list(s.execute(select(Employee).where(Employee.name.in_(sorted(subs)), Employee.active)).scalars())
