@@ -189,3 +189,22 @@ async def test_export_growth_archive(chat):
     assert "2026-W48" in body and "签下仁和医院" in body and "主管反馈" in body  # demo history has feedback
     with chat.bot.db.session() as s:
         assert s.execute(select(OutboxMessage).where(OutboxMessage.kind == "file")).first()
+
+
+async def test_answers_and_feedback_reach_the_analysis_hook(chat):
+    import pytest
+
+    from handlers import risk
+    from storage.models import ReplyAnalysis
+
+    if not hasattr(risk, "record_reply"):
+        pytest.skip("handlers.risk.record_reply not available yet")
+    await push(chat)
+    await chat.say("成果：签下仁和医院 障碍：人手不够，每天加班到十点 行动：推进华山医院", as_="E101")
+    await chat.press("E100", 2, card=chat.terminal.latest_card("E100"))
+    await chat.say("周三方案汇报准备充分，客户当场认可，下次提前同步报价底线", as_="E100")
+    with chat.bot.db.session() as s:
+        refs = {r.ref: r.source for r in s.execute(select(ReplyAnalysis)).scalars()}
+    ci = checkin(chat)
+    assert refs.get(f"checkin:{ci.id}:obstacle") == "checkin"
+    assert any(src == "manager" for src in refs.values())
