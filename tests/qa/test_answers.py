@@ -153,3 +153,16 @@ async def test_checkin_status_over_a_month(chat):
 async def test_not_understood_gets_a_polite_hint(chat):
     answer = texts(await chat.say("食堂今天有什么菜", as_="E101"))
     assert "抱歉" in answer and "帮助" in answer
+
+
+async def test_tasks_left_for_other_periods(chat):
+    mine = tasks_of(chat, "E202")
+    periods = {"本周": (date(2026, 11, 23), date(2026, 11, 30)), "上个月": (date(2026, 10, 1), date(2026, 11, 1)),
+               "本季度": (date(2026, 10, 1), date(2027, 1, 1))}
+    for word, (start, end) in periods.items():
+        answer = texts(await chat.say(f"{word}还有哪些任务没完成", as_="E202"))
+        expected = [t for t in mine if t.status in ("todo", "doing") and t.due_date and start <= t.due_date < end]
+        assert answer.startswith(f"你{word}"), answer
+        assert_lists_exactly(answer, expected, mine)
+        if not expected:
+            assert "没有未完成的任务" in answer
