@@ -47,11 +47,11 @@ _DENIAL = re.compile(
 )
 _CONFIRM = re.compile(r"不够|确实|是的|^对|非常|太|真的|很|已经|有点|担心|怕")
 _DECLINED = re.compile(r"拒了|拒绝了|婉拒|不考虑|没兴趣|不打算|没打算|不会走|不想走")
-PAST = re.compile(r"之前|以前|原来|曾经|本来|上个月|前阵子|前几周|过去|前段时间|前一阵|那阵子|一度|当时|过一阵|过一段时间")
+PAST = re.compile(r"之前|以前|原来|曾经|本来|上个月|前阵子|前几周|过去|前段时间|前一阵|那阵子|一度|当时|过一阵|过一段时间|担心过|担忧过|怕过")
 RESOLUTION = re.compile(
     r"现在[^，。]{0,6}(没问题|好了|好多了|不用|正常|到位|解决|够了|能准点|准点|理顺|轻松)|后来[^，。]{0,8}(补|调来|招到|到位|解决|好了)|"
     r"已解决|解决了|已经补上|补上了|补齐了|已到位|到位了|缓解了|好多了|理顺了|基本能准点|不再|"
-    r"恢复正常|恢复了|已恢复|回归正常|告一段落|聊开了|说开了|化解了|和好了|扩容了|已扩容|到岗了|已到岗|招到了|"
+    r"恢复正常|恢复了|到岗后|已经顺畅|顺畅了|不成问题|来得及|赶得上|已恢复|回归正常|告一段落|聊开了|说开了|化解了|和好了|扩容了|已扩容|到岗了|已到岗|招到了|"
     r"(扛|挺|熬|撑)过来了|现在[^，。]{0,8}(够用|充足|宽裕|足够|很好|特别好|挺好|顺畅|融洽|不错)"
 )
 _RESOLVED_AFTER = re.compile(r"^[^，。]{0,12}(解决了|已解决|已经解决|补上了|已补齐|搞定了|缓解了)")
@@ -123,7 +123,12 @@ def _owner_blocks(before: str, entry: Entry, source: str) -> str:
             pos = m.end()
         return pos
 
-    third, me = last(_THIRD_PARTY), last(_SELF)
+    third = last(_THIRD_PARTY)
+    third_ends = {m.end() for m in _THIRD_PARTY.finditer(before)}
+    me = -1
+    for m in _SELF.finditer(before):
+        if m.start() not in third_ends:  # 合作方团队 / 客户团队: still the third party's team
+            me = m.end()
     if third > me:
         return "third"
     if "self" in entry.flags and source != "manager" and last(_COLLEAGUE) > me:
