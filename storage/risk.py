@@ -3,7 +3,8 @@
 Rules (``settings.policy``):
 
 * **strong** — any ``attrition`` signal, or a ``burnout`` signal with severity ≥ ``alert_min_severity``;
-* **repeated** — ≥ ``risk_repeat_count`` replies carrying the same category within ``risk_repeat_days`` days;
+* **repeated** — ≥ ``risk_repeat_count`` replies carrying the same category within ``risk_repeat_days`` days
+  (the three parts of one check-in count as one reply, see :func:`reply_group`);
 * **trend** — check-in sentiment falling over three consecutive check-in weeks (strictly, by at least
   ``TREND_MIN_DROP`` in total, ending below zero), flagged as category ``sentiment``.
 
@@ -63,6 +64,14 @@ def save_analysis(db: Database, row: ReplyAnalysis) -> ReplyAnalysis | None:
         return None
 
 
+def reply_group(a: ReplyAnalysis) -> str:
+    """The parts of one check-in (refs ``checkin:<id>:<part>[:r<rev>]``) count as one reply."""
+    ref = a.ref or f"#{a.id}"
+    if a.source == "checkin" and ref.startswith("checkin:"):
+        return ":".join(ref.split(":")[:2])
+    return ref
+
+
 def _evidence(a: ReplyAnalysis, category: str) -> dict[str, Any]:
     snippets = [r["evidence"] for r in a.risks if r.get("category") == category]
     return {"analysis_id": a.id, "source": a.source, "at": a.created_at.isoformat(),
@@ -85,7 +94,7 @@ def evaluate(db: Database, a: ReplyAnalysis, rules: Rules, tz: tzinfo) -> list[t
             ReplyAnalysis.created_at <= a.created_at).order_by(ReplyAnalysis.created_at)).scalars())
     for c in cats:
         hits = [r for r in recent if any(x.get("category") == c for x in r.risks)]
-        if len(hits) >= rules.repeat_count:
+        if len({reply_group(r) for r in hits}) >= rules.repeat_count:
             found.append((c, "repeated", [_evidence(r, c) for r in hits]))
     if a.source == "checkin":
         trend = _falling(db, a, tz)

@@ -128,3 +128,13 @@ async def test_same_week_dedup_key_after_resolution(chat):
     chat.clock.advance(days=7)
     await record(chat, "想离职，已经拿到offer了。", "ci:E101:3")
     assert [f.status for f in flags(chat)] == ["resolved", "open"]
+
+
+async def test_parts_of_one_checkin_count_as_one_reply(chat):
+    await record(chat, "人手不够，需求排不过来。", "checkin:77:achievement", employee_id="E104")
+    await record(chat, "还是缺人。", "checkin:77:obstacle", employee_id="E104")
+    assert flags(chat, "E104") == []
+    chat.clock.advance(days=7)
+    await record(chat, "测试环境也没有，缺人。", "checkin:78:obstacle", employee_id="E104")
+    [flag] = flags(chat, "E104")
+    assert (flag.category, flag.rule) == ("resource", "repeated")
