@@ -150,7 +150,8 @@ class SchedulerRunner:
         await run_job(self.services, name, at or now, scheduled=True, owner=self.owner)
 
     async def catch_up(self) -> list[str]:
-        """Run once each job whose latest due time (within the grace window) has no run yet."""
+        """Run once each job whose latest due time (within the grace window) has no finished run yet
+        (a run that failed, or whose process died an hour or more ago, is taken over)."""
         now = self.services.now()
         window = timedelta(hours=self.services.settings.schedule.misfire_grace_hours)
         ran = []
@@ -162,7 +163,8 @@ class SchedulerRunner:
             if due is None:
                 continue
             with self.services.db.session() as s:
-                done = s.execute(select(JobRun.id).where(JobRun.run_key == f"{spec.name}@{due.isoformat()}")).first()
+                done = s.execute(select(JobRun.id).where(JobRun.run_key == f"{spec.name}@{due.isoformat()}",
+                                                         JobRun.status == "done")).first()
             if done:
                 continue
             log.info("catching up missed run of %s due %s", spec.name, due.isoformat())

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from scheduler.registry import JOBS, JobCtx
 from storage.models import JobRun
 
 log = logging.getLogger(__name__)
+# A run still "running" this long after it started belongs to a process that died: it may be
+# taken over (jobs are idempotent through their outbox keys, so finishing it is safe).
+STALE_RUN = timedelta(hours=1)
 
 
 class UnknownJob(KeyError):
@@ -27,7 +30,22 @@ def _claim(services, name: str, run_key: str, at: datetime, owner: str) -> bool:
     ).on_conflict_do_nothing(index_elements=["run_key"]).returning(JobRun.id)
     # RETURNING, not rowcount: psycopg reports rowcount -1 (truthy) for a skipped ON CONFLICT insert.
     with db.session() as s:
-        return s.execute(stmt).first() is not None
+        if s.execute(stmt).first() is not None:
+            return True
+        # The slot exists: take it over only if that run failed or its process died mid-run.
+        now = services.now()
+        takeover = (
+            update(JobRun)
+            .where(JobRun.run_key == run_key)
+            .where(or_(JobRun.status == "failed",
+                       (JobRun.status == "running") & (JobRun.started_at < now - STALE_RUN)))
+            .values(status="running", owner=owner, started_at=now, finished_at=None)
+            .returning(JobRun.id)
+        )
+        if s.execute(takeover).first() is not None:
+            log.warning("job %s for %s: taking over a run that failed or whose process died", name, at.isoformat())
+            return True
+        return False
 
 
 async def run_job(services, name: str, at: datetime, *, scheduled: bool = False,  # type: ignore[no-untyped-def]

@@ -57,7 +57,7 @@ def update_handle(db: Database, record_id: int, handle: dict[str, Any], now: dat
             return
         rec.handle = {**rec.handle, **handle}
         if state is not None:
-            rec.state = state
+            rec.state = state[:255]
         if card is not None:
             rec.card = card
         rec.updated_at = now

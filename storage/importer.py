@@ -193,7 +193,8 @@ def _employees(s: Session, row: dict[str, Any], tz: ZoneInfo, report: ImportRepo
 
 def _goals(s: Session, row: dict[str, Any], tz: ZoneInfo, report: ImportReport) -> None:
     goal_id = _s(row["goal_id"])
-    g = s.get(Goal, goal_id) or Goal(id=goal_id, title="")
+    existing = s.get(Goal, goal_id)
+    g = existing or Goal(id=goal_id, title="")
     g.title = _s(row["title"])
     g.level = _choice(row, "level", GOAL_LEVELS, "individual")
     g.kind = _choice(row, "kind", GOAL_KINDS, "kpi")
@@ -209,7 +210,10 @@ def _goals(s: Session, row: dict[str, Any], tz: ZoneInfo, report: ImportReport) 
     g.weight = 1.0 if weight is None else weight
     if g.weight < 0:
         raise RowError("weight: must not be negative")
-    g.target, g.current = _num(row, "target"), _num(row, "current")
+    target, current = _num(row, "target"), _num(row, "current")
+    if existing is not None and (target, current) != (g.target, g.current):
+        g.version += 1  # pending adjustment requests on the old numbers must not apply blindly
+    g.target, g.current = target, current
     g.unit = _s(row.get("unit")) or ""
     g.period_start, g.period_end = _date(row, "period_start"), _date(row, "period_end")
     if g.period_start and g.period_end and g.period_end < g.period_start:

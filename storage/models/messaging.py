@@ -65,7 +65,7 @@ class CardRecord(SQLModel, table=True):
     handle_key: str | None = Field(default=None, max_length=255, index=True)
     handle: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     card: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    state: str | None = Field(default=None, max_length=32)
+    state: str | None = Field(default=None, max_length=255)
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
 

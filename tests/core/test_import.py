@@ -107,3 +107,24 @@ def test_missing_column_and_unknown_path(db, tmp_path):
     report = import_path(db, tmp_path, TZ)
     assert report.errors == ["employees.csv:1: missing column(s) employee_id"]
     assert import_path(db, tmp_path / "nothing.txt", TZ).errors[0].endswith("or an .xlsx workbook")
+
+
+def test_reimport_with_a_changed_target_bumps_the_goal_version(db, tmp_path):
+    build_csvs(tmp_path, DEMO_TODAY, TZ)
+    import_path(db, tmp_path, TZ)
+    with db.session() as s:
+        before = s.get(Goal, "G-E101").version
+    import_path(db, tmp_path, TZ)
+    with db.session() as s:
+        assert s.get(Goal, "G-E101").version == before  # unchanged numbers: same version
+    with (tmp_path / "goals.csv").open(encoding="utf-8") as f:
+        rows = list(csv.reader(f))
+    for r in rows:
+        if r[0] == "G-E101":
+            r[8] = "30"
+    with (tmp_path / "goals.csv").open("w", encoding="utf-8", newline="") as f:
+        csv.writer(f).writerows(rows)
+    import_path(db, tmp_path, TZ)
+    with db.session() as s:
+        g = s.get(Goal, "G-E101")
+        assert g.target == 30 and g.version == before + 1

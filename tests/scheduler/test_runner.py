@@ -102,3 +102,20 @@ async def test_leader_starts_apscheduler_with_the_database_job_store(sqlite_url)
     assert r2.try_lease()
     clock.advance(seconds=1)
     assert r2.try_lease()
+
+
+async def test_a_run_whose_process_died_is_taken_over_after_an_hour_once(sqlite_url):
+    clock = ManualClock(datetime(2026, 11, 24, 9, 30, tzinfo=TZ))
+    r = runner_on(sqlite_url, clock)
+    due = datetime(2026, 11, 24, 9, 0, tzinfo=TZ)
+    # A process claimed the 09:00 slot and died before finishing it.
+    with r.services.db.session() as s:
+        s.add(JobRun(run_key=f"test_counter@{due.isoformat()}", job="test_counter", scheduled_for=due,
+                     status="running", owner="dead", started_at=due))
+    assert "test_counter" not in await r.catch_up()  # it may still be running: leave it alone
+    assert RUNS == []
+    clock.advance(hours=1)
+    assert "test_counter" in await r.catch_up()
+    assert RUNS == [due]
+    assert "test_counter" not in await runner_on(sqlite_url, clock).catch_up()  # done now: never twice
+    assert [run.status for run in runs_of(r.services.db, "test_counter")] == ["done"]

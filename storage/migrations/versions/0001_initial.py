@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-24 21:45:01.587248
+Create Date: 2026-11-24 22:03:23.176060
 """
 
 from alembic import op
@@ -54,7 +54,7 @@ def upgrade() -> None:
     sa.Column('handle_key', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=True),
     sa.Column('handle', sa.JSON(), nullable=False),
     sa.Column('card', sa.JSON(), nullable=False),
-    sa.Column('state', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
+    sa.Column('state', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=True),
     sa.Column('created_at', storage.types.UTCDateTime(), nullable=False),
     sa.Column('updated_at', storage.types.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id'),
