@@ -1,4 +1,5 @@
-"""WeCom's server side for tests: gettoken, message/send, message/update_template_card, media/upload.
+"""WeCom's server side for tests: gettoken, message/send, message/update_template_card, media/upload,
+appchat/send (group chats the app created; register them with ``add_chat``).
 
 Behaviour follows ../shared/protocols.md A8 and C1: errors are HTTP 200 with an errcode; invalid
 recipients are echoed in ``invaliduser`` (81013 when nobody is valid); task_ids are unique per app;
@@ -24,6 +25,8 @@ from tests.emulators.wecom_cards import INTERACTIVE, CardInvalid, validate
 
 DUPLICATE_TASK_ID = 40098  # the real code is unconfirmed (protocols.md E); the bot maps this one
 BAD_RESPONSE_CODE = 40058
+BAD_CHATID = 86001  # "参数 chatid 不合法" (missing/empty chatid; exact code for "missing" unconfirmed)
+UNKNOWN_CHAT = 86003  # "chatid 不存在": not a chat this app created via appchat/create
 
 
 @dataclass
@@ -70,6 +73,8 @@ class WeComEmulator:
         self.updates: list[dict[str, Any]] = []
         self.media: dict[str, tuple[str, bytes, float]] = {}
         self.fail_next: list[int] = []  # errcodes to answer to the next message/send calls
+        self.chats: dict[str, dict[str, Any]] = {}  # chatid -> {name, owner, userlist} (appchat/create)
+        self.chat_messages: dict[str, list[dict[str, Any]]] = defaultdict(list)  # chatid -> message bodies
         self._msgids = itertools.count(1)
         self.port = 0
         self._runner: web.AppRunner | None = None
@@ -81,6 +86,7 @@ class WeComEmulator:
         app.router.add_post("/cgi-bin/message/send", self.api(self.send))
         app.router.add_post("/cgi-bin/message/update_template_card", self.api(self.update_template_card))
         app.router.add_post("/cgi-bin/media/upload", self.api(self.upload))
+        app.router.add_post("/cgi-bin/appchat/send", self.api(self.appchat_send))
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -101,6 +107,10 @@ class WeComEmulator:
         """WeCom invalidated every token early: the next call answers 42001."""
         for t in self.tokens:
             self.tokens[t] = 0.0
+
+    def add_chat(self, chatid: str, name: str, owner: str, members: list[str]) -> None:
+        """A group chat created by this app (``appchat/create``): only such chats accept appchat/send."""
+        self.chats[chatid] = {"name": name, "owner": owner, "userlist": list(members)}
 
     def texts(self, user: str) -> list[str]:
         return [s.text for s in self.seen[user]]
@@ -292,3 +302,27 @@ class WeComEmulator:
         self.media[media_id] = (part.filename, data, self.now() + 3 * 86400)
         return web.json_response({"errcode": 0, "errmsg": "", "type": media_type, "media_id": media_id,
                                   "created_at": str(int(self.now()))})
+
+    async def appchat_send(self, request: web.Request) -> web.Response:
+        """Send to an app-created group chat: text/markdown only here; no @-mentions for app chats
+        (``mentioned_list`` belongs to the group-robot webhook, not to appchat/send)."""
+        body = await self._json(request)
+        self.api_calls.append(("appchat/send", body))
+        chatid = body.get("chatid")
+        if not isinstance(chatid, str) or not chatid:
+            return self.err(BAD_CHATID, "invalid chatid (chatid is required)")
+        if chatid not in self.chats:
+            return self.err(UNKNOWN_CHAT, "chatid not exist (only chats created by this app via appchat/create)")
+        if body.get("safe", 0) not in (0, 1):
+            return self.err(40058, "invalid safe")
+        msgtype = body.get("msgtype")
+        content = body.get(msgtype) if isinstance(msgtype, str) else None
+        if msgtype not in ("text", "markdown") or not isinstance(content, dict):
+            return self.err(40008, "invalid message type")
+        text = content.get("content")
+        if not isinstance(text, str) or not text:
+            return self.err(44004, "empty content")
+        if len(text.encode()) > 2048:
+            return self.err(45002, "content size out of limit")
+        self.chat_messages[chatid].append({"msgtype": msgtype, msgtype: content, "at": self.now()})
+        return web.json_response({"errcode": 0, "errmsg": "ok"})

@@ -136,6 +136,10 @@ class WeComAPI:
     async def update_template_card(self, body: dict[str, Any]) -> dict[str, Any]:
         return await self.call("message/update_template_card", {"agentid": self.settings.agent_id, **body})
 
+    async def appchat_send(self, message: dict[str, Any]) -> dict[str, Any]:
+        """Send to a group chat the app created (``appchat/create``); no agentid in this body."""
+        return await self.call("appchat/send", message)
+
     async def upload(self, media_type: str, filename: str, data: bytes, content_type: str) -> str:
         def form() -> aiohttp.FormData:
             f = aiohttp.FormData()

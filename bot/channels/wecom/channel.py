@@ -26,6 +26,8 @@ CONCURRENCY = 20  # parallel API calls per deliver() batch
 class WeComChannel(Channel):
     name = "wecom"
     batch_size = CONCURRENCY
+    # ``group_text`` rows go to an app-created group chat (``appchat/send``); see outbound.group_text.
+    supports_group_text = True
 
     def __init__(self, settings: WeComSettings) -> None:
         super().__init__()

@@ -1,4 +1,12 @@
-"""Outbox rows → WeCom API calls → Delivery results (error codes mapped to retry/failed)."""
+"""Outbox rows → WeCom API calls → Delivery results (error codes mapped to retry/failed).
+
+``group_text`` rows (payload ``{"text", "mentions": [wecom userids]}``, recipient = a chat id) go to
+``appchat/send``. That API only reaches group chats this app created with ``appchat/create``
+(configured per department as ``Department.wecom_chat_id``; anything else answers 86003) and has no
+@-mention for app chats (``mentioned_list`` exists only for group-robot webhooks), so the mentioned
+people are named in the text as 「@姓名」. appchat/send has no duplicate check: a row reclaimed in
+doubt after a crash mid-call may be shown twice in the group (at-least-once there).
+"""
 
 from __future__ import annotations
 
@@ -25,6 +33,8 @@ PERMANENT = {
     60111: "用户不存在",
     60020: "服务器 IP 不在企业可信 IP 列表中，请在管理后台添加",
     40003: "无效的 UserID",
+    86001: "群聊 chatid 不合法（检查部门的 wecom_chat_id）",
+    86003: "群聊不存在：appchat/send 只能发往本应用通过 appchat/create 创建的群（检查部门的 wecom_chat_id）",
 }
 DUPLICATE_TASK_ID = 40098  # task_id already used by this app (exact code unconfirmed; see docs/wecom.md)
 DUPLICATE_CHECK_INTERVAL = 4 * 3600  # the maximum WeCom allows
@@ -89,6 +99,8 @@ async def _deliver(api: WeComAPI, db: Database, item: Claimed) -> Delivery:
         return Delivery("sent", handle=handle, handle_key=task_id)
     elif item.kind == "update_card":
         return await _update(api, db, item)
+    elif item.kind == "group_text":
+        return await _group_text(api, db, item)
     elif item.kind in ("image", "file"):
         data = base64.b64decode(p["data"])
         ctype = mimetypes.guess_type(p["filename"])[0] or "application/octet-stream"
@@ -100,6 +112,28 @@ async def _deliver(api: WeComAPI, db: Database, item: Claimed) -> Delivery:
     if bad := _invalid(body, item.recipient):
         return Delivery("failed", error=bad)
     return Delivery("sent", handle={"msgid": body.get("msgid")})
+
+
+def mention_prefix(db: Database, userids: list[str]) -> str:
+    """「@张伟 @李娜 」 for the mentioned WeCom userids (the userid itself when nobody has it)."""
+    if not userids:
+        return ""
+    from sqlalchemy import select
+
+    from storage.models import Employee
+
+    with db.session() as s:
+        rows = s.execute(select(Employee.wecom_userid, Employee.name).where(Employee.wecom_userid.in_(userids)))
+        names = {uid: name for uid, name in rows}
+    return "".join(f"@{names.get(u) or u} " for u in dict.fromkeys(userids))
+
+
+async def _group_text(api: WeComAPI, db: Database, item: Claimed) -> Delivery:
+    p = item.payload
+    content = mention_prefix(db, list(p.get("mentions") or [])) + p["text"]
+    await api.appchat_send({"chatid": item.recipient, "msgtype": "text",
+                            "text": {"content": cut_bytes(content, TEXT_MAX_BYTES)}, "safe": 0})
+    return Delivery("sent", handle={"chatid": item.recipient})
 
 
 async def _update(api: WeComAPI, db: Database, item: Claimed) -> Delivery:
