@@ -63,6 +63,8 @@ class ApiState:
         self.held = asyncio.Event()
         self.release = asyncio.Event()
         self.batch_calls: list[list[str]] = []
+        self.group_calls: list[dict[str, Any]] = []  # accepted groupMessages/send bodies
+        self.groups: set[str] | None = None  # None: any openConversationId; else only these (robot is in them)
         self.calls: list[tuple[str, str]] = []  # (method, path)
         self.seen: dict[str, list[Seen]] = defaultdict(list)
         self.cards: dict[str, CardState] = {}
@@ -190,9 +192,12 @@ class ApiState:
         cid = body.get("openConversationId")
         if not isinstance(cid, str) or not cid:
             return err(400, "invalidParameter.openConversationId", "openConversationId 不能为空")
+        if self.groups is not None and cid not in self.groups:
+            return err(400, "resource.not.found", "群会话不存在或机器人不在群中")  # exact code unconfirmed
         msg = self._msg(body)
         if isinstance(msg, web.Response):
             return msg
+        self.group_calls.append(body)
         self.seen[f"group:{cid}"].append(Seen(msg[0], msg[1], via="group"))
         return web.json_response({"processQueryKey": f"pqk-{next(self._pqk)}"})
 

@@ -27,6 +27,8 @@ log = logging.getLogger("perfbot.dingtalk")
 
 class DingTalkChannel(Channel):
     name = "dingtalk"
+    # ``group_text`` rows go to the department's group via groupMessages/send (see Outbound.group_text).
+    supports_group_text = True
 
     def __init__(self, settings: DingTalkSettings) -> None:
         super().__init__()

@@ -5,6 +5,13 @@ anything late, LESSONS #8).
   (≤ batch_size ≤ 20 distinct userIds). ``invalidStaffIdList``/``filteredStaffIdList`` → failed,
   ``flowControlledStaffIdList`` → retry for those users only.
 - recipients ``group:<openConversationId>``: ``groupMessages/send``.
+- ``group_text`` rows (payload ``{"text", "mentions": [staff ids]}``, recipient the group's
+  openConversationId from ``Department.dingtalk_conversation_id``, with or without ``group:``):
+  ``groupMessages/send`` with ``sampleText``. An app robot's group message cannot @ people by staff
+  id through this API (no ``atUserIds`` in msgParam; only session webhooks and card deliveries take
+  @-lists), so the mentioned people are named in the text as 「@姓名」 — readable, but DingTalk
+  does not notify them as a real @. The robot must have been added to that group. groupMessages/send
+  has no idempotency handle: a row reclaimed in doubt after a crash mid-call may show twice.
 - cards: StandardCard via ``interactiveCards/send`` (or ``createAndDeliver`` with a template), the
   card id derived from the outbox key, so an in-doubt resend is the same card and DingTalk
   deduplicates it.
@@ -25,6 +32,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
+from sqlalchemy import select
 
 from bot.channels.base import Delivery
 from bot.channels.dingtalk import ledger
@@ -32,6 +40,8 @@ from bot.channels.dingtalk.openapi import DingTalkApiError
 from cards.dingtalk import STANDARD_TEMPLATE, render_params, render_standard
 from cards.model import Card
 from storage import cardstore
+from storage.db import Database
+from storage.models import Employee
 from storage.outbox import Claimed
 
 if TYPE_CHECKING:
@@ -97,6 +107,8 @@ class Outbound:
                 return await self.send_card(item)
             if item.kind == "update_card":
                 return await self.update_card(item)
+            if item.kind == "group_text":
+                return await self.group_text(item)
         except DingTalkApiError as exc:
             log.warning("DingTalk refused %s %s to %s: %s", item.kind, item.key, item.recipient, exc)
             return _failure(exc)
@@ -139,6 +151,14 @@ class Outbound:
         resp = await self.ch.api.call("POST", "/v1.0/robot/groupMessages/send", {
             "robotCode": self.ch.robot_code, "openConversationId": item.recipient[len(GROUP_PREFIX):],
             "msgKey": msg_key, "msgParam": json.dumps(param, ensure_ascii=False)})
+        return Delivery("sent", handle={"processQueryKey": str(resp.get("processQueryKey") or "")})
+
+    async def group_text(self, item: Claimed) -> Delivery:
+        cid = item.recipient[len(GROUP_PREFIX):] if item.recipient.startswith(GROUP_PREFIX) else item.recipient
+        content = mention_prefix(self.ch.db, list(item.payload.get("mentions") or [])) + item.payload["text"]
+        resp = await self.ch.api.call("POST", "/v1.0/robot/groupMessages/send", {
+            "robotCode": self.ch.robot_code, "openConversationId": cid, "msgKey": "sampleText",
+            "msgParam": json.dumps({"content": content}, ensure_ascii=False)})
         return Delivery("sent", handle={"processQueryKey": str(resp.get("processQueryKey") or "")})
 
     async def session_reply(self, item: Claimed) -> Delivery:
@@ -203,6 +223,16 @@ class Outbound:
             await self.ch.api.call("PUT", "/v1.0/im/robots/interactiveCards", {
                 "cardBizId": cid, "cardData": json.dumps(render_standard(card), ensure_ascii=False)})
         return Delivery("sent", handle={"cardBizId": cid})
+
+
+def mention_prefix(db: Database, staff_ids: list[str]) -> str:
+    """「@张伟 @李娜 」 for the mentioned staff ids (the id itself when nobody has it)."""
+    if not staff_ids:
+        return ""
+    with db.session() as s:
+        rows = s.execute(select(Employee.dingtalk_userid, Employee.name).where(Employee.dingtalk_userid.in_(staff_ids)))
+        names = {uid: name for uid, name in rows}
+    return "".join(f"@{names.get(u) or u} " for u in dict.fromkeys(staff_ids))
 
 
 def _distinct_users(idxs: list[int], items: list[Claimed], size: int) -> list[list[int]]:
