@@ -24,9 +24,12 @@ CHAT_HELP = """终端命令：
 其余输入都会作为消息发给绩效助手，例如「帮助」。"""
 
 
-def _print(recipient: str, shown: Shown, current: list[str]) -> None:
-    if recipient == current[0]:
-        print(f"\n🤖 {shown.text}\n", flush=True)
+def _print(recipient: str, shown: Shown, current: list[str]) -> bool:
+    """Print messages for the current identity; others wait until you switch to them (/as)."""
+    if recipient != current[0]:
+        return False
+    print(f"\n🤖 {shown.text}\n", flush=True)
+    return True
 
 
 def _parse_duration(s: str) -> dict[str, float] | None:

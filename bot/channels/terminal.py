@@ -37,7 +37,8 @@ class Shown:
 class TerminalChannel(Channel):
     name: str = "terminal"
     out_dir: Path = field(default_factory=lambda: Path("var/terminal"))
-    printer: Callable[[str, Shown], None] | None = None
+    # Shows a message live; returns True if it did (then it is not kept for a later ``take``).
+    printer: Callable[[str, Shown], bool] | None = None
 
     def __post_init__(self) -> None:
         super().__init__()
@@ -79,9 +80,8 @@ class TerminalChannel(Channel):
             shown = Shown(item.kind, f"[文件] {p['filename']} 已保存到 {path}", path=str(path))
         else:
             return Delivery("failed", error=f"unknown kind {item.kind}")
-        self.inbox.setdefault(item.recipient, []).append(shown)
-        if self.printer:
-            self.printer(item.recipient, shown)
+        if not (self.printer and self.printer(item.recipient, shown)):
+            self.inbox.setdefault(item.recipient, []).append(shown)
         return Delivery("sent", handle=handle, handle_key=key)
 
     # -- inbound ------------------------------------------------------------------------------

@@ -38,10 +38,11 @@ def test_demo_then_chat_answers_help_with_a_card(tmp_path):
     r = run(["demo", "--no-chat"], cfg)
     assert r.returncode == 0, r.stderr
     assert "26 名员工" in r.stdout
-    r = run(["chat", "--as", "E101"], cfg, stdin="帮助\n/1\n/quit\n")
+    r = run(["chat", "--as", "E101"], cfg, stdin="帮助\n/1\n/as E100\n/as E101\n/quit\n")
     assert r.returncode == 0, r.stderr
     assert "你现在是 张伟（E101" in r.stdout
     assert "卡片 #1" in r.stdout and "[1] 我的任务" in r.stdout
+    assert r.stdout.count("绩效助手 · 帮助") == 1  # shown live once, not again after switching back
 
 
 def test_chat_as_unknown_employee_explains(tmp_path):
