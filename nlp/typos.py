@@ -65,6 +65,10 @@ def ensure_loaded(literals: frozenset[str]) -> None:
             _build(literals)
 
 
+def _shared(a: str, b: str) -> int:
+    return sum(x == y for x, y in zip(a, b, strict=True))
+
+
 def _shares_char(a: str, b: str) -> bool:
     return any(x == y for x, y in zip(a, b, strict=True))
 
@@ -101,7 +105,8 @@ def repair(text: str, spans: list[tuple[int, int]], literals: frozenset[str]) ->
                 if word is None and n >= 3:
                     pys = " ".join(key)
                     for cand, cand_py in by_len.get(n, ()):
-                        if Levenshtein.distance(pys, cand_py, score_cutoff=1) <= 1 and _shares_char(window, cand):
+                        # a near (not exact) pinyin match must keep all but one character: 我不懂 is not 熬不动
+                        if Levenshtein.distance(pys, cand_py, score_cutoff=1) <= 1 and _shared(window, cand) >= n - 1:
                             word = cand
                             break
                 if word is not None and word != window and _shares_char(window, word):
