@@ -45,11 +45,12 @@ class Card:
     def interactive(self) -> bool:
         return self.state is None and bool(self.buttons or self.tags)
 
-    def closed(self, state: str, body: str | None = None) -> Card:
-        """A copy of this card showing ``state`` instead of its buttons."""
+    def closed(self, state: str, body: str | None = None, footer: str = "") -> Card:
+        """A copy of this card showing ``state`` instead of its buttons. The footer (usually a hint
+        about the buttons) is dropped unless a new one is given."""
         return Card(
             title=self.title, body=self.body if body is None else body, fields=list(self.fields),
-            buttons=[], tags=None, state=state, footer=self.footer,
+            buttons=[], tags=None, state=state, footer=footer,
         )
 
     def to_dict(self) -> dict[str, Any]:
