@@ -16,6 +16,7 @@ import mimetypes
 from typing import Any
 
 import aiohttp
+from sqlalchemy import select
 
 from bot.channels.base import Delivery
 from bot.channels.wecom.api import TOKEN_ERRORS, WeComAPI, WeComError
@@ -23,6 +24,7 @@ from cards.model import Card
 from cards.wecom import cut_bytes, render_template_card, task_id_for
 from storage import cardstore
 from storage.db import Database
+from storage.models import Employee
 from storage.outbox import Claimed
 
 log = logging.getLogger(__name__)
@@ -118,10 +120,6 @@ def mention_prefix(db: Database, userids: list[str]) -> str:
     """「@张伟 @李娜 」 for the mentioned WeCom userids (the userid itself when nobody has it)."""
     if not userids:
         return ""
-    from sqlalchemy import select
-
-    from storage.models import Employee
-
     with db.session() as s:
         rows = s.execute(select(Employee.wecom_userid, Employee.name).where(Employee.wecom_userid.in_(userids)))
         names = {uid: name for uid, name in rows}
