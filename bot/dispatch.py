@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import defaultdict
 from datetime import date
 from typing import Any
 
@@ -16,6 +15,7 @@ from bot.router import Router, normalise
 from bot.services import Services
 from cards.payload import BadPayload, parse
 from storage import conversations, inbox
+from storage.locks import EmployeeLocks
 from storage.models import Employee
 
 log = logging.getLogger(__name__)
@@ -29,7 +29,7 @@ class Dispatcher:
     def __init__(self, services: Services, routers: list[Router]) -> None:
         self.services = services
         self.routers = routers
-        self._locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._locks = EmployeeLocks(services.db)
         self._tasks: set[asyncio.Task[None]] = set()
         self.fallback: Any = None  # async (ctx, msg) -> None, used when nothing matched
 
@@ -88,7 +88,7 @@ class Dispatcher:
         event.employee_id = employee.id
         ctx = Ctx(self.services, employee, event)
         try:
-            async with self._locks[employee.id]:
+            async with self._locks.hold(employee.id):
                 await self._route(ctx, event)
         except Exception as exc:  # one bad event must not stop the bot
             log.exception("handler failed for %s", event.key)
