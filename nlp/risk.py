@@ -43,21 +43,22 @@ _POST_DENIAL = re.compile(r"^(?:[也都还倒其实]{0,3})(?:不大|不多|不�
 _QUESTION = re.compile(r"吗|会不会|是不是|有没有|能不能|够不够|大不大|累不累|多不多|要不要|\?|？|呢$")
 _DENIAL = re.compile(
     r"不存在|没想过|没考虑过|不会|不搞|不至于|谈不上|算不上|还好|还行|应该够|够用|够了|刚好够|正好够|也够|还够|足够|绰绰有余|有余量|有富余|没问题|没事|不用|"
-    r"放心|并没有|没那么|不大|不多|其实没有|没有的事|想多了|^没有|^没|^不$|^否"
+    r"放心|并没有|没那么|不大|不多|其实没有|没有的事|想多了|是够的|够的|不缺|^没有|^没|^不$|^否"
 )
 _CONFIRM = re.compile(r"不够|确实|是的|^对|非常|太|真的|很|已经|有点|担心|怕")
 _DECLINED = re.compile(r"拒了|拒绝了|婉拒|不考虑|没兴趣|不打算|没打算|不会走|不想走")
-PAST = re.compile(r"之前|以前|原来|曾经|本来|上个月|前阵子|前几周|过去|前段时间|前一阵|那阵子|一度|当时|过一阵|过一段时间|担心过|担忧过|怕过")
+PAST = re.compile(r"之前|以前|原来|原本|曾经|本来|上个月|前阵子|前几周|过去|前段时间|前一阵|那阵子|一度|当时|过一阵|过一段时间|担心过|担忧过|怕过")
 RESOLUTION = re.compile(
     r"现在[^，。]{0,6}(没问题|好了|好多了|不用|正常|到位|解决|够了|能准点|准点|理顺|轻松)|后来[^，。]{0,8}(补|调来|招到|到位|解决|好了)|"
     r"已解决|解决了|已经补上|补上了|补齐了|已到位|到位了|缓解了|好多了|理顺了|基本能准点|不再|"
     r"恢复正常|恢复了|到岗后|已经顺畅|顺畅了|不成问题|来得及|赶得上|已恢复|回归正常|告一段落|聊开了|说开了|化解了|和好了|扩容了|已扩容|到岗了|已到岗|招到了|"
-    r"(扛|挺|熬|撑)过来了|现在[^，。]{0,8}(够用|充足|宽裕|足够|很好|特别好|挺好|顺畅|融洽|不错)"
+    r"(扛|挺|熬|撑)过来了|(搭|建|配|装|弄|修)好了|审批过了|批下来了|批了|补了[一两三四五几\d]|新来了|来了[一两三四五几\d]个|"
+    r"没这个(念头|想法|打算)了|打消了|现在[^，。]{0,8}(够用|充足|宽裕|足够|很好|特别好|挺好|顺畅|融洽|不错)"
 )
 _RESOLVED_AFTER = re.compile(r"^[^，。]{0,12}(解决了|已解决|已经解决|补上了|已补齐|搞定了|缓解了)")
 _THIRD_PARTY = re.compile(
     r"客户|对方|甲方|供应商|对接人|他们公司|他们那边|对方公司|兄弟部门|其他部门|别的部门|合作方|渠道商|经销商|"
-    r"代理商|竞品|竞争对手|友商|kp|采购方|客户方"
+    r"代理商|竞品|竞争对手|友商|kp|采购方|客户方|他们团队|他们组|他们部门|他们内部|他们自己"
 )
 _SELF = re.compile(r"我|咱|自己|组里|团队|本组|我方|大家|项目组|我们")
 _COLLEAGUE = re.compile(
@@ -68,6 +69,8 @@ _PATTERN = re.compile(
     r"不少|多|持续|整周|整月|周末|几周|两周|三周|一个月|半个月|几个月|最近|这阵子|这段时间|每个|天天都|成了常态|家常便饭|还是"
 )
 _ONEOFF = re.compile(r"昨天|昨晚|今天|今晚|前天|那天|某天|偶尔|一次|临时|难得|就一天|就一晚|周[一二三四五六日]晚")
+# recruiting work: the writer hires (发了2个offer / 跟猎头签了合作 / 候选人复试), nobody is leaving
+_RECRUIT = re.compile(r"招聘|候选人|校招|社招|在招|主要招|招[^不]{0,2}(总监|经理|工程师|岗)|面试官|合作框架|签了合作|发了?[\d一两三几]*个?offer")
 _INTENSIFIER = re.compile(r"很|太|非常|特别|真的|实在|严重|超级|巨|好|极其|完全|天天|每天|彻底")
 _SOFTENER = re.compile(r"有点|有些|稍微|略|一点|可能|也许|估计|似乎|好像")
 
@@ -124,10 +127,12 @@ def _owner_blocks(before: str, entry: Entry, source: str) -> str:
         return pos
 
     third = last(_THIRD_PARTY)
-    third_ends = {m.end() for m in _THIRD_PARTY.finditer(before)}
+    third_spans = [m.span() for m in _THIRD_PARTY.finditer(before)]
+    third_ends = {e for _, e in third_spans}
     me = -1
     for m in _SELF.finditer(before):
-        if m.start() not in third_ends:  # 合作方团队 / 客户团队: still the third party's team
+        inside = any(a <= m.start() < b for a, b in third_spans)  # 他们团队: not the writer's team
+        if m.start() not in third_ends and not inside:  # 合作方团队 / 客户团队: still the third party's team
             me = m.end()
     if third > me:
         return "third"
@@ -154,7 +159,7 @@ def _answered(text: str, spans: list[tuple[int, int]], idx: int) -> bool:
         return False
     if idx + 1 >= len(spans):
         return False
-    answer = text[spans[idx + 1][0]:spans[min(idx + 2, len(spans) - 1)][1]]
+    answer = text[spans[idx + 1][0]:spans[min(idx + 3, len(spans) - 1)][1]]
     if _CONFIRM.search(answer) and not _DENIAL.search(answer.replace("不够", "")):
         return False
     return bool(_DENIAL.search(answer))
@@ -211,7 +216,9 @@ def detect(norm: Normalized, source: str = "checkin") -> list[Match]:
                 continue
             if owner:
                 continue
-            if entry.category == "attrition" and _DECLINED.search(text, e):
+            if entry.category == "attrition" and (_DECLINED.search(text, e) or _RECRUIT.search(text, cs, ce)):
+                continue
+            if source == "visit" and idx > 0 and _inherits_third(text, spans, idx, s):
                 continue
             prev = text[spans[idx - 1][0]:cs] if idx > 0 else ""
             scope = prev + text[cs:ce]
@@ -223,6 +230,16 @@ def detect(norm: Normalized, source: str = "checkin") -> list[Match]:
                 continue
             found.append(Match(entry.category, s, e, _severity(entry, text[cs:s], matched)))
     return _dedupe(found)
+
+
+def _inherits_third(text: str, spans: list[tuple[int, int]], idx: int, s: int) -> bool:
+    """Visit notes: a subjectless clause after one whose subject is the customer is about the customer
+    too (客户内部在裁员，预算收紧)."""
+    cs = spans[idx][0]
+    if _SELF.search(text, cs, s) or _COLLEAGUE.search(text, cs, s) or _THIRD_PARTY.search(text, cs, s):
+        return False
+    ps, pe = spans[idx - 1]
+    return bool(_THIRD_PARTY.match(text, ps)) and not _SELF.search(text, ps, pe)
 
 
 def _ascii_glued(text: str, s: int, e: int) -> bool:
