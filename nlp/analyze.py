@@ -5,7 +5,9 @@
     ['burnout', 'resource']
 
 `analyze` is fast (well under a millisecond per reply once warm), thread-safe (no shared mutable state
-after the one-time, lock-protected lazy loading of the lexicons, jieba and the sentiment model).
+after the one-time, lock-protected lazy loading of the lexicons, jieba, the sentiment model and the
+risk model). Risk signals come from the rules (nlp/risk.py) plus the learned model (nlp/risk_model.py),
+which only adds categories the rules neither found nor vetoed; sentiment sees the rule matches only.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from dataclasses import dataclass
 
 from nlp.lexicon import CATEGORIES
 from nlp.normalize import normalize
-from nlp.risk import detect
+from nlp.risk import detect_full
+from nlp.risk_model import model_matches
 from nlp.sentiment import score_sentiment
 
 SOURCES = ("checkin", "visit", "manager")
@@ -45,9 +48,14 @@ def analyze(text: str, source: str = "checkin") -> Analysis:
     if source not in SOURCES:
         source = "checkin"
     norm = normalize(text or "")
-    matches = detect(norm, source) if norm.text.strip() else []
+    matches = []
+    model_found = []
+    if norm.text.strip():
+        det = detect_full(norm, source)
+        matches = det.matches
+        model_found = model_matches(det, source)  # learned recall where the rules found and vetoed nothing
     risks = []
-    for m in matches:
+    for m in sorted(matches + model_found, key=lambda x: (CATEGORIES.index(x.category), x.start)):
         evidence, s, e = norm.evidence(m.start, m.end)
         risks.append(RiskSignal(m.category, evidence, s, e, m.severity))
     label, score = score_sentiment(norm, source, matches)

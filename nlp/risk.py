@@ -118,6 +118,14 @@ def _negated(text: str, cs: int, start: int, end: int, m: re.Match[str]) -> bool
     return bool(_POST_DENIAL.match(text[end:end + 6]))
 
 
+def _negated_span(text: str, cs: int, start: int, end: int) -> bool:
+    """Negation test for a span that did not come from a lexicon regex (the learned model's evidence)."""
+    return _negated(text, cs, start, end, _EMPTY.match(""))
+
+
+_EMPTY = re.compile("")
+
+
 def _owner_blocks(before: str, entry: Entry, source: str) -> str:
     """"third" when a third party owns the clause, "colleague" for a colleague's own signal, else ""."""
     def last(rx: re.Pattern[str]) -> int:
@@ -176,6 +184,21 @@ def _resolved(text: str, spans: list[tuple[int, int]], idx: int, end: int) -> bo
 
 
 def detect(norm: Normalized, source: str = "checkin") -> list[Match]:
+    return detect_full(norm, source).matches
+
+
+@dataclass(frozen=True)
+class Detection:
+    matches: list[Match]
+    vetoed: frozenset[str]  # categories whose lexicon terms matched but a context rule dropped them
+    text: str  # normalised text after typo repair and A-not-A collapsing (same length as norm.text)
+    spans: list[tuple[int, int]]  # clauses
+    tokens: list[tuple[int, int]]  # jieba token spans
+
+
+def detect_full(norm: Normalized, source: str = "checkin") -> Detection:
+    """Rule detection, plus what the learned model (nlp/risk_model.py) needs: vetoed categories, the
+    repaired text, its clauses and tokens."""
     lex = load_lexicon()
     starts, ends, tspans = token_bounds(norm.text)
     for pos, word in repair(norm.text, tspans, lex.literals):
@@ -189,6 +212,7 @@ def detect(norm: Normalized, source: str = "checkin") -> list[Match]:
     spans = clauses(text)
     chars = set(text)
     found: list[Match] = []
+    vetoed: set[str] = set()
     for entry in lex.entries:
         if entry.first is not None and not (entry.first & chars):
             continue
@@ -202,34 +226,43 @@ def detect(norm: Normalized, source: str = "checkin") -> list[Match]:
             if matched.isascii() and _ascii_glued(text, s, e):
                 continue
             if any(_overlaps(text, x, s, e) for x in entry.exclude):
+                vetoed.add(entry.category)
                 continue
             idx = next((i for i, (a, b) in enumerate(spans) if a <= s < b), None)
             if idx is None:
                 continue
             cs, ce = spans[idx]
             if _negated(text, cs, s, e, m):
+                vetoed.add(entry.category)
                 continue
             owner = _owner_blocks(text[cs:s], entry, source)
             if owner == "colleague" and entry.category == "attrition":
                 # a colleague leaving: the writer's team is short of people, not the writer leaving
                 found.append(Match("resource", s, e, 1))
+                vetoed.add("attrition")
                 continue
             if owner:
+                vetoed.add(entry.category)
                 continue
             if entry.category == "attrition" and (_DECLINED.search(text, e) or _RECRUIT.search(text, cs, ce)):
+                vetoed.add(entry.category)
                 continue
             if source == "visit" and idx > 0 and _inherits_third(text, spans, idx, s):
+                vetoed.add(entry.category)
                 continue
             prev = text[spans[idx - 1][0]:cs] if idx > 0 else ""
             scope = prev + text[cs:ce]
             if "pattern" in entry.flags and not _PATTERN.search(scope):
+                vetoed.add(entry.category)
                 continue
             if "oneoff" in entry.flags and _ONEOFF.search(scope) and not _PATTERN.search(scope):
+                vetoed.add(entry.category)
                 continue
             if _answered(text, spans, idx) or _resolved(text, spans, idx, e):
+                vetoed.add(entry.category)
                 continue
             found.append(Match(entry.category, s, e, _severity(entry, text[cs:s], matched)))
-    return _dedupe(found)
+    return Detection(_dedupe(found), frozenset(vetoed), text, spans, tspans)
 
 
 def _inherits_third(text: str, spans: list[tuple[int, int]], idx: int, s: int) -> bool:
