@@ -4,8 +4,9 @@ It only adds recall on top of the rules in nlp/risk.py (see `model_matches`):
 - a category already found by the rules is left alone;
 - a category whose lexicon terms matched but were dropped by a context rule (negated, resolved,
   answered, third party, other sense, one-off...) is vetoed: the model may not bring it back;
-- otherwise, when P(category | text) >= the category's threshold (chosen by grouped cross-validation in
-  scripts/train_risk.py), the evidence is the highest-weight feature in the text, and that span must
+- otherwise, when P(category | text) >= the category's threshold and the top feature weighs >= MIN_EVIDENCE (chosen by grouped cross-validation in
+  scripts/train_risk.py), the evidence is the highest-weight feature in the text; that span must not
+  overlap a rule signal of another category, and must
   still pass the same clause rules (negation, owner, visit-note owner, answered question, resolved,
   recruiting for attrition) before a signal is reported.
 
@@ -23,6 +24,7 @@ from nlp.lexicon import CATEGORIES, Entry
 from nlp.normalize import DATA_DIR
 
 MODEL_PATH = DATA_DIR / "risk_model.tsv"
+MIN_EVIDENCE = 1.0  # the top feature must carry real weight on its own (not 他的 / 跑 riding on the bias)
 _SKIP = set("，。！？；：,.!?;:、\n \t…~\"'“”‘’（）()[]【】《》<>-—_/\\|*#@&%+=") | {"\ue000"}
 
 
@@ -97,6 +99,10 @@ def scores(model: Model, feats: dict[str, tuple[int, int]]) -> list[tuple[float,
     return out
 
 
+def _best_weight(model: Model, feats: dict[str, tuple[int, int]], k: int) -> float:
+    return max((model.weights[f][k] for f in feats if f in model.weights), default=0.0)
+
+
 _NO_FLAGS = Entry("", "", None, 1, frozenset({"self"}), (), None)  # type: ignore[arg-type]
 
 
@@ -123,10 +129,14 @@ def model_matches(det, source: str, model: Model | None = None, thresholds: dict
     text, spans = det.text, det.spans
     feats = features(text, det.tokens)
     out = []
-    for cat, (p, span) in zip(CATEGORIES, scores(model, feats), strict=True):
-        if cat in have or span is None or p < thr[cat]:
+    scored = scores(model, feats)
+    w_best = {c: _best_weight(model, feats, k) for k, c in enumerate(CATEGORIES)}
+    for cat, (p, span) in zip(CATEGORIES, scored, strict=True):
+        if cat in have or span is None or p < thr[cat] or w_best[cat] < MIN_EVIDENCE:
             continue
         s, e = span
+        if any(m.start < e and s < m.end for m in det.matches):
+            continue  # that text is already explained by a rule signal of another category
         idx = next((i for i, (a, b) in enumerate(spans) if a <= s < b), None)
         if idx is None:
             continue

@@ -1,0 +1,41 @@
+"""Third generalisation round: tests/nlp/data/heldout3_replies.jsonl (F, ids `r3-f…`, 177 rows), written in
+the dev style from shared/data/README.md BEFORE the learned risk model existed, never trained or tuned on
+(scripts/train_risk.py refuses r3- ids). Rich in implicit phrasings (连轴转, 往我们组身上推, 1.5倍薪资).
+
+Measured (risk micro-F1 / burnout R / attrition R / sentiment macro-F1):
+- rules only (before):          0.578 / 0.42 / 0.63 / 0.65
+- rules + learned model (now):  0.732 / 0.67 / 0.84 / 0.65
+F was measured three times during development (first model 0.788, then two unit-test-driven guard changes -
+CV-F0.5 thresholds with a 0.30 floor, MIN_EVIDENCE 1.0 - chosen without looking at F's errors).
+All figures are BELOW the product targets (0.92 micro, 0.92 recall, 0.80 sentiment). Thresholds are the
+measured levels rounded down; speed is not asserted.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from nlp.evaluate import eval_replies
+
+REPLIES = Path(__file__).parent / "data" / "heldout3_replies.jsonl"
+
+
+def test_heldout3_file_is_well_formed() -> None:
+    rows = [json.loads(x) for x in REPLIES.read_text(encoding="utf-8").splitlines() if x.strip()]
+    assert len({r["id"] for r in rows}) == len(rows) >= 150
+    for r in rows:
+        assert r["id"].startswith("r3-f")
+        assert r["source"] in {"checkin", "visit", "manager"}
+        assert r["sentiment"] in {"pos", "neu", "neg"}
+        assert set(r["risks"]) <= {"burnout", "attrition", "resource", "conflict"}
+        if r["source"] == "visit":
+            assert len(r["text"]) <= 20, r["id"]
+
+
+def test_heldout3_replies_honest_level() -> None:
+    r = eval_replies(str(REPLIES))
+    assert r["risk_micro_f1"] >= 0.71, r["risk"]
+    assert r["risk"]["burnout"]["recall"] >= 0.62, r["risk"]
+    assert r["risk"]["attrition"]["recall"] >= 0.80, r["risk"]
+    assert r["sentiment_macro_f1"] >= 0.62, r["sentiment"]
