@@ -104,7 +104,7 @@ async def scan(services: Services, now: datetime) -> dict[str, int]:
                     text = (f"{emp.name}，{ci.week} 的周复盘还没填哦～花 3 分钟写下成果、障碍和下周行动吧。"
                             "发送「填写周复盘」开始；本周休假请回复「跳过」。")
                     await services.messenger.send_text(emp, text, key)
-                    await group_mention(services, emp, f"提醒：{emp.name} 的 {ci.week} 周复盘还未填写～", key)
+                    await group_mention(services, emp, f"提醒：{ci.week} 周复盘还未填写，请抽 3 分钟完成～", key)
                     store.update(services.db, ci.id, reminded_at=now)  # type: ignore[arg-type]
                     counts["reminders"] += 1
             if ci.hrbp_alerted_at is None and emp.hrbp_id and \
