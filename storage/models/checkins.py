@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime, utcnow
@@ -41,6 +41,7 @@ class Feedback(SQLModel, table=True):
     """Manager feedback to an employee (on a check-in or ad hoc)."""
 
     __tablename__ = "feedback"
+    __table_args__ = (Index("ix_feedback_employee_created", "employee_id", "created_at"),)
 
     id: int | None = Field(default=None, primary_key=True)
     employee_id: str = Field(max_length=64, index=True)

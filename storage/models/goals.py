@@ -36,6 +36,7 @@ class Goal(SQLModel, table=True):
 
 class Task(SQLModel, table=True):
     __tablename__ = "tasks"
+    __table_args__ = (Index("ix_tasks_owner_status_due", "owner_id", "status", "due_date"),)
 
     id: str = Field(primary_key=True, max_length=64)
     owner_id: str = Field(max_length=64, index=True)

@@ -8,9 +8,6 @@ from typing import Any
 from sqlalchemy import JSON, Column, Index
 from sqlmodel import Field, SQLModel
 
-from storage.models.checkins import Feedback
-from storage.models.goals import Task
-from storage.models.visits import PointsEntry
 from storage.types import UTCDateTime, utcnow
 
 
@@ -43,10 +40,3 @@ class RiskFlag(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
     handled_by: str | None = Field(default=None, max_length=64)
-
-
-# Read-path indexes for the Q&A answers (tests/bench/bench_qa.py). They live here, beside the other
-# NLP-feature schema, so the owners of those tables' models need not change for them.
-Index("ix_tasks_owner_status_due", Task.owner_id, Task.status, Task.due_date)  # type: ignore[arg-type]
-Index("ix_feedback_employee_created", Feedback.employee_id, Feedback.created_at)  # type: ignore[arg-type]
-Index("ix_points_ledger_employee_delta", PointsEntry.employee_id, PointsEntry.delta)  # type: ignore[arg-type]

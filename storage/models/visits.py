@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column
+from sqlalchemy import JSON, Column, Index
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime, utcnow
@@ -40,6 +40,7 @@ class PointsEntry(SQLModel, table=True):
     """Append-only: rows are never updated or deleted. ``ref`` makes awards idempotent."""
 
     __tablename__ = "points_ledger"
+    __table_args__ = (Index("ix_points_ledger_employee_delta", "employee_id", "delta"),)
 
     id: int | None = Field(default=None, primary_key=True)
     employee_id: str = Field(max_length=64, index=True)
