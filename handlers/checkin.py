@@ -31,6 +31,7 @@ from handlers.checkin_parse import (
     parse_all,
     parse_labelled,
     problem,
+    strip_number,
     summary,
 )
 from scheduler.registry import JobCtx, job
@@ -216,7 +217,7 @@ async def on_answer(ctx: Ctx, msg: TextMessage) -> bool | None:
         ctx.set_step(part, {**conv.data, "retried": [*retried, part]})
         await ctx.reply(ELABORATE[issue])
         return None
-    await take_answers(ctx, ci, {part: text}, conv.data, text)
+    await take_answers(ctx, ci, {part: strip_number(text)}, conv.data, text)
     return None
 
 

@@ -59,6 +59,11 @@ def parse_all(text: str) -> dict[str, str]:
     return parse_labelled(text) or parse_numbered(text)
 
 
+def strip_number(text: str) -> str:
+    """A single answer typed as 「1. …」 keeps only its content."""
+    return _NUM_RX.sub("", text, count=1).strip() or text.strip()
+
+
 def problem(text: str) -> str | None:
     """Why ``text`` does not look like an answer: 'empty', 'too_long', 'not_answer', or None."""
     t = text.strip()

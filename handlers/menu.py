@@ -73,5 +73,23 @@ async def on_help_intent(ctx: Ctx, msg: TextMessage) -> None:
     await on_help(ctx, msg)
 
 
+CARE_RISK = ("辛苦了，谢谢你愿意说出来。我已经记下，会提醒你的主管（以及 HRBP）以关怀的方式跟进，"
+             "你的原话只有他们能看到。也可以直接约 HRBP 聊聊。")
+CARE_LOW = "听起来最近不太顺，辛苦了。可以在周复盘的「主要障碍」里写下来，主管会看到并跟进。"
+
+
 async def fallback(ctx: Ctx, msg: TextMessage) -> None:
-    await ctx.reply(FALLBACK)
+    """Not a command or a question: read it anyway (people vent to bots), answer with care if it
+    carries risk signals or distress, else say what the bot can do."""
+    from handlers.risk import record_reply
+    from storage.risk import get_analysis
+
+    ref = f"chat:{ctx.event.key}"
+    await record_reply(ctx.services, ctx.employee.id, msg.text, "chat", ref)
+    row = get_analysis(ctx.db, ref)
+    if row is not None and row.risks:
+        await ctx.reply(CARE_RISK)
+    elif row is not None and row.sentiment == "neg":
+        await ctx.reply(CARE_LOW)
+    else:
+        await ctx.reply(FALLBACK)

@@ -77,3 +77,17 @@ async def test_long_text_is_split_not_cut(chat):
     with chat.bot.db.session() as s:
         keys = [r.key for r in s.execute(select(OutboxMessage).where(OutboxMessage.key.like("t:long%"))).scalars()]
     assert all(k.startswith("t:long#") for k in keys)
+
+
+async def test_venting_is_read_and_answered_with_care(chat):
+    from storage.models import ReplyAnalysis, RiskFlag
+
+    out = texts(await chat.say("最近压力好大，天天加班到凌晨，有点想离职了", as_="E101"))
+    assert "会提醒你的主管" in out
+    with chat.bot.db.session() as s:
+        row = s.execute(select(ReplyAnalysis).where(ReplyAnalysis.employee_id == "E101")).scalar_one()
+        assert row.source == "chat" and "attrition" in {r["category"] for r in row.risks}
+        assert s.execute(select(RiskFlag).where(RiskFlag.employee_id == "E101",
+                                                RiskFlag.category == "attrition")).scalar() is not None
+    assert any(s.kind == "card" for s in chat.seen("E100"))  # the manager gets a care card
+    assert "没太明白" in texts(await chat.say("今天天气怎么样呀", as_="E101"))

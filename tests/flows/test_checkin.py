@@ -75,6 +75,17 @@ async def test_three_questions_in_turn_then_manager_card(chat):
     assert mgr and mgr[-1].kind == "card" and "张伟 的周复盘" in mgr[-1].text and "已阅👍" in mgr[-1].text
 
 
+async def test_answers_typed_with_their_question_number_keep_only_the_content(chat):
+    await push(chat)
+    chat.seen("E101")
+    await chat.press("E101", 1)
+    await chat.say("1. 签下仁和医院首单", as_="E101")
+    await chat.say("2、无", as_="E101")
+    await chat.say("（3）跟进华山医院", as_="E101")
+    ci = checkin(chat)
+    assert (ci.achievement, ci.obstacle, ci.next_action) == ("签下仁和医院首单", "无", "跟进华山医院")
+
+
 async def test_all_three_in_one_message_labelled_or_numbered(chat):
     await push(chat)
     out = texts(await chat.say("成果：签下仁和医院 障碍：报价审批慢 行动：推进华山医院", as_="E101"))
