@@ -7,7 +7,8 @@
 `analyze` is fast (well under a millisecond per reply once warm), thread-safe (no shared mutable state
 after the one-time, lock-protected lazy loading of the lexicons, jieba, the sentiment model and the
 risk model). Risk signals come from the rules (nlp/risk.py) plus the learned model (nlp/risk_model.py),
-which only adds categories the rules neither found nor vetoed; sentiment sees the rule matches only.
+which only adds categories the rules neither found nor vetoed; sentiment sees the rule matches only
+(rule score + learned 3-class layer, nlp/sentiment.py).
 """
 
 from __future__ import annotations
@@ -50,13 +51,15 @@ def analyze(text: str, source: str = "checkin") -> Analysis:
     norm = normalize(text or "")
     matches = []
     model_found = []
+    tokens = None
     if norm.text.strip():
         det = detect_full(norm, source)
         matches = det.matches
         model_found = model_matches(det, source)  # learned recall where the rules found and vetoed nothing
+        tokens = det.tokens if det.text == norm.text else None  # reuse the one jieba pass
     risks = []
     for m in sorted(matches + model_found, key=lambda x: (CATEGORIES.index(x.category), x.start)):
         evidence, s, e = norm.evidence(m.start, m.end)
         risks.append(RiskSignal(m.category, evidence, s, e, m.severity))
-    label, score = score_sentiment(norm, source, matches)
+    label, score = score_sentiment(norm, source, matches, tokens)
     return Analysis(label, score, tuple(risks))

@@ -7,6 +7,7 @@ Measured (risk micro-F1 / burnout R / attrition R / sentiment macro-F1):
 - rules + learned model:        0.732 / 0.67 / 0.84 / 0.65
 - + training set train_replies (now): 0.745 / 0.67 / 0.74 / 0.65 - net win on G (0.866 -> 0.880) and F micro-F1,
   but two F attrition rows lost, so the attrition floor was lowered from 0.80 to 0.70 (said so in the commit)
+- + learned 3-class sentiment layer (now): 0.745 / 0.67 / 0.74 / 0.797 (sentiment floor raised 0.62 -> 0.78)
 F was measured three times during development (first model 0.788, then two unit-test-driven guard changes -
 CV-F0.5 thresholds with a 0.30 floor, MIN_EVIDENCE 1.0 - chosen without looking at F's errors).
 All figures are BELOW the product targets (0.92 micro, 0.92 recall, 0.80 sentiment). Thresholds are the
@@ -40,4 +41,4 @@ def test_heldout3_replies_honest_level() -> None:
     assert r["risk_micro_f1"] >= 0.71, r["risk"]
     assert r["risk"]["burnout"]["recall"] >= 0.62, r["risk"]
     assert r["risk"]["attrition"]["recall"] >= 0.70, r["risk"]
-    assert r["sentiment_macro_f1"] >= 0.62, r["sentiment"]
+    assert r["sentiment_macro_f1"] >= 0.78, r["sentiment"]
