@@ -30,7 +30,8 @@ async def test_token_expired_mid_run_is_refreshed_once(rig: WeComRig) -> None:
     await m.send_text("E101", "第二条", key="t:2")
     await until(lambda: len(rig.emulator.seen["wx_e101"]) == 2, "second message")
     assert rig.emulator.gettoken_calls == 2
-    assert ob.get(rig.bot.db, "t:2").status == "sent"
+    # The emulator has the message; the worker records the outcome right after: wait for that.
+    await until(lambda: ob.get(rig.bot.db, "t:2").status == "sent", "t:2 recorded as sent")
 
 
 async def test_concurrent_sends_fetch_the_token_once(rig: WeComRig) -> None:
