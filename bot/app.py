@@ -76,6 +76,10 @@ class PerfBot:
         app.router.add_get("/healthz", self._healthz)
         for ch in self.channels.values():
             app.add_routes(ch.routes())
+        if self.settings.server.ingest_token:
+            from bot.ingest import routes as ingest_routes
+
+            app.add_routes(ingest_routes(self.services))
         return app
 
     async def _healthz(self, request: web.Request) -> web.Response:

@@ -29,6 +29,7 @@ class ServerSettings:
     host: str = "127.0.0.1"
     port: int = 8080
     max_body_bytes: int = 64 * 1024
+    ingest_token: str = ""  # enables POST /ingest/visits when set
 
 
 @dataclass
@@ -144,6 +145,7 @@ ENV_OVERRIDES: dict[str, tuple[str, str]] = {
     "PERFBOT_STORAGE_URL": ("storage", "url"),
     "PERFBOT_SERVER_HOST": ("server", "host"),
     "PERFBOT_SERVER_PORT": ("server", "port"),
+    "PERFBOT_INGEST_TOKEN": ("server", "ingest_token"),
     "PERFBOT_WECOM_CORP_ID": ("wecom", "corp_id"),
     "PERFBOT_WECOM_AGENT_ID": ("wecom", "agent_id"),
     "PERFBOT_WECOM_SECRET": ("wecom", "secret"),

@@ -1,0 +1,84 @@
+"""The visit ingest API, over real HTTP into the running bot."""
+
+from __future__ import annotations
+
+import json
+
+import aiohttp
+import pytest
+
+from bot.app import PerfBot
+from bot.channels.terminal import TerminalChannel
+from bot.clock import ManualClock
+from bot.demo import seed_demo
+from storage.db import open_database
+from storage.models import Visit
+from tests.conftest import DEMO_NOW, DEMO_TODAY, make_settings
+
+TOKEN = "s3cret-token"
+
+
+@pytest.fixture
+async def served(sqlite_url, tmp_path):  # type: ignore[no-untyped-def]
+    settings = make_settings(sqlite_url)
+    settings.server.ingest_token = TOKEN
+    settings.server.max_body_bytes = 4096
+    db = open_database(sqlite_url)
+    seed_demo(db, settings, today=DEMO_TODAY)
+    terminal = TerminalChannel(out_dir=tmp_path / "files")
+    bot = PerfBot(settings, clock=ManualClock(DEMO_NOW), channels=[terminal], db=db, scheduler=False)
+    port = await bot.serve_http("127.0.0.1", 0)
+    await bot.start(workers=False)
+    async with aiohttp.ClientSession(base_url=f"http://127.0.0.1:{port}") as http:
+        yield bot, terminal, http
+    await bot.stop()
+    db.dispose()
+
+
+def visit(**kw):  # type: ignore[no-untyped-def]
+    return {"visit_id": "CRM-1", "employee_id": "E101", "customer": "华山医院",
+            "ended_at": "2026-11-24T09:40:00+08:00", **kw}
+
+
+async def post(http, body, token=TOKEN):  # type: ignore[no-untyped-def]
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    async with http.post("/ingest/visits", data=data, headers={"Authorization": f"Bearer {token}"}) as r:
+        return r.status, (await r.json() if r.content_type == "application/json" else await r.text())
+
+
+async def test_posted_visit_reaches_the_rep_once(served):
+    bot, terminal, http = served
+    status, body = await post(http, visit())
+    assert (status, body) == (202, {"accepted": 1, "duplicates": 0, "errors": []})
+    await bot.drain()
+    shown = terminal.take("E101")
+    assert len(shown) == 1 and shown[0].kind == "card" and "拜访反馈 · 华山医院" in shown[0].text
+    status, body = await post(http, {"visits": [visit()]})  # the CRM retries
+    assert body == {"accepted": 0, "duplicates": 1, "errors": []}
+    await bot.drain()
+    assert terminal.take("E101") == []
+    with bot.db.session() as s:
+        assert s.get(Visit, "CRM-1").customer == "华山医院"
+
+
+async def test_bad_items_are_reported_and_good_ones_still_accepted(served):
+    bot, terminal, http = served
+    status, body = await post(http, {"visits": [
+        visit(visit_id="CRM-2"), visit(visit_id="CRM-3", employee_id="E999"),
+        visit(visit_id="CRM-4", ended_at="yesterday"), {"visit_id": "CRM-5"}, "nope"]})
+    assert status == 202 and body["accepted"] == 1
+    assert [e["index"] for e in body["errors"]] == [1, 2, 3, 4]
+    assert "unknown or inactive employee 'E999'" in body["errors"][0]["error"]
+    assert "not an ISO datetime" in body["errors"][1]["error"]
+
+
+async def test_wrong_token_bad_json_and_oversize_are_rejected_and_nothing_stored(served):
+    bot, terminal, http = served
+    assert (await post(http, visit(visit_id="X1"), token="wrong"))[0] == 401
+    assert (await post(http, b"{not json"))[0] == 400
+    assert (await post(http, {"visits": []}))[0] == 400
+    assert (await post(http, b"x" * 10_000))[0] == 413
+    await bot.drain()
+    with bot.db.session() as s:
+        assert s.get(Visit, "X1") is None
+    assert terminal.take("E101") == []
