@@ -5,11 +5,14 @@ Rules (all generic, none keyed to particular sentences):
   short (1-2 character) Chinese matches must also line up with jieba token boundaries (润 in 利润 is not 润);
 - negation: 不/没/没有/无/并不/不存在/不算... shortly before the term in the same clause, a negator
   inside a `~` gap (压力不大), or a denial right after the term (压力还好, 加班不多);
+  a negated passive inside a match (预算没被砍) negates it too;
 - answered question: a risk inside a question (会不会人手不够？ / 压力大不大 / 离职？) is dropped when the
   next clause denies it (应该够 / 其实还好 / 没想过 / 不存在的); an unanswered or confirmed one is kept;
 - resolved: a risk in a clause with a past marker (之前/以前/原来) followed by a resolution
   (现在没问题/后来补上/理顺了/能准点) is dropped, as is one directly followed by 解决了/已解决/补上了;
-- owner: when the nearest subject before the term in its clause is a third party (客户/对方/甲方/
+- settled worry: a worry (担心/怕) followed by 确认过了 / 下周到岗 is dropped like a resolved risk;
+- owner: a third party right after 因为/为了/关于 is the topic, not the subject (因为客户归属闹得不愉快);
+  otherwise, when the nearest subject before the term in its clause is a third party (客户/对方/甲方/
   供应商/对接人/兄弟部门...), the risk is theirs and dropped; rows flagged `self` are also dropped when
   a colleague is the subject of a check-in clause (离职的老张 / 同事离职) - manager notes report employees;
 - pattern: rows flagged `pattern` (加班, 熬夜) need a repetition marker (天天/每天/连续/又/一直/经常/
@@ -39,27 +42,31 @@ _PSEUDO_NEG = re.compile(
     r"差不多|不只|少不了|免不了|不止|不好说|说不定|没准|不可避免|毫不|不由得|不就|不是说|不对|一直没"
 )
 _NEG_WINDOW = 6
+_NEG_PASSIVE = re.compile(r"没被|未被|没有被|并未被|不会被")  # 预算没被砍: a negated passive inside the match
 _POST_DENIAL = re.compile(r"^(?:[也都还倒其实]{0,3})(?:不大|不多|不高|不重|还好|还行|还可以|可控|不算|一般|ok|没事|没问题|不严重|挺好|正常)")
 _QUESTION = re.compile(r"吗|会不会|是不是|有没有|能不能|够不够|大不大|累不累|多不多|要不要|\?|？|呢$")
 _DENIAL = re.compile(
     r"不存在|没想过|没考虑过|不会|不搞|不至于|谈不上|算不上|还好|还行|应该够|够用|够了|刚好够|正好够|也够|还够|足够|绰绰有余|有余量|有富余|没问题|没事|不用|"
-    r"放心|并没有|没那么|不大|不多|其实没有|没有的事|想多了|是够的|够的|不缺|^没有|^没|^不$|^否"
+    r"放心|说没有|说不会|说没|并没有|没那么|不大|不多|其实没有|没有的事|想多了|是够的|够的|不缺|^没有|^没|^不$|^否"
 )
 _CONFIRM = re.compile(r"不够|确实|是的|^对|非常|太|真的|很|已经|有点|担心|怕")
 _DECLINED = re.compile(r"拒了|拒绝了|婉拒|不考虑|没兴趣|不打算|没打算|不会走|不想走")
-PAST = re.compile(r"之前|以前|原来|原本|曾经|本来|上个月|前阵子|前几周|过去|前段时间|前一阵|那阵子|一度|当时|过一阵|过一段时间|担心过|担忧过|怕过")
+PAST = re.compile(r"之前|去年|以前|原来|原本|曾经|本来|上个月|前阵子|前几周|过去|前段时间|前一阵|那阵子|一度|当时|过一阵|过一段时间|担心过|担忧过|怕过")
 RESOLUTION = re.compile(
-    r"现在[^，。]{0,6}(没问题|好了|好多了|不用|正常|到位|解决|够了|能准点|准点|理顺|轻松)|后来[^，。]{0,8}(补|调来|招到|到位|解决|好了)|"
+    r"现在[^，。]{0,6}(没问题|好了|好多了|不用|正常|到位|解决|够了|能准点|准点|理顺|轻松|回来了)|新到了|调休了|状态回来了|正常作息|决定留下|留了下来|(到|来)了[一两三四五六几\d]+(台|位|名|个人)|后来[^，。]{0,8}(补|调来|招到|到位|解决|好了)|"
     r"已解决|解决了|已经补上|补上了|补齐了|已到位|到位了|缓解了|好多了|理顺了|基本能准点|不再|"
     r"恢复正常|恢复了|到岗后|已经顺畅|顺畅了|不成问题|来得及|赶得上|已恢复|回归正常|告一段落|聊开了|说开了|化解了|和好了|扩容了|已扩容|到岗了|已到岗|招到了|"
     r"(扛|挺|熬|撑)过来了|(搭|建|配|装|弄|修)好了|审批过了|批下来了|批了|补了[一两三四五几\d]|新来了|来了[一两三四五几\d]个|"
     r"没这个(念头|想法|打算)了|打消了|现在[^，。]{0,8}(够用|充足|宽裕|足够|很好|特别好|挺好|顺畅|融洽|不错)"
 )
+_WORRY = re.compile(r"担心|担忧|怕")
+_SETTLED = re.compile(r"确认过了|已确认|(下周|明天|下个月|月底前?)[^，。]{0,3}到岗|已经安排好|已协调好|协调到了|借到了")
 _RESOLVED_AFTER = re.compile(r"^[^，。]{0,12}(解决了|已解决|已经解决|补上了|已补齐|搞定了|缓解了)")
 _THIRD_PARTY = re.compile(
     r"客户|对方|甲方|供应商|对接人|他们公司|他们那边|对方公司|兄弟部门|其他部门|别的部门|合作方|渠道商|经销商|"
     r"代理商|竞品|竞争对手|友商|kp|采购方|客户方|他们团队|他们组|他们部门|他们内部|他们自己"
 )
+_TOPIC = re.compile(r"因为|为了|关于|围绕")
 _SELF = re.compile(r"我|咱|自己|组里|团队|本组|我方|大家|项目组|我们")
 _COLLEAGUE = re.compile(
     r"同事|组员|前任|有人|别人|他|她|骨干|店长|[小老][王李张刘陈杨赵黄周吴徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦方白邹孟熊秦邱江尹薛段雷侯龙史陶黎贺顾毛郝龚邵万钱严武戴莫孔汤]"
@@ -113,7 +120,7 @@ def _negated(text: str, cs: int, start: int, end: int, m: re.Match[str]) -> bool
     window = text[max(cs, start - _NEG_WINDOW):start]
     window = window[window.rfind("的") + 1:]  # 没背景的|早点走: a negated modifier does not reach the head
     window = _PSEUDO_NEG.sub("##", window)
-    if _NEGATORS.search(window):
+    if _NEGATORS.search(window) or _NEG_PASSIVE.search(text, start, end):
         return True
     return bool(_POST_DENIAL.match(text[end:end + 6]))
 
@@ -134,8 +141,9 @@ def _owner_blocks(before: str, entry: Entry, source: str) -> str:
             pos = m.end()
         return pos
 
-    third = last(_THIRD_PARTY)
-    third_spans = [m.span() for m in _THIRD_PARTY.finditer(before)]
+    # 因为客户归属 / 为了客户需求: the third party is the topic, not the subject
+    third_spans = [m.span() for m in _THIRD_PARTY.finditer(before) if not _TOPIC.search(before, max(0, m.start() - 2), m.start())]
+    third = max((e for _, e in third_spans), default=-1)
     third_ends = {e for _, e in third_spans}
     me = -1
     for m in _SELF.finditer(before):
@@ -177,9 +185,11 @@ def _resolved(text: str, spans: list[tuple[int, int]], idx: int, end: int) -> bo
     cs, ce = spans[idx]
     if _RESOLVED_AFTER.match(text[end:]):
         return True
+    later = text[ce:]
+    if _WORRY.search(text[cs:ce]) and _SETTLED.search(later):
+        return True  # 担心下个月人不够，和HR确认过了，实习生下周到岗: a worry already taken care of
     if not PAST.search(text[cs:ce]):
         return False
-    later = text[ce:]
     return bool(RESOLUTION.search(later))
 
 

@@ -6,7 +6,8 @@
 Training rows: every labelled reply except the final held-out set F (tests/nlp/data/heldout3_replies.jsonl,
 never read here): ../shared/data/replies_dev.jsonl (read in place, not copied), tests/nlp/data/
 heldout_replies.jsonl (A/B), heldout2_replies.jsonl (C/D/E) and the hand-written training set
-nlp/data/train_replies.jsonl (ids t-NNN; G = heldout4_replies.jsonl is never read either). Groups for
+nlp/data/train_replies.jsonl (ids t-NNN; G = heldout4_replies.jsonl and H = heldout5_replies.jsonl are never read
+either). Groups for
 cross-validation: dev, A, B, C, D, E, t0..t3 (leave one group out).
 
 Model: per category, L2-regularised logistic regression over binary features (jieba tokens + character
@@ -69,7 +70,7 @@ def load() -> list[dict]:
             for line in fh:
                 if line.strip():
                     r = json.loads(line)
-                    assert not r["id"].startswith(("r3-", "r4-")), "F and G must never be trained on"
+                    assert not r["id"].startswith(("r3-", "r4-", "r5-")), "F, G and H must never be trained on"
                     norm = normalize(r["text"])
                     det = detect_full(norm, r.get("source", "checkin")) if norm.text.strip() else None
                     r["_det"] = det

@@ -8,6 +8,9 @@ Measured (risk micro-F1 / burnout R / attrition R / sentiment macro-F1):
 - + training set train_replies (now): 0.745 / 0.67 / 0.74 / 0.65 - net win on G (0.866 -> 0.880) and F micro-F1,
   but two F attrition rows lost, so the attrition floor was lowered from 0.80 to 0.70 (said so in the commit)
 - + learned 3-class sentiment layer (now): 0.745 / 0.67 / 0.74 / 0.797 (sentiment floor raised 0.62 -> 0.78)
+- + cue families in risk_lexicon.tsv / guards in nlp/risk.py / 44 training rows (now): 0.933 / 0.96 / 0.95 / 0.831.
+  This round looked at F's per-row errors (allowed by then), so F is no longer an honest estimate; the floors
+  were raised to the new level (0.71/0.62/0.70/0.78 -> 0.90/0.90/0.90/0.80) because it is a net win on H and G.
 F was measured three times during development (first model 0.788, then two unit-test-driven guard changes -
 CV-F0.5 thresholds with a 0.30 floor, MIN_EVIDENCE 1.0 - chosen without looking at F's errors).
 All figures are BELOW the product targets (0.92 micro, 0.92 recall, 0.80 sentiment). Thresholds are the
@@ -38,7 +41,7 @@ def test_heldout3_file_is_well_formed() -> None:
 
 def test_heldout3_replies_honest_level() -> None:
     r = eval_replies(str(REPLIES))
-    assert r["risk_micro_f1"] >= 0.71, r["risk"]
-    assert r["risk"]["burnout"]["recall"] >= 0.62, r["risk"]
-    assert r["risk"]["attrition"]["recall"] >= 0.70, r["risk"]
-    assert r["sentiment_macro_f1"] >= 0.78, r["sentiment"]
+    assert r["risk_micro_f1"] >= 0.90, r["risk"]
+    assert r["risk"]["burnout"]["recall"] >= 0.90, r["risk"]
+    assert r["risk"]["attrition"]["recall"] >= 0.90, r["risk"]
+    assert r["sentiment_macro_f1"] >= 0.80, r["sentiment"]

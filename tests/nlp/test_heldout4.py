@@ -6,7 +6,8 @@ refuse r4- ids); only aggregate figures were looked at.
 Measured (risk micro-F1 / burnout R / attrition R / sentiment macro-F1):
 - before (rules + risk model on dev/A-E):                 0.866 / 0.94 / 0.82 / 0.785
 - risk model retrained with train_replies:                0.880 / 0.88 / 0.88 / 0.785
-- + learned 3-class sentiment layer (now):                0.880 / 0.88 / 0.88 / 0.902
+- + learned 3-class sentiment layer:                      0.880 / 0.88 / 0.88 / 0.902
+- + cue families / guards / 44 training rows (now):       0.894 / 0.94 / 0.88 / 0.902 (burnout floor 0.85 -> 0.90)
 Thresholds are the measured levels rounded down; speed is not asserted.
 """
 
@@ -35,6 +36,6 @@ def test_heldout4_file_is_well_formed() -> None:
 def test_heldout4_replies_honest_level() -> None:
     r = eval_replies(str(REPLIES))
     assert r["risk_micro_f1"] >= 0.87, r["risk"]
-    assert r["risk"]["burnout"]["recall"] >= 0.85, r["risk"]
+    assert r["risk"]["burnout"]["recall"] >= 0.90, r["risk"]
     assert r["risk"]["attrition"]["recall"] >= 0.85, r["risk"]
     assert r["sentiment_macro_f1"] >= 0.88, r["sentiment"]
