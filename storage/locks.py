@@ -18,6 +18,11 @@ from sqlalchemy import text
 from storage.db import Database
 
 NAMESPACE = 0x5045  # "PE": keeps our advisory locks apart from other applications' keys
+# Each held advisory lock pins one pooled connection (storage.db: pool 5 + overflow 10) for as long as
+# the handler runs, while the handler's own sessions check connections out synchronously on the event
+# loop. Unbounded, a burst of 15+ senders pinned the whole pool and the loop blocked in checkout behind
+# connections only it could release (a 30 s freeze, then errors). Keep most of the pool for sessions.
+MAX_HELD = 8
 
 
 def lock_key(name: str) -> int:
@@ -25,10 +30,11 @@ def lock_key(name: str) -> int:
 
 
 class EmployeeLocks:
-    def __init__(self, db: Database, poll_seconds: float = 0.02) -> None:
+    def __init__(self, db: Database, poll_seconds: float = 0.02, max_held: int = MAX_HELD) -> None:
         self.db = db
         self.poll = poll_seconds
         self._local: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._slots = asyncio.Semaphore(max_held)  # connections pinned by held locks, at most
 
     @asynccontextmanager
     async def hold(self, employee_id: str) -> AsyncIterator[None]:
@@ -37,18 +43,19 @@ class EmployeeLocks:
                 yield
                 return
             key = lock_key(employee_id)
-            conn = await asyncio.to_thread(self.db.engine.connect)
-            try:
-                # Polling is the only way to wait on another process's advisory lock without
-                # parking a thread in pg_advisory_lock for as long as it is held.
-                while not await asyncio.to_thread(_try_lock, conn, key):  # noqa: ASYNC110
-                    await asyncio.sleep(self.poll)
+            async with self._slots:
+                conn = await asyncio.to_thread(self.db.engine.connect)
                 try:
-                    yield
+                    # Polling is the only way to wait on another process's advisory lock without
+                    # parking a thread in pg_advisory_lock for as long as it is held.
+                    while not await asyncio.to_thread(_try_lock, conn, key):  # noqa: ASYNC110
+                        await asyncio.sleep(self.poll)
+                    try:
+                        yield
+                    finally:
+                        await asyncio.to_thread(_unlock, conn, key)
                 finally:
-                    await asyncio.to_thread(_unlock, conn, key)
-            finally:
-                await asyncio.to_thread(conn.close)
+                    await asyncio.to_thread(conn.close)
 
 
 def _try_lock(conn, key: int) -> bool:  # type: ignore[no-untyped-def]
