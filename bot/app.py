@@ -3,6 +3,8 @@ scheduler and the aiohttp server; ``start()``/``stop()`` run them."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from typing import Any
 
@@ -64,6 +66,7 @@ class PerfBot:
 
             self.scheduler = SchedulerRunner(self.services)
         self._runner: web.AppRunner | None = None
+        self._sweeper: asyncio.Task[None] | None = None
         self.started = False
 
     @property
@@ -109,11 +112,26 @@ class PerfBot:
             for w in self.services.workers.values():
                 w.start()
         await self.dispatcher.replay_pending()
+        if not self.db.is_sqlite:  # several processes: keep sweeping for events a dead node left
+            self._sweeper = asyncio.create_task(self._sweep_inbound())
         if self.scheduler is not None:
             await self.scheduler.start()
         self.started = True
 
+    async def _sweep_inbound(self, every: float = 60.0) -> None:
+        while True:
+            await asyncio.sleep(every)
+            try:
+                await self.dispatcher.replay_pending()
+            except Exception:
+                log.exception("sweeping pending inbound events failed; will retry")
+
     async def stop(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+            self._sweeper = None
         if self.scheduler is not None:
             await self.scheduler.stop()
         await self.dispatcher.idle()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -20,6 +20,7 @@ from storage.models import Employee
 
 log = logging.getLogger(__name__)
 
+STALE_INBOUND = timedelta(minutes=5)
 UNKNOWN_USER = "抱歉，没有在通讯录中找到你的账号，暂时无法使用绩效助手。请联系 HR 开通。"
 BAD_ACTION = "这个按钮已失效或无法识别，请在最新的卡片上操作，或发送「帮助」查看可用功能。"
 ERROR_REPLY = "抱歉，处理你的消息时出了点问题，我们已记录。请稍后再试。"
@@ -48,9 +49,14 @@ class Dispatcher:
             task.add_done_callback(self._tasks.discard)
         return True
 
-    async def replay_pending(self) -> int:
-        """Process events accepted before a crash but never finished."""
-        rows = inbox.pending(self.services.db)
+    async def replay_pending(self, min_age: timedelta | None = None) -> int:
+        """Process events accepted before a crash but never finished. On SQLite (one process) all
+        of them at start; on PostgreSQL only those older than ``min_age`` (others may belong to a
+        live node), each claimed by one process."""
+        db = self.services.db
+        if min_age is None:
+            min_age = timedelta(0) if db.is_sqlite else STALE_INBOUND
+        rows = inbox.claim_stale(db, self.services.now(), min_age) if min_age else inbox.pending(db)
         for row in rows:
             await self.process(event_from_dict(row.payload))
         if rows:

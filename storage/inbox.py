@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
@@ -44,6 +44,27 @@ def pending(db: Database, limit: int = 500) -> list[InboundEvent]:
             select(InboundEvent).where(InboundEvent.status == "pending").order_by(InboundEvent.id).limit(limit)
         )
         return list(rows.scalars())
+
+
+def claim_stale(db: Database, now: datetime, min_age: timedelta, limit: int = 500) -> list[InboundEvent]:
+    """Pending events older than ``min_age``, each claimed by exactly one caller.
+
+    With several processes, a young pending event is most likely being handled by its live node;
+    an old one was left by a node that died. Claiming bumps ``received_at`` (compare-and-set), so
+    another process sweeping at the same moment does not process it too."""
+    out = []
+    with db.session() as s:
+        rows = list(s.execute(
+            select(InboundEvent).where(InboundEvent.status == "pending", InboundEvent.received_at <= now - min_age)
+            .order_by(InboundEvent.id).limit(limit)).scalars())
+        for row in rows:
+            won = s.execute(
+                update(InboundEvent).where(InboundEvent.id == row.id, InboundEvent.status == "pending",
+                                           InboundEvent.received_at == row.received_at)
+                .values(received_at=now).returning(InboundEvent.id)).first()
+            if won is not None:
+                out.append(row)
+    return out
 
 
 def status_of(db: Database, key: str) -> str | None:

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import asyncio
+
+import pytest
 from sqlalchemy import select
 
 from storage import inbox
@@ -91,3 +94,20 @@ async def test_venting_is_read_and_answered_with_care(chat):
                                                 RiskFlag.category == "attrition")).scalar() is not None
     assert any(s.kind == "card" for s in chat.seen("E100"))  # the manager gets a care card
     assert "没太明白" in texts(await chat.say("今天天气怎么样呀", as_="E101"))
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+async def test_on_postgresql_only_stale_pending_events_are_replayed_once(chat_any_db):
+    chat = chat_any_db
+    bot = chat.bot
+    young = chat.terminal.text_event("E101", "帮助")
+    assert inbox.accept(bot.db, young.key, young.channel, young.to_dict(), chat.clock.now())
+    assert await bot.dispatcher.replay_pending() == 0  # a live node may be handling it right now
+    chat.clock.advance(minutes=6)
+    other = type(bot.dispatcher)(bot.services, bot.dispatcher.routers)  # a second process sweeping too
+    other.fallback = bot.dispatcher.fallback
+    counts = await asyncio.gather(bot.dispatcher.replay_pending(), other.replay_pending())
+    assert sorted(counts) == [0, 1]
+    await bot.drain()
+    assert [s.kind for s in chat.terminal.take("E101")] == ["card"]
+    assert inbox.status_of(bot.db, young.key) == "done"
