@@ -133,8 +133,9 @@ def _negated_span(text: str, cs: int, start: int, end: int) -> bool:
 _EMPTY = re.compile("")
 
 
-def _owner_blocks(before: str, entry: Entry, source: str) -> str:
-    """"third" when a third party owns the clause, "colleague" for a colleague's own signal, else ""."""
+def _owner_blocks(before: str, entry: Entry, source: str, matched: str = "") -> str:
+    """"third" when a third party owns the clause, "colleague" for a colleague's own signal, else "".
+    A term naming the writer as its object (有人在挖我) stays the writer's even after a colleague subject."""
     def last(rx: re.Pattern[str]) -> int:
         pos = -1
         for m in rx.finditer(before):
@@ -152,7 +153,7 @@ def _owner_blocks(before: str, entry: Entry, source: str) -> str:
             me = m.end()
     if third > me:
         return "third"
-    if "self" in entry.flags and source != "manager" and last(_COLLEAGUE) > me:
+    if "self" in entry.flags and source != "manager" and last(_COLLEAGUE) > me and "我" not in matched:
         return "colleague"
     return ""
 
@@ -245,7 +246,7 @@ def detect_full(norm: Normalized, source: str = "checkin") -> Detection:
             if _negated(text, cs, s, e, m):
                 vetoed.add(entry.category)
                 continue
-            owner = _owner_blocks(text[cs:s], entry, source)
+            owner = _owner_blocks(text[cs:s], entry, source, matched)
             if owner == "colleague" and entry.category == "attrition":
                 # a colleague leaving: the writer's team is short of people, not the writer leaving
                 found.append(Match("resource", s, e, 1))

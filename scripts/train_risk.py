@@ -70,7 +70,7 @@ def load() -> list[dict]:
             for line in fh:
                 if line.strip():
                     r = json.loads(line)
-                    assert not r["id"].startswith(("r3-", "r4-", "r5-")), "F, G and H must never be trained on"
+                    assert not r["id"].startswith(("r3-", "r4-", "r5-", "r6-")), "F, G, H and I must never be trained on"
                     norm = normalize(r["text"])
                     det = detect_full(norm, r.get("source", "checkin")) if norm.text.strip() else None
                     r["_det"] = det

@@ -110,7 +110,7 @@ def lr_rows() -> list[dict]:
                 if not line.strip():
                     continue
                 r = json.loads(line)
-                assert not r["id"].startswith(("r3-", "r4-", "r5-")), "F, G and H must never be trained on"
+                assert not r["id"].startswith(("r3-", "r4-", "r5-", "r6-")), "F, G, H and I must never be trained on"
                 src = r.get("source", "checkin")
                 src = src if src in VALID else "checkin"
                 norm = normalize(r["text"])

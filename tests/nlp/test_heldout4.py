@@ -35,7 +35,7 @@ def test_heldout4_file_is_well_formed() -> None:
 
 def test_heldout4_replies_honest_level() -> None:
     r = eval_replies(str(REPLIES))
-    assert r["risk_micro_f1"] >= 0.87, r["risk"]
+    assert r["risk_micro_f1"] >= 0.90, r["risk"]
     assert r["risk"]["burnout"]["recall"] >= 0.90, r["risk"]
-    assert r["risk"]["attrition"]["recall"] >= 0.85, r["risk"]
+    assert r["risk"]["attrition"]["recall"] >= 0.90, r["risk"]
     assert r["sentiment_macro_f1"] >= 0.88, r["sentiment"]
