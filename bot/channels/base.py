@@ -10,6 +10,7 @@ if TYPE_CHECKING:
     from aiohttp import web
 
     from bot.services import Services
+    from storage.db import Database
     from storage.models import Employee
     from storage.outbox import Claimed
 
@@ -65,3 +66,18 @@ class Channel(ABC):
 
     def health(self) -> dict[str, Any]:
         return {"name": self.name}
+
+
+def mention_prefix(db: Database, column: str, user_ids: list[str]) -> str:
+    """「@张伟 @李娜 」 for platform user ids held in ``Employee.<column>`` (the id when nobody has it).
+    Used for group messages on platforms whose APIs cannot @ by id."""
+    if not user_ids:
+        return ""
+    from sqlalchemy import select
+
+    from storage.models import Employee
+
+    attr = getattr(Employee, column)
+    with db.session() as s:
+        names = {uid: name for uid, name in s.execute(select(attr, Employee.name).where(attr.in_(user_ids)))}
+    return "".join(f"@{names.get(u) or u} " for u in dict.fromkeys(user_ids))

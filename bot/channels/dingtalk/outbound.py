@@ -32,16 +32,15 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
-from sqlalchemy import select
 
 from bot.channels.base import Delivery
+from bot.channels.base import mention_prefix as shared_mention_prefix
 from bot.channels.dingtalk import ledger
 from bot.channels.dingtalk.openapi import DingTalkApiError
 from cards.dingtalk import STANDARD_TEMPLATE, render_params, render_standard
 from cards.model import Card
 from storage import cardstore
 from storage.db import Database
-from storage.models import Employee
 from storage.outbox import Claimed
 
 if TYPE_CHECKING:
@@ -225,14 +224,8 @@ class Outbound:
         return Delivery("sent", handle={"cardBizId": cid})
 
 
-def mention_prefix(db: Database, staff_ids: list[str]) -> str:
-    """「@张伟 @李娜 」 for the mentioned staff ids (the id itself when nobody has it)."""
-    if not staff_ids:
-        return ""
-    with db.session() as s:
-        rows = s.execute(select(Employee.dingtalk_userid, Employee.name).where(Employee.dingtalk_userid.in_(staff_ids)))
-        names = {uid: name for uid, name in rows}
-    return "".join(f"@{names.get(u) or u} " for u in dict.fromkeys(staff_ids))
+def mention_prefix(db: Database, user_ids: list[str]) -> str:
+    return shared_mention_prefix(db, "dingtalk_userid", user_ids)
 
 
 def _distinct_users(idxs: list[int], items: list[Claimed], size: int) -> list[list[int]]:

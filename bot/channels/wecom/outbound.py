@@ -16,15 +16,14 @@ import mimetypes
 from typing import Any
 
 import aiohttp
-from sqlalchemy import select
 
 from bot.channels.base import Delivery
+from bot.channels.base import mention_prefix as shared_mention_prefix
 from bot.channels.wecom.api import TOKEN_ERRORS, WeComAPI, WeComError
 from cards.model import Card
 from cards.wecom import cut_bytes, render_template_card, task_id_for
 from storage import cardstore
 from storage.db import Database
-from storage.models import Employee
 from storage.outbox import Claimed
 
 log = logging.getLogger(__name__)
@@ -116,14 +115,8 @@ async def _deliver(api: WeComAPI, db: Database, item: Claimed) -> Delivery:
     return Delivery("sent", handle={"msgid": body.get("msgid")})
 
 
-def mention_prefix(db: Database, userids: list[str]) -> str:
-    """「@张伟 @李娜 」 for the mentioned WeCom userids (the userid itself when nobody has it)."""
-    if not userids:
-        return ""
-    with db.session() as s:
-        rows = s.execute(select(Employee.wecom_userid, Employee.name).where(Employee.wecom_userid.in_(userids)))
-        names = {uid: name for uid, name in rows}
-    return "".join(f"@{names.get(u) or u} " for u in dict.fromkeys(userids))
+def mention_prefix(db: Database, user_ids: list[str]) -> str:
+    return shared_mention_prefix(db, "wecom_userid", user_ids)
 
 
 async def _group_text(api: WeComAPI, db: Database, item: Claimed) -> Delivery:
