@@ -194,19 +194,12 @@ async def visit_scan(jctx: JobCtx) -> str:
     return f"cards={cards}, nudges={nudges}"
 
 
-# -- 我的积分 (fallback when the Q&A feature does not answer the ``points`` intent) --------------
+# -- 我的积分: the exact phrase always works, answered by the Q&A feature's one points answer -----
 @router.command("我的积分", "积分", "查积分")
 async def on_points(ctx: Ctx, msg: TextMessage) -> None:
-    for r in ctx.services.dispatcher.routers:
-        if "points" in r.intents and r.name != "visit":
-            await r.intents["points"](ctx, msg)
-            return
-    balance = vstore.points_balance(ctx.db, ctx.employee.id)
-    rank, total = vstore.points_rank(ctx.db, ctx.employee.id)
-    every = ctx.settings.policy.points_redeem_every
-    to_next = every - balance % every if every else 0
-    await ctx.reply(f"你当前有 {balance} 积分，排名 {rank}/{total}。"
-                    + (f"再得 {to_next} 分可兑换：{ctx.settings.policy.points_redeem_text}" if every else ""))
+    from handlers import qa
+
+    await qa.answer(ctx, msg, "points")
 
 
 for _r in (visit_summary.router,):

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from storage.db import Database
 from storage.models import CheckIn, Department, Employee, Feedback, PointsEntry, Task
+from storage.visits import balances, points_balance
 
 OPEN_TASK = ("todo", "doing")
 
@@ -73,19 +74,12 @@ def points(db: Database, emp: Employee, start: date | None, end: date | None, tz
     """Balance from the append-only ledger and the rank within the employee's department."""
     with db.session() as s:
         members: dict[str, str] = {}
-        sums: dict[str, int] = {}
         if emp.department_id is not None:
             members = dict(s.execute(select(Employee.id, Employee.name).where(  # type: ignore[arg-type]
                 Employee.department_id == emp.department_id, Employee.active)).all())
-            sums = dict(s.execute(  # type: ignore[arg-type]
-                select(PointsEntry.employee_id, func.sum(PointsEntry.delta))
-                .join(Employee, Employee.id == PointsEntry.employee_id)
-                .where(Employee.department_id == emp.department_id, Employee.active)
-                .group_by(PointsEntry.employee_id)).all())
         members.setdefault(emp.id, emp.name)
-        if emp.id not in sums:
-            sums[emp.id] = s.execute(select(func.coalesce(func.sum(PointsEntry.delta), 0))
-                                     .where(PointsEntry.employee_id == emp.id)).scalar_one()
+        sums = balances(db, list(members))
+        sums.setdefault(emp.id, points_balance(db, emp.id))
         group = s.get(Department, emp.department_id).name if emp.department_id is not None else ""
         earned = None
         if start is not None or end is not None:
@@ -96,10 +90,10 @@ def points(db: Database, emp: Employee, start: date | None, end: date | None, tz
             if hi is not None:
                 q = q.where(PointsEntry.created_at < hi)
             earned = int(s.execute(q).scalar_one())
-    balances = {eid: int(sums.get(eid) or 0) for eid in members}
-    mine = balances[emp.id]
-    ranked = sorted(balances.items(), key=lambda kv: (-kv[1], kv[0]))
-    return Points(mine, 1 + sum(1 for v in balances.values() if v > mine), group, len(members),
+    bal = {eid: int(sums.get(eid) or 0) for eid in members}
+    mine = bal[emp.id]
+    ranked = sorted(bal.items(), key=lambda kv: (-kv[1], kv[0]))
+    return Points(mine, 1 + sum(1 for v in bal.values() if v > mine), group, len(members),
                   [(members[eid], v) for eid, v in ranked[:3] if v > 0], earned)
 
 

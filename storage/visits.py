@@ -27,7 +27,8 @@ def points_balance(db: Database, employee_id: str) -> int:
                              .where(PointsEntry.employee_id == employee_id)).scalar() or 0)
 
 
-def _balances(db: Database, employee_ids: list[str] | None = None) -> dict[str, int]:
+def balances(db: Database, employee_ids: list[str] | None = None) -> dict[str, int]:
+    """Points balance of each active employee (all of them, or those in ``employee_ids``)."""
     with db.session() as s:
         q = select(Employee.id, func.coalesce(func.sum(PointsEntry.delta), 0)).outerjoin(
             PointsEntry, PointsEntry.employee_id == Employee.id).where(Employee.active).group_by(Employee.id)
@@ -39,14 +40,14 @@ def _balances(db: Database, employee_ids: list[str] | None = None) -> dict[str, 
 def points_rank(db: Database, employee_id: str) -> tuple[int, int]:
     """(rank, total): competition rank (ties share a rank) among active employees with points or
     the asker; total = how many are ranked."""
-    bal = {e: n for e, n in _balances(db).items() if n > 0 or e == employee_id}
+    bal = {e: n for e, n in balances(db).items() if n > 0 or e == employee_id}
     mine = bal.get(employee_id, 0)
     return 1 + sum(1 for n in bal.values() if n > mine), len(bal)
 
 
 def leaderboard(db: Database, team_ids: list[str] | None, limit: int = 10) -> list[tuple[str, str, int]]:
     """[(employee_id, name, points)] best first; ``team_ids`` None = everyone."""
-    bal = _balances(db, team_ids)
+    bal = balances(db, team_ids)
     with db.session() as s:
         names = dict(s.execute(select(Employee.id, Employee.name).where(Employee.id.in_(list(bal)))).all())
     rows = sorted(((e, names.get(e, e), n) for e, n in bal.items()), key=lambda r: (-r[2], r[0]))

@@ -91,6 +91,7 @@ async def test_every_ten_points_tells_what_can_be_redeemed(chat):
 async def test_my_points(chat):
     out = texts(await chat.say("我的积分", as_="E101"))
     assert "积分" in out  # answered here or by the Q&A feature's points intent
+    assert "在华东销售组排第" in out  # one answer for the command and the intent: the department rank
 
 
 async def test_monday_summary_highlights_rising_terms(chat):
