@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
@@ -16,6 +20,7 @@ from sqlmodel import Session, create_engine
 import storage.models  # noqa: F401  (registers tables)
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
@@ -32,6 +37,8 @@ class Database:
     def __init__(self, url: str) -> None:
         self.url = normalise_url(url)
         self.is_sqlite = self.url.startswith("sqlite")
+        self.run_threads = 2 if self.is_sqlite else 4
+        self._pool: ThreadPoolExecutor | None = None
         if self.is_sqlite:
             self.engine: Engine = create_engine(
                 self.url, connect_args={"check_same_thread": False, "timeout": 30}
@@ -39,6 +46,14 @@ class Database:
             event.listen(self.engine, "connect", _sqlite_pragmas)
         else:
             self.engine = create_engine(self.url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+
+    async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run blocking database work ``fn(*args, **kwargs)`` in the database thread pool, so code on
+        the event loop (channels, outbox workers, HTTP handlers) never blocks it."""
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=self.run_threads, thread_name_prefix="db")
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, functools.partial(fn, *args, **kwargs))
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -58,6 +73,9 @@ class Database:
             command.upgrade(cfg, "head")
 
     def dispose(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
         self.engine.dispose()
 
 
