@@ -106,6 +106,7 @@ class PerfBot:
 
     # -- lifecycle ----------------------------------------------------------------------------
     async def start(self, workers: bool = True) -> None:
+        self._warn_calendar()
         for ch in self.channels.values():
             await ch.start()
         if workers:
@@ -117,6 +118,16 @@ class PerfBot:
         if self.scheduler is not None:
             await self.scheduler.start()
         self.started = True
+
+    def _warn_calendar(self) -> None:
+        """One warning line per year (this one, and the next one from December) without holiday data."""
+        from handlers.calendar import coverage_warning
+
+        today = self.services.local_now().date()
+        for year in (today.year, today.year + 1) if today.month == 12 else (today.year,):
+            warning = coverage_warning(year, self.settings.calendar)
+            if warning:
+                log.warning(warning)
 
     async def _sweep_inbound(self, every: float = 60.0) -> None:
         while True:

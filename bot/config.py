@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import tomllib
 from dataclasses import dataclass, field, fields
+from datetime import date
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -116,6 +117,20 @@ class PolicySettings:
 
 
 @dataclass
+class CalendarSettings:
+    """Operator additions to the holiday calendar (ISO dates); they win over chinesecalendar."""
+
+    extra_holidays: list[str] = field(default_factory=list)
+    extra_workdays: list[str] = field(default_factory=list)
+
+    def holidays(self) -> frozenset[date]:
+        return frozenset(date.fromisoformat(d) for d in self.extra_holidays)
+
+    def workdays(self) -> frozenset[date]:
+        return frozenset(date.fromisoformat(d) for d in self.extra_workdays)
+
+
+@dataclass
 class SmtpSettings:
     host: str = ""
     port: int = 25
@@ -137,6 +152,7 @@ class Settings:
     schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
     policy: PolicySettings = field(default_factory=PolicySettings)
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
+    calendar: CalendarSettings = field(default_factory=CalendarSettings)
     source: str = "<defaults>"
 
 
@@ -217,6 +233,15 @@ def _validate(s: Settings) -> None:
         value = getattr(s.schedule, name)
         if len(value.split()) != 5:
             raise ConfigError(f"schedule.{name}", f"expected a 5-field cron expression, got {value!r}")
+    for name in ("extra_holidays", "extra_workdays"):
+        for value in getattr(s.calendar, name):
+            try:
+                date.fromisoformat(value)
+            except ValueError:
+                raise ConfigError(f"calendar.{name}", f"expected dates as YYYY-MM-DD, got {value!r}") from None
+    both = s.calendar.holidays() & s.calendar.workdays()
+    if both:
+        raise ConfigError("calendar.extra_workdays", f"{min(both)} is also listed in extra_holidays")
     if not 1 <= s.dingtalk.batch_size <= 20:
         raise ConfigError("dingtalk.batch_size", "must be between 1 and 20 (DingTalk's per-call limit)")
 

@@ -9,6 +9,11 @@ Rules (documented for operators):
   cron's hour:minute and pushes only on that effective day.
 * **Escalation hours** count only time on workdays: a reminder due "24 h after Friday 16:00" is sent
   on Monday 16:00, never over a weekend or holiday.
+* **Coverage.** ``chinesecalendar`` ships the State Council's holidays and 调休 days for the years it
+  knows. For a year it does not cover, only the fixed-date statutory holidays are known (元旦 1/1,
+  劳动节 5/1–5/2, 国庆节 10/1–10/3, see ``FIXED_HOLIDAYS``); ``coverage_warning`` says so (logged at
+  start-up and by ``checkin_push``). ``[calendar] extra_holidays`` / ``extra_workdays`` (operator
+  additions) win over both.
 """
 
 from __future__ import annotations
@@ -18,13 +23,45 @@ from zoneinfo import ZoneInfo
 
 import chinese_calendar
 
+from bot.config import CalendarSettings
 
-def is_workday(d: date) -> bool:
-    """Workday per the maintained holiday calendar; plain Mon–Fri outside its covered years."""
+# Fixed-date statutory holidays (全国年节及纪念日放假办法): the fallback for years chinesecalendar lacks.
+FIXED_HOLIDAYS = {(1, 1): "元旦", (5, 1): "劳动节", (5, 2): "劳动节",
+                  (10, 1): "国庆节", (10, 2): "国庆节", (10, 3): "国庆节"}
+
+
+def library_covers(year: int) -> bool:
+    """Whether chinesecalendar has the announced holidays and 调休 days of ``year``."""
+    try:
+        chinese_calendar.is_workday(date(year, 6, 1))
+    except NotImplementedError:
+        return False
+    return True
+
+
+def coverage_warning(year: int, cal: CalendarSettings | None = None) -> str | None:
+    """One line for the operator when ``year`` has no maintained holiday data, else None."""
+    if library_covers(year):
+        return None
+    if cal is not None and any(d.year == year for d in cal.holidays() | cal.workdays()):
+        return None  # the operator entered that year's announcement in [calendar]
+    return (f"holiday calendar: chinesecalendar has no data for {year}; only 元旦, 劳动节 and 国庆节 are "
+            f"treated as holidays. Upgrade chinesecalendar or add that year's holidays and make-up days "
+            f"to [calendar] extra_holidays / extra_workdays.")
+
+
+def is_workday(d: date, cal: CalendarSettings | None = None) -> bool:
+    """Workday per the operator's additions, then the maintained holiday calendar; outside its
+    covered years, Mon–Fri except the fixed-date statutory holidays."""
+    if cal is not None:
+        if d in cal.workdays():
+            return True
+        if d in cal.holidays():
+            return False
     try:
         return bool(chinese_calendar.is_workday(d))
     except NotImplementedError:
-        return d.weekday() < 5
+        return d.weekday() < 5 and (d.month, d.day) not in FIXED_HOLIDAYS
 
 
 def week_key(d: date) -> str:
@@ -67,21 +104,21 @@ def daily_cron(cron: str) -> str:
     return f"{minute} {hour} * * *"
 
 
-def checkin_day(any_day: date, nominal_weekday: int = 4) -> date | None:
+def checkin_day(any_day: date, nominal_weekday: int = 4, cal: CalendarSettings | None = None) -> date | None:
     """The effective check-in day of the ISO week containing ``any_day`` (see module doc)."""
     mon = week_monday(any_day)
     days = [mon + timedelta(days=i) for i in range(7)]
-    candidates = [d for d in days if is_workday(d) and (d.weekday() <= nominal_weekday or d.weekday() >= 5)]
+    candidates = [d for d in days if is_workday(d, cal) and (d.weekday() <= nominal_weekday or d.weekday() >= 5)]
     return max(candidates) if candidates else None
 
 
-def add_work_hours(start: datetime, hours: float, tz: ZoneInfo) -> datetime:
+def add_work_hours(start: datetime, hours: float, tz: ZoneInfo, cal: CalendarSettings | None = None) -> datetime:
     """``start`` plus ``hours`` counted only on workdays (weekends and holidays do not count)."""
     t = start.astimezone(tz)
     remaining = timedelta(hours=hours)
     for _ in range(400):
         day_end = datetime.combine(t.date() + timedelta(days=1), time(0), tz)
-        if is_workday(t.date()):
+        if is_workday(t.date(), cal):
             if remaining <= day_end - t:
                 return t + remaining
             remaining -= day_end - t

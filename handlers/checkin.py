@@ -22,7 +22,7 @@ from cards.model import Button, Card
 from cards.payload import Action, pack
 from handlers import archive, checkin_review, escalation
 from handlers.analysis_hook import record
-from handlers.calendar import checkin_day, cron_parts, monday_of, week_key, week_label
+from handlers.calendar import checkin_day, coverage_warning, cron_parts, monday_of, week_key, week_label
 from handlers.checkin_parse import (
     ELABORATE,
     LABELS,
@@ -78,9 +78,14 @@ async def checkin_push(jctx: JobCtx) -> str:
     services = jctx.services
     local_at = jctx.local_at
     minute, hour, nominal = cron_parts(services.settings.schedule.checkin_cron)
-    day = checkin_day(local_at.date(), nominal)
+    cal = services.settings.calendar
+    warning = coverage_warning(local_at.year, cal)
+    if warning:
+        services.log.warning(warning)
+    note = f" ({warning})" if warning else ""
+    day = checkin_day(local_at.date(), nominal, cal)
     if day != local_at.date() or (local_at.hour, local_at.minute) < (hour, minute):
-        return f"not a check-in moment (this week's check-in day: {day or 'none'})"
+        return f"not a check-in moment (this week's check-in day: {day or 'none'}){note}"
     week = week_key(day)
     with services.db.session() as s:
         people = list(s.execute(select(Employee).where(Employee.active, Employee.manager_id.is_not(None))
@@ -95,7 +100,7 @@ async def checkin_push(jctx: JobCtx) -> str:
             sent += 1
         if ci.pushed_at is None:
             store.update(services.db, ci.id, pushed_at=jctx.at)
-    return f"pushed {sent} check-in cards for {week}"
+    return f"pushed {sent} check-in cards for {week}{note}"
 
 
 # -- starting, skipping -------------------------------------------------------------------------

@@ -91,14 +91,14 @@ def _still(services: Services, ci: CheckIn, statuses: tuple[str, ...]) -> CheckI
 
 
 async def scan(services: Services, now: datetime) -> dict[str, int]:
-    pol, tz = services.settings.policy, services.tz
+    pol, tz, cal = services.settings.policy, services.tz, services.settings.calendar
     counts = {"digests": await checkin_review.flush_pending(services, now), "reminders": 0, "hrbp": 0,
               "manager": 0, "feedback_hrbp": 0}
     to_hrbp: dict[tuple[str, str, str], list[tuple[CheckIn, Employee]]] = {}
     for ci, emp in _open_rows(services, now):
         if ci.status in ("pending", "answering"):
             assert ci.pushed_at is not None
-            if ci.reminded_at is None and now >= add_work_hours(ci.pushed_at, pol.reminder_hours, tz):
+            if ci.reminded_at is None and now >= add_work_hours(ci.pushed_at, pol.reminder_hours, tz, cal):
                 if _still(services, ci, ("pending", "answering")):
                     key = f"esc:checkin:{emp.id}:{ci.week}:reminder"
                     text = (f"{emp.name}，{ci.week} 的周复盘还没填哦～花 3 分钟写下成果、障碍和下周行动吧。"
@@ -108,11 +108,11 @@ async def scan(services: Services, now: datetime) -> dict[str, int]:
                     store.update(services.db, ci.id, reminded_at=now)  # type: ignore[arg-type]
                     counts["reminders"] += 1
             if ci.hrbp_alerted_at is None and emp.hrbp_id and \
-                    now >= add_work_hours(ci.pushed_at, pol.hrbp_escalation_hours, tz):
+                    now >= add_work_hours(ci.pushed_at, pol.hrbp_escalation_hours, tz, cal):
                 to_hrbp.setdefault((emp.hrbp_id, "checkin", ci.week), []).append((ci, emp))
         elif ci.submitted_at is not None and emp.manager_id:
             if ci.feedback_reminded_at is None and \
-                    now >= add_work_hours(ci.submitted_at, pol.feedback_reminder_hours, tz):
+                    now >= add_work_hours(ci.submitted_at, pol.feedback_reminder_hours, tz, cal):
                 if _still(services, ci, ("submitted",)):
                     await services.messenger.send_text(
                         emp.manager_id, f"{emp.name} 的 {ci.week} 周复盘（{local(ci.submitted_at, tz)} 提交）还在等你的反馈，"
@@ -120,7 +120,7 @@ async def scan(services: Services, now: datetime) -> dict[str, int]:
                     store.update(services.db, ci.id, feedback_reminded_at=now)  # type: ignore[arg-type]
                     counts["manager"] += 1
             if ci.feedback_hrbp_at is None and emp.hrbp_id and \
-                    now >= add_work_hours(ci.submitted_at, pol.feedback_hrbp_hours, tz):
+                    now >= add_work_hours(ci.submitted_at, pol.feedback_hrbp_hours, tz, cal):
                 to_hrbp.setdefault((emp.hrbp_id, "feedback", ci.week), []).append((ci, emp))
     for (hrbp_id, kind, week), items in sorted(to_hrbp.items()):
         items = [(c, e) for c, e in items
