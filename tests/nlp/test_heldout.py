@@ -1,14 +1,22 @@
-"""Generalisation guard: the held-out sets in tests/nlp/data were written from the labelling rules in
-shared/data/README.md, without reading the nlp/ code, in the same style as the dev sets.
+"""Held-out NLP sets: one table, one floor per figure.
 
-Each file has two halves, told apart by id: `rh-a…`/`qh-a…` (half A) was used to tune lexicons and
-weights, `rh-b…`/`qh-b…` (half B) was never tuned on and is the honest estimate for unseen data.
+Every set in tests/nlp/data was written from the labelling rules (shared/data/README.md, now
+nlp/data/GUIDELINE.md) without looking at the model, measured when first seen, and then frozen. The
+table below holds, per set (a file, or the slice of it selected by an id prefix):
+- `first_seen`: the figures measured the first time the set was run, before any tuning on it - the
+  honest estimate of that round (recorded, not asserted);
+- `floors`: levels the code must keep. They are regression guards, not estimates: since issue 14 every
+  set here is TRAINING data of the learned layers (scripts/train_risk.py, scripts/train_sentiment.py),
+  so their current figures are in-sample and optimistic. The honest estimate of the current model is
+  the grouped cross-validation on the writers' corpus (nlp/data/corpus/CV.md) and the newest frozen set,
+  which the lead measures once and which is never read by the training scripts or by these tests.
 
-Product targets on unseen data: risk micro-F1 >= 0.92 with burnout and attrition recall >= 0.92,
-sentiment macro-F1 >= 0.80, intent accuracy >= 0.95, period accuracy >= 0.95.
-Thresholds below are what the code reaches on half B (rounded down, a small margin). Where that is
-below a product target the assertion states the measured level, and the gap is named in the comment.
-Speed is not asserted here (wall time depends on the machine); see `python -m bot eval`.
+Floors are the levels the previous rounds asserted (measured levels rounded down). Adding a new frozen
+set is one row: its file, its id prefix, its first-seen figures and its floors. Speed is not asserted
+(wall time depends on the machine); see `python -m bot eval`.
+
+Metric keys are `python -m bot eval ... --json` keys; `<class>_recall` / `<class>_precision` read the
+per-class risk figures.
 """
 
 from __future__ import annotations
@@ -22,72 +30,105 @@ from nlp.evaluate import eval_replies
 from nlp.questions_eval import eval_questions
 
 DATA = Path(__file__).parent / "data"
-REPLIES = DATA / "heldout_replies.jsonl"
-QUESTIONS = DATA / "heldout_questions.jsonl"
+RISKS = ("burnout", "attrition", "resource", "conflict")
+INTENTS = {"tasks_left", "last_feedback", "goal_progress", "goal_alignment", "points", "checkin_status",
+           "adjust_target", "help", "none"}
 
 
-def _half(src: Path, prefix: str, tmp_path: Path) -> str:
-    rows = [line for line in src.read_text(encoding="utf-8").splitlines() if line.strip()]
-    picked = [line for line in rows if json.loads(line)["id"].startswith(prefix)]
-    assert picked, prefix
+def _p(value: float) -> dict[str, float]:
+    return {f"{c}_precision": value for c in RISKS}
+
+
+# (name, file, id prefix, first-seen figures, floors)
+REPLY_SETS = [
+    ("A (tuned on)", "heldout_replies.jsonl", "rh-a", "not recorded",
+     {"risk_micro_f1": 0.95, "sentiment_macro_f1": 0.90}),
+    ("B", "heldout_replies.jsonl", "rh-b", "risk micro 0.925, sentiment 0.90",
+     {"risk_micro_f1": 0.92, "burnout_recall": 0.92, "attrition_recall": 0.90, "resource_recall": 0.75,
+      "conflict_recall": 0.85, "sentiment_macro_f1": 0.88} | _p(0.90)),
+    ("A+B", "heldout_replies.jsonl", "rh-", "-",
+     {"risk_micro_f1": 0.95, "burnout_recall": 0.95, "attrition_recall": 0.95, "sentiment_macro_f1": 0.92}),
+    ("C (tuned on)", "heldout2_replies.jsonl", "r2-c", "not recorded",
+     {"risk_micro_f1": 0.98, "burnout_recall": 0.95, "attrition_recall": 0.95, "sentiment_macro_f1": 0.90}),
+    ("D (contaminated)", "heldout2_replies.jsonl", "r2-d", "not recorded",
+     {"risk_micro_f1": 0.94, "burnout_recall": 0.92, "attrition_recall": 0.95, "sentiment_macro_f1": 0.80}),
+    ("E", "heldout2_replies.jsonl", "r2-e", "risk micro 0.78 (burnout R 0.71, attrition R 0.67), sentiment 0.87",
+     {"risk_micro_f1": 0.75, "burnout_recall": 0.70, "attrition_recall": 0.65, "sentiment_macro_f1": 0.84}),
+    ("F", "heldout3_replies.jsonl", "r3-f", "risk micro 0.578 (burnout R 0.42, attrition R 0.63), sentiment 0.65",
+     {"risk_micro_f1": 0.90, "burnout_recall": 0.90, "attrition_recall": 0.90, "sentiment_macro_f1": 0.80}),
+    ("G", "heldout4_replies.jsonl", "r4-g", "risk micro 0.866 (burnout R 0.94, attrition R 0.82), sentiment 0.785",
+     {"risk_micro_f1": 0.90, "burnout_recall": 0.90, "attrition_recall": 0.90, "sentiment_macro_f1": 0.88}),
+    ("H", "heldout5_replies.jsonl", "r5-h",
+     "risk micro 0.829 (burnout R 0.65, attrition R 0.77, resource R 0.73, conflict R 0.90), sentiment 0.811",
+     {"risk_micro_f1": 0.92, "burnout_recall": 0.90, "attrition_recall": 0.85, "sentiment_macro_f1": 0.80}),
+    ("I", "heldout6_replies.jsonl", "r6-i", "risk micro 0.810 (burnout R 0.92, attrition R 0.67), sentiment 0.758",
+     {"risk_micro_f1": 0.90, "burnout_recall": 0.90, "attrition_recall": 0.91, "sentiment_macro_f1": 0.74}),
+]
+
+QUESTION_SETS = [
+    ("B", "heldout_questions.jsonl", "qh-b", "intent 0.959, period 1.00",
+     {"intent_accuracy": 0.95, "period_accuracy": 0.95}),
+    ("A+B", "heldout_questions.jsonl", "qh-", "-", {"intent_accuracy": 0.97, "period_accuracy": 0.98}),
+    ("C (tuned on)", "heldout2_questions.jsonl", "q2-c", "not recorded",
+     {"intent_accuracy": 0.98, "period_accuracy": 0.98}),
+    ("D (contaminated)", "heldout2_questions.jsonl", "q2-d", "not recorded",
+     {"intent_accuracy": 0.97, "period_accuracy": 0.97}),
+    ("E", "heldout2_questions.jsonl", "q2-e", "intent 0.963, period 1.00",
+     {"intent_accuracy": 0.95, "period_accuracy": 0.95}),
+]
+
+
+def _rows(path: Path) -> list[dict]:
+    return [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
+
+
+def _slice(name: str, prefix: str, tmp_path: Path) -> str:
+    picked = [r for r in _rows(DATA / name) if r["id"].startswith(prefix)]
+    assert picked, (name, prefix)
     out = tmp_path / f"{prefix}.jsonl"
-    out.write_text("\n".join(picked) + "\n", encoding="utf-8")
+    out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in picked), encoding="utf-8")
     return str(out)
 
 
-def test_heldout_files_are_well_formed() -> None:
-    replies = [json.loads(x) for x in REPLIES.read_text(encoding="utf-8").splitlines() if x.strip()]
-    questions = [json.loads(x) for x in QUESTIONS.read_text(encoding="utf-8").splitlines() if x.strip()]
-    assert len(replies) >= 200 and len(questions) >= 140
-    order = ["burnout", "attrition", "resource", "conflict"]
-    for r in replies:
-        assert r["source"] in ("checkin", "visit", "manager")
-        assert r["sentiment"] in ("pos", "neu", "neg")
-        assert r["risks"] == [c for c in order if c in r["risks"]]
+def _figure(result: dict, key: str) -> float:
+    if key in result:
+        return result[key]
+    cls, _, metric = key.partition("_")
+    return result["risk"][cls][metric]
+
+
+@pytest.mark.parametrize("name", sorted({f for _, f, *_ in REPLY_SETS}))
+def test_reply_files_are_well_formed(name: str) -> None:
+    rows = _rows(DATA / name)
+    assert len({r["id"] for r in rows}) == len(rows) >= 80
+    for r in rows:
+        assert r["source"] in {"checkin", "visit", "manager"}, r["id"]
+        assert r["sentiment"] in {"pos", "neu", "neg"}, r["id"]
+        assert r["risks"] == [c for c in RISKS if c in r["risks"]], r["id"]
         if r["source"] == "visit":
             assert len(r["text"]) <= 20, r["id"]
-    assert len({r["id"] for r in replies}) == len(replies)
-    assert len({q["id"] for q in questions}) == len(questions)
 
 
-@pytest.fixture(scope="module")
-def replies_b(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    return eval_replies(_half(REPLIES, "rh-b", tmp_path_factory.mktemp("b")))
+@pytest.mark.parametrize("name", sorted({f for _, f, *_ in QUESTION_SETS}))
+def test_question_files_are_well_formed(name: str) -> None:
+    rows = _rows(DATA / name)
+    assert len({r["id"] for r in rows}) == len(rows) >= 80
+    assert all(r["intent"] in INTENTS for r in rows)
 
 
-@pytest.fixture(scope="module")
-def questions_b(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    return eval_questions(_half(QUESTIONS, "qh-b", tmp_path_factory.mktemp("qb")))
+@pytest.mark.parametrize(("label", "name", "prefix", "first_seen", "floors"), REPLY_SETS,
+                         ids=[s[0] for s in REPLY_SETS])
+def test_reply_set_keeps_its_floors(tmp_path: Path, label: str, name: str, prefix: str, first_seen: str,
+                                    floors: dict[str, float]) -> None:
+    result = eval_replies(_slice(name, prefix, tmp_path))
+    low = {k: (_figure(result, k), v) for k, v in floors.items() if _figure(result, k) < v}
+    assert not low, (label, low)
 
 
-def test_heldout_b_risks(replies_b: dict) -> None:
-    risk = replies_b["risk"]
-    assert replies_b["risk_micro_f1"] >= 0.92  # target 0.92 (measured 0.925)
-    assert risk["burnout"]["recall"] >= 0.92  # target 0.92 (measured 1.00)
-    # GAP: target 0.92, measured 0.909 (10/11): a team lead's worry that team members interview is missed
-    assert risk["attrition"]["recall"] >= 0.90
-    assert risk["resource"]["recall"] >= 0.75  # weakest class (measured 0.75)
-    assert risk["conflict"]["recall"] >= 0.85  # measured 0.875
-    for c in ("burnout", "attrition", "resource", "conflict"):
-        assert risk[c]["precision"] >= 0.90, c
-
-
-def test_heldout_b_sentiment(replies_b: dict) -> None:
-    assert replies_b["sentiment_macro_f1"] >= 0.88  # target 0.80 (measured 0.90)
-
-
-def test_heldout_b_questions(questions_b: dict) -> None:
-    assert questions_b["intent_accuracy"] >= 0.95  # target 0.95 (measured 0.959)
-    assert questions_b["period_accuracy"] >= 0.95  # target 0.95 (measured 1.00)
-
-
-def test_heldout_whole_files() -> None:
-    """Both halves together (A was tuned on, so these are optimistic; they guard against regressions)."""
-    r = eval_replies(str(REPLIES))
-    assert r["risk_micro_f1"] >= 0.95
-    assert r["risk"]["burnout"]["recall"] >= 0.95
-    assert r["risk"]["attrition"]["recall"] >= 0.95
-    assert r["sentiment_macro_f1"] >= 0.92
-    q = eval_questions(str(QUESTIONS))
-    assert q["intent_accuracy"] >= 0.97
-    assert q["period_accuracy"] >= 0.98
+@pytest.mark.parametrize(("label", "name", "prefix", "first_seen", "floors"), QUESTION_SETS,
+                         ids=[s[0] for s in QUESTION_SETS])
+def test_question_set_keeps_its_floors(tmp_path: Path, label: str, name: str, prefix: str, first_seen: str,
+                                       floors: dict[str, float]) -> None:
+    result = eval_questions(_slice(name, prefix, tmp_path))
+    low = {k: (result[k], v) for k, v in floors.items() if result[k] < v}
+    assert not low, (label, low, result["errors"][:10])
