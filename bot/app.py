@@ -10,6 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot import redact
 from bot.channels.base import Channel
 from bot.clock import SystemClock
 from bot.config import Settings
@@ -49,6 +50,7 @@ class PerfBot:
         db: Database | None = None, scheduler: bool = True,
     ) -> None:
         self.settings = settings
+        redact.protect(settings)  # configured credentials never reach a log line or a stored error
         self.db = db or open_database(settings.storage.url)
         self.services = Services(settings=settings, db=self.db, clock=clock or SystemClock())
         self.services.messenger = Messenger(self.services)

@@ -25,6 +25,9 @@ def _setup_logging(level: str = "INFO", to_file: str | None = None) -> None:
         handlers.append(logging.StreamHandler(sys.stderr))
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", handlers=handlers,
                         force=True)
+    from bot.redact import install
+
+    install()  # every log line passes through credential redaction
     logging.getLogger("jieba").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
@@ -74,6 +77,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(str(exc), file=sys.stderr)
         return 2
+    from bot.redact import protect
+
+    protect(settings)
     chatty = args.cmd in ("chat", "demo")
     _setup_logging(args.log_level, to_file="var/perfbot.log" if chatty else None)
     try:
@@ -206,6 +212,7 @@ async def _jobs(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _outbox(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.redact import redact
     from storage import outbox
     from storage.db import open_database
 
@@ -214,7 +221,7 @@ async def _outbox(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     if args.outbox_cmd == "failures":
         for row in outbox.failures(open_database(settings.storage.url)):
-            print(f"{row.channel}\t{row.recipient}\t{row.key}\t{row.last_error}")
+            print(redact(f"{row.channel}\t{row.recipient}\t{row.key}\t{row.last_error}"))
         return 0
     from bot.app import PerfBot
 

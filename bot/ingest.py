@@ -5,20 +5,24 @@
 Each visit becomes a typed ``SystemEvent("visit_ended")`` on the same dispatcher as chat, so it is
 deduplicated durably (re-posting the same visit_id does nothing) and the rep gets the visit card.
 Answers 202 ``{"accepted", "duplicates", "errors": [{"index", "error"}]}``; 400 for a body that is
-not JSON of that shape, 401 for a wrong token, 413 for an oversize body.
+not a JSON object of that shape (or nested too deeply), 401 for a wrong or bare token (the
+``Bearer`` scheme is required), 413 for an oversize body. Ids are checked at the door
+(``bot.validation``: no whitespace, ``:``, control characters; ≤ 64 characters), ``ended_at``
+must be an ISO time from 2000 up to one day ahead (no zone = company time zone); a batch where
+every visit is rejected answers 400 with the reasons.
 """
 
 from __future__ import annotations
 
-import hmac
-import json
 import logging
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
+from sqlalchemy import select
 
 from bot.events import SystemEvent
+from bot.validation import Invalid, bearer_ok, clean_id, clean_text, clean_time, items_of, read_json_object
+from storage.db import Database
 from storage.models import Employee
 
 if TYPE_CHECKING:
@@ -28,47 +32,48 @@ log = logging.getLogger(__name__)
 MAX_VISITS = 500
 
 
-def _check(item: Any, services: Services) -> str | dict[str, str]:
-    """A clean visit dict, or the reason it is rejected."""
+def _check(item: Any, services: Services) -> dict[str, str]:
+    """A clean visit (``ended_at`` as an aware ISO string) or :class:`Invalid` with the reason."""
     if not isinstance(item, dict):
-        return "each visit must be a JSON object"
-    vals = {k: item.get(k) for k in ("visit_id", "employee_id", "customer", "ended_at")}
-    missing = [k for k, v in vals.items() if not isinstance(v, str) or not v.strip()]
-    if missing:
-        return f"missing or non-string field(s): {', '.join(missing)}"
-    if len(vals["visit_id"]) > 64 or len(vals["customer"]) > 200:
-        return "visit_id (64) or customer (200) too long"
-    try:
-        datetime.fromisoformat(vals["ended_at"])
-    except ValueError:
-        return f"ended_at is not an ISO datetime: {vals['ended_at']!r}"
-    with services.db.session() as s:
-        emp = s.get(Employee, vals["employee_id"])
-    if emp is None or not emp.active:
-        return f"unknown or inactive employee {vals['employee_id']!r}"
-    return {k: v.strip() for k, v in vals.items()}
+        raise Invalid("each visit must be a JSON object")
+    ended = clean_time(item.get("ended_at"), "ended_at", services.now(), services.tz)
+    return {"visit_id": clean_id(item.get("visit_id"), "visit_id"),
+            "employee_id": clean_id(item.get("employee_id"), "employee_id"),
+            "customer": clean_text(item.get("customer"), "customer", 200),
+            "ended_at": ended.isoformat()}
+
+
+def _active_employees(db: Database, ids: list[str]) -> set[str]:
+    with db.session() as s:
+        return set(s.execute(select(Employee.id).where(Employee.id.in_(ids), Employee.active)).scalars())
 
 
 def routes(services: Services) -> list[web.RouteDef]:
     token = services.settings.server.ingest_token
 
     async def post_visits(request: web.Request) -> web.Response:
-        given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-        if not hmac.compare_digest(given.encode(), token.encode()):
-            log.warning("ingest: rejected a request with a wrong token from %s", request.remote)
+        if not bearer_ok(request, token):
+            log.warning("ingest: rejected a request without the right bearer token from %s", request.remote)
             return web.json_response({"error": "invalid token"}, status=401)
         try:
-            body = json.loads(await request.read())
-        except (ValueError, UnicodeDecodeError):
-            return web.json_response({"error": "body is not JSON"}, status=400)
-        items = body.get("visits") if isinstance(body, dict) and "visits" in body else [body]
-        if not isinstance(items, list) or not items or len(items) > MAX_VISITS:
-            return web.json_response({"error": f"expected a visit or 1–{MAX_VISITS} visits"}, status=400)
+            items = items_of(await read_json_object(request), "visits", MAX_VISITS)
+        except Invalid as exc:
+            return web.json_response({"error": str(exc)}, status=400)
+        checked: list[dict[str, str] | str] = []
+        for item in items:
+            try:
+                checked.append(_check(item, services))
+            except Invalid as exc:
+                checked.append(str(exc))
+        wanted = [v["employee_id"] for v in checked if isinstance(v, dict)]
+        known = await services.db.run(_active_employees, services.db, wanted) if wanted else set()
         accepted = duplicates = 0
         errors: list[dict[str, Any]] = []
-        for i, item in enumerate(items):
-            v = _check(item, services)
+        for i, v in enumerate(checked):
+            if isinstance(v, dict) and v["employee_id"] not in known:
+                v = f"unknown or inactive employee {v['employee_id']!r}"
             if isinstance(v, str):
+                log.info("ingest: visit %d rejected: %s", i, v)
                 errors.append({"index": i, "error": v})
                 continue
             event = SystemEvent(channel="system", sender=v["employee_id"], key=f"ingest:visit:{v['visit_id']}",
@@ -77,6 +82,9 @@ def routes(services: Services) -> list[web.RouteDef]:
                 accepted += 1
             else:
                 duplicates += 1
+        if errors and not accepted and not duplicates:  # nothing usable: say why, as a client error
+            return web.json_response({"error": errors[0]["error"], "accepted": 0, "duplicates": 0,
+                                      "errors": errors}, status=400)
         return web.json_response({"accepted": accepted, "duplicates": duplicates, "errors": errors}, status=202)
 
     return [web.post("/ingest/visits", post_visits)]

@@ -9,6 +9,7 @@ import socket
 from datetime import timedelta
 
 from bot.channels.base import Channel, Delivery
+from bot.redact import redact
 from bot.services import Services
 from storage import cardstore
 from storage import outbox as ob
@@ -137,7 +138,7 @@ class OutboxWorker:
                                         state=item.payload["card"].get("state"), card=item.payload["card"])
         elif res.status == "retry" and item.attempts < MAX_ATTEMPTS:
             delay = res.retry_after if res.retry_after is not None else backoff_seconds(item.attempts)
-            ob.mark_retry(db, item.id, self.owner, res.error or "retry", now + timedelta(seconds=delay))
+            ob.mark_retry(db, item.id, self.owner, redact(res.error or "retry"), now + timedelta(seconds=delay))
         else:
             log.error("outbox %s to %s on %s failed permanently: %s", item.key, item.recipient, item.channel, res.error)
-            ob.mark_failed(db, item.id, self.owner, res.error or "failed", now)
+            ob.mark_failed(db, item.id, self.owner, redact(res.error or "failed"), now)

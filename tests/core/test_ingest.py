@@ -82,3 +82,54 @@ async def test_wrong_token_bad_json_and_oversize_are_rejected_and_nothing_stored
     with bot.db.session() as s:
         assert s.get(Visit, "X1") is None
     assert terminal.take("E101") == []
+
+
+@pytest.mark.parametrize("bad_id", ["CRM 7", "CRM:7", "CRM\n7", "CRM\t7", "x" * 65, "", "CRM\x007"])
+async def test_poison_ids_are_refused_at_the_door_with_the_reason(served, bad_id):
+    bot, terminal, http = served
+    status, body = await post(http, visit(visit_id=bad_id))
+    assert status == 400 and "visit_id" in body["error"]
+    status, body = await post(http, visit(visit_id="CRM-8", employee_id=bad_id or "E 1"))
+    assert status == 400 and "employee_id" in body["error"]
+    await bot.drain()
+    assert terminal.take("E101") == []
+
+
+@pytest.mark.parametrize("ended_at,reason", [
+    ("0001-01-01T00:00:00", "before 2000"),
+    ("2099-01-01T09:00:00+08:00", "in the future"),
+    ("2026-11-26T10:00:00+08:00", "in the future"),
+    ("9999-12-31T23:59:59-12:00", "out of range"),
+])
+async def test_impossible_times_are_client_errors(served, ended_at, reason):
+    bot, terminal, http = served
+    status, body = await post(http, visit(visit_id="CRM-T", ended_at=ended_at))
+    assert status == 400 and reason in body["error"]
+    await bot.drain()
+    assert terminal.take("E101") == []
+
+
+async def test_a_naive_time_is_company_time_and_a_visit_later_today_is_fine(served):
+    bot, terminal, http = served
+    status, body = await post(http, visit(visit_id="CRM-N", ended_at="2026-11-24T09:30:00"))
+    assert status == 202 and body["accepted"] == 1
+    await bot.drain()
+    with bot.db.session() as s:
+        assert s.get(Visit, "CRM-N").ended_at.astimezone(DEMO_NOW.tzinfo).hour == 9
+
+
+async def test_bare_token_non_object_and_deep_json_are_refused(served):
+    bot, terminal, http = served
+    async with http.post("/ingest/visits", data=json.dumps(visit(visit_id="B1")),
+                         headers={"Authorization": TOKEN}) as r:
+        assert r.status == 401
+    for body in (b"[1, 2]", b'"visit"', b"42", b"null"):
+        status, answer = await post(http, body)
+        assert status == 400 and "object" in answer["error"]
+    status, answer = await post(http, b'{"visits": ' + b"[" * 2000 + b"]" * 2000 + b"}")
+    assert status in (400, 413)
+    status, answer = await post(http, {"visits": [{"a": {"b": {"c": {"d": {"e": {}}}}}}]})
+    assert status == 400 and "nested" in answer["error"]
+    await bot.drain()
+    with bot.db.session() as s:
+        assert s.get(Visit, "B1") is None
