@@ -123,7 +123,7 @@ class PerfBot:
 
     def _warn_calendar(self) -> None:
         """One warning line per year (this one, and the next one from December) without holiday data."""
-        from handlers.calendar import coverage_warning
+        from handlers.common.calendar import coverage_warning
 
         today = self.services.local_now().date()
         for year in (today.year, today.year + 1) if today.month == 12 else (today.year,):

@@ -109,7 +109,7 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
     if cmd == "jobs":
         return await _jobs(args, settings)
     if cmd == "report":
-        from handlers.adjust_report import adjustment_report
+        from handlers.adjust.report import adjustment_report
         from storage.db import open_database
         result = adjustment_report(open_database(settings.storage.url))
         print(json.dumps(result, ensure_ascii=False, indent=2) if args.json else result["text"])

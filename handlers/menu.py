@@ -82,7 +82,7 @@ async def fallback(ctx: Ctx, msg: TextMessage) -> None:
     """Not a command or a question: read it anyway (people vent to bots), answer with care if it
     carries risk signals or distress, else say what the bot can do."""
     from handlers.risk import record_reply
-    from storage.risk import get_analysis
+    from handlers.risk.store import get_analysis
 
     ref = f"chat:{ctx.event.key}"
     await record_reply(ctx.services, ctx.employee.id, msg.text, "chat", ref)

@@ -7,9 +7,9 @@ import asyncio
 import threading
 
 from bot.events import CardAction
-from storage import adjustments as adj
+from handlers.adjust import store as adj
+from handlers.common.goals import alignment, attainment, format_progress
 from storage import conversations
-from storage.goals import alignment, attainment, format_progress
 from storage.models import Goal
 from tests.adjust.util import REQUEST, audits, click, goal, requests
 from tests.conftest import texts
@@ -44,7 +44,7 @@ async def test_approve_changes_target_atomically_with_audit_and_closes_cards(cha
     note = texts(chat.seen("E101"))
     assert "已获陈刚批准" in note and "新客户签约数：12/17 家（71%）" in note
     assert "你的工作对齐公司目标：2026年营收增长30%（贡献度 7.8%）" in note
-    # check-in cards and Q&A read storage.goals: they see the new target
+    # check-in cards and Q&A read handlers.common.goals: they see the new target
     assert format_progress(g) == "新客户签约数：12/17 家（71%）"
     assert abs(attainment(g) - 12 / 17) < 1e-9
     a_text = alignment(chat.bot.db, "G-E101").text()

@@ -8,7 +8,7 @@ import os
 import subprocess
 import sys
 
-from handlers.adjust_report import adjustment_report, percentile
+from handlers.adjust.report import adjustment_report, percentile
 from tests.conftest import REPO
 
 REQ = "申请把{goal}从{old}调到{new}，原因：客户采购预算冻结到明年"

@@ -23,9 +23,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert
 
-from handlers.qa_answers import ANSWERS, Ask
+from handlers.qa import store as queries
+from handlers.qa.answers import ANSWERS, Ask
 from nlp.intent import parse_question
-from storage import queries
 from storage.db import Database, open_database
 from storage.models import CheckIn, Department, Employee, Feedback, Goal, PointsEntry, Task
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from storage.goals import alignment, attainment, format_progress, goals_of
+from handlers.common.goals import alignment, attainment, format_progress, goals_of
 from storage.models import Goal
 
 

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import func, select
 
-from storage.goals import alignment, format_progress, goals_of
+from handlers.common.goals import alignment, format_progress, goals_of
 from storage.models import CheckIn, Employee, Feedback, PointsEntry, Task
 from tests.conftest import DEMO_TODAY, TZ, texts
 

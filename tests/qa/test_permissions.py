@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from storage.goals import format_progress, goals_of
+from handlers.common.goals import format_progress, goals_of
 from storage.models import Task
 from tests.conftest import DEMO_TODAY, texts
 

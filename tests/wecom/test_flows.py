@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from handlers.checkin import store
+from handlers.visit import store as vstore
 from scheduler.runs import run_job
-from storage import checkins as store
-from storage import visits as vstore
 from storage.models import Department, Employee, PointsEntry, VisitFeedback
 from tests.conftest import TZ
 from tests.wecom.conftest import WeComRig, until

@@ -6,8 +6,8 @@ Flow ``checkin`` (state in ``Conversation``; answers are saved on the ``CheckIn`
         │                  (all three in one message jump straight to submitted)        │
         └──跳过──▶ skipped (never escalates; 「填写周复盘」 still works later)     「修改周复盘」
                                                                           revise ─▶ submitted
-The manager review (已阅/写反馈) lives in handlers.checkin_review, reminders in handlers.escalation,
-the growth archive in handlers.archive; their routers are included here.
+The manager review (已阅/写反馈) lives in handlers.checkin.review, reminders in handlers.checkin.escalation,
+the growth archive in handlers.checkin.archive; their routers are included here.
 """
 
 from __future__ import annotations
@@ -20,10 +20,9 @@ from bot.router import Router
 from bot.services import Services
 from cards.model import Button, Card
 from cards.payload import Action, pack
-from handlers import archive, checkin_review, escalation
-from handlers.analysis_hook import record
-from handlers.calendar import checkin_day, coverage_warning, cron_parts, monday_of, week_key, week_label
-from handlers.checkin_parse import (
+from handlers.checkin import archive, escalation, store
+from handlers.checkin import review as checkin_review
+from handlers.checkin.parse import (
     ELABORATE,
     LABELS,
     PARTS,
@@ -34,9 +33,17 @@ from handlers.checkin_parse import (
     strip_number,
     summary,
 )
+from handlers.common.calendar import (
+    checkin_day,
+    coverage_warning,
+    cron_parts,
+    monday_of,
+    week_key,
+    week_label,
+)
+from handlers.common.goals import format_progress, goals_of
+from handlers.risk.analysis_hook import record
 from scheduler.registry import JobCtx, job
-from storage import checkins as store
-from storage.goals import format_progress, goals_of
 from storage.models import CheckIn, Employee
 
 router = Router("checkin")
@@ -73,7 +80,7 @@ def subject(ci: CheckIn) -> str:
 
 
 @job("checkin_push", cron_setting="checkin_cron", daily=True,
-     description="周复盘推送：每天在 checkin_cron 的时刻运行，只在本周最后一个工作日推送（节假日/调休见 handlers.calendar）")
+     description="周复盘推送：每天在 checkin_cron 的时刻运行，只在本周最后一个工作日推送（节假日/调休见 handlers.common.calendar）")
 async def checkin_push(jctx: JobCtx) -> str:
     services = jctx.services
     local_at = jctx.local_at

@@ -13,13 +13,13 @@ from sqlalchemy import select
 
 from bot.router import Router
 from bot.services import Services
-from handlers.calendar import week_key, week_monday
+from handlers.common.calendar import week_key, week_monday
+from handlers.visit import store as vstore
 from scheduler.registry import JobCtx, job
-from storage import visits as vstore
 from storage.models import Employee, Visit
 
 router = Router("visit_summary")
-DATA = Path(__file__).resolve().parent.parent / "nlp" / "data"
+DATA = Path(__file__).resolve().parents[2] / "nlp" / "data"
 _lock = threading.Lock()
 _tokenizer: jieba.Tokenizer | None = None
 _stop: set[str] = set()

@@ -18,10 +18,10 @@ from bot.router import Router
 from bot.services import Services
 from cards.model import Button, Card
 from cards.payload import Action, pack
-from handlers.analysis_hook import record
-from handlers.calendar import local
-from handlers.checkin_parse import summary
-from storage import checkins as store
+from handlers.checkin import store
+from handlers.checkin.parse import summary
+from handlers.common.calendar import local
+from handlers.risk.analysis_hook import record
 from storage.models import CheckIn, Employee
 
 router = Router("checkin_review")

@@ -6,7 +6,7 @@ import asyncio
 from datetime import datetime, timedelta
 
 from bot.app import PerfBot
-from storage import checkins as store
+from handlers.checkin import store
 from tests.conftest import TZ, texts
 
 FRIDAY = datetime(2026, 11, 27, 16, 0, tzinfo=TZ)

@@ -9,8 +9,8 @@ from pathlib import Path
 from sqlalchemy import select
 
 from bot.app import PerfBot
-from handlers.calendar import checkin_day
-from storage import checkins as store
+from handlers.checkin import store
+from handlers.common.calendar import checkin_day
 from storage.models import CheckIn, Feedback, OutboxMessage
 from tests.conftest import TZ, texts
 

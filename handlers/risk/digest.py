@@ -11,12 +11,12 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from handlers.charts import has_cjk_font, heatmap
-from handlers.risk_cards import label
+from handlers.risk.cards import label
+from handlers.risk.charts import has_cjk_font, heatmap
+from handlers.risk.store import CATEGORIES, OPEN_STATUSES, TREND, iso_week
 from scheduler.registry import JobCtx, job
 from storage.db import Database
 from storage.models import CheckIn, Department, Employee, ReplyAnalysis, RiskFlag
-from storage.risk import CATEGORIES, OPEN_STATUSES, TREND, iso_week
 
 CHART_WEEKS = 6
 

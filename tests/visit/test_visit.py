@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from bot.events import SystemEvent
-from storage import visits as vstore
+from handlers.visit import store as vstore
 from storage.models import PointsEntry, Visit, VisitFeedback
 from tests.conftest import DEMO_NOW, TZ, texts
 

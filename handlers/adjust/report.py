@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from storage import adjustments as adj
+from handlers.adjust import store as adj
 from storage.db import Database
 from storage.models import AdjustmentRequest
 

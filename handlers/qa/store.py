@@ -8,9 +8,9 @@ from datetime import date, datetime, time, tzinfo
 
 from sqlalchemy import func, select
 
+from handlers.visit.store import balances, points_balance
 from storage.db import Database
 from storage.models import CheckIn, Department, Employee, Feedback, PointsEntry, Task
-from storage.visits import balances, points_balance
 
 OPEN_TASK = ("todo", "doing")
 

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from datetime import date, timedelta, tzinfo
 from typing import Any
 
+from handlers.common.goals import alignment, attainment, format_progress, goals_of
+from handlers.qa import store as queries
 from nlp.period import Period
-from storage import queries
 from storage.db import Database
-from storage.goals import alignment, attainment, format_progress, goals_of
 from storage.models import Employee, Goal
 
 PERIOD_NAMES = {

@@ -7,10 +7,10 @@ from zoneinfo import ZoneInfo
 
 from cards.model import Button, Card
 from cards.payload import BadPayload, pack
-from storage import adjustments as adj
+from handlers.adjust import store as adj
+from handlers.common.goals import format_progress
 from storage.cardstore import for_subject
 from storage.db import Database
-from storage.goals import format_progress
 from storage.models import AdjustmentRequest, Employee, Goal
 
 PREFIX = "adj"

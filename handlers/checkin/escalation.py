@@ -1,7 +1,7 @@
 """Reminders and escalations, computed by a periodic scan from stored timestamps (so a restart or a
 missed scan loses nothing) and sent once each (outbox keys + the CheckIn bookkeeping columns).
 
-Chain per check-in (hours from ``[policy]``, counted on workdays only, see handlers.calendar):
+Chain per check-in (hours from ``[policy]``, counted on workdays only, see handlers.common.calendar):
   pushed ─reminder_hours─▶ reminder to the employee (+ @ in the team group where a channel can)
          ─hrbp_escalation_hours─▶ message to the HRBP (+ email when SMTP is configured)
   submitted ─feedback_reminder_hours─▶ reminder to the manager ─feedback_hrbp_hours─▶ HRBP
@@ -21,10 +21,10 @@ from sqlalchemy import select
 
 from bot.router import Router
 from bot.services import Services
-from handlers import checkin_review
-from handlers.calendar import add_work_hours, local
+from handlers.checkin import review as checkin_review
+from handlers.checkin import store
+from handlers.common.calendar import add_work_hours, local
 from scheduler.registry import JobCtx, job
-from storage import checkins as store
 from storage.models import CheckIn, Department, Employee
 
 router = Router("escalation")

@@ -16,11 +16,11 @@ from datetime import timedelta
 from bot.context import Ctx
 from bot.events import CardAction
 from cards.payload import Action
-from handlers.adjust_cards import approval_card, change_text, closed_card, local, subject
+from handlers.adjust import store as adj
+from handlers.adjust.cards import approval_card, change_text, closed_card, local, subject
+from handlers.common.goals import alignment, format_progress
 from scheduler.registry import JobCtx, job
-from storage import adjustments as adj
 from storage.db import Database
-from storage.goals import alignment, format_progress
 from storage.models import AdjustmentRequest, Employee
 
 REJECT_FLOW = "adjust_reject"

@@ -11,9 +11,9 @@ from bot.context import Ctx
 from bot.dispatch import report_names
 from bot.events import TextMessage
 from bot.router import Router
-from handlers.qa_answers import ANSWERS, Ask
+from handlers.qa import store as queries
+from handlers.qa.answers import ANSWERS, Ask
 from nlp.intent import parse_question
-from storage import queries
 from storage.models import Employee
 
 log = logging.getLogger(__name__)

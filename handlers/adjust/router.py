@@ -7,7 +7,7 @@ Flow ``adjust`` (one step at a time, state stored per employee)::
 
 Anything missing is asked for; anything outside the rules is refused with what is allowed.
 A message that does not answer the current step ends the flow and is routed normally.
-The approver side (card buttons, rejection reason, escalation job) is in handlers/adjust_decide.py.
+The approver side (card buttons, rejection reason, escalation job) is in handlers/adjust/decide.py.
 """
 
 from __future__ import annotations
@@ -19,11 +19,11 @@ from bot.context import Ctx
 from bot.events import CardAction, TextMessage
 from bot.router import Router
 from cards.payload import Action
-from handlers import adjust_decide
-from handlers.adjust_cards import change_text, goal_choice_card
-from handlers.adjust_parse import TRIGGER, clean_reason, first_number, parse_request
-from storage import adjustments as adj
-from storage.goals import goals_of
+from handlers.adjust import decide as adjust_decide
+from handlers.adjust import store as adj
+from handlers.adjust.cards import change_text, goal_choice_card
+from handlers.adjust.parse import TRIGGER, clean_reason, first_number, parse_request
+from handlers.common.goals import goals_of
 from storage.models import Goal
 
 router = Router("adjust")

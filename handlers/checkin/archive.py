@@ -5,8 +5,8 @@ from __future__ import annotations
 from bot.context import Ctx
 from bot.events import TextMessage
 from bot.router import Router
-from handlers.calendar import local
-from storage import checkins as store
+from handlers.checkin import store
+from handlers.common.calendar import local
 
 router = Router("archive")
 STATUS = {"submitted": "已提交", "skipped": "已跳过（休假）", "pending": "未填写", "answering": "填写中"}

@@ -13,15 +13,15 @@ import re
 
 from sqlalchemy import select
 
-import handlers.risk_digest  # noqa: F401  (registers the risk_digest job)
+import handlers.risk.digest  # noqa: F401  (registers the risk_digest job)
 from bot.context import Ctx
 from bot.events import CardAction, TextMessage
 from bot.router import Router
 from bot.services import Services
 from cards.payload import Action
-from handlers.risk_cards import STATUS_TEXT, can_see_raw, care_card, closed_card, detail_text, label
+from handlers.risk import store as risk
+from handlers.risk.cards import STATUS_TEXT, can_see_raw, care_card, closed_card, detail_text, label
 from nlp.analyze import SOURCES, analyze
-from storage import risk
 from storage.models import Employee, ReplyAnalysis, RiskFlag
 
 log = logging.getLogger(__name__)

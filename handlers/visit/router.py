@@ -22,11 +22,11 @@ from bot.router import Router
 from bot.services import Services
 from cards.model import Button, Card, TagChoice, TagOption
 from cards.payload import Action, pack
-from handlers import visit_summary
-from handlers.analysis_hook import record
-from handlers.calendar import local
+from handlers.common.calendar import local
+from handlers.risk.analysis_hook import record
+from handlers.visit import store as vstore
+from handlers.visit import summary as visit_summary
 from scheduler.registry import JobCtx, job
-from storage import visits as vstore
 from storage.models import Employee, Visit, VisitFeedback
 
 router = Router("visit")

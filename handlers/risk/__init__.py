@@ -1,0 +1,6 @@
+"""Attrition/risk flags from free-text replies, their handling and the weekly digest (router.py).
+``record_reply(...)`` is the one entry point other features use."""
+
+from handlers.risk.router import record_reply, router
+
+__all__ = ["record_reply", "router"]
