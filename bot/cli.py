@@ -46,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--export", metavar="DIR", help="also write the demo data as CSV files to DIR")
     i = sub.add_parser("import", help="import CSV files (a folder) or one XLSX workbook")
     i.add_argument("path")
+    i.add_argument("--dry-run", action="store_true", help="check every row and report, write nothing")
     j = sub.add_parser("jobs", help="list or run scheduled jobs")
     jsub = j.add_subparsers(dest="jobs_cmd", required=True)
     jsub.add_parser("list")
@@ -101,9 +102,14 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
         return await _chat(args, settings)
     if cmd == "import":
         from storage.db import open_database
-        from storage.importer import import_path
+        from storage.importer import ImportPathError, import_path
 
-        report = import_path(open_database(settings.storage.url), Path(args.path))
+        try:
+            report = import_path(open_database(settings.storage.url), Path(args.path), settings.schedule.tz,
+                                 dry_run=args.dry_run)
+        except ImportPathError as exc:
+            print(str(exc), file=sys.stderr)
+            return 2
         print(report.summary())
         return 0 if not report.errors else 1
     if cmd == "jobs":

@@ -150,6 +150,19 @@ class Chat:
         return detail
 
 
+def import_team_group(db: Database, folder: Path, department: str, parent: str, head: str,
+                      wecom_chat_id: str = "", dingtalk_conversation_id: str = "") -> None:
+    """Set a department's team group the way an operator does: a departments.csv through the importer."""
+    from storage.importer import import_path
+
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "departments.csv").write_text(
+        "department,parent,head_id,wecom_chat_id,dingtalk_conversation_id\n"
+        f"{department},{parent},{head},{wecom_chat_id},{dingtalk_conversation_id}\n", encoding="utf-8")
+    report = import_path(db, folder, TZ)
+    assert report.errors == [], report.summary()
+
+
 def texts(shown: list[Shown]) -> str:
     return "\n".join(s.text for s in shown)
 

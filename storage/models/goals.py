@@ -66,6 +66,7 @@ class WorkLog(SQLModel, table=True):
     date: date
     content: str
     content_hash: str = Field(max_length=64)
+    external_id: str | None = Field(default=None, max_length=64, unique=True)  # the source system's id
 
 
 class AdjustmentRequest(SQLModel, table=True):

@@ -2,11 +2,12 @@ from __future__ import annotations
 
 import csv
 
+import pytest
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
 from bot.demo import build_csvs
-from storage.importer import COLUMNS, import_path
+from storage.importer import COLUMNS, ImportPathError, import_path
 from storage.models import Department, Employee, Goal, MetricValue, Task, Visit, WorkLog
 from tests.conftest import DEMO_TODAY, TZ
 
@@ -74,10 +75,10 @@ def test_bad_rows_are_reported_and_the_rest_loads(db, tmp_path):
     ])
     report = import_path(db, tmp_path, TZ)
     errs = "\n".join(report.errors)
-    assert "employees.csv:3: department '不存在部' does not exist" in errs
+    assert "employees.csv:3: department: unknown department '不存在部' (add it to departments.csv)" in errs
     assert "employees.csv:4: role: 'boss' is not one of" in errs
-    assert "employees.csv:5: rejected by the database" in errs
-    assert "employees.csv:6: empty required column(s) employee_id" in errs
+    assert "employees.csv:5: wecom_userid: 'wx1' appears twice (lines 2 and 5)" in errs
+    assert "employees.csv:6: employee_id: required" in errs
     assert "employees.csv:7: weekly_capacity_hours: not a number" in errs
     assert "tasks.csv:3: due_date: not a date" in errs
     assert "tasks.csv:4: owner_id: unknown employee 'E9'" in errs
@@ -106,7 +107,14 @@ def test_missing_column_and_unknown_path(db, tmp_path):
     _write(tmp_path / "employees.csv", ["id", "name"], [["E1", "甲"]])
     report = import_path(db, tmp_path, TZ)
     assert report.errors == ["employees.csv:1: missing column(s) employee_id"]
-    assert import_path(db, tmp_path / "nothing.txt", TZ).errors[0].endswith("or an .xlsx workbook")
+    assert report.warnings == ["employees.csv:1: unknown column(s) id ignored (known: employee_id, name, department, "
+                               "manager_id, role, hrbp_id, wecom_userid, dingtalk_userid, weekly_capacity_hours, "
+                               "email)"]
+    (tmp_path / "nothing.txt").write_text("x", encoding="utf-8")
+    with pytest.raises(ImportPathError, match="or an .xlsx workbook"):
+        import_path(db, tmp_path / "nothing.txt", TZ)
+    with pytest.raises(ImportPathError, match="path not found"):
+        import_path(db, tmp_path / "missing", TZ)
 
 
 def test_reimport_with_a_changed_target_bumps_the_goal_version(db, tmp_path):

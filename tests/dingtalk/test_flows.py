@@ -15,7 +15,7 @@ from handlers.checkin import store
 from handlers.visit import store as vstore
 from scheduler.runs import run_job
 from storage.models import Department, Employee, PointsEntry, VisitFeedback
-from tests.conftest import TZ
+from tests.conftest import TZ, import_team_group
 from tests.emulators.dingtalk import DingTalkEmulator, until
 from tests.emulators.dingtalk_api import CardState, card_buttons, card_text, card_title
 
@@ -116,14 +116,10 @@ async def test_unanswered_checkin_gets_exactly_one_reminder(emu, make_bot):  # t
     assert not emu.api.group_calls  # no group configured
 
 
-async def test_group_reminder_names_the_late_employee(emu, make_bot):  # type: ignore[no-untyped-def]
+async def test_group_reminder_names_the_late_employee(emu, make_bot, tmp_path):  # type: ignore[no-untyped-def]
     cid = "cidHuaDongSales0001=="
     bot = await make_bot()
-    with bot.db.session() as s:
-        dept = s.execute(select(Department).join(Employee, Employee.department_id == Department.id)
-                         .where(Employee.id == "E101")).scalar_one()
-        dept.dingtalk_conversation_id = cid
-        s.add(dept)
+    import_team_group(bot.db, tmp_path / "in", "华东销售组", "销售部", "E100", dingtalk_conversation_id=cid)
     await job(bot, "checkin_push", FRIDAY)
     for user in ("dt_e100", "dt_e102", "dt_e103", "dt_e104", "dt_e105"):  # everyone else is on leave
         await say(emu, user, "本周休假", "已跳过")

@@ -12,8 +12,8 @@ from sqlalchemy import select
 from handlers.checkin import store
 from handlers.visit import store as vstore
 from scheduler.runs import run_job
-from storage.models import Department, Employee, PointsEntry, VisitFeedback
-from tests.conftest import TZ
+from storage.models import PointsEntry, VisitFeedback
+from tests.conftest import TZ, import_team_group
 from tests.wecom.conftest import WeComRig, until
 
 FRIDAY = datetime(2026, 11, 27, 16, 0, tzinfo=TZ)
@@ -123,15 +123,11 @@ async def test_unanswered_checkin_gets_exactly_one_reminder(rig: WeComRig) -> No
     assert not [c for c in rig.emulator.api_calls if c[0] == "appchat/send"]  # no group configured
 
 
-async def test_group_reminder_names_the_late_employee_in_the_app_chat(rig: WeComRig) -> None:
+async def test_group_reminder_names_the_late_employee_in_the_app_chat(rig: WeComRig, tmp_path) -> None:
     chat_id = "wrkSFfCgAALFgnrSsWU38puA"
     rig.emulator.add_chat(chat_id, "华东销售组", owner="wx_e100",
                           members=[f"wx_e{n}" for n in (100, 101, 102, 103, 104, 105)])
-    with rig.bot.db.session() as s:
-        dept = s.execute(select(Department).join(Employee, Employee.department_id == Department.id)
-                         .where(Employee.id == "E101")).scalar_one()
-        dept.wecom_chat_id = chat_id
-        s.add(dept)
+    import_team_group(rig.bot.db, tmp_path / "in", "华东销售组", "销售部", "E100", wecom_chat_id=chat_id)
     await job(rig, "checkin_push", FRIDAY)
     for user in ("wx_e100", "wx_e102", "wx_e103", "wx_e104", "wx_e105"):  # everyone else is on leave
         await say(rig, user, "本周休假", "已跳过")

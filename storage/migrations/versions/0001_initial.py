@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-24 22:03:23.176060
+Create Date: 2026-12-03 23:13:34.936522
 """
 
 from alembic import op
@@ -307,8 +307,10 @@ def upgrade() -> None:
     sa.Column('date', sa.Date(), nullable=False),
     sa.Column('content', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('content_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('external_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
     sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('employee_id', 'date', 'content_hash')
+    sa.UniqueConstraint('employee_id', 'date', 'content_hash'),
+    sa.UniqueConstraint('external_id')
     )
     with op.batch_alter_table('work_logs', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_work_logs_employee_id'), ['employee_id'], unique=False)
