@@ -19,7 +19,7 @@ from bot.messenger import Messenger
 from bot.sender import OutboxWorker
 from bot.services import Services
 from handlers import load_routers
-from handlers.menu import fallback
+from nlp.intent import parse_question
 from storage import outbox
 from storage.db import Database, open_database
 
@@ -59,8 +59,7 @@ class PerfBot:
             ch.bind(self.services)
             self.services.channels[ch.name] = ch
             self.services.workers[ch.name] = OutboxWorker(self.services, ch)
-        self.dispatcher = Dispatcher(self.services, load_routers())
-        self.dispatcher.fallback = fallback
+        self.dispatcher = Dispatcher(self.services, load_routers(), classify=parse_question)
         self.services.dispatcher = self.dispatcher
         self.scheduler = None
         if scheduler:

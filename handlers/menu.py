@@ -7,6 +7,7 @@ from bot.events import CardAction, TextMessage
 from bot.router import Router
 from cards.model import Button, Card
 from cards.payload import Action, pack
+from handlers import qa, risk
 
 router = Router("menu")
 
@@ -38,7 +39,8 @@ def help_card(role: str) -> Card:
     )
 
 
-@router.command("帮助", "help", "/help", "菜单", "?", "？", "你能做什么", "你能干什么", interrupts=True)
+@router.command("帮助", "help", "/help", "菜单", "?", "？", "你能做什么", "你能干什么", interrupts=True,
+                escapes=("帮助",))
 async def on_help(ctx: Ctx, msg: TextMessage) -> None:
     await ctx.reply_card(help_card(ctx.employee.role), subject=f"help:{ctx.employee.id}")
 
@@ -52,24 +54,18 @@ async def on_cancel(ctx: Ctx, msg: TextMessage) -> None:
     await ctx.reply("好的，已取消当前操作。已填写的内容会保留，随时可以继续。")
 
 
-@router.action("menu")
-async def on_menu_action(ctx: Ctx, event: CardAction, action: Action) -> None:
-    intent = action.arg(0)
+@router.action("menu", "ask", args=(str,))
+async def on_menu_action(ctx: Ctx, event: CardAction, action: Action, intent: str) -> None:
+    """A quick-ask button: answered by the Q&A feature as if the question had been typed."""
     question = {i: q for _, i, q in QUICK_ASKS}.get(intent)
-    dispatcher = ctx.services.dispatcher
     if question is None:
         await ctx.reply(FALLBACK)
         return
-    for r in dispatcher.routers:
-        if intent in r.intents:
-            await r.intents[intent](ctx, TextMessage(channel=event.channel, sender=event.sender,
-                                                     key=event.key, text=question))
-            return
-    await ctx.reply(FALLBACK)
+    await qa.answer(ctx, TextMessage(channel=event.channel, sender=event.sender, key=event.key, text=question), intent)
 
 
 @router.intent("help")
-async def on_help_intent(ctx: Ctx, msg: TextMessage) -> None:
+async def on_help_intent(ctx: Ctx, msg: TextMessage, question: object) -> None:
     await on_help(ctx, msg)
 
 
@@ -78,15 +74,11 @@ CARE_RISK = ("辛苦了，谢谢你愿意说出来。我已经记下，会提醒
 CARE_LOW = "听起来最近不太顺，辛苦了。可以在周复盘的「主要障碍」里写下来，主管会看到并跟进。"
 
 
+@router.fallback
 async def fallback(ctx: Ctx, msg: TextMessage) -> None:
     """Not a command or a question: read it anyway (people vent to bots), answer with care if it
     carries risk signals or distress, else say what the bot can do."""
-    from handlers.risk import record_reply
-    from handlers.risk.store import get_analysis
-
-    ref = f"chat:{ctx.event.key}"
-    await record_reply(ctx.services, ctx.employee.id, msg.text, "chat", ref)
-    row = get_analysis(ctx.db, ref)
+    row = await risk.record_reply(ctx.services, ctx.employee.id, msg.text, "chat", f"chat:{ctx.event.key}")
     if row is not None and row.risks:
         await ctx.reply(CARE_RISK)
     elif row is not None and row.sentiment == "neg":

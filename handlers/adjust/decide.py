@@ -14,15 +14,17 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.context import Ctx
-from bot.events import CardAction
+from bot.events import CardAction, TextMessage
+from bot.router import Router
 from cards.payload import Action
 from handlers.adjust import store as adj
 from handlers.adjust.cards import approval_card, change_text, closed_card, local, subject
 from handlers.common.goals import alignment, format_progress
 from scheduler.registry import JobCtx, job
 from storage.db import Database
-from storage.models import AdjustmentRequest, Employee
+from storage.models import AdjustmentRequest, Conversation, Employee
 
+router = Router("adjust_decide")
 REJECT_FLOW = "adjust_reject"
 MIN_REJECT_REASON, MAX_REJECT_REASON = 2, 200
 STALE = "这个按钮已失效，请在最新的卡片上操作。"
@@ -56,7 +58,10 @@ async def send_approval_card(ctx: Ctx, req: AdjustmentRequest, requester: Employ
 
 
 # -- buttons -----------------------------------------------------------------------------------
+@router.action("adj", "approve")
+@router.action("adj", "reject")
 async def on_decision_action(ctx: Ctx, event: CardAction, action: Action) -> None:
+    """adj:approve|reject:<request_id>:v1 (approver)."""
     try:
         request_id = int(action.arg(0))
     except ValueError:
@@ -90,11 +95,9 @@ def refusal_for(ctx: Ctx, req: AdjustmentRequest) -> str | None:
     return None
 
 
-async def on_reject_reason(ctx: Ctx, text: str) -> bool:
-    conv = ctx.conversation()
-    if conv is None:
-        return False
-    reason = text.strip().strip("。.！! ")
+@router.flow(REJECT_FLOW)
+async def on_reject_reason(ctx: Ctx, msg: TextMessage, conv: Conversation) -> bool:
+    reason = msg.text.strip().strip("。.！! ")
     if len(reason) < MIN_REJECT_REASON or len(reason) > MAX_REJECT_REASON:
         await ctx.reply(f"请用 {MIN_REJECT_REASON}–{MAX_REJECT_REASON} 个字说明驳回原因，发送「取消」放弃驳回。")
         return True

@@ -24,7 +24,7 @@ from handlers.adjust import store as adj
 from handlers.adjust.cards import change_text, goal_choice_card
 from handlers.adjust.parse import TRIGGER, clean_reason, first_number, parse_request
 from handlers.common.goals import goals_of
-from storage.models import Goal
+from storage.models import Conversation, Goal
 
 router = Router("adjust")
 FLOW = "adjust"
@@ -39,7 +39,7 @@ async def on_explicit_request(ctx: Ctx, msg: TextMessage) -> None:
 
 
 @router.intent("adjust_target")
-async def on_adjust_intent(ctx: Ctx, msg: TextMessage) -> None:
+async def on_adjust_intent(ctx: Ctx, msg: TextMessage, question: object) -> None:
     await start(ctx, msg.text)
 
 
@@ -87,10 +87,7 @@ def own_open_goals(ctx: Ctx) -> list[Goal]:
 
 # -- the guided flow ---------------------------------------------------------------------------
 @router.flow(FLOW)
-async def on_flow_text(ctx: Ctx, msg: TextMessage) -> bool:
-    conv = ctx.conversation()
-    if conv is None:
-        return False
+async def on_flow_text(ctx: Ctx, msg: TextMessage, conv: Conversation) -> bool:
     data, text = dict(conv.data), msg.text.strip()
     if conv.step != "reason" and re.search(TRIGGER, text):
         ctx.end_flow(FLOW)  # a fresh explicit request replaces the half-finished one
@@ -130,16 +127,9 @@ def _goal_from_answer(ctx: Ctx, text: str, options: list[str]) -> Goal | None:
     return matches[0][0] if matches else None
 
 
-@router.action("adj")
-async def on_card_action(ctx: Ctx, event: CardAction, action: Action) -> None:
-    """adj:pick:<goal_id>:v1 (requester) · adj:approve|reject:<request_id>:v1 (approver)."""
-    if action.action == "pick":
-        await on_pick(ctx, action)
-    else:
-        await adjust_decide.on_decision_action(ctx, event, action)
-
-
-async def on_pick(ctx: Ctx, action: Action) -> None:
+@router.action("adj", "pick")
+async def on_pick(ctx: Ctx, event: CardAction, action: Action) -> None:
+    """adj:pick:<goal_id>:v1 (requester); approve/reject are in handlers/adjust/decide.py."""
     goal = adj.get_goal(ctx.db, action.arg(0))
     if goal is None or goal.owner_id != ctx.employee.id:
         await ctx.reply("这个目标不在你的名下，无法申请调整。")
@@ -257,6 +247,5 @@ async def submit(ctx: Ctx, goal: Goal, new: float, reason: str) -> None:
                     f"原因：{reason}。\n已发给{approver.name}审批，结果出来后我会第一时间通知你。")
 
 
-@router.flow(adjust_decide.REJECT_FLOW)
-async def on_reject_reason(ctx: Ctx, msg: TextMessage) -> bool:
-    return await adjust_decide.on_reject_reason(ctx, msg.text)
+
+router.include(adjust_decide.router)

@@ -30,7 +30,7 @@ def render(ctx: Ctx) -> tuple[str, int]:
     return "\n".join(out), len(rows)
 
 
-@router.command("导出我的周复盘", "导出周复盘", "我的成长档案", "成长档案", "导出复盘")
+@router.command("导出我的周复盘", "导出周复盘", "我的成长档案", "成长档案", "导出复盘", escapes=("导出我的周复盘",))
 async def on_export(ctx: Ctx, msg: TextMessage) -> None:
     text, n = render(ctx)
     if n == 0:

@@ -22,7 +22,7 @@ from handlers.checkin import store
 from handlers.checkin.parse import summary
 from handlers.common.calendar import local
 from handlers.risk.analysis_hook import record
-from storage.models import CheckIn, Employee
+from storage.models import CheckIn, Conversation, Employee
 
 router = Router("checkin_review")
 FLOW = "ci_feedback"
@@ -148,19 +148,29 @@ async def mark_seen(ctx: Ctx, ci: CheckIn, emp: Employee) -> None:
     await ctx.update_cards(review_subject(ci), review_card(emp, ci, ctx.services.tz).closed("已阅👍"))
 
 
-@router.action("cr")
-async def on_review_action(ctx: Ctx, event: CardAction, action: Action) -> None:
-    ids = list(action.args) if action.action == "seenall" else [action.arg(0)]
+async def _found(ctx: Ctx, ids: list[str]) -> list[tuple[CheckIn, Employee]]:
     found = [x for x in (_checkin_for_manager(ctx, i) for i in ids) if x is not None]
     if not found:
         await ctx.reply("这份周复盘不属于你的团队成员，无法操作。")
-        return
-    if action.action in ("seen", "seenall"):
+    return found
+
+
+@router.action("cr", "seen")
+@router.action("cr", "seenall")
+async def on_seen_button(ctx: Ctx, event: CardAction, action: Action) -> None:
+    """cr:seen:<checkin_id> (one report) · cr:seenall:<id>:<id>… (the digest's 全部已阅)."""
+    found = await _found(ctx, list(action.args) if action.action == "seenall" else [action.arg(0)])
+    if found:
         for ci, emp in found:
             await mark_seen(ctx, ci, emp)
         names = "、".join(emp.name for _, emp in found)
         await ctx.reply(f"已标记为已阅：{names}。")
-    elif action.action == "fb":
+
+
+@router.action("cr", "fb")
+async def on_feedback_button(ctx: Ctx, event: CardAction, action: Action) -> None:
+    found = await _found(ctx, [action.arg(0)])
+    if found:
         ci, emp = found[0]
         if ci.manager_seen_at is None:
             store.update(ctx.db, ci.id, manager_seen_at=ctx.now())  # type: ignore[arg-type]
@@ -170,9 +180,7 @@ async def on_review_action(ctx: Ctx, event: CardAction, action: Action) -> None:
 
 
 @router.flow(FLOW)
-async def on_feedback_text(ctx: Ctx, msg: TextMessage) -> bool | None:
-    conv = ctx.conversation()
-    assert conv is not None
+async def on_feedback_text(ctx: Ctx, msg: TextMessage, conv: Conversation) -> bool | None:
     text = msg.text.strip()
     ci = store.get(ctx.db, int(conv.data.get("checkin_id", 0)))
     emp = store.employee(ctx.db, ci.employee_id) if ci else None

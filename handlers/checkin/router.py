@@ -44,20 +44,10 @@ from handlers.common.calendar import (
 from handlers.common.goals import format_progress, goals_of
 from handlers.risk.analysis_hook import record
 from scheduler.registry import JobCtx, job
-from storage.models import CheckIn, Employee
+from storage.models import CheckIn, Conversation, Employee
 
 router = Router("checkin")
 FLOW = "checkin"
-FALL_THROUGH = ("拜访结束", "我的积分", "导出我的周复盘", "帮助")
-
-
-def include(into: Router, other: Router) -> None:
-    into.commands += other.commands
-    into.patterns += other.patterns
-    into.intents.update(other.intents)
-    into.flows.update(other.flows)
-    into.actions.update(other.actions)
-    into.system.update(other.system)
 
 
 # -- the push -------------------------------------------------------------------------------------
@@ -146,20 +136,23 @@ async def skip(ctx: Ctx, ci: CheckIn) -> None:
     await ctx.reply(f"好的，{ci.week} 的周复盘已跳过，好好休息🌿 回来后想补填，发送「填写周复盘」即可。")
 
 
-def _own(ctx: Ctx, checkin_id: str) -> CheckIn | None:
-    ci = store.get(ctx.db, int(checkin_id)) if checkin_id.isdigit() else None
-    return ci if ci is not None and ci.employee_id == ctx.employee.id else None
-
-
-@router.action("ci")
-async def on_card(ctx: Ctx, event: CardAction, action: Action) -> None:
-    ci = _own(ctx, action.arg(0))
-    if ci is None:
+async def _own(ctx: Ctx, checkin_id: int) -> CheckIn | None:
+    ci = store.get(ctx.db, checkin_id)
+    if ci is None or ci.employee_id != ctx.employee.id:
         await ctx.reply("这张周复盘卡片不是你的，无法操作。")
-        return
-    if action.action == "start":
+        return None
+    return ci
+
+
+@router.action("ci", "start", args=(int,))
+async def on_start_button(ctx: Ctx, event: CardAction, action: Action, checkin_id: int) -> None:
+    if (ci := await _own(ctx, checkin_id)) is not None:
         await begin(ctx, ci)
-    elif action.action == "skip":
+
+
+@router.action("ci", "skip", args=(int,))
+async def on_skip_button(ctx: Ctx, event: CardAction, action: Action, checkin_id: int) -> None:
+    if (ci := await _own(ctx, checkin_id)) is not None:
         await skip(ctx, ci)
 
 
@@ -186,13 +179,11 @@ async def on_skip(ctx: Ctx, msg: TextMessage) -> None:
 
 
 @router.pattern(r"(成果\s*[:：].+(障碍|困难)\s*[:：])|(^\s*(1|１|①|[（(]1[)）])\S?)")
-async def on_all_in_one(ctx: Ctx, msg: TextMessage) -> None:
+async def on_all_in_one(ctx: Ctx, msg: TextMessage) -> bool | None:
     """All three answers sent without pressing 「开始填写」 first (labelled, or three numbered lines
     while a check-in is open)."""
     if not parse_labelled(msg.text) and not (parse_all(msg.text) and store.latest_open(ctx.db, ctx.employee.id)):
-        if ctx.services.dispatcher.fallback is not None:
-            await ctx.services.dispatcher.fallback(ctx, msg)
-        return
+        return False
     ci = current_or_open(ctx)
     if ci.status == "submitted":
         await revise_with(ctx, ci, msg.text)
@@ -202,12 +193,8 @@ async def on_all_in_one(ctx: Ctx, msg: TextMessage) -> None:
 
 # -- answering ------------------------------------------------------------------------------------
 @router.flow(FLOW)
-async def on_answer(ctx: Ctx, msg: TextMessage) -> bool | None:
+async def on_answer(ctx: Ctx, msg: TextMessage, conv: Conversation) -> bool | None:
     text = msg.text.strip()
-    if any(text.startswith(p) for p in FALL_THROUGH):
-        return False
-    conv = ctx.conversation()
-    assert conv is not None
     ci = store.get(ctx.db, int(conv.data.get("checkin_id", 0)))
     if ci is None:
         ctx.end_flow(FLOW)
@@ -295,6 +282,4 @@ async def revise_with(ctx: Ctx, ci: CheckIn, text: str, data: dict | None = None
     await submit(ctx, ci, revised=True)
 
 
-router_parts = (checkin_review.router, escalation.router, archive.router)
-for _r in router_parts:
-    include(router, _r)
+router.include(checkin_review.router, escalation.router, archive.router)

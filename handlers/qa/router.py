@@ -8,12 +8,12 @@ import asyncio
 import logging
 
 from bot.context import Ctx
-from bot.dispatch import report_names
 from bot.events import TextMessage
 from bot.router import Router
+from bot.routing import report_names
 from handlers.qa import store as queries
 from handlers.qa.answers import ANSWERS, Ask
-from nlp.intent import parse_question
+from nlp.intent import Question, parse_question
 from storage.models import Employee
 
 log = logging.getLogger(__name__)
@@ -43,9 +43,12 @@ def resolve_subject(ctx: Ctx, text: str, subject_name: str | None) -> tuple[Empl
     return me, None
 
 
-async def answer(ctx: Ctx, msg: TextMessage, intent: str) -> None:
+async def answer(ctx: Ctx, msg: TextMessage, intent: str, question: Question | None = None) -> None:
+    """Answer ``intent`` about the asker or the report they named. ``question`` is the one the
+    dispatcher already parsed; entry points that did not come through the classifier (the menu's
+    quick asks, 「我的积分」) leave it out and it is parsed here."""
     today = ctx.local_now().date()
-    q = parse_question(msg.text, today, known_names=report_names(ctx))
+    q = question or parse_question(msg.text, today, known_names=report_names(ctx))
     subject, refusal = resolve_subject(ctx, msg.text, q.subject_name)
     if subject is None:
         await ctx.reply(refusal or ONLY_SELF)
@@ -55,8 +58,8 @@ async def answer(ctx: Ctx, msg: TextMessage, intent: str) -> None:
 
 
 def _register(intent: str) -> None:
-    async def handler(ctx: Ctx, msg: TextMessage) -> None:
-        await answer(ctx, msg, intent)
+    async def handler(ctx: Ctx, msg: TextMessage, question: Question) -> None:
+        await answer(ctx, msg, intent, question)
 
     handler.__name__ = f"on_{intent}"
     router.intent(intent)(handler)

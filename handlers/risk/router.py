@@ -31,17 +31,22 @@ NOT_ALLOWED = "抱歉，员工的原话和风险提醒仅对其直属主管、HR
 NOT_FOUND = "没有找到这条风险提醒，请检查编号。"
 
 
-async def record_reply(services: Services, employee_id: str, text: str, source: str, ref: str) -> None:
-    """Analyse one reply, store it once per ``ref`` and apply the flag rules.
-    ``services`` may also be a handler's ``Ctx`` (its services are used)."""
+async def record_reply(services: Services, employee_id: str, text: str, source: str,
+                       ref: str) -> ReplyAnalysis | None:
+    """Analyse one reply, store it once per ``ref`` and apply the flag rules; returns the stored
+    analysis (the earlier one when ``ref`` was recorded before; None for blank text or an unknown
+    employee). ``services`` may also be a handler's ``Ctx`` (its services are used)."""
     services = getattr(services, "services", services)
-    if not text or not text.strip() or risk.get_analysis(services.db, ref) is not None:
-        return
+    if not text or not text.strip():
+        return None
+    earlier = risk.get_analysis(services.db, ref)
+    if earlier is not None:
+        return earlier
     with services.db.session() as s:
         emp = s.get(Employee, employee_id)
     if emp is None:
         log.warning("record_reply %s: unknown employee %r; reply not analysed", ref, employee_id)
-        return
+        return None
     result = await asyncio.to_thread(analyze, text, source if source in SOURCES else "checkin")
     row = risk.save_analysis(services.db, ReplyAnalysis(
         employee_id=employee_id, source=source, ref=ref, text=text, sentiment=result.sentiment,
@@ -49,7 +54,7 @@ async def record_reply(services: Services, employee_id: str, text: str, source: 
         risks=[{"category": r.category, "evidence": r.evidence, "start": r.start, "end": r.end,
                 "severity": r.severity} for r in result.risks]))
     if row is None:
-        return  # the same reply was recorded concurrently
+        return risk.get_analysis(services.db, ref)  # the same reply was recorded concurrently
     rules = risk.Rules.from_policy(services.settings.policy)
     for category, rule, evidence in risk.evaluate(services.db, row, rules, services.tz):
         flag, created = risk.raise_flag(services.db, employee_id, category, rule, evidence, services.now(),
@@ -57,6 +62,7 @@ async def record_reply(services: Services, employee_id: str, text: str, source: 
         if created:
             log.info("risk flag #%s raised for %s: %s (%s)", flag.id, employee_id, category, rule)
             await notify_manager(services, flag, emp)
+    return row
 
 
 async def notify_manager(services: Services, flag: RiskFlag, emp: Employee) -> None:
@@ -98,13 +104,14 @@ async def _handle(ctx: Ctx, flag_id: int, status: str) -> None:
         await ctx.reply(f"已将{subject.name}的「{label(flag.category)}」提醒标记为已解决。")
 
 
-@router.action("risk")
-async def on_risk_action(ctx: Ctx, event: CardAction, action: Action) -> None:
-    status = {"ack": "acknowledged", "resolve": "resolved"}.get(action.action)
-    if status is None or not action.arg(0).isdigit():
-        await ctx.reply(NOT_FOUND)
-        return
-    await _handle(ctx, int(action.arg(0)), status)
+@router.action("risk", "ack", args=(int,))
+async def on_ack_button(ctx: Ctx, event: CardAction, action: Action, flag_id: int) -> None:
+    await _handle(ctx, flag_id, "acknowledged")
+
+
+@router.action("risk", "resolve", args=(int,))
+async def on_resolve_button(ctx: Ctx, event: CardAction, action: Action, flag_id: int) -> None:
+    await _handle(ctx, flag_id, "resolved")
 
 
 @router.pattern(r"^\s*(?:已?跟进|确认)风险\s*#?\s*(\d+)\s*$")

@@ -27,7 +27,7 @@ from handlers.risk.analysis_hook import record
 from handlers.visit import store as vstore
 from handlers.visit import summary as visit_summary
 from scheduler.registry import JobCtx, job
-from storage.models import Employee, Visit, VisitFeedback
+from storage.models import Conversation, Employee, Visit, VisitFeedback
 
 router = Router("visit")
 log = logging.getLogger(__name__)
@@ -80,7 +80,7 @@ async def on_visit_ended(ctx: Ctx, event: SystemEvent) -> None:
         await send_card(ctx.services, v, ctx.now())
 
 
-@router.pattern(r"^\s*拜访结束\s*[:：，,]?\s*(\S.*)?$")
+@router.pattern(r"^\s*拜访结束\s*[:：，,]?\s*(\S.*)?$", escapes=True)
 async def on_visit_said(ctx: Ctx, msg: TextMessage) -> None:
     customer = msg.text.strip()[4:].strip(" :：，,") or "客户"
     now = ctx.now()
@@ -91,7 +91,7 @@ async def on_visit_said(ctx: Ctx, msg: TextMessage) -> None:
 
 
 # -- tags and note --------------------------------------------------------------------------------
-@router.action("visit")
+@router.action("visit", "tags")
 async def on_tags(ctx: Ctx, event: CardAction, action: Action) -> None:
     v = vstore.get_visit(ctx.db, action.arg(0))
     pol = ctx.settings.policy
@@ -121,12 +121,8 @@ async def on_tags(ctx: Ctx, event: CardAction, action: Action) -> None:
 
 
 @router.flow(FLOW)
-async def on_note(ctx: Ctx, msg: TextMessage) -> bool | None:
+async def on_note(ctx: Ctx, msg: TextMessage, conv: Conversation) -> bool | None:
     text = msg.text.strip()
-    if text.startswith(("拜访结束", "帮助", "我的积分", "导出我的周复盘")):
-        return False
-    conv = ctx.conversation()
-    assert conv is not None
     v = vstore.get_visit(ctx.db, conv.data.get("visit_id", ""))
     if v is None:
         ctx.end_flow(FLOW)
@@ -195,13 +191,12 @@ async def visit_scan(jctx: JobCtx) -> str:
 
 
 # -- 我的积分: the exact phrase always works, answered by the Q&A feature's one points answer -----
-@router.command("我的积分", "积分", "查积分")
+@router.command("我的积分", "积分", "查积分", escapes=("我的积分",))
 async def on_points(ctx: Ctx, msg: TextMessage) -> None:
     from handlers import qa
 
     await qa.answer(ctx, msg, "points")
 
 
-for _r in (visit_summary.router,):
-    router.commands += _r.commands
-    router.actions.update(_r.actions)
+
+router.include(visit_summary.router)

@@ -104,8 +104,8 @@ async def test_on_postgresql_only_stale_pending_events_are_replayed_once(chat_an
     assert inbox.accept(bot.db, young.key, young.channel, young.to_dict(), chat.clock.now())
     assert await bot.dispatcher.replay_pending() == 0  # a live node may be handling it right now
     chat.clock.advance(minutes=6)
-    other = type(bot.dispatcher)(bot.services, bot.dispatcher.routers)  # a second process sweeping too
-    other.fallback = bot.dispatcher.fallback
+    other = type(bot.dispatcher)(bot.services, bot.dispatcher.routers,  # a second process sweeping too
+                                 classify=bot.dispatcher.routing.classifier)
     counts = await asyncio.gather(bot.dispatcher.replay_pending(), other.replay_pending())
     assert sorted(counts) == [0, 1]
     await bot.drain()
