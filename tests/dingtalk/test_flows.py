@@ -87,6 +87,8 @@ async def test_friday_checkin_to_manager_seen(emu, make_bot, rep, manager, name,
     assert card_buttons(review) == [] and "已阅👍" in card_text(review)
     assert review.versions == 2
     assert said(emu, rep, "已阅你") == 1
+    # The manager's confirmation is a separate send: wait for it rather than racing the worker.
+    await until(lambda: said(emu, manager, f"已标记为已阅：{name}"), what="the manager's confirmation")
     assert said(emu, manager, f"已标记为已阅：{name}") == 1
 
     ci = store.for_week(bot.db, rep.replace("dt_", "").upper(), WEEK)
