@@ -63,6 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
     rsub = r.add_subparsers(dest="report_cmd", required=True)
     ra = rsub.add_parser("adjustments", help="target-adjustment decision times")
     ra.add_argument("--json", action="store_true")
+    ral = rsub.add_parser("alerts", help="active early-warning alerts (attainment, baseline, work log, capacity)")
+    ral.add_argument("--json", action="store_true")
     o = sub.add_parser("outbox", help="inspect or flush the outbound queue")
     osub = o.add_subparsers(dest="outbox_cmd", required=True)
     osub.add_parser("stats")
@@ -115,9 +117,13 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
     if cmd == "jobs":
         return await _jobs(args, settings)
     if cmd == "report":
-        from handlers.adjust.report import adjustment_report
         from storage.db import open_database
-        result = adjustment_report(open_database(settings.storage.url))
+        if args.report_cmd == "alerts":
+            from handlers.alerts.report import alerts_report
+            result = alerts_report(open_database(settings.storage.url), settings.schedule.tz)
+        else:
+            from handlers.adjust.report import adjustment_report
+            result = adjustment_report(open_database(settings.storage.url))
         print(json.dumps(result, ensure_ascii=False, indent=2) if args.json else result["text"])
         return 0
     if cmd == "outbox":

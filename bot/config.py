@@ -85,6 +85,8 @@ class ScheduleSettings:
     visit_summary_cron: str = "0 9 * * mon"
     risk_digest_cron: str = "30 9 * * mon"
     escalation_scan_cron: str = "*/10 * * * *"
+    alert_scan_cron: str = "0 8 * * mon"
+    battle_map_cron: str = "30 8 * * mon"
     misfire_grace_hours: int = 24
 
     @property
@@ -114,6 +116,14 @@ class PolicySettings:
     risk_repeat_days: int = 14
     alert_min_severity: int = 3
     digest_window_minutes: int = 30
+    alert_attainment_yellow_percent: float = 80.0
+    alert_attainment_red_percent: float = 60.0
+    alert_baseline_drop_percent: float = 15.0
+    alert_baseline_months: int = 3
+    alert_baseline_weeks: int = 2
+    alert_worklog_months: int = 2
+    alert_capacity_percent: float = 80.0
+    alert_snooze_days: int = 7
 
 
 @dataclass
@@ -229,7 +239,8 @@ def _validate(s: Settings) -> None:
         raise ConfigError("wecom.encoding_aes_key", "must be exactly 43 characters")
     if not (0 < s.policy.max_adjustment_percent <= 100):
         raise ConfigError("policy.max_adjustment_percent", "must be in (0, 100]")
-    for name in ("checkin_cron", "visit_summary_cron", "risk_digest_cron", "escalation_scan_cron"):
+    for name in ("checkin_cron", "visit_summary_cron", "risk_digest_cron", "escalation_scan_cron",
+                 "alert_scan_cron", "battle_map_cron"):
         value = getattr(s.schedule, name)
         if len(value.split()) != 5:
             raise ConfigError(f"schedule.{name}", f"expected a 5-field cron expression, got {value!r}")
@@ -242,6 +253,17 @@ def _validate(s: Settings) -> None:
     both = s.calendar.holidays() & s.calendar.workdays()
     if both:
         raise ConfigError("calendar.extra_workdays", f"{min(both)} is also listed in extra_holidays")
+    p = s.policy
+    if not 0 < p.alert_attainment_red_percent < p.alert_attainment_yellow_percent:
+        raise ConfigError("policy.alert_attainment_red_percent",
+                          "must be above 0 and below alert_attainment_yellow_percent")
+    for name in ("alert_baseline_months", "alert_baseline_weeks", "alert_worklog_months", "alert_snooze_days"):
+        if getattr(p, name) < 1:
+            raise ConfigError(f"policy.{name}", "must be at least 1")
+    if not 0 < p.alert_baseline_drop_percent < 100:
+        raise ConfigError("policy.alert_baseline_drop_percent", "must be between 0 and 100")
+    if p.alert_capacity_percent <= 0:
+        raise ConfigError("policy.alert_capacity_percent", "must be above 0")
     if not 1 <= s.dingtalk.batch_size <= 20:
         raise ConfigError("dingtalk.batch_size", "must be between 1 and 20 (DingTalk's per-call limit)")
 

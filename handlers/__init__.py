@@ -12,6 +12,7 @@ ROUTER_MODULES = (
     "handlers.visit",
     "handlers.adjust",
     "handlers.risk",
+    "handlers.alerts",
     "handlers.qa",
 )
 

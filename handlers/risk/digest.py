@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
+from handlers.alerts.report import digest_section
 from handlers.risk.cards import label
 from handlers.risk.charts import has_cjk_font, heatmap
 from handlers.risk.store import CATEGORIES, OPEN_STATUSES, TREND, iso_week
@@ -144,6 +145,7 @@ async def risk_digest(jctx: JobCtx) -> str:
     png = await asyncio.to_thread(heatmap, row_labels or ["-"], [w.split("-")[1] for w in weeks], values, title)
     local = jctx.local_at
     text = digest_text(stats, week, last_week, f"{local.month}月{local.day}日 {local:%H:%M}", legend)
+    text += digest_section(services.db, jctx.at, tz)  # the early-warning alerts (handlers/alerts)
     with services.db.session() as s:
         hr = list(s.execute(select(Employee).where(Employee.role == "hr", Employee.active)
                             .order_by(Employee.id)).scalars())

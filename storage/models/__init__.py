@@ -1,5 +1,6 @@
 """All tables. Import this package to register every model on ``SQLModel.metadata``."""
 
+from storage.models.alerts import Alert
 from storage.models.checkins import CheckIn, Conversation, Feedback
 from storage.models.goals import AdjustmentRequest, Goal, GoalAudit, MetricValue, Task, WorkLog
 from storage.models.messaging import CardRecord, InboundEvent, JobRun, OutboxMessage, SchedulerLease
@@ -9,6 +10,7 @@ from storage.models.visits import PointsEntry, Visit, VisitFeedback
 
 __all__ = [
     "AdjustmentRequest",
+    "Alert",
     "CardRecord",
     "CheckIn",
     "Conversation",

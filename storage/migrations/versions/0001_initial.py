@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-03 23:13:34.936522
+Create Date: 2026-12-03 23:29:47.711801
 """
 
 from alembic import op
@@ -43,6 +43,31 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_adjustment_requests_goal_id'), ['goal_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_adjustment_requests_requester_id'), ['requester_id'], unique=False)
         batch_op.create_index('uq_adjustment_requests_pending_goal', ['goal_id'], unique=True, sqlite_where=sa.text("status = 'pending'"), postgresql_where=sa.text("status = 'pending'"))
+
+    op.create_table('alerts',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('rule', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('subject', sqlmodel.sql.sqltypes.AutoString(length=128), nullable=False),
+    sa.Column('employee_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+    sa.Column('department_id', sa.Integer(), nullable=True),
+    sa.Column('manager_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+    sa.Column('recipients', sa.JSON(), nullable=False),
+    sa.Column('level', sa.Integer(), nullable=False),
+    sa.Column('figure', sa.Float(), nullable=False),
+    sa.Column('evidence', sa.JSON(), nullable=False),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('snoozed_until', storage.types.UTCDateTime(), nullable=True),
+    sa.Column('fired', sa.Integer(), nullable=False),
+    sa.Column('handled_by', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+    sa.Column('created_at', storage.types.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', storage.types.UTCDateTime(), nullable=False),
+    sa.Column('last_fired_at', storage.types.UTCDateTime(), nullable=True),
+    sa.Column('cleared_at', storage.types.UTCDateTime(), nullable=True),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('alerts', schema=None) as batch_op:
+        batch_op.create_index('ix_alerts_manager_status', ['manager_id', 'status'], unique=False)
+        batch_op.create_index('uq_alerts_active_subject', ['rule', 'subject'], unique=True, sqlite_where=sa.text('cleared_at IS NULL'), postgresql_where=sa.text('cleared_at IS NULL'))
 
     op.create_table('cards_sent',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -448,6 +473,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_cards_sent_handle_key'))
 
     op.drop_table('cards_sent')
+    with op.batch_alter_table('alerts', schema=None) as batch_op:
+        batch_op.drop_index('uq_alerts_active_subject', sqlite_where=sa.text('cleared_at IS NULL'), postgresql_where=sa.text('cleared_at IS NULL'))
+        batch_op.drop_index('ix_alerts_manager_status')
+
+    op.drop_table('alerts')
     with op.batch_alter_table('adjustment_requests', schema=None) as batch_op:
         batch_op.drop_index('uq_adjustment_requests_pending_goal', sqlite_where=sa.text("status = 'pending'"), postgresql_where=sa.text("status = 'pending'"))
         batch_op.drop_index(batch_op.f('ix_adjustment_requests_requester_id'))

@@ -1,0 +1,154 @@
+"""Chat side of the alerts: 「团队预警」 (the battle map), the card buttons (prefix ``alr``: ack, snooze,
+detail, ackall, snoozeall, each) and the text commands 「确认预警 N」「暂缓预警 N」「预警详情 N」.
+
+Who may act on an alert: its recipients, its manager, HR and admins; others get a polite refusal."""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import timedelta
+
+from bot.context import Ctx
+from bot.events import CardAction, TextMessage
+from bot.router import Router
+from cards.model import Card
+from cards.payload import Action
+from handlers.alerts import store
+from handlers.alerts.cards import alert_card, battle_map_card, closed_card, detail_text, short_date
+from handlers.alerts.jobs import map_alerts
+from storage.models import Alert, Employee
+
+log = logging.getLogger(__name__)
+router = Router("alerts")
+
+NOT_FOUND = "没有找到这条预警，请检查编号（发送「团队预警」查看你的预警）。"
+NOT_ALLOWED = "抱歉，这条预警只有相关主管、本人和 HR 可以处理。"
+CLEARED = "这条预警的情况已经恢复正常，无需处理。"
+MAP_SUBJECT = "alertmap:{}"
+
+
+def _allowed(emp: Employee, a: Alert) -> bool:
+    return emp.id in a.recipients or emp.id == a.manager_id or emp.role in ("hr", "admin")
+
+
+async def _apply(ctx: Ctx, a: Alert, status: str) -> Alert | None:
+    """Acknowledge or snooze one alert and close its cards; None when nothing changed."""
+    until = ctx.now() + timedelta(days=ctx.settings.policy.alert_snooze_days) if status == "snoozed" else None
+    assert a.id is not None
+    updated, changed = store.set_status(ctx.db, a.id, status, ctx.employee.id, ctx.now(), until)
+    if not changed or updated is None:
+        return None
+    await ctx.update_cards(f"alert:{a.id}", closed_card(updated, ctx.employee.name, ctx.services.tz))
+    return updated
+
+
+async def _one(ctx: Ctx, alert_id: int, status: str) -> None:
+    a = store.get(ctx.db, alert_id)
+    if a is None:
+        await ctx.reply(NOT_FOUND)
+        return
+    if not _allowed(ctx.employee, a):
+        log.info("alert #%s: %s may not act on it", alert_id, ctx.employee.id)
+        await ctx.reply(NOT_ALLOWED)
+        return
+    if a.cleared_at is not None:
+        await ctx.reply(CLEARED)
+        return
+    done = await _apply(ctx, a, status)
+    who = a.evidence.get("who", "")
+    if done is None:
+        await ctx.reply(f"预警 #{a.id}（{who}）已确认过，无需重复操作。情况如果恶化，我会再提醒你。")
+    elif status == "acknowledged":
+        await ctx.reply(f"已确认预警 #{a.id}（{who}），谢谢跟进。情况如果继续恶化，我会再提醒你。")
+    else:
+        assert done.snoozed_until is not None
+        await ctx.reply(f"好的，预警 #{a.id}（{who}）暂缓到 {short_date(done.snoozed_until, ctx.services.tz)}，"
+                        "期间不再提醒；到期后仍未改善会再提醒你。")
+
+
+async def _many(ctx: Ctx, ids: list[int], status: str) -> None:
+    changed = 0
+    for i in ids:
+        a = store.get(ctx.db, i)
+        if a is not None and a.cleared_at is None and _allowed(ctx.employee, a) and await _apply(ctx, a, status):
+            changed += 1
+    word = "确认" if status == "acknowledged" else f"暂缓 {ctx.settings.policy.alert_snooze_days} 天"
+    mine = MAP_SUBJECT.format(ctx.employee.id)
+    await ctx.update_cards(mine, Card(title=f"团队预警 · {ctx.employee.name}", body=f"已{word} {changed} 条预警。")
+                           .closed(f"已全部{word[:2]} · {short_date(ctx.now(), ctx.services.tz)}"))
+    await ctx.reply(f"已{word} {changed} 条预警。" if changed else "这些预警都已处理过，无需重复操作。")
+
+
+async def _each(ctx: Ctx, ids: list[int]) -> None:
+    sent = 0
+    for i in ids:
+        a = store.get(ctx.db, i)
+        if a is None or a.cleared_at is not None or not _allowed(ctx.employee, a):
+            continue
+        card = alert_card(a, ctx.services.tz) if a.status == "open" else closed_card(a, "", ctx.services.tz)
+        await ctx.reply_card(card, subject=f"alert:{a.id}")
+        sent += 1
+    if not sent:
+        await ctx.reply("这些预警都已恢复正常。")
+
+
+async def _detail(ctx: Ctx, alert_id: int) -> None:
+    a = store.get(ctx.db, alert_id)
+    if a is None:
+        await ctx.reply(NOT_FOUND)
+    elif not _allowed(ctx.employee, a):
+        await ctx.reply(NOT_ALLOWED)
+    else:
+        await ctx.reply(detail_text(a, ctx.services.tz) + f"\n发送「确认预警 {a.id}」或「暂缓预警 {a.id}」处理。")
+
+
+def _ids(arg: str) -> list[int]:
+    return [int(x) for x in arg.split(".") if x.isdigit()]
+
+
+@router.action("alr")
+async def on_alert_action(ctx: Ctx, event: CardAction, action: Action) -> None:
+    ids = _ids(action.arg(0))
+    verb = action.action
+    if not ids:
+        await ctx.reply(NOT_FOUND)
+    elif verb in ("ack", "snooze"):
+        await _one(ctx, ids[0], "acknowledged" if verb == "ack" else "snoozed")
+    elif verb == "detail":
+        await _detail(ctx, ids[0])
+    elif verb in ("ackall", "snoozeall"):
+        await _many(ctx, ids, "acknowledged" if verb == "ackall" else "snoozed")
+    elif verb == "each":
+        await _each(ctx, ids)
+    else:
+        log.warning("alert card action %r unknown; the card may be from a newer version", verb)
+        await ctx.reply(NOT_FOUND)
+
+
+@router.command("团队预警", "预警", "我的预警", "预警列表", "作战图")
+async def on_battle_map(ctx: Ctx, msg: TextMessage) -> None:
+    alerts, snoozed = map_alerts(ctx.services, ctx.employee.id, at_recipient=True)
+    if not alerts:
+        extra = f"（另有 {snoozed} 条已暂缓）" if snoozed else ""
+        await ctx.reply(f"目前没有需要你处理的预警{extra}。")
+        return
+    await ctx.reply_card(battle_map_card(ctx.employee.name, alerts, snoozed, ctx.services.tz),
+                         subject=MAP_SUBJECT.format(ctx.employee.id))
+
+
+@router.pattern(r"^\s*(确认|暂缓)预警\s*#?\s*(\d+)\s*$")
+async def on_alert_command(ctx: Ctx, msg: TextMessage) -> None:
+    m = re.search(r"(确认|暂缓)预警\s*#?\s*(\d+)", msg.text)
+    assert m is not None
+    await _one(ctx, int(m.group(2)), "acknowledged" if m.group(1) == "确认" else "snoozed")
+
+
+@router.pattern(r"^\s*预警详情\s*#?\s*(\d+)\s*$")
+async def on_alert_detail(ctx: Ctx, msg: TextMessage) -> None:
+    m = re.search(r"(\d+)", msg.text)
+    assert m is not None
+    await _detail(ctx, int(m.group(1)))
+
+
+

@@ -1,0 +1,114 @@
+"""The four alert rules on real stored data through the terminal: an alert fires once, does not fire
+again while nothing changes, fires again when the condition worsens or recurs after it cleared, and
+can be acknowledged or snoozed from its card."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+
+from bot.channels.terminal import Shown
+from handlers.alerts.report import alerts_report
+from tests.alerts.scenarios import MONDAY, SCENARIOS, Scenario
+from tests.conftest import TZ, texts
+
+
+async def scan(chat, at: datetime) -> str | None:  # type: ignore[no-untyped-def]
+    chat.clock.set(at)
+    return await chat.run_job("alert_scan", at)
+
+
+def cards(shown: list[Shown], title: str) -> list[Shown]:
+    return [s for s in shown if s.kind == "card" and title in s.text]
+
+
+async def fired(chat, sc: Scenario) -> dict[str, Shown]:  # type: ignore[no-untyped-def]
+    """The one new alert card each recipient got (and nothing else about this alert)."""
+    out = {}
+    for who in sc.to:
+        got = cards(chat.seen(who), sc.title)
+        assert len(got) == 1, f"{who} got {len(got)} cards titled {sc.title!r}"
+        out[who] = got[0]
+    return out
+
+
+def nothing_new(chat, sc: Scenario) -> None:  # type: ignore[no-untyped-def]
+    for who in sc.to:
+        assert cards(chat.seen(who), sc.title) == [], f"{who} was alerted again"
+
+
+def report_for(chat, sc: Scenario) -> list[dict]:  # type: ignore[no-untyped-def]
+    return [a for a in alerts_report(chat.bot.db, TZ)["alerts"] if a["rule"] == sc.rule
+            and sc.title.endswith(a["who"])]
+
+
+@pytest.mark.parametrize("sc", SCENARIOS, ids=str)
+async def test_fires_once_acknowledge_worsen_clear_recur(chat, sc: Scenario) -> None:  # type: ignore[no-untyped-def]
+    sc.mild(chat.bot.db)
+    await scan(chat, MONDAY)
+    first = await fired(chat, sc)
+    assert sc.mild_text in first[sc.to[0]].text and "建议" in first[sc.to[0]].text
+    # the same condition a few hours later: nobody is told again
+    await scan(chat, MONDAY + timedelta(hours=2))
+    nothing_new(chat, sc)
+    # acknowledged from the card: every copy closes, and the unchanged condition stays quiet
+    actor = sc.to[0]
+    reply = texts(await chat.press(actor, 1, card=first[actor].card_no))
+    assert "已确认预警" in reply
+    for who in sc.to[1:]:
+        assert any(s.kind == "update_card" and "已确认" in s.text for s in chat.seen(who))
+    assert report_for(chat, sc)[0]["status"] == "acknowledged"
+    await scan(chat, MONDAY + timedelta(hours=3))
+    nothing_new(chat, sc)
+    # worse: everyone is told again, with the new figures
+    sc.worse(chat.bot.db)
+    await scan(chat, MONDAY + timedelta(hours=4))
+    again = await fired(chat, sc)
+    assert sc.worse_text in again[actor].text
+    assert report_for(chat, sc)[0]["fired"] == 2
+    # cleared: the cards say so and the report no longer lists it
+    sc.clear(chat.bot.db)
+    await scan(chat, MONDAY + timedelta(hours=5))
+    assert any(s.kind == "update_card" and "已恢复" in s.text for s in chat.seen(actor))
+    assert report_for(chat, sc) == []
+    # the condition comes back: a new alert fires
+    sc.mild(chat.bot.db)
+    await scan(chat, MONDAY + timedelta(hours=6))
+    assert sc.mild_text in (await fired(chat, sc))[actor].text
+
+
+@pytest.mark.parametrize("sc", SCENARIOS, ids=str)
+async def test_snoozed_alert_stays_quiet_even_when_worse(chat, sc: Scenario) -> None:  # type: ignore[no-untyped-def]
+    sc.mild(chat.bot.db)
+    await scan(chat, MONDAY)
+    card = (await fired(chat, sc))[sc.to[0]]
+    reply = texts(await chat.press(sc.to[0], 2, card=card.card_no))
+    assert "暂缓到 12月7日" in reply
+    assert report_for(chat, sc)[0]["status"] == "snoozed"
+    sc.worse(chat.bot.db)
+    await scan(chat, MONDAY + timedelta(hours=2))
+    nothing_new(chat, sc)
+    assert report_for(chat, sc)[0]["status"] == "snoozed"
+
+
+async def test_snooze_runs_out_and_the_alert_comes_back(chat) -> None:  # type: ignore[no-untyped-def]
+    sc = SCENARIOS[0]
+    sc.mild(chat.bot.db)
+    await scan(chat, MONDAY)
+    card = (await fired(chat, sc))["E200"]
+    await chat.press("E200", 2, card=card.card_no)
+    await scan(chat, MONDAY + timedelta(days=6))
+    nothing_new(chat, sc)
+    await scan(chat, MONDAY + timedelta(days=7, hours=1))  # snoozed until 12月7日 8:00
+    assert "研发部" in (await fired(chat, sc))["E200"].text
+
+
+async def test_only_the_people_concerned_may_act(chat) -> None:  # type: ignore[no-untyped-def]
+    SCENARIOS[2].mild(chat.bot.db)  # 彭飞's work log: E200's alert
+    await scan(chat, MONDAY)
+    alert_id = report_for(chat, SCENARIOS[2])[0]["id"]
+    assert "只有相关主管、本人和 HR" in texts(await chat.say(f"确认预警 {alert_id}", as_="E100"))
+    assert "已确认预警" in texts(await chat.say(f"确认预警 {alert_id}", as_="E200"))
+    assert "已确认过" in texts(await chat.say(f"确认预警 {alert_id}", as_="E200"))
+    assert "没有找到这条预警" in texts(await chat.say("预警详情 999", as_="E200"))
