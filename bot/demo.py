@@ -141,12 +141,30 @@ def build_csvs(folder: Path, today: date, tz) -> None:  # type: ignore[no-untype
         for d in range(1, 4):
             rows["worklogs"].append([eid, today - timedelta(days=d), f"{rnd.choice(TASKS[_kind(dept)])}".format(
                 c=rnd.choice(CUSTOMERS))])
+    _alert_examples(rows, today)
     folder.mkdir(parents=True, exist_ok=True)
     for name, cols in COLUMNS.items():
         with (folder / f"{name}.csv").open("w", encoding="utf-8", newline="") as f:
             w = csv.writer(f)
             w.writerow(cols)
             w.writerows(rows[name])
+
+
+def _alert_examples(rows: dict[str, list[list[object]]], today: date) -> None:
+    """Data that makes each early-warning rule fire on the demo's "today" (job ``alert_scan``):
+    市场部 behind its time (yellow), 高洁's signings below their 3-month baseline two weeks running,
+    宋佳 without a work log since three months ago, 罗斌's week over capacity."""
+    for goal in rows["goals"]:
+        if goal[0] == "G-D3":
+            goal[9] = 330
+    cur = next(float(g[9]) for g in rows["goals"] if g[0] == "G-E112")
+    for w in range(5, 13):
+        rows["metrics"].append(["G-E112", today - timedelta(days=7 * w), round(cur * 1.3, 1)])
+    for d in (100, 107, 114):
+        rows["worklogs"].append(["E303", today - timedelta(days=d), "整理线索转化数据"])
+    monday = today - timedelta(days=today.weekday())
+    for i, (title, hours) in enumerate([("华南区招标文件准备", 16), ("安康药业合同评审", 16), ("季度回款对账", 6)]):
+        rows["tasks"].append([f"T9{i + 1:03d}", "E113", title, monday + timedelta(days=2 + i), "doing", "G-E113", hours])
 
 
 def seed_history(db: Database, today: date, tz) -> None:  # type: ignore[no-untyped-def]

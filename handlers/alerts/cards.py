@@ -135,7 +135,8 @@ def battle_map_card(name: str, alerts: list[Alert], snoozed: int, tz: tzinfo) ->
     blocks = []
     for a in shown:
         ev = evidence_lines(a)[:2]
-        blocks.append("\n".join([f"{icon(a)} #{a.id} {RULE_TEXT[a.rule]}：{headline(a)}", *ev,
+        mark = "" if a.status == "open" else f"（{STATUS_TEXT[a.status]}）"
+        blocks.append("\n".join([f"{icon(a)} #{a.id} {RULE_TEXT[a.rule]}{mark}：{headline(a)}", *ev,
                                  f"→ {suggestion(a)}"]))
     if len(alerts) > MAX_ON_MAP:
         blocks.append(f"另有 {len(alerts) - MAX_ON_MAP} 条，发送「预警详情 编号」查看。")

@@ -145,6 +145,7 @@ def active(db: Database, recipient: str | None = None, manager_id: str | None = 
     with db.session() as s:
         rows = list(s.execute(select(Alert).where(Alert.cleared_at.is_(None))
                               .order_by(Alert.level.desc(), Alert.created_at, Alert.id)).scalars())
+    rows.sort(key=lambda a: a.evidence.get("color") != "red")  # red first (stable: then by level)
     if recipient is not None:
         rows = [a for a in rows if recipient in a.recipients]
     if manager_id is not None:
