@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from bot.services import Services
 from handlers.alerts import rules, store
@@ -47,11 +47,12 @@ async def alert_scan(jctx: JobCtx) -> str:
     return f"alerts {week}: {', '.join(counts)}; notified {notified}, cleared {cleared}"
 
 
-def map_alerts(services: Services, manager_id: str, at_recipient: bool = False) -> tuple[list[Alert], int]:
-    """(alerts to show, number snoozed) for a manager's battle map."""
+def map_alerts(services: Services, manager_id: str, now: datetime, at_recipient: bool = False,
+               ) -> tuple[list[Alert], int]:
+    """(alerts to show, number snoozed as of ``now``) for a manager's battle map: the alerts they own,
+    or with ``at_recipient`` every alert sent to them."""
     rows = store.active(services.db, recipient=manager_id) if at_recipient else \
         store.active(services.db, manager_id=manager_id)
-    now = services.now()
     snoozed = [a for a in rows if a.status == "snoozed" and a.snoozed_until and a.snoozed_until > now]
     return [a for a in rows if a not in snoozed], len(snoozed)
 
@@ -65,7 +66,7 @@ async def battle_map(jctx: JobCtx) -> str:
     sent = 0
     for mid in managers:
         emp = people.get(mid)
-        alerts, snoozed = map_alerts(services, mid)
+        alerts, snoozed = map_alerts(services, mid, jctx.at)
         if emp is None or not emp.active or not alerts:
             continue
         card = battle_map_card(emp.name, alerts, snoozed, services.tz)

@@ -128,7 +128,7 @@ async def on_alert_action(ctx: Ctx, event: CardAction, action: Action) -> None:
 
 @router.command("团队预警", "预警", "我的预警", "预警列表", "作战图")
 async def on_battle_map(ctx: Ctx, msg: TextMessage) -> None:
-    alerts, snoozed = map_alerts(ctx.services, ctx.employee.id, at_recipient=True)
+    alerts, snoozed = map_alerts(ctx.services, ctx.employee.id, ctx.now(), at_recipient=True)
     if not alerts:
         extra = f"（另有 {snoozed} 条已暂缓）" if snoozed else ""
         await ctx.reply(f"目前没有需要你处理的预警{extra}。")

@@ -45,6 +45,14 @@ def report_for(chat, sc: Scenario) -> list[dict]:  # type: ignore[no-untyped-def
 
 @pytest.mark.parametrize("sc", SCENARIOS, ids=str)
 async def test_fires_once_acknowledge_worsen_clear_recur(chat, sc: Scenario) -> None:  # type: ignore[no-untyped-def]
+    await lifecycle(chat, sc)
+
+
+async def test_lifecycle_on_sqlite_and_postgresql(chat_any_db) -> None:  # type: ignore[no-untyped-def]
+    await lifecycle(chat_any_db, SCENARIOS[3])
+
+
+async def lifecycle(chat, sc: Scenario) -> None:  # type: ignore[no-untyped-def]
     sc.mild(chat.bot.db)
     await scan(chat, MONDAY)
     first = await fired(chat, sc)
