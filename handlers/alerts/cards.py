@@ -15,7 +15,7 @@ RULE_TEXT = {
     "worklog": "工作日志未更新",
     "capacity": "工作负荷超限",
 }
-STATUS_TEXT = {"open": "待处理", "acknowledged": "已确认", "snoozed": "已暂缓", "cleared": "已恢复"}
+STATUS_TEXT = {"open": "待处理", "acknowledged": "已确认", "snoozed": "已暂缓", "cleared": "已解除"}
 MAX_ON_MAP = 5
 
 
@@ -56,6 +56,16 @@ def headline(a: Alert) -> str:
         return (f"{who}本周（{e['week']}）到期的未完成任务共 {e['hours']:g} 小时，"
                 f"占周产能 {e['capacity']:g} 小时的 {pct(e['load'])}")
     return who
+
+
+def brief(a: Alert) -> str:
+    """One short line per alert (the top of the battle map; WeCom shows only ~110 characters)."""
+    e = a.evidence
+    figure = {"attainment": lambda: f"进度比 {pct(e['ratio'])}",
+              "baseline": lambda: f"低于基线 {pct(e['weeks'][-1]['deviation'])}",
+              "worklog": lambda: f"{int(a.figure)} 个月无日志",
+              "capacity": lambda: f"负荷 {pct(e['load'])}"}[a.rule]()
+    return f"{icon(a)} #{a.id} {e.get('who', '')} {figure}"
 
 
 def evidence_lines(a: Alert) -> list[str]:
@@ -154,7 +164,7 @@ def battle_map_card(name: str, alerts: list[Alert], snoozed: int, tz: tzinfo) ->
                    Button("逐条查看", pack("alr", "each", ids), "default")]
     return Card(
         title=f"团队预警 · {name}",
-        body="\n\n".join(blocks),
+        body="\n".join(brief(a) for a in shown) + "\n\n" + "\n\n".join(blocks),
         fields=[("待处理", f"{len(alerts)} 条"), ("红色", f"{red} 条")],
         buttons=buttons,
         footer="「逐条查看」会逐条发来预警卡片，可分别确认或暂缓；也可发送「确认预警 编号」「暂缓预警 编号」。",

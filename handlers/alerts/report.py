@@ -34,7 +34,7 @@ def _row(a: Alert) -> dict[str, Any]:
 def alerts_report(db: Database, tz: tzinfo) -> dict[str, Any]:
     alerts = store.active(db)
     counts = Counter(a.rule for a in alerts)
-    lines = [f"未恢复的预警 {len(alerts)} 条：" + "，".join(f"{RULE_TEXT[r]} {counts[r]}" for r in RULE_ORDER)]
+    lines = [f"未解除的预警 {len(alerts)} 条：" + "，".join(f"{RULE_TEXT[r]} {counts[r]}" for r in RULE_ORDER)]
     for a in alerts:
         state = STATUS_TEXT[a.status]
         if a.status == "snoozed" and a.snoozed_until:
@@ -54,13 +54,13 @@ def digest_section(db: Database, at: datetime, tz: tzinfo, limit: int = 6) -> st
     counts = Counter(a.rule for a in alerts)
     red = sum(1 for a in alerts if icon(a) == "🔴")
     lines = ["\n\n【经营预警】",
-             f"未恢复 {len(alerts)} 条（红色 {red} 条）："
-             + "，".join(f"{RULE_TEXT[r]} {counts[r]}" for r in RULE_ORDER if counts[r]) if alerts else "未恢复 0 条",
+             f"未解除 {len(alerts)} 条（红色 {red} 条）："
+             + "，".join(f"{RULE_TEXT[r]} {counts[r]}" for r in RULE_ORDER if counts[r]) if alerts else "未解除 0 条",
              ]
     for a in alerts[:limit]:
         lines.append(f"· {icon(a)} #{a.id} {headline(a)}（{STATUS_TEXT[a.status]}）")
     if len(alerts) > limit:
         lines.append(f"· 另有 {len(alerts) - limit} 条，见 `python -m bot report alerts`")
     if cleared:
-        lines.append(f"近 7 天恢复正常 {len(cleared)} 条。")
+        lines.append(f"近 7 天解除 {len(cleared)} 条。")
     return "\n".join(lines)

@@ -24,7 +24,7 @@ router = Router("alerts")
 
 NOT_FOUND = "没有找到这条预警，请检查编号（发送「团队预警」查看你的预警）。"
 NOT_ALLOWED = "抱歉，这条预警只有相关主管、本人和 HR 可以处理。"
-CLEARED = "这条预警的情况已经恢复正常，无需处理。"
+CLEARED = "这条预警已解除（情况已好转或不再适用），无需处理。"
 MAP_SUBJECT = "alertmap:{}"
 
 
@@ -90,7 +90,7 @@ async def _each(ctx: Ctx, ids: list[int]) -> None:
         await ctx.reply_card(card, subject=f"alert:{a.id}")
         sent += 1
     if not sent:
-        await ctx.reply("这些预警都已恢复正常。")
+        await ctx.reply("这些预警都已解除，无需处理。")
 
 
 async def _detail(ctx: Ctx, alert_id: int) -> None:

@@ -52,8 +52,9 @@ def months_before(d: date, n: int) -> date:
     return date(m // 12, m % 12 + 1, min(d.day, 28))
 
 
-def _recipients(*ids: str | None) -> list[str]:
-    return list(dict.fromkeys(i for i in ids if i))
+def _recipients(snap: Snapshot, *ids: str | None) -> list[str]:
+    """The active people among ``ids``, once each, in order."""
+    return list(dict.fromkeys(i for i in ids if i and i in snap.people and snap.people[i].active))
 
 
 # -- department attainment --------------------------------------------------------------------------
@@ -93,7 +94,7 @@ def attainment(snap: Snapshot, today: date, policy: Any) -> list[Finding]:
              "color": "red" if ratio < red else "yellow", "goals": [
                  {"id": g.id, "title": g.title, "owner": snap.people[g.owner_id].name if g.owner_id in snap.people
                   else "", "attainment": round(a, 4), "elapsed": round(e, 4)} for g, a, e in worst]},
-            _recipients(dept.head_id, *snap.hr_ids()), dept.head_id, department_id=dept.id))
+            _recipients(snap, dept.head_id, *snap.hr_ids()), dept.head_id, department_id=dept.id))
     return out
 
 
@@ -108,7 +109,7 @@ def baseline(snap: Snapshot, today: date, policy: Any) -> list[Finding]:
     for g in snap.goals:
         series = snap.metrics.get(g.id)
         owner = snap.people.get(g.owner_id or "")
-        if not series or owner is None or not owner.manager_id:
+        if not series or owner is None or not owner.active or not _recipients(snap, owner.manager_id):
             continue
         base_vals = [v for d, v in series if base_from <= d < base_to]
         if not base_vals:
@@ -147,7 +148,7 @@ def worklog(snap: Snapshot, today: date, policy: Any) -> list[Finding]:
     now_m = today.year * 12 + today.month - 1
     for eid, last in snap.last_log.items():
         emp = snap.people.get(eid)
-        if emp is None or not emp.active or not emp.manager_id:
+        if emp is None or not emp.active or not _recipients(snap, emp.manager_id):
             continue
         missed = now_m - (last.year * 12 + last.month - 1) - 1
         if missed < policy.alert_worklog_months:
@@ -183,7 +184,7 @@ def capacity(snap: Snapshot, today: date, policy: Any) -> list[Finding]:
              "unestimated": sum(1 for t in tasks if t.estimated_hours is None),
              "tasks": [{"id": t.id, "title": t.title, "due": t.due_date.isoformat() if t.due_date else "",
                         "hours": t.estimated_hours, "status": t.status} for t in tasks]},
-            _recipients(eid, emp.manager_id), emp.manager_id or eid, employee_id=eid,
+            _recipients(snap, eid, emp.manager_id), emp.manager_id or eid, employee_id=eid,
             department_id=emp.department_id))
     return out
 

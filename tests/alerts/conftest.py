@@ -1,3 +1,4 @@
-"""The DingTalk rig (emulator + a bot on it), reused by the alert tests."""
+"""The platform rigs (DingTalk emulator + bot, WeCom emulator + bot), reused by the alert tests."""
 
 from tests.dingtalk.conftest import emu, make_bot  # noqa: F401
+from tests.wecom.conftest import rig  # noqa: F401

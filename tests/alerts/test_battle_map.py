@@ -75,7 +75,7 @@ async def test_hr_digest_ends_with_the_open_alerts(chat) -> None:  # type: ignor
     digest = texts(chat.seen("E002"))
     report = alerts_report(chat.bot.db, TZ)["alerts"]
     red = sum(a["color"] == "red" for a in report)
-    assert "【经营预警】" in digest and f"未恢复 {len(report)} 条（红色 {red} 条）" in digest
+    assert "【经营预警】" in digest and f"未解除 {len(report)} 条（红色 {red} 条）" in digest
     assert "研发部加权达成率 47%" in digest and "张伟本周（2026-W49）到期的未完成任务共 50 小时" in digest
 
 

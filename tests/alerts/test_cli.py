@@ -11,7 +11,7 @@ def test_report_alerts_after_a_scan_of_the_demo(tmp_path):  # type: ignore[no-un
     cfg = _config(tmp_path)
     assert run(["demo", "--no-chat"], cfg).returncode == 0
     r = run(["report", "alerts"], cfg)
-    assert r.returncode == 0 and "未恢复的预警 0 条" in r.stdout
+    assert r.returncode == 0 and "未解除的预警 0 条" in r.stdout
     r = run(["jobs", "run", "alert_scan"], cfg)
     assert r.returncode == 0, r.stderr
     assert "alert_scan as of" in r.stdout and "notified" in r.stdout

@@ -78,7 +78,7 @@ async def lifecycle(chat, sc: Scenario) -> None:  # type: ignore[no-untyped-def]
     # cleared: the cards say so and the report no longer lists it
     sc.clear(chat.bot.db)
     await scan(chat, MONDAY + timedelta(hours=5))
-    assert any(s.kind == "update_card" and "已恢复" in s.text for s in chat.seen(actor))
+    assert any(s.kind == "update_card" and "已解除" in s.text for s in chat.seen(actor))
     assert report_for(chat, sc) == []
     # the condition comes back: a new alert fires
     sc.mild(chat.bot.db)
@@ -120,3 +120,18 @@ async def test_only_the_people_concerned_may_act(chat) -> None:  # type: ignore[
     assert "已确认预警" in texts(await chat.say(f"确认预警 {alert_id}", as_="E200"))
     assert "已确认过" in texts(await chat.say(f"确认预警 {alert_id}", as_="E200"))
     assert "没有找到这条预警" in texts(await chat.say("预警详情 999", as_="E200"))
+
+
+async def test_alert_about_someone_who_left_clears(chat) -> None:  # type: ignore[no-untyped-def]
+    from storage.models import Employee
+
+    SCENARIOS[2].mild(chat.bot.db)  # 彭飞 without work logs
+    await scan(chat, MONDAY)
+    assert report_for(chat, SCENARIOS[2])
+    with chat.bot.db.session() as s:
+        e = s.get(Employee, "E203")
+        e.active = False
+        s.add(e)
+    await scan(chat, MONDAY + timedelta(days=1))
+    assert report_for(chat, SCENARIOS[2]) == []
+    assert any(x.kind == "update_card" and "已解除" in x.text for x in chat.seen("E200"))

@@ -62,7 +62,7 @@ async def test_fires_once_acknowledge_worsen_clear_recur(emu, make_bot, sc: Scen
     sc.clear(bot.db)
     await scan(bot, MONDAY + timedelta(hours=5))
     latest = alert_cards(emu, sc.to[0], sc)[-1]
-    await until(lambda: "已恢复" in card_text(latest), what="the card to say it recovered")
+    await until(lambda: "已解除" in card_text(latest), what="the card to say it recovered")
     sc.mild(bot.db)
     await scan(bot, MONDAY + timedelta(hours=6))
     assert counts(emu, sc) == [3] * len(sc.to)  # came back after it cleared
