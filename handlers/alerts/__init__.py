@@ -4,7 +4,9 @@ deduplicated alerts that can be acknowledged or snoozed, and the manager's battl
 Layout: ``rules`` (pure), ``store`` (every query), ``cards`` (what people see), ``jobs``
 (``alert_scan``, ``battle_map``), ``router`` (chat), ``report`` (CLI and the HR digest)."""
 
-from handlers.alerts import jobs  # noqa: F401  (registers the alert jobs)
+from handlers.alerts.jobs import alert_scan, battle_map
 from handlers.alerts.router import router
 
-__all__ = ["router"]
+jobs = [alert_scan, battle_map]
+
+__all__ = ["jobs", "router"]
