@@ -103,27 +103,42 @@ async def _detail(ctx: Ctx, alert_id: int) -> None:
         await ctx.reply(detail_text(a, ctx.services.tz) + f"\n发送「确认预警 {a.id}」或「暂缓预警 {a.id}」处理。")
 
 
-def _ids(arg: str) -> list[int]:
-    return [int(x) for x in arg.split(".") if x.isdigit()]
-
-
-@router.action("alr")
-async def on_alert_action(ctx: Ctx, event: CardAction, action: Action) -> None:
-    ids = _ids(action.arg(0))
-    verb = action.action
+def alert_ids(arg: str) -> list[int]:
+    """The ``12.13.14`` argument of the battle map's buttons (ValueError when malformed)."""
+    ids = [int(x) for x in arg.split(".")]
     if not ids:
-        await ctx.reply(NOT_FOUND)
-    elif verb in ("ack", "snooze"):
-        await _one(ctx, ids[0], "acknowledged" if verb == "ack" else "snoozed")
-    elif verb == "detail":
-        await _detail(ctx, ids[0])
-    elif verb in ("ackall", "snoozeall"):
-        await _many(ctx, ids, "acknowledged" if verb == "ackall" else "snoozed")
-    elif verb == "each":
-        await _each(ctx, ids)
-    else:
-        log.warning("alert card action %r unknown; the card may be from a newer version", verb)
-        await ctx.reply(NOT_FOUND)
+        raise ValueError(arg)
+    return ids
+
+
+@router.action("alr", "ack", args=(int,))
+async def on_ack(ctx: Ctx, event: CardAction, action: Action, alert_id: int) -> None:
+    await _one(ctx, alert_id, "acknowledged")
+
+
+@router.action("alr", "snooze", args=(int,))
+async def on_snooze(ctx: Ctx, event: CardAction, action: Action, alert_id: int) -> None:
+    await _one(ctx, alert_id, "snoozed")
+
+
+@router.action("alr", "detail", args=(int,))
+async def on_detail(ctx: Ctx, event: CardAction, action: Action, alert_id: int) -> None:
+    await _detail(ctx, alert_id)
+
+
+@router.action("alr", "ackall", args=(alert_ids,))
+async def on_ack_all(ctx: Ctx, event: CardAction, action: Action, ids: list[int]) -> None:
+    await _many(ctx, ids, "acknowledged")
+
+
+@router.action("alr", "snoozeall", args=(alert_ids,))
+async def on_snooze_all(ctx: Ctx, event: CardAction, action: Action, ids: list[int]) -> None:
+    await _many(ctx, ids, "snoozed")
+
+
+@router.action("alr", "each", args=(alert_ids,))
+async def on_each(ctx: Ctx, event: CardAction, action: Action, ids: list[int]) -> None:
+    await _each(ctx, ids)
 
 
 @router.command("团队预警", "预警", "我的预警", "预警列表", "作战图")

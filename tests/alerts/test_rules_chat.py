@@ -135,3 +135,24 @@ async def test_alert_about_someone_who_left_clears(chat) -> None:  # type: ignor
     await scan(chat, MONDAY + timedelta(days=1))
     assert report_for(chat, SCENARIOS[2]) == []
     assert any(x.kind == "update_card" and "已解除" in x.text for x in chat.seen("E200"))
+
+
+async def test_a_forged_or_malformed_alert_button_changes_nothing(chat) -> None:  # type: ignore[no-untyped-def]
+    import uuid
+
+    from bot.events import CardAction
+
+    SCENARIOS[2].mild(chat.bot.db)
+    await scan(chat, MONDAY)
+    alert_id = report_for(chat, SCENARIOS[2])[0]["id"]
+
+    async def click(as_: str, payload: str) -> str:
+        ev = CardAction(channel="terminal", sender=as_, key=f"terminal:{uuid.uuid4().hex}", action=payload)
+        await chat.bot.dispatcher.submit(ev, wait=True)
+        await chat.bot.drain()
+        return texts(chat.terminal.take(as_))
+
+    assert "只有相关主管、本人和 HR" in await click("E101", f"alr:ack:{alert_id}:v1")  # not E101's alert
+    assert "按钮已失效" in await click("E200", "alr:ackall:1.x:v1")
+    assert "按钮已失效" in await click("E200", "alr:nuke:1:v1")
+    assert report_for(chat, SCENARIOS[2])[0]["status"] == "open"
