@@ -106,7 +106,7 @@ def suggestion(a: Alert) -> str:
 
 
 def alert_card(a: Alert, tz: tzinfo) -> Card:
-    body = "\n".join([headline(a), *evidence_lines(a), f"建议：{suggestion(a)}"])
+    body = "\n".join([headline(a), *evidence_lines(a), f"→ {suggestion(a)}"])
     return Card(
         title=f"{icon(a)} {RULE_TEXT[a.rule]} · {a.evidence.get('who', '')}",
         body=body,
@@ -136,7 +136,7 @@ def detail_text(a: Alert, tz: tzinfo) -> str:
     if a.rule == "capacity" and e.get("unestimated"):
         lines.append(f"· 另有 {e['unestimated']} 项任务未估时，未计入")
     lines.append(f"首次发现 {short_date(a.created_at, tz)}，已提醒 {a.fired} 次。")
-    lines.append(f"建议：{suggestion(a)}")
+    lines.append(f"→ {suggestion(a)}")
     return "\n".join(lines)
 
 
