@@ -1,4 +1,4 @@
-"""Command line: ``python -m bot {serve,chat,demo,import,jobs,eval,report,outbox}``."""
+"""Command line: ``python -m bot {serve,chat,demo,import,sync,jobs,eval,report,outbox}``."""
 
 from __future__ import annotations
 
@@ -47,6 +47,10 @@ def build_parser() -> argparse.ArgumentParser:
     i = sub.add_parser("import", help="import CSV files (a folder) or one XLSX workbook")
     i.add_argument("path")
     i.add_argument("--dry-run", action="store_true", help="check every row and report, write nothing")
+    sy = sub.add_parser("sync", help="sync from WeCom/DingTalk")
+    sysub = sy.add_subparsers(dest="sync_cmd", required=True)
+    sd = sysub.add_parser("directory", help="departments, people and managers from the platforms")
+    sd.add_argument("--dry-run", action="store_true", help="show what would change, write and send nothing")
     j = sub.add_parser("jobs", help="list or run scheduled jobs")
     jsub = j.add_subparsers(dest="jobs_cmd", required=True)
     jsub.add_parser("list")
@@ -116,6 +120,8 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
         return 0 if not report.errors else 1
     if cmd == "jobs":
         return await _jobs(args, settings)
+    if cmd == "sync":
+        return await _sync(args, settings)
     if cmd == "report":
         from storage.db import open_database
         if args.report_cmd == "alerts":
@@ -221,6 +227,24 @@ async def _jobs(args: argparse.Namespace, settings: Settings) -> int:
         await bot.stop()
     print(f"{args.name} as of {at.isoformat()}: {detail or 'done'}")
     return 0
+
+
+async def _sync(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.app import PerfBot
+    from handlers.directory import sync_directory
+
+    if not (settings.wecom.enabled or settings.dingtalk.enabled):
+        print("sync directory: neither [wecom] nor [dingtalk] is configured", file=sys.stderr)
+        return 2
+    bot = PerfBot(settings, scheduler=False, channels=[] if args.dry_run else None)
+    await bot.start(workers=False)
+    try:
+        ok, lines = await sync_directory(bot.services, bot.services.now(), dry_run=args.dry_run)
+        await bot.drain()
+    finally:
+        await bot.stop()
+    print("\n".join(lines))
+    return 0 if ok else 1
 
 
 async def _outbox(args: argparse.Namespace, settings: Settings) -> int:

@@ -66,6 +66,7 @@ class DingTalkSettings:
     client_secret: str = ""
     robot_code: str = ""
     openapi_base: str = "https://api.dingtalk.com"
+    oapi_base: str = "https://oapi.dingtalk.com"  # legacy host of the contacts (通讯录) read APIs
     card_template_id: str = ""
     batch_size: int = 20
     per_user_per_minute: int = 20
@@ -87,6 +88,7 @@ class ScheduleSettings:
     escalation_scan_cron: str = "*/10 * * * *"
     alert_scan_cron: str = "0 8 * * mon"
     battle_map_cron: str = "30 8 * * mon"
+    directory_sync_cron: str = "0 2 * * *"
     misfire_grace_hours: int = 24
 
     @property
@@ -182,6 +184,7 @@ ENV_OVERRIDES: dict[str, tuple[str, str]] = {
     "PERFBOT_DINGTALK_CLIENT_SECRET": ("dingtalk", "client_secret"),
     "PERFBOT_DINGTALK_ROBOT_CODE": ("dingtalk", "robot_code"),
     "PERFBOT_DINGTALK_OPENAPI_BASE": ("dingtalk", "openapi_base"),
+    "PERFBOT_DINGTALK_OAPI_BASE": ("dingtalk", "oapi_base"),
     "PERFBOT_SMTP_PASSWORD": ("smtp", "password"),
 }
 
@@ -240,7 +243,7 @@ def _validate(s: Settings) -> None:
     if not (0 < s.policy.max_adjustment_percent <= 100):
         raise ConfigError("policy.max_adjustment_percent", "must be in (0, 100]")
     for name in ("checkin_cron", "visit_summary_cron", "risk_digest_cron", "escalation_scan_cron",
-                 "alert_scan_cron", "battle_map_cron"):
+                 "alert_scan_cron", "battle_map_cron", "directory_sync_cron"):
         value = getattr(s.schedule, name)
         if len(value.split()) != 5:
             raise ConfigError(f"schedule.{name}", f"expected a 5-field cron expression, got {value!r}")

@@ -14,6 +14,7 @@ ROUTER_MODULES = (
     "handlers.risk",
     "handlers.alerts",
     "handlers.qa",
+    "handlers.directory",
 )
 
 

@@ -17,6 +17,9 @@ class Department(SQLModel, table=True):
     # Team group chats used for @-reminders (optional).
     wecom_chat_id: str | None = Field(default=None, max_length=128)
     dingtalk_conversation_id: str | None = Field(default=None, max_length=128)
+    # The platform's department id, set by the directory sync (matches renamed departments).
+    wecom_dept_id: str | None = Field(default=None, max_length=64, unique=True)
+    dingtalk_dept_id: str | None = Field(default=None, max_length=64, unique=True)
 
 
 class Employee(SQLModel, table=True):

@@ -23,6 +23,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from tests.emulators.dingtalk_api import ApiState, CardState, card_buttons, err
+from tests.emulators.dingtalk_directory import DingTalkDirectory
 
 BOT_TOPIC = "/v1.0/im/bot/messages/get"
 CARD_TOPIC = "/v1.0/card/instances/callback"
@@ -53,6 +54,7 @@ class DingTalkEmulator:
                  corp_id: str = "dingcorp") -> None:
         self.client_id, self.client_secret, self.corp_id = client_id, client_secret, corp_id
         self.api = ApiState(client_id, client_secret)
+        self.directory = DingTalkDirectory(self.api.tokens)  # contacts on the oapi host (same server)
         self.base = ""
         self.tickets: dict[str, float] = {}  # unused ticket → expiry
         self.gateway_calls: list[dict[str, Any]] = []
@@ -80,6 +82,7 @@ class DingTalkEmulator:
         app.router.add_post("/v1.0/gateway/connections/open", self._open)
         app.router.add_get("/connect", self._connect)
         self.api.add_routes(app)
+        self.directory.add_routes(app)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)

@@ -1,5 +1,6 @@
 """WeCom's server side for tests: gettoken, message/send, message/update_template_card, media/upload,
-appchat/send (group chats the app created; register them with ``add_chat``).
+appchat/send (group chats the app created; register them with ``add_chat``), and the contacts read
+side (``directory``: department/list, user/list, see tests/emulators/wecom_directory.py).
 
 Behaviour follows ../shared/protocols.md A8 and C1: errors are HTTP 200 with an errcode; invalid
 recipients are echoed in ``invaliduser`` (81013 when nobody is valid); task_ids are unique per app;
@@ -22,6 +23,7 @@ from typing import Any
 from aiohttp import web
 
 from tests.emulators.wecom_cards import INTERACTIVE, CardInvalid, validate
+from tests.emulators.wecom_directory import WeComDirectory
 
 DUPLICATE_TASK_ID = 40098  # the real code is unconfirmed (protocols.md E); the bot maps this one
 BAD_RESPONSE_CODE = 40058
@@ -75,6 +77,7 @@ class WeComEmulator:
         self.fail_next: list[int] = []  # errcodes to answer to the next message/send calls
         self.chats: dict[str, dict[str, Any]] = {}  # chatid -> {name, owner, userlist} (appchat/create)
         self.chat_messages: dict[str, list[dict[str, Any]]] = defaultdict(list)  # chatid -> message bodies
+        self.directory = WeComDirectory()
         self._msgids = itertools.count(1)
         self.port = 0
         self._runner: web.AppRunner | None = None
@@ -87,6 +90,7 @@ class WeComEmulator:
         app.router.add_post("/cgi-bin/message/update_template_card", self.api(self.update_template_card))
         app.router.add_post("/cgi-bin/media/upload", self.api(self.upload))
         app.router.add_post("/cgi-bin/appchat/send", self.api(self.appchat_send))
+        self.directory.add_routes(app, self.api, self.err)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)

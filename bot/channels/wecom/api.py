@@ -96,23 +96,27 @@ class WeComAPI:
     # -- calls --------------------------------------------------------------------------------
     async def call(self, path: str, payload: dict[str, Any] | None = None, *,
                    params: dict[str, str] | None = None,
-                   form: Callable[[], aiohttp.FormData] | None = None) -> dict[str, Any]:
-        """POST ``path`` (JSON or multipart); on an invalid/expired token refresh once and retry once."""
+                   form: Callable[[], aiohttp.FormData] | None = None, method: str = "POST") -> dict[str, Any]:
+        """POST ``path`` (JSON or multipart; ``method="GET"`` for read APIs such as department/list);
+        on an invalid/expired token refresh once and retry once."""
         tok = await self.token()
-        body = await self._post(path, tok, payload, params, form)
+        body = await self._post(path, tok, payload, params, form, method)
         if int(body.get("errcode", 0)) in TOKEN_ERRORS:
             log.info("WeCom token rejected on %s (errcode %s); refreshing once", path, body.get("errcode"))
             tok = await self.token(stale=tok)
-            body = await self._post(path, tok, payload, params, form)
+            body = await self._post(path, tok, payload, params, form, method)
         code = int(body.get("errcode", 0))
         if code != 0:
             raise WeComError(code, str(body.get("errmsg", "")), body)
         return body
 
     async def _post(self, path: str, tok: str, payload: dict[str, Any] | None, params: dict[str, str] | None,
-                    form: Callable[[], aiohttp.FormData] | None) -> dict[str, Any]:
+                    form: Callable[[], aiohttp.FormData] | None, method: str = "POST") -> dict[str, Any]:
         query = {"access_token": tok, **(params or {})}
         url = f"{self.base}/{path}"
+        if method == "GET":
+            async with self.session().get(url, params=query) as resp:
+                return await self._json(resp)
         if form is not None:
             async with self.session().post(url, params=query, data=form()) as resp:  # a form is single-use
                 return await self._json(resp)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-03 23:29:47.711801
+Create Date: 2026-12-03 23:47:06.589538
 """
 
 from alembic import op
@@ -130,9 +130,13 @@ def upgrade() -> None:
     sa.Column('head_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
     sa.Column('wecom_chat_id', sqlmodel.sql.sqltypes.AutoString(length=128), nullable=True),
     sa.Column('dingtalk_conversation_id', sqlmodel.sql.sqltypes.AutoString(length=128), nullable=True),
+    sa.Column('wecom_dept_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+    sa.Column('dingtalk_dept_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
     sa.ForeignKeyConstraint(['parent_id'], ['departments.id'], ),
     sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('name')
+    sa.UniqueConstraint('dingtalk_dept_id'),
+    sa.UniqueConstraint('name'),
+    sa.UniqueConstraint('wecom_dept_id')
     )
     op.create_table('feedback',
     sa.Column('id', sa.Integer(), nullable=False),
