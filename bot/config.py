@@ -30,7 +30,7 @@ class ServerSettings:
     host: str = "127.0.0.1"
     port: int = 8080
     max_body_bytes: int = 64 * 1024
-    ingest_token: str = ""  # enables POST /ingest/visits when set
+    ingest_token: str = ""  # enables POST /ingest/{visits,metrics,tasks,worklogs} when set
 
 
 @dataclass

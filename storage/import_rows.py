@@ -62,10 +62,13 @@ class Known:
     rejected: dict[tuple[str, str], str] = field(default_factory=dict)  # (entity, id) -> "file:line"
 
     @classmethod
-    def stored(cls, s: Session) -> Known:
+    def stored(cls, s: Session, active_only: bool = False) -> Known:
+        """What the database holds (``active_only``: only active employees may be referred to)."""
         k = cls()
-        for emp_id, wx, dt in s.execute(select(Employee.id, Employee.wecom_userid, Employee.dingtalk_userid)):
-            k.employees[emp_id] = None
+        for emp_id, wx, dt, active in s.execute(select(Employee.id, Employee.wecom_userid, Employee.dingtalk_userid,
+                                                       Employee.active)):
+            if active or not active_only:
+                k.employees[emp_id] = None
             if wx:
                 k.platform_ids[("wecom_userid", wx)] = emp_id
             if dt:
@@ -76,6 +79,9 @@ class Known:
 
     def table(self, entity: str) -> dict[str, str | None]:
         return {"employees": self.employees, "departments": self.departments, "goals": self.goals}[entity]
+
+
+MIN_YEAR = 2000
 
 
 class Row:
@@ -129,10 +135,14 @@ class Row:
         if s is None:
             return None
         try:
-            return date.fromisoformat(s.replace("/", "-"))
+            d = date.fromisoformat(s.replace("/", "-"))
         except ValueError:
             self.err(col, f"not a date (YYYY-MM-DD): {s!r}")
             return None
+        if d.year < MIN_YEAR:
+            self.err(col, f"before {MIN_YEAR}: {s!r}")
+            return None
+        return d
 
     def moment(self, col: str) -> datetime | None:
         v = self.values.get(col)

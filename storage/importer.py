@@ -266,3 +266,49 @@ def import_path(db: Database, path: Path, tz: ZoneInfo | None = None, dry_run: b
                     report.new_visits.append(clean["id"])
             report.loaded[src.name] = report.loaded.get(src.name, 0) + ok
     return report
+
+
+# -- the same checks for items posted to the ingest API ------------------------------------------
+@dataclass
+class ItemsResult:
+    accepted: int = 0  # new rows
+    updated: int = 0  # existing rows that changed
+    duplicates: int = 0  # identical to what is stored: an idempotent re-send
+    errors: list[dict[str, Any]] = field(default_factory=list)  # {"index", "error"}
+
+
+def ingest_items(db: Database, name: str, items: list[tuple[int, dict[str, Any]]], tz: ZoneInfo) -> ItemsResult:
+    """Check and upsert posted rows of one entity, given with their index in the request, exactly like
+    imported rows (references must exist, employees be active); every problem of an item in its
+    ``error``, joined by "; "."""
+    result = ItemsResult()
+    with db.session() as s:
+        known = Known.stored(s, active_only=True)
+        seen: dict[tuple[str, ...], int] = {}
+        for i, item in items:
+            clean, problems = check(name, item, known, tz)
+            key = _key(name, item)
+            if key is not None and key in seen and not problems:
+                problems = [f"{'/'.join(KEYS[name])}: {'/'.join(key)!r} appears twice (items {seen[key]} and {i})"]
+            if problems:
+                result.errors.append({"index": i, "error": "; ".join(problems)})
+                continue
+            if key is not None:
+                seen[key] = i
+            sp = s.begin_nested()
+            try:
+                status = write(s, name, clean)
+                s.flush()
+                sp.commit()
+            except Exception as exc:  # a constraint the checks cannot see
+                sp.rollback()
+                result.errors.append({"index": i, "error": "rejected by the database: "
+                                      + str(getattr(exc, "orig", exc)).splitlines()[0]})
+                continue
+            if status == "new":
+                result.accepted += 1
+            elif status == "updated":
+                result.updated += 1
+            else:
+                result.duplicates += 1
+    return result
