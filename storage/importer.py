@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 from storage.db import Database
 from storage.import_rows import COLUMNS, KEYS, REQUIRED, Known, check, write
+from storage.models import Employee
 
 __all__ = ["ALIASES", "COLUMNS", "REQUIRED", "ImportPathError", "ImportReport", "import_path"]
 
@@ -247,6 +248,9 @@ def import_path(db: Database, path: Path, tz: ZoneInfo | None = None, dry_run: b
             ok = 0
             for line, row in rows:
                 clean, _ = check(src.name, row, known, tz)
+                if src.name == "employees" and (prev := s.get(Employee, clean["id"])) is not None and not prev.active:
+                    report.warnings.append(f"{src.label}:{line}: employee_id: {clean['id']!r} was deactivated "
+                                           f"(left the company); this import makes them active again")
                 if dry_run:
                     ok += 1
                     continue

@@ -173,3 +173,15 @@ def test_team_group_ids_are_imported_and_an_empty_cell_keeps_them(db, tmp_path):
     with db.session() as s:
         d = s.execute(select(Department)).scalar_one()
         assert (d.wecom_chat_id, d.dingtalk_conversation_id) == ("wrkGroup01", "cidGroup01==")
+
+
+def test_reactivating_someone_who_left_is_pointed_out(db, tmp_path):
+    write(tmp_path, "departments", DEPT)
+    write(tmp_path, "employees", [emp("E1", "甲")])
+    assert import_path(db, tmp_path, TZ).errors == []
+    with db.session() as s:
+        s.get(Employee, "E1").active = False  # e.g. the directory sync saw them leave
+    report = import_path(db, tmp_path, TZ)
+    assert report.errors == []
+    assert report.warnings == ["employees.csv:2: employee_id: 'E1' was deactivated (left the company); "
+                               "this import makes them active again"]

@@ -91,3 +91,17 @@ async def test_sync_with_paging_a_leaver_a_new_leader_and_a_return(emu, make_bot
     assert "0 joined, 0 left" in detail and emp(bot, "E201").active
     await until(lambda: len(hr_summaries(emu)) == 2, what="the second HR summary")
     assert "· 重新启用：冯磊（E201）" in hr_summaries(emu)[-1]
+
+
+async def test_people_imported_without_a_platform_id_are_matched_on_email(emu, make_bot):  # type: ignore[no-untyped-def]
+    mirror_demo(emu.directory)
+    bot = await make_bot(connect=False, oapi_base=emu.base)
+    with bot.db.session() as s:
+        s.get(Employee, "E204").dingtalk_userid = None  # imported before anyone knew their DingTalk id
+    emu.directory.users["dt_e204"]["email"] = "e204@example.com"
+    detail = await sync(bot)
+    assert "0 joined, 0 left" in detail
+    e = emp(bot, "E204")
+    assert (e.dingtalk_userid, e.manager_id, e.active) == ("dt_e204", "E200", True)
+    with bot.db.session() as s:
+        assert s.execute(select(func.count()).select_from(Employee).where(Employee.name == "曾颖")).scalar() == 1
