@@ -87,6 +87,8 @@ async def sync_directory(services: Services, at: datetime, dry_run: bool = False
         if dry_run:
             out.append(f"{name} (dry run, nothing written): {counts}" + ("\n" + text if changes.any() else ""))
             continue
+        if changes.any():
+            log.info("directory sync: %s", text)
         sent = await _tell_hr(services, name, at, text) if changes.any() else 0
         out.append(f"{name}: {counts}; summary sent to {sent} HR")
     return ok, out
@@ -110,3 +112,6 @@ async def _tell_hr(services: Services, platform: str, at: datetime, text: str) -
 async def directory_sync(jctx: JobCtx) -> str:
     _ok, lines = await sync_directory(jctx.services, jctx.at)
     return "\n".join(lines)
+
+
+jobs = [directory_sync]  # the feature's jobs, for the app to register

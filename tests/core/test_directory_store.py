@@ -1,0 +1,41 @@
+"""Applying a directory snapshot on both databases: dry run writes nothing, a real run maps ids and
+deactivates the leaver (the platform side is covered through both emulators in tests/wecom and
+tests/dingtalk)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from bot.demo import DEPARTMENTS, PEOPLE, seed_demo
+from bot.directory import PDept, PUser, Snapshot
+from handlers.directory.store import apply
+from storage.models import Department, Employee, Task
+from tests.conftest import DEMO_TODAY, make_settings
+
+
+def snapshot(without: str = "") -> Snapshot:
+    ids = {name: str(i) for i, (name, _p, _h) in enumerate(DEPARTMENTS, start=1)}
+    snap = Snapshot("wecom", depts=[PDept(ids[n], n, ids.get(p), [f"wx_{h.lower()}"]) for n, p, h in DEPARTMENTS])
+    for eid, name, dept, *_ in PEOPLE:
+        if eid != without:
+            snap.users[f"wx_{eid.lower()}"] = PUser(f"wx_{eid.lower()}", name, [ids[dept]])
+    return snap
+
+
+def test_dry_run_writes_nothing_and_a_real_run_deactivates_the_leaver(db, db_url):  # type: ignore[no-untyped-def]
+    seed_demo(db, make_settings(db_url), today=DEMO_TODAY)
+    with db.session() as s:
+        open_tasks = [t.id for t in s.execute(select(Task).where(Task.owner_id == "E113",
+                                                                 Task.status.in_(("todo", "doing")))).scalars()]
+    changes = apply(db, snapshot(without="E113"), dry_run=True)
+    assert [c[:2] for c in changes.left] == [("E113", "罗斌")]
+    with db.session() as s:
+        assert s.get(Employee, "E113").active
+        assert s.execute(select(Department.wecom_dept_id).where(Department.wecom_dept_id.is_not(None))).first() is None
+    changes = apply(db, snapshot(without="E113"))
+    assert changes.left == [("E113", "罗斌", "黄丽", len(open_tasks))]
+    with db.session() as s:
+        assert not s.get(Employee, "E113").active
+        assert {s.get(Task, t).owner_id for t in open_tasks} <= {"E110"}
+        assert s.execute(select(Department.wecom_dept_id).where(Department.name == "华南销售组")).scalar_one() == "5"
+    assert not apply(db, snapshot(without="E113")).any()  # nothing new: no changes
