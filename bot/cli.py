@@ -236,8 +236,9 @@ async def _sync(args: argparse.Namespace, settings: Settings) -> int:
     if not (settings.wecom.enabled or settings.dingtalk.enabled):
         print("sync directory: neither [wecom] nor [dingtalk] is configured", file=sys.stderr)
         return 2
+    # Not started: no inbound (a second DingTalk Stream client would take messages from `serve`);
+    # the HR summary is queued and delivered by drain() through the channels' send APIs.
     bot = PerfBot(settings, scheduler=False, channels=[] if args.dry_run else None)
-    await bot.start(workers=False)
     try:
         ok, lines = await sync_directory(bot.services, bot.services.now(), dry_run=args.dry_run)
         await bot.drain()

@@ -105,3 +105,22 @@ async def test_people_imported_without_a_platform_id_are_matched_on_email(emu, m
     assert (e.dingtalk_userid, e.manager_id, e.active) == ("dt_e204", "E200", True)
     with bot.db.session() as s:
         assert s.execute(select(func.count()).select_from(Employee).where(Employee.name == "曾颖")).scalar() == 1
+
+
+async def test_cli_sync_does_not_open_a_second_stream_and_still_tells_hr(emu, make_bot, sqlite_url, tmp_path):  # type: ignore[no-untyped-def]
+    from tests.wecom.test_directory import cli
+
+    mirror_demo(emu.directory)
+    del emu.directory.users["dt_e303"]                        # 宋佳 leaves
+    bot = await make_bot(connect=True)                       # the running `serve` with its Stream client
+    gateway_calls = len(emu.gateway_calls)
+    cfg = tmp_path / "perfbot.toml"
+    cfg.write_text(f'[storage]\nurl = "{sqlite_url}"\n[dingtalk]\nclient_id = "{emu.client_id}"\n'
+                   f'client_secret = "{emu.client_secret}"\nopenapi_base = "{emu.base}"\noapi_base = "{emu.base}"\n',
+                   encoding="utf-8")
+    code, out, err = await cli(str(cfg), "sync", "directory")
+    assert code == 0, err
+    assert "dingtalk: 7 departments, 25 people; 0 joined, 1 left" in out and "summary sent to 2 HR" in out
+    assert len(emu.gateway_calls) == gateway_calls           # no second Stream connection
+    assert any("· 已离开：宋佳（E303）" in t for t in hr_summaries(emu))
+    assert not emp(bot, "E303").active
