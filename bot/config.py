@@ -118,6 +118,7 @@ class PolicySettings:
     risk_repeat_days: int = 14
     alert_min_severity: int = 3
     digest_window_minutes: int = 30
+    directory_max_leavers_percent: float = 20.0
     alert_attainment_yellow_percent: float = 80.0
     alert_attainment_red_percent: float = 60.0
     alert_baseline_drop_percent: float = 15.0
@@ -240,6 +241,8 @@ def _validate(s: Settings) -> None:
         raise ConfigError("storage.url", "must be a sqlite:/// or postgresql+psycopg:// URL")
     if s.wecom.encoding_aes_key and len(s.wecom.encoding_aes_key) != 43:
         raise ConfigError("wecom.encoding_aes_key", "must be exactly 43 characters")
+    if not (0 < s.policy.directory_max_leavers_percent <= 100):
+        raise ConfigError("policy.directory_max_leavers_percent", "must be in (0, 100]")
     if not (0 < s.policy.max_adjustment_percent <= 100):
         raise ConfigError("policy.max_adjustment_percent", "must be in (0, 100]")
     for name in ("checkin_cron", "visit_summary_cron", "risk_digest_cron", "escalation_scan_cron",

@@ -50,6 +50,11 @@ def summary(platform: str, ch: store.Changes) -> str:
         handed = (f"{moved} 项未完成事项已转给 {mgr}" if moved else f"直属下属已改由 {mgr} 管理") if mgr else \
             "没有上级可接手，请手动安排其未完成事项"
         left.append(f"· 已离开：{n}（{i}），账号已停用，{handed}")
+    if ch.held:
+        names = "、".join(n for _i, n in ch.held[:SHOW]) + (f" 等 {len(ch.held)} 人" if len(ch.held) > SHOW else "")
+        left.append(f"· 有 {len(ch.held)} 人不再出现在通讯录中（{names}），一次离开的人数超过 "
+                    f"directory_max_leavers_percent，为防止误停用，本次没有停用任何人。请检查应用的可见范围；"
+                    f"如确实离职，调高该设置后重新同步。")
     return "\n".join([f"通讯录同步（{name}）有以下变化：",
                       *_some([f"· 新部门：{d}" for d in ch.new_departments], "个新部门"),
                       *_some([f"· 部门改名：{a} → {b}" for a, b in ch.renamed], "个部门改名"),
@@ -80,10 +85,13 @@ async def sync_directory(services: Services, at: datetime, dry_run: bool = False
             out.append(f"{name}: the platform lists nobody (check the app's visibility scope); nothing changed")
             ok = False
             continue
-        changes = store.apply(services.db, snap, dry_run=dry_run)
+        changes = store.apply(services.db, snap, dry_run=dry_run,
+                              max_leavers_percent=settings.policy.directory_max_leavers_percent)
         text = summary(name, changes)
         counts = (f"{len(snap.depts)} departments, {len(snap.users)} people; {len(changes.joined)} joined, "
-                  f"{len(changes.left)} left, {len(changes.managers)} manager changes, {len(changes.moved)} moved")
+                  f"{len(changes.left)} left, {len(changes.managers)} manager changes, {len(changes.moved)} moved"
+                  + (f"; {len(changes.held)} not deactivated (more than directory_max_leavers_percent at once)"
+                     if changes.held else ""))
         if dry_run:
             out.append(f"{name} (dry run, nothing written): {counts}" + ("\n" + text if changes.any() else ""))
             continue

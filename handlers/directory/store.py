@@ -6,7 +6,8 @@ department heads and the platform ids. Everything imported locally stays: role, 
 e-mail (filled in only when empty), team-group ids. Departments are matched on the platform id, then
 on the name; people on the platform user id, then on the e-mail. Nobody is deleted: a person the
 platform no longer lists is deactivated, their open tasks and pending approvals go to their manager,
-and people they managed report to that manager until the platform says otherwise.
+and people they managed report to that manager until the platform says otherwise. When too many
+would leave at once (``[policy] directory_max_leavers_percent``), nobody is deactivated and HR is told.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from storage.db import Database
 from storage.models import AdjustmentRequest, Department, Employee, Task
 
 OPEN_TASK = ("todo", "doing")
+MIN_HELD = 3  # this many leavers at once are never held back, whatever the share
 
 
 @dataclass
@@ -32,10 +34,11 @@ class Changes:
     moved: list[tuple[str, str, str]] = field(default_factory=list)  # (name, old dept, new dept)
     managers: list[tuple[str, str, str]] = field(default_factory=list)  # (name, old manager, new manager)
     left: list[tuple[str, str, str, int]] = field(default_factory=list)  # (id, name, manager name, items moved)
+    held: list[tuple[str, str]] = field(default_factory=list)  # (id, name): would leave, too many at once
 
     def any(self) -> bool:
         return any((self.new_departments, self.renamed, self.joined, self.returned, self.moved, self.managers,
-                    self.left))
+                    self.left, self.held))
 
 
 def _ordered(depts: list[PDept]) -> list[PDept]:
@@ -101,8 +104,10 @@ def _manager(snap: Snapshot, uid: str, by_pid: dict[str, PDept]) -> str | None:
     return None
 
 
-def apply(db: Database, snap: Snapshot, dry_run: bool = False) -> Changes:
-    """Bring the tables in line with ``snap``; with ``dry_run`` compute the changes and write nothing."""
+def apply(db: Database, snap: Snapshot, dry_run: bool = False, max_leavers_percent: float = 20.0) -> Changes:
+    """Bring the tables in line with ``snap``; with ``dry_run`` compute the changes and write nothing.
+    When more than ``max_leavers_percent`` of the people known on this platform (and more than
+    ``MIN_HELD``) would leave at once, nobody is deactivated: they are listed in ``held`` instead."""
     ch = Changes()
     ucol = f"{snap.platform}_userid"
     with db.session() as s:
@@ -146,10 +151,12 @@ def apply(db: Database, snap: Snapshot, dry_run: bool = False) -> Changes:
             if leaders and depts[pd.pid].head_id not in leaders:
                 depts[pd.pid].head_id = leaders[0]
                 s.add(depts[pd.pid])
-        for e in list(by_uid.values()):
-            if getattr(e, ucol) in snap.users or not e.active:
-                continue
-            ch.left.append(_deactivate(s, e, everyone))
+        gone = [e for e in by_uid.values() if e.active and getattr(e, ucol) not in snap.users]
+        mapped = sum(1 for e in by_uid.values() if e.active)
+        if len(gone) > MIN_HELD and len(gone) * 100 > max_leavers_percent * mapped:
+            ch.held = [(e.id, e.name) for e in gone]  # a narrowed visibility scope, not a wave of leavers
+        else:
+            ch.left = [_deactivate(s, e, everyone) for e in gone]
         if dry_run:
             s.rollback()
     return ch

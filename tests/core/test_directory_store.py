@@ -13,11 +13,11 @@ from storage.models import Department, Employee, Task
 from tests.conftest import DEMO_TODAY, make_settings
 
 
-def snapshot(without: str = "") -> Snapshot:
+def snapshot(*without: str) -> Snapshot:
     ids = {name: str(i) for i, (name, _p, _h) in enumerate(DEPARTMENTS, start=1)}
     snap = Snapshot("wecom", depts=[PDept(ids[n], n, ids.get(p), [f"wx_{h.lower()}"]) for n, p, h in DEPARTMENTS])
     for eid, name, dept, *_ in PEOPLE:
-        if eid != without:
+        if eid not in without:
             snap.users[f"wx_{eid.lower()}"] = PUser(f"wx_{eid.lower()}", name, [ids[dept]])
     return snap
 
@@ -27,15 +27,27 @@ def test_dry_run_writes_nothing_and_a_real_run_deactivates_the_leaver(db, db_url
     with db.session() as s:
         open_tasks = [t.id for t in s.execute(select(Task).where(Task.owner_id == "E113",
                                                                  Task.status.in_(("todo", "doing")))).scalars()]
-    changes = apply(db, snapshot(without="E113"), dry_run=True)
+    changes = apply(db, snapshot("E113"), dry_run=True)
     assert [c[:2] for c in changes.left] == [("E113", "罗斌")]
     with db.session() as s:
         assert s.get(Employee, "E113").active
         assert s.execute(select(Department.wecom_dept_id).where(Department.wecom_dept_id.is_not(None))).first() is None
-    changes = apply(db, snapshot(without="E113"))
+    changes = apply(db, snapshot("E113"))
     assert changes.left == [("E113", "罗斌", "黄丽", len(open_tasks))]
     with db.session() as s:
         assert not s.get(Employee, "E113").active
         assert {s.get(Task, t).owner_id for t in open_tasks} <= {"E110"}
         assert s.execute(select(Department.wecom_dept_id).where(Department.name == "华南销售组")).scalar_one() == "5"
-    assert not apply(db, snapshot(without="E113")).any()  # nothing new: no changes
+    assert not apply(db, snapshot("E113")).any()  # nothing new: no changes
+
+
+def test_too_many_leavers_at_once_deactivates_nobody(db, db_url):  # type: ignore[no-untyped-def]
+    seed_demo(db, make_settings(db_url), today=DEMO_TODAY)
+    apply(db, snapshot())
+    research = ("E201", "E202", "E203", "E204", "E205", "E206")  # 6 of 26: the scope lost R&D by mistake
+    changes = apply(db, snapshot(*research), max_leavers_percent=20.0)
+    assert changes.left == [] and sorted(i for i, _n in changes.held) == list(research)
+    with db.session() as s:
+        assert all(s.get(Employee, e).active for e in research)
+    changes = apply(db, snapshot(*research), max_leavers_percent=30.0)  # the operator confirms
+    assert sorted(c[0] for c in changes.left) == list(research) and changes.held == []

@@ -153,3 +153,16 @@ async def test_cli_sync_directory_dry_run_then_for_real(rig: WeComRig, tmp_path)
     rig.emulator.secret = "rotated"  # the app secret changed on the platform: refuse, change nothing
     code, out, err = await cli(cfg, "sync", "directory")
     assert code == 1 and "wecom: failed, nothing changed" in out
+
+
+async def test_a_narrowed_visibility_scope_deactivates_nobody_and_tells_hr(rig: WeComRig):
+    ids = mirror_demo(rig.emulator.directory)
+    await sync(rig)
+    rd = ids["研发部"]  # the app's 可见范围 lost R&D: seven people vanish from the listing at once
+    rig.emulator.directory.users = {u: v for u, v in rig.emulator.directory.users.items() if v["department"] != [rd]}
+    detail = await sync(rig)
+    assert "0 left" in detail and "7 not deactivated (more than directory_max_leavers_percent at once)" in detail
+    assert emp(rig, "E200").active and emp(rig, "E203").active
+    [summary] = hr_summaries(rig)
+    assert "有 7 人不再出现在通讯录中（" in summary and "没有停用任何人" in summary
+    assert all(name in summary for name in ("郑强", "冯磊", "曹雪", "彭飞", "曾颖", "谢涛", "韩梅"))
