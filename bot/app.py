@@ -16,14 +16,15 @@ from bot.clock import SystemClock
 from bot.config import Settings
 from bot.dispatch import Dispatcher
 from bot.messenger import Messenger
-from bot.sender import OutboxWorker
+from bot.sender import OutboxWorker, worker_id
 from bot.services import Services
-from handlers import load_routers
+from handlers import load_jobs, load_routers
 from nlp.intent import parse_question
+from scheduler.registry import register
 from storage import outbox
 from storage.db import Database, open_database
 
-log = logging.getLogger("perfbot")
+log = logging.getLogger(__name__)
 
 
 def platform_channels(settings: Settings) -> list[Channel]:
@@ -60,12 +61,13 @@ class PerfBot:
             self.services.channels[ch.name] = ch
             self.services.workers[ch.name] = OutboxWorker(self.services, ch)
         self.dispatcher = Dispatcher(self.services, load_routers(), classify=parse_question)
+        register(self.services.jobs, load_jobs())
         self.services.dispatcher = self.dispatcher
         self.scheduler = None
         if scheduler:
             from scheduler.runner import SchedulerRunner
 
-            self.scheduler = SchedulerRunner(self.services)
+            self.scheduler = SchedulerRunner(self.services, node=worker_id())
         self._runner: web.AppRunner | None = None
         self._sweeper: asyncio.Task[None] | None = None
         self.started = False
@@ -100,7 +102,7 @@ class PerfBot:
         site = web.TCPSite(self._runner, host or self.settings.server.host,
                            self.settings.server.port if port is None else port)
         await site.start()
-        sockets = site._server.sockets if site._server else []  # type: ignore[union-attr]
+        sockets = site._server.sockets if site._server else []
         bound = sockets[0].getsockname()[1] if sockets else 0
         log.info("HTTP server listening on %s:%s", host or self.settings.server.host, bound)
         return int(bound)
@@ -165,6 +167,6 @@ class PerfBot:
             for w in self.services.workers.values():
                 n += await w.drain()
             total += n
-            if n == 0 and not self.dispatcher._tasks:
+            if n == 0 and not self.dispatcher.busy:
                 break
         return total

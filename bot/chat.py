@@ -10,9 +10,8 @@ from datetime import datetime
 from bot.app import PerfBot
 from bot.channels.terminal import Shown, TerminalChannel
 from bot.clock import OffsetClock
-from scheduler.registry import JOBS
 from scheduler.runs import run_job
-from storage.models import Employee
+from storage import employees
 
 CHAT_HELP = """终端命令：
   /as 员工编号        切换身份（如 /as E002），/who 查看当前身份
@@ -46,9 +45,8 @@ class ChatSession:
         self.current = [who]
 
     def _name(self, emp_id: str) -> str | None:
-        with self.bot.db.session() as s:
-            emp = s.get(Employee, emp_id)
-            return f"{emp.name}（{emp.id}，{emp.role}）" if emp else None
+        emp = employees.get(self.bot.db, emp_id)
+        return f"{emp.name}（{emp.id}，{emp.role}）" if emp else None
 
     async def handle(self, line: str) -> bool:
         """Handle one input line; False to quit."""
@@ -87,7 +85,7 @@ class ChatSession:
                     self.clock.advance(**d)
                     print(f"时钟已前进到 {self.bot.services.local_now():%Y-%m-%d %H:%M %Z}")
             elif line == "/jobs":
-                for spec in JOBS.values():
+                for spec in self.bot.services.jobs.values():
                     print(f"  {spec.name:18} {spec.cron_expr(self.bot.services) or '-':16} {spec.description}")
             elif line.startswith("/run "):
                 name = line[5:].strip()

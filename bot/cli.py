@@ -13,7 +13,7 @@ from pathlib import Path
 
 from bot.config import ConfigError, Settings, load_settings
 
-log = logging.getLogger("perfbot")
+log = logging.getLogger(__name__)
 
 
 def _setup_logging(level: str = "INFO", to_file: str | None = None) -> None:
@@ -199,10 +199,10 @@ async def _chat(args: argparse.Namespace, settings: Settings) -> int:
 
 async def _jobs(args: argparse.Namespace, settings: Settings) -> int:
     from bot.app import PerfBot
-    from scheduler.registry import JOBS
     from scheduler.runs import run_job
 
     bot = PerfBot(settings, scheduler=False)
+    JOBS = bot.services.jobs
     if args.jobs_cmd == "list":
         for spec in JOBS.values():
             print(f"{spec.name:20} {spec.cron_expr(bot.services) or '-':18} {spec.description}")

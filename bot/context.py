@@ -28,7 +28,7 @@ class Ctx:
         return self.services.db
 
     @property
-    def settings(self):  # type: ignore[no-untyped-def]
+    def settings(self):
         return self.services.settings
 
     @property
@@ -51,9 +51,6 @@ class Ctx:
     # -- replies to the sender, on the channel they wrote from --------------------------------
     async def reply(self, text: str) -> None:
         await self.services.messenger.send_text(self.employee, text, self._key(), self._reply_channel())
-
-    async def reply_markdown(self, title: str, text: str) -> None:
-        await self.services.messenger.send_markdown(self.employee, title, text, self._key(), self._reply_channel())
 
     async def reply_card(self, card: Card, subject: str) -> None:
         await self.services.messenger.send_card(self.employee, card, self._key(), subject, self._reply_channel())

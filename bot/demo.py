@@ -77,7 +77,7 @@ def quarter_bounds(d: date) -> tuple[date, date]:
     return start, end
 
 
-def build_csvs(folder: Path, today: date, tz) -> None:  # type: ignore[no-untyped-def]
+def build_csvs(folder: Path, today: date, tz) -> None:
     rnd = random.Random(20261124)
     qs, qe = quarter_bounds(today)
     rows: dict[str, list[list[object]]] = {name: [] for name in COLUMNS}
@@ -167,7 +167,7 @@ def _alert_examples(rows: dict[str, list[list[object]]], today: date) -> None:
         rows["tasks"].append([f"T9{i + 1:03d}", "E113", title, monday + timedelta(days=2 + i), "doing", "G-E113", hours])
 
 
-def seed_history(db: Database, today: date, tz) -> None:  # type: ignore[no-untyped-def]
+def seed_history(db: Database, today: date, tz) -> None:
     """Past check-ins, manager feedback, visit notes and points (idempotent)."""
     rnd = random.Random(7)
     with db.session() as s:

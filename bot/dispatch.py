@@ -63,6 +63,11 @@ class Dispatcher:
             log.info("replayed %d inbound events left pending by a previous run", len(rows))
         return len(rows)
 
+    @property
+    def busy(self) -> bool:
+        """True while accepted events are still being processed in the background."""
+        return bool(self._tasks)
+
     async def idle(self) -> None:
         """Wait until background processing has finished (tests, shutdown)."""
         while self._tasks:

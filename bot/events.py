@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 
@@ -12,7 +12,6 @@ class InboundEvent:
     sender: str  # the platform user id (terminal/system: the employee id)
     key: str  # the durable dedup key, unique per real event
     conversation_id: str | None = None
-    is_group: bool = False
     employee_id: str | None = None  # filled in by the dispatcher's identity step
 
     @property
@@ -47,6 +46,8 @@ _KINDS = {c.__name__: c for c in (TextMessage, CardAction, SystemEvent)}
 
 
 def event_from_dict(d: dict[str, Any]) -> InboundEvent:
+    """The event stored by ``to_dict`` (keys of fields since removed are ignored)."""
     d = dict(d)
     cls = _KINDS[d.pop("kind")]
-    return cls(**d)
+    known = {f.name for f in fields(cls)}
+    return cls(**{k: v for k, v in d.items() if k in known})

@@ -27,13 +27,12 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
-from sqlalchemy import select
 
 from bot.events import SystemEvent
 from bot.validation import Invalid, bearer_ok, clean_id, clean_text, clean_time, items_of, read_json_object
+from storage import employees
 from storage.db import Database
 from storage.importer import ItemsResult, ingest_items
-from storage.models import Employee
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -61,8 +60,7 @@ def _check(item: Any, services: Services) -> dict[str, str]:
 
 
 def _active_employees(db: Database, ids: list[str]) -> set[str]:
-    with db.session() as s:
-        return set(s.execute(select(Employee.id).where(Employee.id.in_(ids), Employee.active)).scalars())
+    return employees.active_ids(db, ids)
 
 
 def _door(name: str, item: Any) -> dict[str, Any]:

@@ -7,7 +7,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from cards.model import Card
-from storage import cardstore
+from storage import cardstore, employees
 from storage.models import Employee
 from storage.outbox import NewMessage, enqueue_many
 
@@ -65,8 +65,7 @@ class Messenger:
     def _employee(self, who: Employee | str) -> Employee | None:
         if isinstance(who, Employee):
             return who
-        with self.services.db.session() as s:
-            return s.get(Employee, who)
+        return employees.get(self.services.db, who)
 
     # -- sending ----------------------------------------------------------------------------
     async def send(

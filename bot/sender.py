@@ -34,7 +34,6 @@ class OutboxWorker:
         self.poll_interval = poll_interval
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self.delivered = 0
 
     def wake(self) -> None:
         self._wake.set()
@@ -97,7 +96,7 @@ class OutboxWorker:
                 handled += 1
         return handled
 
-    def _pace(self, items: list[ob.Claimed], now) -> list[ob.Claimed]:  # type: ignore[no-untyped-def]
+    def _pace(self, items: list[ob.Claimed], now) -> list[ob.Claimed]:
         """Hold back rows for recipients at their per-minute/hour budget (platforms drop silently)."""
         ch, db = self.channel, self.services.db
         if not ch.per_user_per_minute:
@@ -126,7 +125,6 @@ class OutboxWorker:
         now = self.services.now()
         if res.status == "sent":
             ob.mark_sent(db, item.id, self.owner, now, res.handle)
-            self.delivered += 1
             if item.kind == "card" and item.payload.get("subject"):
                 cardstore.record(
                     db, subject=item.payload["subject"], channel=item.channel, recipient=item.recipient,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -16,6 +15,7 @@ if TYPE_CHECKING:
     from bot.dispatch import Dispatcher
     from bot.messenger import Messenger
     from bot.sender import OutboxWorker
+    from scheduler.registry import JobSpec
 
 
 @dataclass
@@ -25,9 +25,9 @@ class Services:
     clock: Any  # SystemClock | ManualClock | OffsetClock
     channels: dict[str, Channel] = field(default_factory=dict)
     workers: dict[str, OutboxWorker] = field(default_factory=dict)
-    messenger: Messenger = None  # type: ignore[assignment]
-    dispatcher: Dispatcher = None  # type: ignore[assignment]
-    log: logging.Logger = field(default_factory=lambda: logging.getLogger("perfbot"))
+    messenger: Messenger = None
+    dispatcher: Dispatcher = None
+    jobs: dict[str, JobSpec] = field(default_factory=dict)  # registered by the app
 
     @property
     def tz(self) -> ZoneInfo:

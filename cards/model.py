@@ -41,10 +41,6 @@ class Card:
     state: str | None = None
     footer: str = ""
 
-    @property
-    def interactive(self) -> bool:
-        return self.state is None and bool(self.buttons or self.tags)
-
     def closed(self, state: str, body: str | None = None, footer: str = "") -> Card:
         """A copy of this card showing ``state`` instead of its buttons. The footer (usually a hint
         about the buttons) is dropped unless a new one is given."""

@@ -30,7 +30,7 @@ def render_text(card: Card, numbered: bool = True) -> str:
     return "\n".join(lines)
 
 
-def button_list(card: Card):  # type: ignore[no-untyped-def]
+def button_list(card: Card):
     """Buttons in display order (tag submit last), as the terminal numbers them."""
     buttons = list(card.buttons)
     if card.tags and card.tags.submit:

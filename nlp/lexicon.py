@@ -14,11 +14,11 @@ from functools import lru_cache
 from pathlib import Path
 
 try:  # Python 3.11+
-    import re._constants as sre_constants  # type: ignore[import-not-found]
-    import re._parser as sre_parse  # type: ignore[import-not-found]
+    import re._constants as sre_constants
+    import re._parser as sre_parse
 except ImportError:  # pragma: no cover
-    import sre_constants  # type: ignore[no-redef]
-    import sre_parse  # type: ignore[no-redef]
+    import sre_constants
+    import sre_parse
 
 from nlp.normalize import DATA_DIR, is_cjk, normalize
 

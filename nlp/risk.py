@@ -194,10 +194,6 @@ def _resolved(text: str, spans: list[tuple[int, int]], idx: int, end: int) -> bo
     return bool(RESOLUTION.search(later))
 
 
-def detect(norm: Normalized, source: str = "checkin") -> list[Match]:
-    return detect_full(norm, source).matches
-
-
 @dataclass(frozen=True)
 class Detection:
     matches: list[Match]

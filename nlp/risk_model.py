@@ -103,7 +103,7 @@ def _best_weight(model: Model, feats: dict[str, tuple[int, int]], k: int) -> flo
     return max((model.weights[f][k] for f in feats if f in model.weights), default=0.0)
 
 
-_NO_FLAGS = Entry("", "", None, 1, frozenset({"self"}), (), None)  # type: ignore[arg-type]
+_NO_FLAGS = Entry("", "", None, 1, frozenset({"self"}), (), None)
 
 
 def model_matches(det, source: str, model: Model | None = None, thresholds: dict[str, float] | None = None):

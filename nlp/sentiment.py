@@ -88,8 +88,8 @@ def _load() -> None:
 
 def lexicon_hits(text: str) -> list[tuple[int, int, float]]:
     _load()
-    lex: dict[str, float] = _model["lex"]  # type: ignore[assignment]
-    index: dict[str, list[str]] = _model["index"]  # type: ignore[assignment]
+    lex: dict[str, float] = _model["lex"]
+    index: dict[str, list[str]] = _model["index"]
     hits = []
     i = 0
     while i < len(text):
@@ -109,7 +109,7 @@ def lexicon_hits(text: str) -> list[tuple[int, int, float]]:
 
 def nb_logodds(text: str, tokens: list[tuple[int, int]] | None = None) -> float:
     _load()
-    nb: dict[str, tuple[float, float]] = _model["nb"]  # type: ignore[assignment]
+    nb: dict[str, tuple[float, float]] = _model["nb"]
     if not nb:
         return 0.0
     total = 0.0
@@ -155,8 +155,8 @@ LABELS = ("pos", "neu", "neg")
 def lr_logprobs(text: str, tokens: list[tuple[int, int]] | None = None) -> list[float] | None:
     """log P(pos/neu/neg | text) of the learned layer, or None when there is no model file."""
     _load_lr()
-    lr: dict[str, tuple[float, ...]] = _model["lr"]  # type: ignore[assignment]
-    meta: dict[str, tuple[float, ...]] = _model["lr_meta"]  # type: ignore[assignment]
+    lr: dict[str, tuple[float, ...]] = _model["lr"]
+    meta: dict[str, tuple[float, ...]] = _model["lr_meta"]
     if not lr or "@bias" not in meta:
         return None
     from nlp.risk_model import features
@@ -191,7 +191,7 @@ def score_sentiment(
         tokens = token_bounds(text)[2]
     total = lexicon_total(norm, source, matches, tokens)
     _load_lr()
-    meta: dict[str, tuple[float, ...]] = _model["lr_meta"]  # type: ignore[assignment]
+    meta: dict[str, tuple[float, ...]] = _model["lr_meta"]
     gamma = meta.get("@gamma", (1.0,))[0]
     label = combine(total, lr_logprobs(text, tokens), gamma)
     return label, round(math.tanh(total / 2), 4)

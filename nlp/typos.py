@@ -76,9 +76,9 @@ def _shares_char(a: str, b: str) -> bool:
 def repair(text: str, spans: list[tuple[int, int]], literals: frozenset[str]) -> list[tuple[int, str]]:
     """Return (start, replacement) pairs for typo windows inside runs of single-character tokens."""
     ensure_loaded(literals)
-    pinyin: dict[str, str] = _state["pinyin"]  # type: ignore[assignment]
-    exact: dict[tuple[str, ...], str] = _state["exact"]  # type: ignore[assignment]
-    by_len: dict[int, list[tuple[str, str]]] = _state["by_len"]  # type: ignore[assignment]
+    pinyin: dict[str, str] = _state["pinyin"]
+    exact: dict[tuple[str, ...], str] = _state["exact"]
+    by_len: dict[int, list[tuple[str, str]]] = _state["by_len"]
     runs: list[tuple[int, int]] = []
     run_start = None
     for s, e in spans + [(len(text), len(text) + 2)]:

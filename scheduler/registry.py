@@ -1,4 +1,7 @@
-"""Named jobs. Each job is ``async def fn(jctx)``; it can be run on schedule or by name as of a time."""
+"""Named jobs. Each job is ``async def fn(jctx)``; it can be run on schedule or by name as of a time.
+
+``@job(...)`` turns the function into a :class:`JobSpec` and registers nothing: each feature
+package lists its jobs (``jobs = [...]``) and the app registers them (``services.jobs``)."""
 
 from __future__ import annotations
 
@@ -37,6 +40,9 @@ class JobSpec:
     description: str
     daily: bool = False  # run every day at the cron's hour:minute (the job decides whether it is due)
 
+    async def __call__(self, jctx: JobCtx) -> str | None:
+        return await self.fn(jctx)
+
     def cron_expr(self, services: Services) -> str | None:
         cron = getattr(services.settings.schedule, self.cron_setting) if self.cron_setting else self.cron
         if cron and self.daily:
@@ -45,14 +51,19 @@ class JobSpec:
         return cron
 
 
-JOBS: dict[str, JobSpec] = {}
-
-
 def job(name: str, *, cron_setting: str | None = None, cron: str | None = None,
-        description: str = "", daily: bool = False) -> Callable[[JobFn], JobFn]:
-    """Register a named job. ``daily=True``: run every day at the cron's time (e.g. a weekly
+        description: str = "", daily: bool = False) -> Callable[[JobFn], JobSpec]:
+    """Declare a named job. ``daily=True``: run every day at the cron's time (e.g. a weekly
     check-in whose effective day moves with public holidays; the job itself checks the day)."""
-    def deco(fn: JobFn) -> JobFn:
-        JOBS[name] = JobSpec(name, fn, cron_setting, cron, description or (fn.__doc__ or "").strip(), daily)
-        return fn
+    def deco(fn: JobFn) -> JobSpec:
+        return JobSpec(name, fn, cron_setting, cron, description or (fn.__doc__ or "").strip(), daily)
     return deco
+
+
+def register(into: dict[str, JobSpec], specs: list[JobSpec]) -> dict[str, JobSpec]:
+    """Add ``specs`` to a job table; two jobs with one name are a start-up error."""
+    for spec in specs:
+        if spec.name in into and into[spec.name] is not spec:
+            raise ValueError(f"job {spec.name!r} is declared twice: rename one")
+        into[spec.name] = spec
+    return into

@@ -12,13 +12,9 @@ from typing import TYPE_CHECKING
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
-from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
-from bot.sender import worker_id
-from scheduler.registry import JOBS
 from scheduler.runs import run_job
-from storage.models import JobRun, SchedulerLease
+from storage import jobruns
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -52,10 +48,11 @@ def previous_fire_time(trigger: CronTrigger, now: datetime, window: timedelta) -
 
 
 class SchedulerRunner:
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, node: str) -> None:
+        """``node`` names this process (host:pid, given by the app); jobs come from ``services.jobs``."""
         self.services = services
         # Unique per runner (not only per process), so two runners never share a lease.
-        self.owner = f"{worker_id()}:{uuid.uuid4().hex[:6]}"
+        self.owner = f"{node}:{uuid.uuid4().hex[:6]}"
         self.scheduler: AsyncIOScheduler | None = None
         self._lease_task: asyncio.Task[None] | None = None
         self.is_leader = False
@@ -65,17 +62,7 @@ class SchedulerRunner:
         """Take or renew the leader lease; True if this process is the leader."""
         db, now = self.services.db, self.services.now()
         expires = now + timedelta(seconds=LEASE_SECONDS)
-        insert = sqlite.insert if db.is_sqlite else postgresql.insert
-        with db.session() as s:
-            s.execute(insert(SchedulerLease).values(name="scheduler", owner=self.owner, expires_at=expires)
-                      .on_conflict_do_nothing(index_elements=["name"]))
-            res = s.execute(
-                update(SchedulerLease)
-                .where(SchedulerLease.name == "scheduler")
-                .where((SchedulerLease.owner == self.owner) | (SchedulerLease.expires_at <= now))
-                .values(owner=self.owner, expires_at=expires)
-            )
-            return bool(res.rowcount)
+        return jobruns.take_lease(db, self.owner, now, expires)
 
     async def start(self) -> None:
         self._lease_task = asyncio.create_task(self._lease_loop())
@@ -110,7 +97,7 @@ class SchedulerRunner:
             job_defaults={"coalesce": True, "max_instances": 1,
                           "misfire_grace_time": self.services.settings.schedule.misfire_grace_hours * 3600},
         )
-        for spec in JOBS.values():
+        for spec in self.services.jobs.values():
             cron = spec.cron_expr(self.services)
             if cron:
                 self.scheduler.add_job(fire, trigger_for(self.services, cron), args=[spec.name, self.owner], id=spec.name,
@@ -134,13 +121,11 @@ class SchedulerRunner:
                 pass
         if self.is_leader:
             self._step_down("shutting down")
-            with self.services.db.session() as s:
-                s.execute(update(SchedulerLease).where(SchedulerLease.owner == self.owner)
-                          .values(expires_at=self.services.now()))
+            jobruns.release_lease(self.services.db, self.owner, self.services.now())
 
     # -- running ------------------------------------------------------------------------------
     async def fire(self, name: str) -> None:
-        spec = JOBS[name]
+        spec = self.services.jobs[name]
         cron = spec.cron_expr(self.services)
         now = self.services.now()
         # The instant this run is for (APScheduler may call late, within the misfire grace): it names the
@@ -155,17 +140,14 @@ class SchedulerRunner:
         now = self.services.now()
         window = timedelta(hours=self.services.settings.schedule.misfire_grace_hours)
         ran = []
-        for spec in JOBS.values():
+        for spec in self.services.jobs.values():
             cron = spec.cron_expr(self.services)
             if not cron:
                 continue
             due = previous_fire_time(trigger_for(self.services, cron), now, window)
             if due is None:
                 continue
-            with self.services.db.session() as s:
-                done = s.execute(select(JobRun.id).where(JobRun.run_key == f"{spec.name}@{due.isoformat()}",
-                                                         JobRun.status == "done")).first()
-            if done:
+            if jobruns.run_done(self.services.db, f"{spec.name}@{due.isoformat()}"):
                 continue
             log.info("catching up missed run of %s due %s", spec.name, due.isoformat())
             try:

@@ -13,3 +13,29 @@ def report_names(db: Database, manager_id: str) -> list[str]:
     with db.session() as s:
         rows = s.execute(select(Employee.name).where(Employee.manager_id == manager_id, Employee.active))
         return list(rows.scalars())
+
+
+def get(db: Database, employee_id: str | None) -> Employee | None:
+    if not employee_id:
+        return None
+    with db.session() as s:
+        return s.get(Employee, employee_id)
+
+
+def active_with_role(db: Database, role: str) -> list[Employee]:
+    with db.session() as s:
+        return list(s.execute(select(Employee).where(Employee.role == role, Employee.active)
+                              .order_by(Employee.id)).scalars())
+
+
+def names_by(db: Database, column: str, values: list[str]) -> dict[str, str]:
+    """{value: name} for employees whose ``Employee.<column>`` (e.g. ``dingtalk_userid``) is in ``values``."""
+    attr = getattr(Employee, column)
+    with db.session() as s:
+        return {v: name for v, name in s.execute(select(attr, Employee.name).where(attr.in_(values)))}
+
+
+def active_ids(db: Database, ids: list[str]) -> set[str]:
+    """Those of ``ids`` that belong to active employees."""
+    with db.session() as s:
+        return set(s.execute(select(Employee.id).where(Employee.id.in_(ids), Employee.active)).scalars())

@@ -285,7 +285,7 @@ def check(name: str, values: dict[str, Any], known: Known, tz: ZoneInfo) -> tupl
             r.err(col, "required")
     clean = CHECKS[name](r, known)
     seen: set[str] = set()
-    errors = [e for e in r.errors if not (e in seen or seen.add(e))]  # type: ignore[func-returns-value]
+    errors = [e for e in r.errors if not (e in seen or seen.add(e))]
     return clean, errors
 
 

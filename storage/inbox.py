@@ -6,14 +6,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
+from storage import dialect
 from storage.db import Database
 from storage.models import InboundEvent
 
 
-def _insert(db: Database):  # type: ignore[no-untyped-def]
-    return (sqlite.insert if db.is_sqlite else postgresql.insert)(InboundEvent)
+def _insert(db: Database) -> Any:
+    return dialect.insert(db, InboundEvent)
 
 
 def accept(db: Database, key: str, channel: str, payload: dict[str, Any], now: datetime) -> bool:

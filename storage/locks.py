@@ -58,12 +58,12 @@ class EmployeeLocks:
                     await asyncio.to_thread(conn.close)
 
 
-def _try_lock(conn, key: int) -> bool:  # type: ignore[no-untyped-def]
+def _try_lock(conn, key: int) -> bool:
     got = conn.execute(text("SELECT pg_try_advisory_lock(:ns, :k)"), {"ns": NAMESPACE, "k": key}).scalar()
     conn.commit()
     return bool(got)
 
 
-def _unlock(conn, key: int) -> None:  # type: ignore[no-untyped-def]
+def _unlock(conn, key: int) -> None:
     conn.execute(text("SELECT pg_advisory_unlock(:ns, :k)"), {"ns": NAMESPACE, "k": key})
     conn.commit()

@@ -14,8 +14,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
+from storage import dialect
 from storage.db import Database
 from storage.models import OutboxMessage
 
@@ -57,11 +57,10 @@ def enqueue_many(db: Database, messages: Iterable[NewMessage], now: datetime) ->
     ]
     if not rows:
         return 0
-    insert = sqlite.insert if db.is_sqlite else postgresql.insert
     total = 0
     with db.session() as s:
         for i in range(0, len(rows), 500):
-            stmt = (insert(OutboxMessage).values(rows[i : i + 500])
+            stmt = (dialect.insert(db, OutboxMessage).values(rows[i : i + 500])
                     .on_conflict_do_nothing(index_elements=["key"]).returning(OutboxMessage.id))
             total += len(s.execute(stmt).all())
     return total
@@ -178,3 +177,16 @@ def failures(db: Database, limit: int = 100) -> list[OutboxMessage]:
     with db.session() as s:
         q = select(OutboxMessage).where(OutboxMessage.status == "failed").order_by(OutboxMessage.id.desc())
         return list(s.execute(q.limit(limit)).scalars())
+
+
+def note_accepted(db: Database, row_ids: list[int], result: dict[str, Any]) -> None:
+    """Write-ahead note on rows still ``sending``: the platform accepted them (before the worker
+    marks them sent). A worker that dies between the platform's answer and ``mark_sent`` leaves the
+    rows ``sending``; when they are reclaimed as in-doubt, the note shows they were delivered, so
+    they are not sent twice (DingTalk's processQueryKey)."""
+    if not row_ids:
+        return
+    with db.session() as s:
+        s.execute(update(OutboxMessage)
+                  .where(OutboxMessage.id.in_(row_ids), OutboxMessage.status == "sending")
+                  .values(result=result))

@@ -33,7 +33,7 @@ DEMO_TODAY = date(2026, 11, 24)
 _real_connect = socket.socket.connect
 
 
-def _guarded_connect(self, address):  # type: ignore[no-untyped-def]
+def _guarded_connect(self, address):
     host = address[0] if isinstance(address, tuple) else address
     if isinstance(host, str) and self.family in (socket.AF_INET, socket.AF_INET6):
         if not (host.startswith("127.") or host in ("localhost", "::1")):
@@ -42,7 +42,7 @@ def _guarded_connect(self, address):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(autouse=True)
-def _loopback_only(monkeypatch):  # type: ignore[no-untyped-def]
+def _loopback_only(monkeypatch):
     monkeypatch.setattr(socket.socket, "connect", _guarded_connect)
 
 
@@ -59,7 +59,7 @@ def _pg_available() -> str | None:
 
 
 @pytest.fixture(scope="session")
-def pg_database():  # type: ignore[no-untyped-def]
+def pg_database():
     """A throwaway PostgreSQL database for the whole run (created and dropped here)."""
     reason = _pg_available()
     if reason:
@@ -88,7 +88,7 @@ def _truncate_pg(url: str) -> None:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request, tmp_path):  # type: ignore[no-untyped-def]
+def db_url(request, tmp_path):
     """A fresh, migrated database URL: once on SQLite, once on PostgreSQL."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'perfbot.db'}"
@@ -98,19 +98,19 @@ def db_url(request, tmp_path):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def sqlite_url(tmp_path) -> str:  # type: ignore[no-untyped-def]
+def sqlite_url(tmp_path) -> str:
     return f"sqlite:///{tmp_path / 'perfbot.db'}"
 
 
 @pytest.fixture
-def db(db_url) -> Database:  # type: ignore[no-untyped-def]
+def db(db_url) -> Database:
     d = open_database(db_url)
     yield d
     d.dispose()
 
 
 # -- the bot ---------------------------------------------------------------------------------------
-def make_settings(url: str, **policy) -> Settings:  # type: ignore[no-untyped-def]
+def make_settings(url: str, **policy) -> Settings:
     s = Settings()
     s.storage.url = url
     for k, v in policy.items():
@@ -168,20 +168,20 @@ def texts(shown: list[Shown]) -> str:
 
 
 @pytest.fixture
-async def chat(sqlite_url):  # type: ignore[no-untyped-def]
+async def chat(sqlite_url):
     """A bot on the terminal channel, demo organisation loaded, clock at DEMO_NOW (SQLite)."""
     async for c in _chat_for(sqlite_url):
         yield c
 
 
 @pytest.fixture
-async def chat_any_db(db_url):  # type: ignore[no-untyped-def]
+async def chat_any_db(db_url):
     """Like ``chat``, once on SQLite and once on PostgreSQL."""
     async for c in _chat_for(db_url):
         yield c
 
 
-async def _chat_for(url: str):  # type: ignore[no-untyped-def]
+async def _chat_for(url: str):
     settings = make_settings(url)
     db = open_database(url)
     seed_demo(db, settings, today=DEMO_TODAY)

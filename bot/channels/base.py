@@ -6,6 +6,8 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from storage import employees
+
 if TYPE_CHECKING:
     from aiohttp import web
 
@@ -73,11 +75,5 @@ def mention_prefix(db: Database, column: str, user_ids: list[str]) -> str:
     Used for group messages on platforms whose APIs cannot @ by id."""
     if not user_ids:
         return ""
-    from sqlalchemy import select
-
-    from storage.models import Employee
-
-    attr = getattr(Employee, column)
-    with db.session() as s:
-        names = {uid: name for uid, name in s.execute(select(attr, Employee.name).where(attr.in_(user_ids)))}
+    names = employees.names_by(db, column, user_ids)
     return "".join(f"@{names.get(u) or u} " for u in dict.fromkeys(user_ids))

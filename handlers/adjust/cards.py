@@ -50,7 +50,8 @@ def approval_card(db: Database, req: AdjustmentRequest, requester: Employee, tz:
     footer = f"提交于 {local(req.created_at, tz)}"
     if escalation_hours:
         footer += f" · {escalation_hours} 小时内未处理将升级至上级"
-    assert req.id is not None
+    if req.id is None:
+        raise ValueError("approval_card needs a stored request (with an id)")
     return Card(
         title="目标调整审批",
         body=f"{requester.name}申请调整目标「{goal.title if goal else req.goal_id}」，请审批。",

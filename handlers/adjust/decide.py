@@ -11,6 +11,7 @@ Flow ``adjust_reject`` (approver)::
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 from bot.context import Ctx
@@ -24,6 +25,7 @@ from scheduler.registry import JobCtx, job
 from storage.db import Database
 from storage.models import AdjustmentRequest, Conversation, Employee
 
+log = logging.getLogger(__name__)
 router = Router("adjust_decide")
 REJECT_FLOW = "adjust_reject"
 MIN_REJECT_REASON, MAX_REJECT_REASON = 2, 200
@@ -120,7 +122,9 @@ async def after_decision(ctx: Ctx, decision: adj.Decision) -> None:
         ctx.end_flow(REJECT_FLOW)  # approved after pressing 「驳回」: the reason is no longer wanted
     requester = adj.employee(ctx.db, req.requester_id)
     goal = adj.get_goal(ctx.db, req.goal_id)
-    assert requester is not None and goal is not None
+    if requester is None or goal is None:
+        log.warning("adjustment #%s: requester or goal no longer exists; nobody told", req.id)
+        return
     me, when = ctx.employee.name, local(req.decided_at, tz)
     change = f"「{goal.title}」{change_text(req, goal.unit)}"
     if decision.outcome == "approved":
@@ -167,7 +171,8 @@ async def adjust_escalation(jctx: JobCtx) -> str:
                 subj, closed_card(db, req, requester, tz, f"已升级至{up.name}审批（超过 {hours} 小时未处理）"),
                 f"{key}:close")
             fresh = adj.get(db, req.id or 0)
-            assert fresh is not None
+            if fresh is None:
+                continue
             await messenger.send_card(up, approval_card(db, fresh, requester, tz, note), f"{key}:card", subj)
             await messenger.send_text(requester, f"你的目标调整申请超过 {hours} 小时未获处理，已转给{up.name}审批。",
                                       f"{key}:requester")

@@ -153,7 +153,10 @@ async def advance(ctx: Ctx, data: dict[str, Any]) -> None:
         ctx.end_flow(FLOW)
         await ctx.reply(problem)
         return
-    assert goal.target is not None
+    if goal.target is None:
+        ctx.end_flow(FLOW)
+        await ctx.reply("这个目标还没有设定目标值，无法申请调整。")
+        return
     unit, cur = goal.unit, adj.fmt(goal.target)
     old, new = data.get("old"), data.get("new")
     if old is not None and abs(old - goal.target) > 1e-9:
@@ -213,7 +216,8 @@ def goal_problem(ctx: Ctx, goal: Goal) -> str | None:
 
 
 def target_problem(goal: Goal, new: float, lo: float, hi: float, limit: str, policy_percent: float) -> str | None:
-    assert goal.target is not None
+    if goal.target is None:
+        return "这个目标还没有设定目标值，无法申请调整。"
     unit, cur = goal.unit, adj.fmt(goal.target)
     if abs(new - goal.target) < 1e-9:
         return f"新目标和当前目标相同（{cur} {unit}），无需调整。"
@@ -231,7 +235,8 @@ def target_problem(goal: Goal, new: float, lo: float, hi: float, limit: str, pol
 
 async def submit(ctx: Ctx, goal: Goal, new: float, reason: str) -> None:
     policy = ctx.settings.policy
-    assert goal.target is not None
+    if goal.target is None:
+        raise ValueError(f"goal {goal.id} has no target to adjust")
     pct = adj.percent_change(goal.target, new)
     approver, note = adjust_decide.route_approver(ctx.db, ctx.employee, pct, policy.director_threshold_percent)
     if approver is None:

@@ -140,7 +140,8 @@ def due_for_escalation(db: Database, created_before: datetime) -> list[Adjustmen
 def create(db: Database, *, goal: Goal, requester_id: str, new_target: float, reason: str,
            approver_id: str, now: datetime) -> AdjustmentRequest | None:
     """Insert a pending request; None if the goal already has one (unique partial index)."""
-    assert goal.target is not None
+    if goal.target is None:
+        raise ValueError(f"goal {goal.id} has no target to adjust")
     req = AdjustmentRequest(
         goal_id=goal.id, requester_id=requester_id, old_target=goal.target, new_target=new_target,
         percent=round(percent_change(goal.target, new_target), 2), reason=reason, approver_id=approver_id,

@@ -17,15 +17,13 @@ import smtplib
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 
-from sqlalchemy import select
-
 from bot.router import Router
 from bot.services import Services
 from handlers.checkin import review as checkin_review
 from handlers.checkin import store
 from handlers.common.calendar import add_work_hours, local
 from scheduler.registry import JobCtx, job
-from storage.models import CheckIn, Department, Employee
+from storage.models import CheckIn, Employee
 
 router = Router("escalation")
 log = logging.getLogger(__name__)
@@ -33,7 +31,7 @@ LOOKBACK = timedelta(days=30)
 GROUP_FIELDS = {"wecom": "wecom_chat_id", "dingtalk": "dingtalk_conversation_id"}
 
 
-def send_email_blocking(smtp, to: str, subject: str, body: str) -> None:  # type: ignore[no-untyped-def]
+def send_email_blocking(smtp, to: str, subject: str, body: str) -> None:
     msg = EmailMessage()
     msg["From"], msg["To"], msg["Subject"] = smtp.sender, to, subject
     msg.set_content(body)
@@ -60,8 +58,7 @@ async def group_mention(services: Services, emp: Employee, text: str, key: str) 
     """@ the employee in their team group on every channel that supports group sends."""
     if emp.department_id is None:
         return 0
-    with services.db.session() as s:
-        dept = s.get(Department, emp.department_id)
+    dept = store.department(services.db, emp.department_id)
     sent = 0
     for name, ch in services.channels.items():
         chat_id = getattr(dept, GROUP_FIELDS.get(name, ""), None) if dept else None
@@ -74,15 +71,12 @@ async def group_mention(services: Services, emp: Employee, text: str, key: str) 
 
 
 def _open_rows(services: Services, now: datetime) -> list[tuple[CheckIn, Employee]]:
-    with services.db.session() as s:
-        return list(s.execute(select(CheckIn, Employee).join(Employee, Employee.id == CheckIn.employee_id).where(
-            CheckIn.status.in_(("pending", "answering", "submitted")), CheckIn.pushed_at.is_not(None),
-            CheckIn.pushed_at > now - LOOKBACK, Employee.active)).all())
+    return store.pushed_since(services.db, now - LOOKBACK, ("pending", "answering", "submitted"))
 
 
 def _still(services: Services, ci: CheckIn, statuses: tuple[str, ...]) -> CheckIn | None:
     """Re-read the check-in at send time; None if what we chase is already done."""
-    fresh = store.get(services.db, ci.id)  # type: ignore[arg-type]
+    fresh = store.get(services.db, ci.id)
     if fresh is None or fresh.status not in statuses:
         return None
     if fresh.status == "submitted" and (fresh.feedback_at or fresh.manager_seen_at):
@@ -96,8 +90,7 @@ async def scan(services: Services, now: datetime) -> dict[str, int]:
               "manager": 0, "feedback_hrbp": 0}
     to_hrbp: dict[tuple[str, str, str], list[tuple[CheckIn, Employee]]] = {}
     for ci, emp in _open_rows(services, now):
-        if ci.status in ("pending", "answering"):
-            assert ci.pushed_at is not None
+        if ci.status in ("pending", "answering") and ci.pushed_at is not None:
             if ci.reminded_at is None and now >= add_work_hours(ci.pushed_at, pol.reminder_hours, tz, cal):
                 if _still(services, ci, ("pending", "answering")):
                     key = f"esc:checkin:{emp.id}:{ci.week}:reminder"
@@ -105,7 +98,7 @@ async def scan(services: Services, now: datetime) -> dict[str, int]:
                             "发送「填写周复盘」开始；本周休假请回复「跳过」。")
                     await services.messenger.send_text(emp, text, key)
                     await group_mention(services, emp, f"提醒：{ci.week} 周复盘还未填写，请抽 3 分钟完成～", key)
-                    store.update(services.db, ci.id, reminded_at=now)  # type: ignore[arg-type]
+                    store.update(services.db, ci.id, reminded_at=now)
                     counts["reminders"] += 1
             if ci.hrbp_alerted_at is None and emp.hrbp_id and \
                     now >= add_work_hours(ci.pushed_at, pol.hrbp_escalation_hours, tz, cal):
@@ -117,7 +110,7 @@ async def scan(services: Services, now: datetime) -> dict[str, int]:
                     await services.messenger.send_text(
                         emp.manager_id, f"{emp.name} 的 {ci.week} 周复盘（{local(ci.submitted_at, tz)} 提交）还在等你的反馈，"
                         "在卡片上点「已阅👍」或「写反馈」即可。", f"esc:feedback:{emp.id}:{ci.week}:manager")
-                    store.update(services.db, ci.id, feedback_reminded_at=now)  # type: ignore[arg-type]
+                    store.update(services.db, ci.id, feedback_reminded_at=now)
                     counts["manager"] += 1
             if ci.feedback_hrbp_at is None and emp.hrbp_id and \
                     now >= add_work_hours(ci.submitted_at, pol.feedback_hrbp_hours, tz, cal):
@@ -150,9 +143,9 @@ async def _tell_hrbp(services: Services, hrbp_id: str, kind: str, week: str,
     digest = hashlib.sha1(ids.encode()).hexdigest()[:10]
     text = head + "\n" + "\n".join(lines) + "\n请关注并协助跟进，谢谢！"
     await services.messenger.send_text(hrbp, text, f"esc:{kind}:hrbp:{hrbp_id}:{week}:{digest}")
-    fresh = [c for c, _ in items if getattr(store.get(services.db, c.id), column) is None]  # type: ignore[arg-type]
+    fresh = [c for c, _ in items if getattr(store.get(services.db, c.id), column) is None]
     for c in fresh:
-        store.update(services.db, c.id, **{column: now})  # type: ignore[arg-type]
+        store.update(services.db, c.id, **{column: now})
     if fresh:
         await email(services, hrbp, f"[绩效助手] {week} 周复盘跟进提醒", text)
     return len(fresh)

@@ -10,8 +10,6 @@ import hashlib
 import re
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
-
 from bot.context import Ctx
 from bot.events import CardAction, TextMessage
 from bot.router import Router
@@ -44,7 +42,7 @@ def is_vague(text: str) -> bool:
     return any(core == v or core == v * 2 for v in VAGUE)
 
 
-def review_card(emp: Employee, ci: CheckIn, tz) -> Card:  # type: ignore[no-untyped-def]
+def review_card(emp: Employee, ci: CheckIn, tz) -> Card:
     when = ci.revised_at or ci.submitted_at
     note = "（已修改）" if ci.revised_at else ""
     return Card(
@@ -60,8 +58,7 @@ def review_subject(ci: CheckIn) -> str:
 
 
 def _reports_with(services: Services, manager_id: str) -> dict[str, Employee]:
-    with services.db.session() as s:
-        return {e.id: e for e in s.execute(select(Employee).where(Employee.manager_id == manager_id)).scalars()}
+    return store.reports_of(services.db, manager_id)
 
 
 async def on_submitted(ctx: Ctx, ci: CheckIn, revised: bool) -> None:
@@ -77,10 +74,8 @@ async def on_submitted(ctx: Ctx, ci: CheckIn, revised: bool) -> None:
         return
     window = timedelta(minutes=services.settings.policy.digest_window_minutes)
     reports = _reports_with(services, emp.manager_id)
-    with services.db.session() as s:
-        recent = s.execute(select(CheckIn.id).where(
-            CheckIn.employee_id.in_(list(reports)), CheckIn.manager_notified_at > ctx.now() - window)).first()
-    if recent is None:
+    last = store.last_manager_notice(services.db, list(reports))
+    if last is None or last <= ctx.now() - window:
         await notify(services, emp.manager_id, [ci], reports, ctx.now())
 
 
@@ -103,27 +98,20 @@ async def notify(services: Services, manager_id: str, cis: list[CheckIn], report
         await services.messenger.send_card(manager_id, card, f"checkin:digest:{manager_id}:{digest}",
                                            f"checkin-digest:{manager_id}:{digest}")
     for ci in cis:
-        store.update(services.db, ci.id, manager_notified_at=now)  # type: ignore[arg-type]
+        store.update(services.db, ci.id, manager_notified_at=now)
 
 
 async def flush_pending(services: Services, now: datetime) -> int:
     """Send held-back submissions once the manager's digest window has passed (escalation_scan)."""
     window = timedelta(minutes=services.settings.policy.digest_window_minutes)
-    with services.db.session() as s:
-        rows = list(s.execute(select(CheckIn, Employee).join(Employee, Employee.id == CheckIn.employee_id).where(
-            CheckIn.status == "submitted", CheckIn.manager_notified_at.is_(None), CheckIn.manager_seen_at.is_(None),
-            CheckIn.submitted_at <= now, CheckIn.submitted_at > now - timedelta(days=14),
-            Employee.manager_id.is_not(None))).all())
+    rows = store.held_back(services.db, now - timedelta(days=14), now)
     by_manager: dict[str, list[CheckIn]] = {}
     for ci, emp in rows:
-        by_manager.setdefault(emp.manager_id, []).append(ci)  # type: ignore[arg-type]
+        by_manager.setdefault(emp.manager_id, []).append(ci)
     sent = 0
     for manager_id, cis in by_manager.items():
         reports = _reports_with(services, manager_id)
-        with services.db.session() as s:
-            last = s.execute(select(CheckIn.manager_notified_at).where(
-                CheckIn.employee_id.in_(list(reports)), CheckIn.manager_notified_at.is_not(None))
-                .order_by(CheckIn.manager_notified_at.desc()).limit(1)).scalar()
+        last = store.last_manager_notice(services.db, list(reports))
         if last is not None and now < last + window:
             continue
         await notify(services, manager_id, cis, reports, now)
@@ -142,7 +130,7 @@ def _checkin_for_manager(ctx: Ctx, checkin_id: str) -> tuple[CheckIn, Employee] 
 
 async def mark_seen(ctx: Ctx, ci: CheckIn, emp: Employee) -> None:
     if ci.manager_seen_at is None:
-        store.update(ctx.db, ci.id, manager_seen_at=ctx.now())  # type: ignore[arg-type]
+        store.update(ctx.db, ci.id, manager_seen_at=ctx.now())
         await ctx.services.messenger.send_text(emp, f"{ctx.employee.name} 已阅你 {ci.week} 的周复盘 👍",
                                                f"checkin:seen:{ci.id}")
     await ctx.update_cards(review_subject(ci), review_card(emp, ci, ctx.services.tz).closed("已阅👍"))
@@ -173,7 +161,7 @@ async def on_feedback_button(ctx: Ctx, event: CardAction, action: Action) -> Non
     if found:
         ci, emp = found[0]
         if ci.manager_seen_at is None:
-            store.update(ctx.db, ci.id, manager_seen_at=ctx.now())  # type: ignore[arg-type]
+            store.update(ctx.db, ci.id, manager_seen_at=ctx.now())
         ctx.start_flow(FLOW, "write", {"checkin_id": ci.id})
         await ctx.reply(f"请写下给 {emp.name} 的反馈（{ci.week}）。具体一点更有帮助：什么情境、什么行为、带来什么影响。"
                         "发送「取消」放弃。")

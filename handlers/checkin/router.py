@@ -12,7 +12,7 @@ the growth archive in handlers.checkin.archive; their routers are included here.
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import logging
 
 from bot.context import Ctx
 from bot.events import CardAction, TextMessage
@@ -46,6 +46,7 @@ from handlers.risk.analysis_hook import record
 from scheduler.registry import JobCtx, job
 from storage.models import CheckIn, Conversation, Employee
 
+log = logging.getLogger(__name__)
 router = Router("checkin")
 FLOW = "checkin"
 
@@ -78,15 +79,13 @@ async def checkin_push(jctx: JobCtx) -> str:
     cal = services.settings.calendar
     warning = coverage_warning(local_at.year, cal)
     if warning:
-        services.log.warning(warning)
+        log.warning(warning)
     note = f" ({warning})" if warning else ""
     day = checkin_day(local_at.date(), nominal, cal)
     if day != local_at.date() or (local_at.hour, local_at.minute) < (hour, minute):
         return f"not a check-in moment (this week's check-in day: {day or 'none'}){note}"
     week = week_key(day)
-    with services.db.session() as s:
-        people = list(s.execute(select(Employee).where(Employee.active, Employee.manager_id.is_not(None))
-                                .order_by(Employee.id)).scalars())
+    people = store.people_to_check_in(services.db)
     sent = 0
     for emp in people:
         ci = store.ensure(services.db, emp.id, week)
@@ -103,7 +102,7 @@ async def checkin_push(jctx: JobCtx) -> str:
 # -- starting, skipping -------------------------------------------------------------------------
 async def ask(ctx: Ctx, ci: CheckIn, part: str, data: dict | None = None) -> None:
     data = {"checkin_id": ci.id, "retried": [], **(data or {})}
-    if ctx.conversation() and ctx.conversation().flow == FLOW:  # type: ignore[union-attr]
+    if ctx.conversation() and ctx.conversation().flow == FLOW:
         ctx.set_step(part, data)
     else:
         ctx.start_flow(FLOW, part, data)

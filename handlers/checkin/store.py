@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 
+from storage import dialect
 from storage.db import Database
-from storage.models import CheckIn, Employee, Feedback
+from storage.models import CheckIn, Department, Employee, Feedback
 
 OPEN = ("pending", "answering")
 
@@ -25,12 +25,12 @@ def for_week(db: Database, employee_id: str, week: str) -> CheckIn | None:
 
 def ensure(db: Database, employee_id: str, week: str) -> CheckIn:
     """The employee's check-in row for ``week`` (created pending if missing; safe under races)."""
-    insert = sqlite.insert if db.is_sqlite else postgresql.insert
     with db.session() as s:
-        s.execute(insert(CheckIn).values(employee_id=employee_id, week=week, status="pending")
+        s.execute(dialect.insert(db, CheckIn).values(employee_id=employee_id, week=week, status="pending")
                   .on_conflict_do_nothing(index_elements=["employee_id", "week"]))
     found = for_week(db, employee_id, week)
-    assert found is not None
+    if found is None:
+        raise RuntimeError(f"check-in {employee_id}/{week} missing right after insert")
     return found
 
 
@@ -87,3 +87,47 @@ def employee(db: Database, employee_id: str | None) -> Employee | None:
         return None
     with db.session() as s:
         return s.get(Employee, employee_id)
+
+
+def people_to_check_in(db: Database) -> list[Employee]:
+    """Active employees who have a manager (the check-in goes to them), by id."""
+    with db.session() as s:
+        return list(s.execute(select(Employee).where(Employee.active, Employee.manager_id.is_not(None))
+                              .order_by(Employee.id)).scalars())
+
+
+def reports_of(db: Database, manager_id: str) -> dict[str, Employee]:
+    with db.session() as s:
+        return {e.id: e for e in s.execute(select(Employee).where(Employee.manager_id == manager_id)).scalars()}
+
+
+def last_manager_notice(db: Database, employee_ids: list[str]) -> datetime | None:
+    """When the manager of these employees was last told about one of their check-ins."""
+    with db.session() as s:
+        return s.execute(select(CheckIn.manager_notified_at).where(
+            CheckIn.employee_id.in_(employee_ids), CheckIn.manager_notified_at.is_not(None))
+            .order_by(CheckIn.manager_notified_at.desc()).limit(1)).scalar()
+
+
+def held_back(db: Database, since: datetime, now: datetime) -> list[tuple[CheckIn, Employee]]:
+    """Submitted check-ins (in (since, now]) whose manager has neither been told nor seen them."""
+    with db.session() as s:
+        return [(ci, emp) for ci, emp in s.execute(
+            select(CheckIn, Employee).join(Employee, Employee.id == CheckIn.employee_id).where(
+                CheckIn.status == "submitted", CheckIn.manager_notified_at.is_(None),
+                CheckIn.manager_seen_at.is_(None), CheckIn.submitted_at <= now, CheckIn.submitted_at > since,
+                Employee.manager_id.is_not(None))).all()]
+
+
+def pushed_since(db: Database, since: datetime, statuses: tuple[str, ...]) -> list[tuple[CheckIn, Employee]]:
+    """Check-ins pushed after ``since`` still in ``statuses``, with their (active) employee."""
+    with db.session() as s:
+        return [(ci, emp) for ci, emp in s.execute(
+            select(CheckIn, Employee).join(Employee, Employee.id == CheckIn.employee_id).where(
+                CheckIn.status.in_(statuses), CheckIn.pushed_at.is_not(None),
+                CheckIn.pushed_at > since, Employee.active)).all()]
+
+
+def department(db: Database, department_id: int) -> Department | None:
+    with db.session() as s:
+        return s.get(Department, department_id)

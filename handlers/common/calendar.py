@@ -99,11 +99,6 @@ def cron_parts(cron: str) -> tuple[int, int, int]:
     return int(minute), int(hour), wd
 
 
-def daily_cron(cron: str) -> str:
-    minute, hour, *_ = cron.split()
-    return f"{minute} {hour} * * *"
-
-
 def checkin_day(any_day: date, nominal_weekday: int = 4, cal: CalendarSettings | None = None) -> date | None:
     """The effective check-in day of the ISO week containing ``any_day`` (see module doc)."""
     mon = week_monday(any_day)

@@ -5,9 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select
-from sqlmodel import Session
-
+from handlers.common import store
 from storage.db import Database
 from storage.models import Goal
 
@@ -50,34 +48,31 @@ class Alignment:
         return f"你的工作对齐公司目标：{top.title}（贡献度 {self.share * 100:.1f}%）\n对齐路径：{path}"
 
 
-def _share_in_parent(s: Session, goal: Goal) -> float:
+def _share_in_parent(db: Database, goal: Goal) -> float:
     """The goal's weight over the summed weights of its siblings (same parent)."""
-    siblings = s.execute(select(Goal.weight).where(Goal.parent_id == goal.parent_id)).scalars().all()
-    total = sum(w for w in siblings if w and w > 0)
+    total = sum(w for w in store.sibling_weights(db, goal.parent_id) if w and w > 0)
     return (goal.weight / total) if total and goal.weight > 0 else 0.0
 
 
 def alignment(db: Database, goal_id: str) -> Alignment | None:
-    with db.session() as s:
-        goal = s.get(Goal, goal_id)
-        if goal is None:
-            return None
-        chain, share, seen = [goal], 1.0, {goal.id}
-        while goal.parent_id:
-            parent = s.get(Goal, goal.parent_id)
-            if parent is None or parent.id in seen:  # dangling or cyclic link: stop where we are
-                break
-            share *= _share_in_parent(s, goal)
-            chain.append(parent)
-            seen.add(parent.id)
-            goal = parent
-        return Alignment(chain, share)
+    goal = store.goal(db, goal_id)
+    if goal is None:
+        return None
+    chain, share, seen = [goal], 1.0, {goal.id}
+    while goal.parent_id:
+        parent = store.goal(db, goal.parent_id)
+        if parent is None or parent.id in seen:  # dangling or cyclic link: stop where we are
+            break
+        share *= _share_in_parent(db, goal)
+        chain.append(parent)
+        seen.add(parent.id)
+        goal = parent
+    return Alignment(chain, share)
 
 
 def goals_of(db: Database, employee_id: str, on: date | None = None) -> list[Goal]:
     """The employee's own goals, those open on ``on`` first, by weight."""
-    with db.session() as s:
-        goals = list(s.execute(select(Goal).where(Goal.owner_id == employee_id)).scalars())
+    goals = store.owned_goals(db, employee_id)
 
     def is_open(g: Goal) -> bool:
         if on is None:

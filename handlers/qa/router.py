@@ -57,6 +57,12 @@ async def answer(ctx: Ctx, msg: TextMessage, intent: str, question: Question | N
     await ctx.reply(await asyncio.to_thread(ANSWERS[intent], ask))
 
 
+# 我的积分: the exact phrase always works (also mid-flow), answered by the one points answer.
+@router.command("我的积分", "积分", "查积分", escapes=("我的积分",))
+async def on_points(ctx: Ctx, msg: TextMessage) -> None:
+    await answer(ctx, msg, "points")
+
+
 def _register(intent: str) -> None:
     async def handler(ctx: Ctx, msg: TextMessage, question: Question) -> None:
         await answer(ctx, msg, intent, question)

@@ -75,7 +75,7 @@ def points(db: Database, emp: Employee, start: date | None, end: date | None, tz
     with db.session() as s:
         members: dict[str, str] = {}
         if emp.department_id is not None:
-            members = dict(s.execute(select(Employee.id, Employee.name).where(  # type: ignore[arg-type]
+            members = dict(s.execute(select(Employee.id, Employee.name).where(
                 Employee.department_id == emp.department_id, Employee.active)).all())
         members.setdefault(emp.id, emp.name)
         sums = balances(db, list(members))

@@ -9,15 +9,14 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
-
 from handlers.alerts.report import digest_section
 from handlers.risk.cards import label
 from handlers.risk.charts import has_cjk_font, heatmap
-from handlers.risk.store import CATEGORIES, OPEN_STATUSES, TREND, iso_week
+from handlers.risk.store import OPEN_STATUSES, TREND, digest_inputs, iso_week
+from nlp.lexicon import CATEGORIES
 from scheduler.registry import JobCtx, job
+from storage import employees
 from storage.db import Database
-from storage.models import CheckIn, Department, Employee, ReplyAnalysis, RiskFlag
 
 CHART_WEEKS = 6
 
@@ -53,19 +52,12 @@ def _trend(a: float | None, b: float | None) -> str:
     return f"{a:+.2f} → {b:+.2f} {arrow}"
 
 
-def collect(db: Database, at: datetime, tz) -> tuple[list[DeptStats], list[str], str]:  # type: ignore[no-untyped-def]
+def collect(db: Database, at: datetime, tz) -> tuple[list[DeptStats], list[str], str]:
     """Per-department figures as of ``at``; also the chart's weeks and last week's key."""
     d7, d14 = at - timedelta(days=7), at - timedelta(days=14)
     weeks = [iso_week(at - timedelta(weeks=k), tz) for k in range(CHART_WEEKS - 1, -1, -1)]
     last_week = iso_week(d7, tz)
-    with db.session() as s:
-        depts = {d.id: d.name for d in s.execute(select(Department)).scalars()}
-        people = {e.id: e for e in s.execute(select(Employee)).scalars()}
-        flags = list(s.execute(select(RiskFlag).where(
-            (RiskFlag.status.in_(OPEN_STATUSES)) | (RiskFlag.created_at >= d14))).scalars())
-        rows = list(s.execute(select(ReplyAnalysis).where(
-            ReplyAnalysis.created_at >= at - timedelta(weeks=CHART_WEEKS), ReplyAnalysis.created_at <= at)).scalars())
-        checkins = list(s.execute(select(CheckIn).where(CheckIn.week == last_week)).scalars())
+    depts, people, flags, rows, checkins = digest_inputs(db, at, d14, at - timedelta(weeks=CHART_WEEKS), last_week)
     stats: dict[int, DeptStats] = {i: DeptStats(n) for i, n in sorted(depts.items())}
 
     def dept_of(emp_id: str) -> DeptStats | None:
@@ -146,9 +138,7 @@ async def risk_digest(jctx: JobCtx) -> str:
     local = jctx.local_at
     text = digest_text(stats, week, last_week, f"{local.month}月{local.day}日 {local:%H:%M}", legend)
     text += digest_section(services.db, jctx.at, tz)  # the early-warning alerts (handlers/alerts)
-    with services.db.session() as s:
-        hr = list(s.execute(select(Employee).where(Employee.role == "hr", Employee.active)
-                            .order_by(Employee.id)).scalars())
+    hr = employees.active_with_role(services.db, "hr")
     sent = 0
     for person in hr:
         key = f"risk:digest:{person.id}:{week}"

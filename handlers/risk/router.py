@@ -11,9 +11,6 @@ import asyncio
 import logging
 import re
 
-from sqlalchemy import select
-
-import handlers.risk.digest  # noqa: F401  (registers the risk_digest job)
 from bot.context import Ctx
 from bot.events import CardAction, TextMessage
 from bot.router import Router
@@ -22,6 +19,7 @@ from cards.payload import Action
 from handlers.risk import store as risk
 from handlers.risk.cards import STATUS_TEXT, can_see_raw, care_card, closed_card, detail_text, label
 from nlp.analyze import SOURCES, analyze
+from storage import employees
 from storage.models import Employee, ReplyAnalysis, RiskFlag
 
 log = logging.getLogger(__name__)
@@ -42,8 +40,7 @@ async def record_reply(services: Services, employee_id: str, text: str, source: 
     earlier = risk.get_analysis(services.db, ref)
     if earlier is not None:
         return earlier
-    with services.db.session() as s:
-        emp = s.get(Employee, employee_id)
+    emp = employees.get(services.db, employee_id)
     if emp is None:
         log.warning("record_reply %s: unknown employee %r; reply not analysed", ref, employee_id)
         return None
@@ -80,8 +77,7 @@ def _load(ctx: Ctx, flag_id: int) -> tuple[RiskFlag | None, Employee | None]:
     flag = risk.get_flag(ctx.db, flag_id)
     if flag is None:
         return None, None
-    with ctx.db.session() as s:
-        return flag, s.get(Employee, flag.employee_id)
+    return flag, employees.get(ctx.db, flag.employee_id)
 
 
 async def _handle(ctx: Ctx, flag_id: int, status: str) -> None:
@@ -93,7 +89,9 @@ async def _handle(ctx: Ctx, flag_id: int, status: str) -> None:
         await ctx.reply(NOT_ALLOWED)
         return
     flag, changed = risk.set_status(ctx.db, flag_id, status, ctx.employee.id, ctx.now())
-    assert flag is not None
+    if flag is None:  # deleted meanwhile
+        await ctx.reply(NOT_FOUND)
+        return
     if not changed:
         await ctx.reply(f"这条提醒当前状态为「{STATUS_TEXT[flag.status]}」，无需重复操作。")
         return
@@ -115,23 +113,26 @@ async def on_resolve_button(ctx: Ctx, event: CardAction, action: Action, flag_id
 
 
 @router.pattern(r"^\s*(?:已?跟进|确认)风险\s*#?\s*(\d+)\s*$")
-async def on_ack_command(ctx: Ctx, msg: TextMessage) -> None:
+async def on_ack_command(ctx: Ctx, msg: TextMessage) -> bool | None:
     m = re.search(r"(\d+)", msg.text)
-    assert m is not None
+    if m is None:
+        return False
     await _handle(ctx, int(m.group(1)), "acknowledged")
 
 
 @router.pattern(r"^\s*(?:已?解决|关闭)风险\s*#?\s*(\d+)\s*$")
-async def on_resolve_command(ctx: Ctx, msg: TextMessage) -> None:
+async def on_resolve_command(ctx: Ctx, msg: TextMessage) -> bool | None:
     m = re.search(r"(\d+)", msg.text)
-    assert m is not None
+    if m is None:
+        return False
     await _handle(ctx, int(m.group(1)), "resolved")
 
 
 @router.pattern(r"^\s*风险详情\s*#?\s*(\d+)\s*$")
-async def on_detail(ctx: Ctx, msg: TextMessage) -> None:
+async def on_detail(ctx: Ctx, msg: TextMessage) -> bool | None:
     m = re.search(r"(\d+)", msg.text)
-    assert m is not None
+    if m is None:
+        return False
     flag, subject = _load(ctx, int(m.group(1)))
     if flag is None or subject is None:
         await ctx.reply(NOT_FOUND)
@@ -147,11 +148,7 @@ async def on_detail(ctx: Ctx, msg: TextMessage) -> None:
 @router.command("风险列表", "风险提醒", "关怀提醒", "团队风险")
 async def on_list(ctx: Ctx, msg: TextMessage) -> None:
     me = ctx.employee
-    with ctx.db.session() as s:
-        q = select(Employee)
-        if me.role != "hr":
-            q = q.where((Employee.manager_id == me.id) | (Employee.hrbp_id == me.id))
-        people = {e.id: e for e in s.execute(q).scalars()}
+    people = risk.people_in_care_of(ctx.db, me)
     if me.role not in ("hr", "manager") and not people:
         await ctx.reply(NOT_ALLOWED)
         return

@@ -23,10 +23,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from nlp.lexicon import CATEGORIES
 from storage.db import Database
-from storage.models import ReplyAnalysis, RiskFlag
+from storage.models import CheckIn, Department, Employee, ReplyAnalysis, RiskFlag
 
-CATEGORIES = ("burnout", "attrition", "resource", "conflict")
 TREND = "sentiment"
 TREND_MIN_DROP = 0.3
 OPEN_STATUSES = ("open", "acknowledged")
@@ -163,7 +163,8 @@ def get_flag(db: Database, flag_id: int) -> RiskFlag | None:
 
 def set_status(db: Database, flag_id: int, status: str, by: str, now: datetime) -> tuple[RiskFlag | None, bool]:
     """Move a flag forward (open → acknowledged → resolved). Returns (flag, changed)."""
-    assert status in STATUSES
+    if status not in STATUSES:
+        raise ValueError(f"unknown risk flag status {status!r}; one of {STATUSES}")
     with db.session() as s:
         flag = s.get(RiskFlag, flag_id)
         if flag is None:
@@ -189,3 +190,27 @@ def analyses_by_id(db: Database, ids: list[int]) -> dict[int, ReplyAnalysis]:
     with db.session() as s:
         return {r.id: r for r in s.execute(select(ReplyAnalysis).where(ReplyAnalysis.id.in_(ids))).scalars()
                 if r.id is not None}
+
+
+def people_in_care_of(db: Database, me: Employee) -> dict[str, Employee]:
+    """Everyone for HR; else the people ``me`` manages or is HRBP of."""
+    with db.session() as s:
+        q = select(Employee)
+        if me.role != "hr":
+            q = q.where((Employee.manager_id == me.id) | (Employee.hrbp_id == me.id))
+        return {e.id: e for e in s.execute(q).scalars()}
+
+
+def digest_inputs(db: Database, at: datetime, flags_since: datetime, signals_since: datetime, week: str) -> tuple[
+        dict[int, str], dict[str, Employee], list[RiskFlag], list[ReplyAnalysis], list[CheckIn]]:
+    """What the HR digest reads: departments, people, open or recent flags, analyses in
+    [signals_since, at] and the check-ins of ``week``."""
+    with db.session() as s:
+        depts = {d.id: d.name for d in s.execute(select(Department)).scalars()}
+        people = {e.id: e for e in s.execute(select(Employee)).scalars()}
+        flags = list(s.execute(select(RiskFlag).where(
+            (RiskFlag.status.in_(OPEN_STATUSES)) | (RiskFlag.created_at >= flags_since))).scalars())
+        rows = list(s.execute(select(ReplyAnalysis).where(
+            ReplyAnalysis.created_at >= signals_since, ReplyAnalysis.created_at <= at)).scalars())
+        checkins = list(s.execute(select(CheckIn).where(CheckIn.week == week)).scalars())
+    return depts, people, flags, rows, checkins

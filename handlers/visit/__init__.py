@@ -1,5 +1,8 @@
 """Visit feedback: tag card after a customer visit, notes, points, weekly summary (router.py)."""
 
-from handlers.visit.router import router
+from handlers.visit.router import router, visit_scan
+from handlers.visit.summary import visit_summary
 
-__all__ = ["router"]
+jobs = [visit_scan, visit_summary]
+
+__all__ = ["jobs", "router"]

@@ -14,8 +14,6 @@ import hashlib
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
-
 from bot.context import Ctx
 from bot.events import CardAction, SystemEvent, TextMessage
 from bot.router import Router
@@ -27,7 +25,7 @@ from handlers.risk.analysis_hook import record
 from handlers.visit import store as vstore
 from handlers.visit import summary as visit_summary
 from scheduler.registry import JobCtx, job
-from storage.models import Conversation, Employee, Visit, VisitFeedback
+from storage.models import Conversation, Visit
 
 router = Router("visit")
 log = logging.getLogger(__name__)
@@ -49,21 +47,8 @@ def visit_card(services: Services, v: Visit) -> Card:
 async def send_card(services: Services, v: Visit, now: datetime) -> bool:
     sent = await services.messenger.send_card(v.employee_id, visit_card(services, v), f"visit:card:{v.id}",
                                               f"visit:{v.id}")
-    with services.db.session() as s:
-        row = s.get(Visit, v.id)
-        if row is not None and row.card_sent_at is None:
-            row.card_sent_at = now
-            s.add(row)
+    vstore.mark_card_sent(services.db, v.id, now)
     return sent
-
-
-def upsert_visit(services: Services, visit_id: str, employee_id: str, customer: str, ended_at: datetime) -> Visit:
-    with services.db.session() as s:
-        v = s.get(Visit, visit_id)
-        if v is None:
-            v = Visit(id=visit_id, employee_id=employee_id, customer=customer, ended_at=ended_at)
-            s.add(v)
-        return v
 
 
 # -- inputs ---------------------------------------------------------------------------------------
@@ -74,8 +59,8 @@ async def on_visit_ended(ctx: Ctx, event: SystemEvent) -> None:
     ended = datetime.fromisoformat(d["ended_at"]) if d.get("ended_at") else ctx.now()
     if ended.tzinfo is None:
         ended = ended.replace(tzinfo=ctx.services.tz)
-    v = upsert_visit(ctx.services, str(d.get("visit_id") or f"EV-{event.key}")[:64], ctx.employee.id,
-                     str(d.get("customer") or "客户"), ended)
+    v = vstore.upsert_visit(ctx.db, str(d.get("visit_id") or f"EV-{event.key}")[:64], ctx.employee.id,
+                            str(d.get("customer") or "客户"), ended)
     if v.card_sent_at is None and ctx.now() - v.ended_at <= CARD_MAX_AGE:
         await send_card(ctx.services, v, ctx.now())
 
@@ -85,7 +70,7 @@ async def on_visit_said(ctx: Ctx, msg: TextMessage) -> None:
     customer = msg.text.strip()[4:].strip(" :：，,") or "客户"
     now = ctx.now()
     vid = "C" + hashlib.sha1(msg.key.encode()).hexdigest()[:12]
-    v = upsert_visit(ctx.services, vid, ctx.employee.id, customer[:200], now)
+    v = vstore.upsert_visit(ctx.db, vid, ctx.employee.id, customer[:200], now)
     ctx.end_flow(FLOW)
     await send_card(ctx.services, v, now)
 
@@ -109,11 +94,7 @@ async def on_tags(ctx: Ctx, event: CardAction, action: Action) -> None:
     if len(chosen) > pol.visit_max_tags:
         await ctx.reply(f"最多只能选 {pol.visit_max_tags} 个标签，你选了 {len(chosen)} 个，请减少后再提交。")
         return
-    with ctx.db.session() as s:
-        row = s.execute(select(VisitFeedback).where(VisitFeedback.visit_id == v.id)).scalar()
-        row = row or VisitFeedback(visit_id=v.id, employee_id=v.employee_id, created_at=ctx.now())
-        row.tags = chosen
-        s.add(row)
+    vstore.set_tags(ctx.db, v, chosen, ctx.now())
     await ctx.update_cards(f"visit:{v.id}", visit_card(ctx.services, v).closed("已选：" + "、".join(chosen)))
     ctx.start_flow(FLOW, "note", {"visit_id": v.id})
     await ctx.reply(f"已记下：{'、'.join(chosen)}。\n最后一步：用一句话（不超过 {pol.visit_note_max_chars} 字）"
@@ -141,12 +122,8 @@ async def on_note(ctx: Ctx, msg: TextMessage, conv: Conversation) -> bool | None
 
 async def complete(ctx: Ctx, v: Visit, note: str) -> None:
     now, pol, tz = ctx.now(), ctx.settings.policy, ctx.services.tz
-    with ctx.db.session() as s:
-        row = s.execute(select(VisitFeedback).where(VisitFeedback.visit_id == v.id)).scalar()
-        if row is None:
-            return
-        row.note, row.complete, row.completed_at = note, True, now
-        s.add(row)
+    if not vstore.complete_feedback(ctx.db, v.id, note, now):
+        return
     ctx.end_flow(FLOW)
     on_time = now.astimezone(tz).date() == v.ended_at.astimezone(tz).date()
     if on_time and vstore.award(ctx.db, v.employee_id, f"visit:{v.id}", f"拜访反馈：{v.customer}", now):
@@ -166,11 +143,7 @@ async def complete(ctx: Ctx, v: Visit, note: str) -> None:
 async def visit_scan(jctx: JobCtx) -> str:
     services, now = jctx.services, jctx.at
     nudge_after = timedelta(minutes=services.settings.policy.visit_nudge_minutes)
-    with services.db.session() as s:
-        recent = list(s.execute(select(Visit).join(Employee, Employee.id == Visit.employee_id).where(
-            Visit.ended_at > now - CARD_MAX_AGE, Visit.ended_at <= now, Employee.active)).scalars())
-        done = set(s.execute(select(VisitFeedback.visit_id).where(
-            VisitFeedback.visit_id.in_([v.id for v in recent]), VisitFeedback.complete)).scalars())
+    recent, done = vstore.recent_visits(services.db, now - CARD_MAX_AGE, now)
     cards = nudges = 0
     for v in recent:
         if v.card_sent_at is None:
@@ -181,21 +154,9 @@ async def visit_scan(jctx: JobCtx) -> str:
                 await services.messenger.send_text(
                     v.employee_id, f"拜访「{v.customer}」结束 {int((now - v.ended_at).total_seconds() // 60)} 分钟啦，"
                     "趁记忆新鲜花 1 分钟完成反馈吧：在卡片上选标签并提交～", f"visit:nudge:{v.id}")
-                with services.db.session() as s:
-                    row = s.get(Visit, v.id)
-                    if row is not None:
-                        row.nudged_at = now
-                        s.add(row)
+                vstore.mark_nudged(services.db, v.id, now)
                 nudges += 1
     return f"cards={cards}, nudges={nudges}"
-
-
-# -- 我的积分: the exact phrase always works, answered by the Q&A feature's one points answer -----
-@router.command("我的积分", "积分", "查积分", escapes=("我的积分",))
-async def on_points(ctx: Ctx, msg: TextMessage) -> None:
-    from handlers import qa
-
-    await qa.answer(ctx, msg, "points")
 
 
 

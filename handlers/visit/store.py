@@ -5,17 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import func, select
-from sqlalchemy.dialects import postgresql, sqlite
 
+from storage import dialect
 from storage.db import Database
 from storage.models import Employee, PointsEntry, Visit, VisitFeedback
 
 
 def award(db: Database, employee_id: str, ref: str, reason: str, now: datetime, delta: int = 1) -> bool:
     """Append one ledger row; False if ``ref`` was already awarded (idempotent)."""
-    insert = sqlite.insert if db.is_sqlite else postgresql.insert
     with db.session() as s:
-        res = s.execute(insert(PointsEntry).values(employee_id=employee_id, delta=delta, reason=reason, ref=ref,
+        res = s.execute(dialect.insert(db, PointsEntry).values(employee_id=employee_id, delta=delta, reason=reason, ref=ref,
                                                    created_at=now).on_conflict_do_nothing(index_elements=["ref"])
                         .returning(PointsEntry.id))
         return res.first() is not None
@@ -70,3 +69,68 @@ def notes_between(db: Database, employee_ids: list[str], start: datetime, end: d
         return list(s.execute(select(VisitFeedback).join(Visit, Visit.id == VisitFeedback.visit_id).where(
             VisitFeedback.employee_id.in_(employee_ids), VisitFeedback.complete,
             Visit.ended_at >= start, Visit.ended_at < end)).scalars())
+
+
+def upsert_visit(db: Database, visit_id: str, employee_id: str, customer: str, ended_at: datetime) -> Visit:
+    """The visit ``visit_id``, created if new (a repeated 'visit ended' changes nothing)."""
+    with db.session() as s:
+        v = s.get(Visit, visit_id)
+        if v is None:
+            v = Visit(id=visit_id, employee_id=employee_id, customer=customer, ended_at=ended_at)
+            s.add(v)
+        return v
+
+
+def mark_card_sent(db: Database, visit_id: str, now: datetime) -> None:
+    with db.session() as s:
+        row = s.get(Visit, visit_id)
+        if row is not None and row.card_sent_at is None:
+            row.card_sent_at = now
+            s.add(row)
+
+
+def mark_nudged(db: Database, visit_id: str, now: datetime) -> None:
+    with db.session() as s:
+        row = s.get(Visit, visit_id)
+        if row is not None:
+            row.nudged_at = now
+            s.add(row)
+
+
+def set_tags(db: Database, v: Visit, tags: list[str], now: datetime) -> None:
+    with db.session() as s:
+        row = s.execute(select(VisitFeedback).where(VisitFeedback.visit_id == v.id)).scalar()
+        row = row or VisitFeedback(visit_id=v.id, employee_id=v.employee_id, created_at=now)
+        row.tags = tags
+        s.add(row)
+
+
+def complete_feedback(db: Database, visit_id: str, note: str, now: datetime) -> bool:
+    """Store the note and mark the feedback complete; False when no tags were chosen yet."""
+    with db.session() as s:
+        row = s.execute(select(VisitFeedback).where(VisitFeedback.visit_id == visit_id)).scalar()
+        if row is None:
+            return False
+        row.note, row.complete, row.completed_at = note, True, now
+        s.add(row)
+        return True
+
+
+def recent_visits(db: Database, since: datetime, now: datetime) -> tuple[list[Visit], set[str]]:
+    """Visits of active employees that ended in (since, now], and the ids of those with complete feedback."""
+    with db.session() as s:
+        recent = list(s.execute(select(Visit).join(Employee, Employee.id == Visit.employee_id).where(
+            Visit.ended_at > since, Visit.ended_at <= now, Employee.active)).scalars())
+        done = set(s.execute(select(VisitFeedback.visit_id).where(
+            VisitFeedback.visit_id.in_([v.id for v in recent]), VisitFeedback.complete)).scalars())
+    return recent, done
+
+
+def reps_and_managers(db: Database) -> tuple[list[Employee], dict[str, Employee]]:
+    """Active employees who have visits, and their managers by id."""
+    with db.session() as s:
+        reps = set(s.execute(select(Visit.employee_id).distinct()).scalars())
+        staff = list(s.execute(select(Employee).where(Employee.active, Employee.id.in_(reps))).scalars())
+        managers = {e.manager_id for e in staff if e.manager_id}
+        bosses = {m.id: m for m in s.execute(select(Employee).where(Employee.id.in_(managers))).scalars()}
+    return staff, bosses

@@ -9,14 +9,13 @@ from datetime import datetime, time, timedelta
 from pathlib import Path
 
 import jieba
-from sqlalchemy import select
 
 from bot.router import Router
 from bot.services import Services
 from handlers.common.calendar import week_key, week_monday
 from handlers.visit import store as vstore
 from scheduler.registry import JobCtx, job
-from storage.models import Employee, Visit
+from storage.models import Employee
 
 router = Router("visit_summary")
 DATA = Path(__file__).resolve().parents[2] / "nlp" / "data"
@@ -100,11 +99,7 @@ def team_summary(services: Services, manager: Employee, team: list[Employee], at
      description="周一给主管发团队拜访反馈周报：标签/关键词与前一周对比（上升词高亮）和积分榜")
 async def visit_summary(jctx: JobCtx) -> str:
     services = jctx.services
-    with services.db.session() as s:
-        reps = set(s.execute(select(Visit.employee_id).distinct()).scalars())
-        staff = list(s.execute(select(Employee).where(Employee.active, Employee.id.in_(reps))).scalars())
-        managers = {e.manager_id for e in staff if e.manager_id}
-        bosses = {m.id: m for m in s.execute(select(Employee).where(Employee.id.in_(managers))).scalars()}
+    staff, bosses = vstore.reps_and_managers(services.db)
     week = week_key((jctx.local_at - timedelta(days=7)).date())
     sent = 0
     for mid, manager in sorted(bosses.items()):

@@ -10,8 +10,6 @@ from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime, utcnow
 
-CHECKIN_STATUSES = ("pending", "answering", "submitted", "skipped")
-
 
 class CheckIn(SQLModel, table=True):
     __tablename__ = "checkins"

@@ -15,7 +15,7 @@ from tests.adjust.util import REQUEST, audits, click, goal, requests
 from tests.conftest import texts
 
 
-async def _requested(chat) -> int:  # type: ignore[no-untyped-def]
+async def _requested(chat) -> int:
     await chat.say(REQUEST, as_="E101")
     chat.seen("E101")
     assert chat.seen("E090")[0].kind == "card"

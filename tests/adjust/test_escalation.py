@@ -63,6 +63,4 @@ async def test_decided_requests_are_not_escalated(chat):
 
 
 async def test_the_job_is_registered_every_ten_minutes(chat):
-    from scheduler.registry import JOBS
-
-    assert JOBS["adjust_escalation"].cron_expr(chat.bot.services) == "*/10 * * * *"
+    assert chat.bot.services.jobs["adjust_escalation"].cron_expr(chat.bot.services) == "*/10 * * * *"

@@ -9,7 +9,7 @@ from tests.emulators.dingtalk_api import card_buttons, card_text
 from tests.wecom.conftest import WeComRig, until
 
 
-def _goal_target(db, goal_id: str = "G-E101") -> float | None:  # type: ignore[no-untyped-def]
+def _goal_target(db, goal_id: str = "G-E101") -> float | None:
     from storage.models import Goal
 
     with db.session() as s:
@@ -38,7 +38,7 @@ async def test_approve_on_wecom_and_a_wrong_clicker_is_refused(rig: WeComRig) ->
     assert len([u for u in rig.emulator.updates if u["task_id"] == task_id]) == 1
 
 
-async def test_approve_on_dingtalk(emu, make_bot) -> None:  # type: ignore[no-untyped-def]
+async def test_approve_on_dingtalk(emu, make_bot) -> None:
     bot = await make_bot()
     await emu.acked(await emu.say("dt_e101", REQUEST))
     await dt_until(lambda: emu.api.card_of("dt_e090") is not None, what="the director's approval card")

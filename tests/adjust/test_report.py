@@ -14,7 +14,7 @@ from tests.conftest import REPO
 REQ = "申请把{goal}从{old}调到{new}，原因：客户采购预算冻结到明年"
 
 
-async def _decide(chat, who: str, old: int, new: int, approver: str, button: int, wait_h: float):  # type: ignore[no-untyped-def]
+async def _decide(chat, who: str, old: int, new: int, approver: str, button: int, wait_h: float):
     await chat.say(REQ.format(goal="新客户签约数", old=old, new=new), as_=who)
     chat.clock.advance(hours=wait_h)
     await chat.press(approver, button)
@@ -22,7 +22,7 @@ async def _decide(chat, who: str, old: int, new: int, approver: str, button: int
         await chat.say("本季度先保持原目标", as_=approver)
 
 
-async def _history(chat) -> None:  # type: ignore[no-untyped-def]
+async def _history(chat) -> None:
     await _decide(chat, "E103", 24, 23, "E100", 1, 1)  # 王磊 1 h
     await _decide(chat, "E104", 24, 23, "E100", 2, 3)  # 王磊 3 h (rejected)
     await _decide(chat, "E105", 18, 17, "E090", 1, 10)  # 陈刚 10 h

@@ -14,7 +14,7 @@ from tests.conftest import texts
 REQUEST = "申请把新客户签约数目标从18调到17，原因：XX医院招标推迟到明年一季度"
 
 
-async def click(chat, as_: str, action: str, request_id: int, key: str | None = None) -> str:  # type: ignore[no-untyped-def]
+async def click(chat, as_: str, action: str, request_id: int, key: str | None = None) -> str:
     """A click on an ``adj`` button as the platform would deliver it (even from a card the terminal
     already shows as closed: on WeCom/DingTalk an old copy can still be clicked)."""
     ev = CardAction(channel="terminal", sender=as_, key=key or f"terminal:{uuid.uuid4().hex}",
@@ -24,18 +24,18 @@ async def click(chat, as_: str, action: str, request_id: int, key: str | None = 
     return texts(chat.terminal.take(as_))
 
 
-def requests(chat) -> list[AdjustmentRequest]:  # type: ignore[no-untyped-def]
+def requests(chat) -> list[AdjustmentRequest]:
     with chat.bot.db.session() as s:
         return list(s.execute(select(AdjustmentRequest).order_by(AdjustmentRequest.id)).scalars())
 
 
-def goal(chat, goal_id: str = "G-E101") -> Goal:  # type: ignore[no-untyped-def]
+def goal(chat, goal_id: str = "G-E101") -> Goal:
     with chat.bot.db.session() as s:
         g = s.get(Goal, goal_id)
         assert g is not None
         return g
 
 
-def audits(chat, goal_id: str = "G-E101") -> list[GoalAudit]:  # type: ignore[no-untyped-def]
+def audits(chat, goal_id: str = "G-E101") -> list[GoalAudit]:
     with chat.bot.db.session() as s:
         return list(s.execute(select(GoalAudit).where(GoalAudit.goal_id == goal_id)).scalars())

@@ -44,12 +44,12 @@ SURNAMES = "王李张刘陈杨黄赵吴徐孙胡朱高林何郭马罗梁宋郑�
 GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超兰霞平刚桂玉萍红娥玲芬燕彬鹏华飞鑫波宁琳晨"
 
 
-def _chunks(rows: list[dict], n: int = 20000):  # type: ignore[no-untyped-def]
+def _chunks(rows: list[dict], n: int = 20000):
     for i in range(0, len(rows), n):
         yield rows[i:i + n]
 
 
-def _insert(db: Database, table, rows: list[dict]) -> None:  # type: ignore[no-untyped-def]
+def _insert(db: Database, table, rows: list[dict]) -> None:
     with db.engine.begin() as conn:
         if db.is_sqlite:
             conn.exec_driver_sql("PRAGMA synchronous=OFF")

@@ -41,7 +41,7 @@ def summary(name: str, latencies: list[float], elapsed: float) -> dict[str, floa
     return p
 
 
-async def run_pool(n: int, concurrency: int, one) -> float:  # type: ignore[no-untyped-def]
+async def run_pool(n: int, concurrency: int, one) -> float:
     queue: asyncio.Queue[int] = asyncio.Queue()
     for i in range(n):
         queue.put_nowait(i)
@@ -116,7 +116,7 @@ async def bench_bare(n: int, concurrency: int) -> dict[str, float]:
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    port = site._server.sockets[0].getsockname()[1]
     emulator = WeComEmulator(corp_id=CORP_ID)
     driver = CallbackDriver(f"http://127.0.0.1:{port}/cb", emulator, TOKEN, AES_KEY, now=time.time)
     latencies: list[float] = []

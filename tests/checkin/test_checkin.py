@@ -18,12 +18,12 @@ FRIDAY = datetime(2026, 11, 27, 16, 0, tzinfo=TZ)
 WEEK = "2026-W48"
 
 
-async def push(chat, at=FRIDAY):  # type: ignore[no-untyped-def]
+async def push(chat, at=FRIDAY):
     chat.clock.set(at)
     return await chat.run_job("checkin_push")
 
 
-def checkin(chat, emp="E101", week=WEEK) -> CheckIn:  # type: ignore[no-untyped-def]
+def checkin(chat, emp="E101", week=WEEK) -> CheckIn:
     ci = store.for_week(chat.bot.db, emp, week)
     assert ci is not None
     return ci

@@ -60,7 +60,7 @@ class SmtpStub:
         writer.close()
 
 
-async def scan_at(chat, when: datetime) -> str:  # type: ignore[no-untyped-def]
+async def scan_at(chat, when: datetime) -> str:
     chat.clock.set(when)
     return await chat.run_job("escalation_scan")
 

@@ -17,7 +17,7 @@ from tests.conftest import TZ, make_settings, texts
 from tests.core.test_cli import _config, run
 
 
-async def push(chat, at):  # type: ignore[no-untyped-def]
+async def push(chat, at):
     chat.clock.set(at)
     return await chat.run_job("checkin_push")
 
@@ -57,7 +57,7 @@ async def test_start_up_warns_about_an_uncovered_year(sqlite_url, caplog):
     db = open_database(sqlite_url)
     bot = PerfBot(settings, clock=ManualClock(datetime(2027, 3, 1, 9, 0, tzinfo=TZ)),
                   channels=[TerminalChannel()], db=db, scheduler=False)
-    with caplog.at_level(logging.WARNING, logger="perfbot"):
+    with caplog.at_level(logging.WARNING, logger="bot.app"):
         await bot.start(workers=False)
     await bot.stop()
     db.dispose()

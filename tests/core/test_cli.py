@@ -14,14 +14,14 @@ import aiohttp
 from tests.conftest import REPO
 
 
-def _config(tmp_path, port: int = 0) -> str:  # type: ignore[no-untyped-def]
+def _config(tmp_path, port: int = 0) -> str:
     p = tmp_path / "perfbot.toml"
     p.write_text(f'[storage]\nurl = "sqlite:///{tmp_path / "bot.db"}"\n[server]\nport = {port or 8080}\n',
                  encoding="utf-8")
     return str(p)
 
 
-def run(args, cfg, stdin=None, timeout=120):  # type: ignore[no-untyped-def]
+def run(args, cfg, stdin=None, timeout=120):
     env = {k: v for k, v in os.environ.items() if not k.startswith("PERFBOT_")}
     return subprocess.run([sys.executable, "-m", "bot", "--config", cfg, *args], cwd=REPO, input=stdin,
                           capture_output=True, text=True, timeout=timeout, env=env)

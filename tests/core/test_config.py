@@ -9,7 +9,7 @@ from bot.config import ConfigError, load_settings
 from tests.conftest import REPO
 
 
-def write(tmp_path, body: str):  # type: ignore[no-untyped-def]
+def write(tmp_path, body: str):
     p = tmp_path / "c.toml"
     p.write_text(body, encoding="utf-8")
     return p

@@ -12,7 +12,7 @@ from storage.models import Department, Employee, Goal, MetricValue, Task, Visit,
 from tests.conftest import DEMO_TODAY, TZ
 
 
-def counts(db):  # type: ignore[no-untyped-def]
+def counts(db):
     with db.session() as s:
         return {m.__name__: s.execute(select(func.count()).select_from(m)).scalar()
                 for m in (Department, Employee, Goal, Task, Visit, MetricValue, WorkLog)}
@@ -50,7 +50,7 @@ def test_reimport_updates_changed_values(db, tmp_path):
         assert s.execute(select(func.count()).select_from(Employee)).scalar() == 26
 
 
-def _write(path, header, rows):  # type: ignore[no-untyped-def]
+def _write(path, header, rows):
     with path.open("w", encoding="utf-8", newline="") as f:
         w = csv.writer(f)
         w.writerow(header)

@@ -16,18 +16,18 @@ from tests.core.test_cli import _config, run
 DEPT = [["销售部", "", "", "", ""]]
 
 
-def emp(eid, name, manager="", role="employee", hrbp="", wx="", cap="40", email="", dept="销售部"):  # type: ignore[no-untyped-def]
+def emp(eid, name, manager="", role="employee", hrbp="", wx="", cap="40", email="", dept="销售部"):
     return [eid, name, dept, manager, role, hrbp, wx, "", cap, email]
 
 
-def write(path, name, rows, encoding="utf-8"):  # type: ignore[no-untyped-def]
+def write(path, name, rows, encoding="utf-8"):
     with (path / f"{name}.csv").open("w", encoding=encoding, newline="") as f:
         w = csv.writer(f)
         w.writerow(COLUMNS[name])
         w.writerows(rows)
 
 
-def ids(db, model=Employee):  # type: ignore[no-untyped-def]
+def ids(db, model=Employee):
     with db.session() as s:
         return sorted(x.id for x in s.execute(select(model)).scalars())
 
@@ -105,7 +105,7 @@ def test_gbk_csv_from_excel_is_read_and_utf16_explains_how_to_save(db, tmp_path)
     assert ids(db) == ["E1"]
 
 
-def _sheet(wb, title, name, rows):  # type: ignore[no-untyped-def]
+def _sheet(wb, title, name, rows):
     ws = wb.create_sheet(title)
     ws.append(COLUMNS[name])
     for r in rows:

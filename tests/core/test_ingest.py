@@ -19,7 +19,7 @@ TOKEN = "s3cret-token"
 
 
 @pytest.fixture
-async def served(sqlite_url, tmp_path):  # type: ignore[no-untyped-def]
+async def served(sqlite_url, tmp_path):
     settings = make_settings(sqlite_url)
     settings.server.ingest_token = TOKEN
     settings.server.max_body_bytes = 4096
@@ -35,12 +35,12 @@ async def served(sqlite_url, tmp_path):  # type: ignore[no-untyped-def]
     db.dispose()
 
 
-def visit(**kw):  # type: ignore[no-untyped-def]
+def visit(**kw):
     return {"visit_id": "CRM-1", "employee_id": "E101", "customer": "华山医院",
             "ended_at": "2026-11-24T09:40:00+08:00", **kw}
 
 
-async def post(http, body, token=TOKEN):  # type: ignore[no-untyped-def]
+async def post(http, body, token=TOKEN):
     data = body if isinstance(body, bytes) else json.dumps(body).encode()
     async with http.post("/ingest/visits", data=data, headers={"Authorization": f"Bearer {token}"}) as r:
         return r.status, (await r.json() if r.content_type == "application/json" else await r.text())

@@ -15,15 +15,15 @@ class Recorder(Channel):
     batch_size = 5
     per_user_per_minute = 3
 
-    def __init__(self, script=None):  # type: ignore[no-untyped-def]
+    def __init__(self, script=None):
         super().__init__()
         self.sent: list[str] = []
         self.script = script or {}
 
-    def recipient_for(self, employee):  # type: ignore[no-untyped-def]
+    def recipient_for(self, employee):
         return employee.id
 
-    async def deliver(self, items):  # type: ignore[no-untyped-def]
+    async def deliver(self, items):
         out = []
         for it in items:
             verdict = self.script.get(it.recipient, "sent")
@@ -33,12 +33,12 @@ class Recorder(Channel):
         return out
 
 
-def worker(db, channel, clock):  # type: ignore[no-untyped-def]
+def worker(db, channel, clock):
     services = Services(settings=make_settings(db.url), db=db, clock=clock)
     return OutboxWorker(services, channel)
 
 
-def msgs(n, recipient=None):  # type: ignore[no-untyped-def]
+def msgs(n, recipient=None):
     return [ob.NewMessage(f"k{i}", "rec", recipient or f"u{i}", "text", {"text": "hi"}) for i in range(n)]
 
 

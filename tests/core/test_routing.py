@@ -96,7 +96,7 @@ async def test_commands_that_escape_leave_another_features_flow(chat):
     assert checkin_of(chat).achievement == "签下仁和医院首单"
 
 
-def checkin_of(chat):  # type: ignore[no-untyped-def]
+def checkin_of(chat):
     ci = store.for_week(chat.bot.db, "E101", "2026-W48")
     assert ci is not None
     return ci

@@ -34,7 +34,7 @@ BotFactory = Callable[..., Awaitable[PerfBot]]
 
 
 @pytest.fixture
-async def make_bot(emu, sqlite_url) -> AsyncIterator[BotFactory]:  # type: ignore[no-untyped-def]
+async def make_bot(emu, sqlite_url) -> AsyncIterator[BotFactory]:
     """``await make_bot()`` → a started bot on the emulator; several calls share the SQLite file."""
     bots: list[PerfBot] = []
     seeded = False
@@ -50,7 +50,7 @@ async def make_bot(emu, sqlite_url) -> AsyncIterator[BotFactory]:  # type: ignor
             seeded = True
         bot = PerfBot(settings, clock=ManualClock(DEMO_NOW), db=db, scheduler=False)
         if fast:  # short reconnect delays so tests run quickly (production: 1 s base, 60 s cap)
-            stream = bot.channels["dingtalk"].stream  # type: ignore[attr-defined]
+            stream = bot.channels["dingtalk"].stream
             stream.backoff_base, stream.backoff_max = 0.02, 0.5
         bots.append(bot)
         await bot.start()
@@ -65,5 +65,5 @@ async def make_bot(emu, sqlite_url) -> AsyncIterator[BotFactory]:  # type: ignor
         b.db.dispose()
 
 
-def stream_of(bot: PerfBot):  # type: ignore[no-untyped-def]
-    return bot.channels["dingtalk"].stream  # type: ignore[attr-defined]
+def stream_of(bot: PerfBot):
+    return bot.channels["dingtalk"].stream

@@ -72,7 +72,7 @@ async def test_double_click_is_processed_once(emu, make_bot):
     assert len(emu.api.seen["dt_e105"]) == before + 1
 
 
-def frame_msg_id(frame) -> str:  # type: ignore[no-untyped-def]
+def frame_msg_id(frame) -> str:
     import json
 
     return json.loads(frame["data"])["msgId"]

@@ -22,14 +22,14 @@ USERS = [f"staff{i:05}" for i in range(10_000)]
 TEXT = "【绩效助手】本周五 16:00 前请完成周复盘，谢谢！"
 
 
-def write_config(path, url: str, emu) -> None:  # type: ignore[no-untyped-def]
+def write_config(path, url: str, emu) -> None:
     path.write_text(
         f'[storage]\nurl = "{url}"\n\n[dingtalk]\nclient_id = "{emu.client_id}"\n'
         f'client_secret = "{emu.client_secret}"\nopenapi_base = "{emu.base}"\nper_user_per_minute = 20\n',
         encoding="utf-8")
 
 
-async def drain(config, log) -> asyncio.subprocess.Process:  # type: ignore[no-untyped-def]
+async def drain(config, log) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "--config", str(config), "--log-level", "WARNING", "outbox", "drain",
         cwd=str(REPO), stdout=log, stderr=log, env={**os.environ, "PYTHONPATH": str(REPO)})

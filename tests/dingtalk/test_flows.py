@@ -26,7 +26,7 @@ REMINDER = "周复盘还没填"
 
 
 async def job(bot: PerfBot, name: str, at: datetime) -> str | None:
-    bot.services.clock.set(at)  # type: ignore[attr-defined]
+    bot.services.clock.set(at)
     detail = await run_job(bot.services, name, at)
     await bot.drain()
     return detail
@@ -55,7 +55,7 @@ async def tap(emu: DingTalkEmulator, user: str, card: CardState, label: str) -> 
     ("dt_e101", "dt_e100", "张伟", "王磊", "one_by_one"),
     ("dt_e111", "dt_e110", "马超", "黄丽", "all_in_one"),
 ])
-async def test_friday_checkin_to_manager_seen(emu, make_bot, rep, manager, name, boss, style):  # type: ignore[no-untyped-def]
+async def test_friday_checkin_to_manager_seen(emu, make_bot, rep, manager, name, boss, style):
     bot = await make_bot()
     assert "pushed" in str(await job(bot, "checkin_push", FRIDAY))
     [card] = cards_titled(emu, rep, "周复盘 · 2026-W48")
@@ -98,7 +98,7 @@ async def test_friday_checkin_to_manager_seen(emu, make_bot, rep, manager, name,
 
 
 # -- escalation --------------------------------------------------------------------------------------
-async def test_unanswered_checkin_gets_exactly_one_reminder(emu, make_bot):  # type: ignore[no-untyped-def]
+async def test_unanswered_checkin_gets_exactly_one_reminder(emu, make_bot):
     bot = await make_bot()
     await job(bot, "checkin_push", FRIDAY)
     assert cards_titled(emu, "dt_e101", "周复盘")
@@ -118,7 +118,7 @@ async def test_unanswered_checkin_gets_exactly_one_reminder(emu, make_bot):  # t
     assert not emu.api.group_calls  # no group configured
 
 
-async def test_group_reminder_names_the_late_employee(emu, make_bot, tmp_path):  # type: ignore[no-untyped-def]
+async def test_group_reminder_names_the_late_employee(emu, make_bot, tmp_path):
     cid = "cidHuaDongSales0001=="
     bot = await make_bot()
     import_team_group(bot.db, tmp_path / "in", "华东销售组", "销售部", "E100", dingtalk_conversation_id=cid)
@@ -137,7 +137,7 @@ async def test_group_reminder_names_the_late_employee(emu, make_bot, tmp_path): 
 
 
 # -- visit feedback ----------------------------------------------------------------------------------
-async def test_visit_feedback_tags_note_and_a_point(emu, make_bot):  # type: ignore[no-untyped-def]
+async def test_visit_feedback_tags_note_and_a_point(emu, make_bot):
     bot = await make_bot()
     before = vstore.points_balance(bot.db, "E101")
     await emu.acked(await emu.say("dt_e101", "拜访结束 仁和医院"))
@@ -177,7 +177,7 @@ async def test_visit_feedback_tags_note_and_a_point(emu, make_bot):  # type: ign
     assert vstore.points_balance(bot.db, "E101") == before + 1
 
 
-async def test_group_the_robot_is_not_in_fails_visibly_and_the_personal_reminder_still_goes(emu, make_bot):  # type: ignore[no-untyped-def]
+async def test_group_the_robot_is_not_in_fails_visibly_and_the_personal_reminder_still_goes(emu, make_bot):
     from storage.models import OutboxMessage
 
     emu.api.groups = {"cidSomeOtherGroup=="}

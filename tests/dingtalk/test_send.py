@@ -6,13 +6,13 @@ from storage import outbox
 from storage.outbox import NewMessage, enqueue_many
 
 
-async def quiet(bot):  # type: ignore[no-untyped-def]
+async def quiet(bot):
     """Stop the background worker so the test drives delivery with bot.drain()."""
     await bot.services.workers["dingtalk"].stop()
     return bot
 
 
-def fan_out(bot, users: list[str], text: str, key: str) -> None:  # type: ignore[no-untyped-def]
+def fan_out(bot, users: list[str], text: str, key: str) -> None:
     enqueue_many(bot.db, [NewMessage(f"{key}:{u}", "dingtalk", u, "text", {"text": text}) for u in users],
                  bot.services.now())
 

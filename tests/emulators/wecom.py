@@ -95,7 +95,7 @@ class WeComEmulator:
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.port = site._server.sockets[0].getsockname()[1]
         return self.api_base
 
     async def stop(self) -> None:
@@ -161,7 +161,7 @@ class WeComEmulator:
             if self.tokens[token] <= self.now():
                 self.token_rejections += 1
                 return self.err(42001, "access_token expired")
-            return await fn(request)  # type: ignore[no-any-return]
+            return await fn(request)
 
         return wrapped
 

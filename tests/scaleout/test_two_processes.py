@@ -146,7 +146,7 @@ def add_employees(db: Database, prefix: str, n: int) -> list[str]:
     return users
 
 
-async def test_two_processes_share_one_postgresql(pg_database, tmp_path) -> None:  # type: ignore[no-untyped-def]
+async def test_two_processes_share_one_postgresql(pg_database, tmp_path) -> None:
     url = pg_database
     _truncate_pg(url)
     db = open_database(url)

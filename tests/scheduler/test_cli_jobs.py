@@ -10,7 +10,7 @@ from sqlalchemy import create_engine, text
 from tests.conftest import REPO
 
 
-def bot(config, *args: str) -> subprocess.CompletedProcess[str]:  # type: ignore[no-untyped-def]
+def bot(config, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "bot", "--config", str(config), *args], cwd=REPO,
                           capture_output=True, text=True, timeout=120)
 

@@ -10,7 +10,7 @@ from sqlalchemy import select, text
 
 from bot.app import PerfBot
 from bot.clock import ManualClock
-from scheduler.registry import JOBS, job
+from scheduler.registry import JobSpec, job
 from scheduler.runner import SchedulerRunner
 from storage.db import open_database
 from storage.models import JobRun
@@ -19,28 +19,34 @@ from tests.conftest import TZ, make_settings
 RUNS: list[datetime] = []
 
 
+@job("test_counter", cron="0 9 * * *", description="test only")
+async def counter_job(jctx) -> str:
+    RUNS.append(jctx.at)
+    await asyncio.sleep(0)
+    return "counted"
+
+
 @pytest.fixture(autouse=True)
-def counter_job():  # type: ignore[no-untyped-def]
-    @job("test_counter", cron="0 9 * * *", description="test only")
-    async def _count(jctx):  # type: ignore[no-untyped-def]
-        RUNS.append(jctx.at)
-        await asyncio.sleep(0)
-        return "counted"
-
+def _clear_runs() -> None:
     RUNS.clear()
-    yield
-    JOBS.pop("test_counter", None)
 
 
-def runner_on(url: str, clock: ManualClock, **schedule) -> SchedulerRunner:  # type: ignore[no-untyped-def]
+def with_counter(bot: PerfBot) -> PerfBot:
+    """A bot whose app also registered the test-only job (as a feature would declare it)."""
+    assert isinstance(counter_job, JobSpec)
+    bot.services.jobs[counter_job.name] = counter_job
+    return bot
+
+
+def runner_on(url: str, clock: ManualClock, **schedule) -> SchedulerRunner:
     settings = make_settings(url)
     for k, v in schedule.items():
         setattr(settings.schedule, k, v)
-    bot = PerfBot(settings, clock=clock, channels=[], db=open_database(url), scheduler=False)
-    return SchedulerRunner(bot.services)
+    bot = with_counter(PerfBot(settings, clock=clock, channels=[], db=open_database(url), scheduler=False))
+    return SchedulerRunner(bot.services, node="test")
 
 
-def runs_of(db, name: str) -> list[JobRun]:  # type: ignore[no-untyped-def]
+def runs_of(db, name: str) -> list[JobRun]:
     with db.session() as s:
         return list(s.execute(select(JobRun).where(JobRun.job == name)).scalars())
 

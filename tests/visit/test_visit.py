@@ -12,7 +12,7 @@ from storage.models import PointsEntry, Visit, VisitFeedback
 from tests.conftest import DEMO_NOW, TZ, texts
 
 
-async def visit_ended(chat, rep: str, visit_id: str, customer: str, ended: datetime):  # type: ignore[no-untyped-def]
+async def visit_ended(chat, rep: str, visit_id: str, customer: str, ended: datetime):
     ev = SystemEvent(channel="system", sender=rep, key=f"sys:visit:{visit_id}", name="visit_ended",
                      data={"visit_id": visit_id, "customer": customer, "ended_at": ended.isoformat()})
     await chat.bot.dispatcher.submit(ev, wait=True)

@@ -69,18 +69,18 @@ class WeComRig:
         await self.bot.stop()
         self.bot.db.dispose()
         self.bot = await start_bot(self.settings, self.clock)
-        self.driver.url = f"http://127.0.0.1:{self.bot._port}{self.settings.wecom.callback_path}"  # type: ignore[attr-defined]
+        self.driver.url = f"http://127.0.0.1:{self.bot._port}{self.settings.wecom.callback_path}"
 
 
 async def start_bot(settings: Settings, clock: ManualClock) -> PerfBot:
     bot = PerfBot(settings, clock=clock, db=open_database(settings.storage.url), scheduler=False)
-    bot._port = await bot.serve_http(host="127.0.0.1", port=0)  # type: ignore[attr-defined]
+    bot._port = await bot.serve_http(host="127.0.0.1", port=0)
     await bot.start()
     return bot
 
 
 @pytest.fixture
-async def rig(sqlite_url):  # type: ignore[no-untyped-def]
+async def rig(sqlite_url):
     clock = ManualClock(DEMO_NOW)
     emulator = WeComEmulator(corp_id=CORP_ID, now=lambda: clock.now().timestamp())
     api_base = await emulator.start()
@@ -93,7 +93,7 @@ async def rig(sqlite_url):  # type: ignore[no-untyped-def]
             emulator.users = {u for u in s.execute(select(Employee.wecom_userid)).scalars() if u}
         db.dispose()
         bot = await start_bot(settings, clock)
-        url = f"http://127.0.0.1:{bot._port}{settings.wecom.callback_path}"  # type: ignore[attr-defined]
+        url = f"http://127.0.0.1:{bot._port}{settings.wecom.callback_path}"
         driver = CallbackDriver(url, emulator, TOKEN, AES_KEY, now=lambda: clock.now().timestamp())
         r = WeComRig(bot, emulator, driver, clock, settings, sqlite_url)
         yield r

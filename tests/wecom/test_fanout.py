@@ -22,7 +22,7 @@ from tests.wecom.conftest import AES_KEY, CORP_ID, TOKEN
 N = 10_000
 
 
-def write_config(path, db_url: str, api_base: str) -> None:  # type: ignore[no-untyped-def]
+def write_config(path, db_url: str, api_base: str) -> None:
     path.write_text(
         f'[storage]\nurl = "{db_url}"\n\n[wecom]\ncorp_id = "{CORP_ID}"\nagent_id = 1000002\n'
         f'secret = "emulator-secret"\ntoken = "{TOKEN}"\nencoding_aes_key = "{AES_KEY}"\napi_base = "{api_base}"\n',
@@ -30,7 +30,7 @@ def write_config(path, db_url: str, api_base: str) -> None:  # type: ignore[no-u
     )
 
 
-async def drain_process(config) -> asyncio.subprocess.Process:  # type: ignore[no-untyped-def]
+async def drain_process(config) -> asyncio.subprocess.Process:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     return await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "--config", str(config), "--log-level", "WARNING", "outbox", "drain",
@@ -38,7 +38,7 @@ async def drain_process(config) -> asyncio.subprocess.Process:  # type: ignore[n
     )
 
 
-async def test_fanout_exactly_once_across_sigkill(tmp_path) -> None:  # type: ignore[no-untyped-def]
+async def test_fanout_exactly_once_across_sigkill(tmp_path) -> None:
     url = f"sqlite:///{tmp_path / 'fanout.db'}"
     db = open_database(url)
     users = [f"wx_f{i:05d}" for i in range(N)]

@@ -142,7 +142,7 @@ async def test_group_reminder_names_the_late_employee_in_the_app_chat(rig: WeCom
 
 async def test_appchat_send_is_validated_like_wecom(rig: WeComRig) -> None:
     """The emulator's appchat/send refuses what WeCom refuses (and the bot gives such rows up)."""
-    api = rig.bot.channels["wecom"].api  # type: ignore[attr-defined]
+    api = rig.bot.channels["wecom"].api
     from bot.channels.wecom.api import WeComError
 
     for body, code in (({"msgtype": "text", "text": {"content": "x"}}, 86001),

@@ -36,7 +36,7 @@ def tamper(signed: Signed, **query: str) -> Signed:
     ("other_corp_to_user", 403), ("missing_query", 400), ("malformed_outer", 400), ("bomb_outer", 400),
     ("bomb_inner", 400), ("malformed_inner", 400), ("garbage_encrypt", 400), ("oversize", 413),
 ])
-async def test_bad_callback_rejected_and_nothing_stored(rig: WeComRig, case: str, status: int, caplog) -> None:  # type: ignore[no-untyped-def]
+async def test_bad_callback_rejected_and_nothing_stored(rig: WeComRig, case: str, status: int, caplog) -> None:
     d = rig.driver
     plain = d.text_xml("wx_e101", "帮助")
     now = int(rig.clock.now().timestamp())

@@ -18,11 +18,12 @@ from bot.channels.dingtalk.sdk import point_sdk_at
 from bot.channels.dingtalk.stream import StreamClient
 from bot.config import DingTalkSettings
 from bot.events import InboundEvent
+from bot.services import Services
 from storage.db import Database
 from storage.models import Employee
 from storage.outbox import Claimed
 
-log = logging.getLogger("perfbot.dingtalk")
+log = logging.getLogger(__name__)
 
 
 class DingTalkChannel(Channel):
@@ -77,18 +78,23 @@ class DingTalkChannel(Channel):
         }
 
     # -- helpers for inbound/outbound ---------------------------------------------------------
+    def _bound(self) -> Services:
+        if self.services is None:
+            raise RuntimeError("DingTalkChannel used before bind(): the app binds channels at start")
+        return self.services
+
     @property
     def db(self) -> Database:
-        assert self.services is not None, "DingTalkChannel used before bind()"
-        return self.services.db
+        return self._bound().db
 
     def now(self) -> datetime:
-        assert self.services is not None
-        return self.services.now()
+        return self._bound().now()
 
     async def submit(self, event: InboundEvent) -> bool:
-        assert self.services is not None and self.services.dispatcher is not None
-        return await self.services.dispatcher.submit(event)
+        services = self._bound()
+        if services.dispatcher is None:
+            raise RuntimeError("DingTalkChannel.submit before the app created the dispatcher")
+        return await services.dispatcher.submit(event)
 
     def remember_session(self, sender: str, url: Any, expires_ms: Any) -> None:
         if sender and isinstance(url, str) and url:

@@ -29,7 +29,7 @@ from storage import cardstore, inbox
 if TYPE_CHECKING:
     from bot.channels.dingtalk.channel import DingTalkChannel
 
-log = logging.getLogger("perfbot.dingtalk")
+log = logging.getLogger(__name__)
 BOT_TOPIC = "/v1.0/im/bot/messages/get"
 CARD_TOPIC = "/v1.0/card/instances/callback"
 
@@ -58,7 +58,7 @@ class BotMessageHandler(CallbackHandler):
             ch.remember_session(sender, data.get("sessionWebhook"), data.get("sessionWebhookExpiredTime"))
         event = TextMessage(
             channel=ch.name, sender=sender, key=f"dingtalk:msg:{msg_id}",
-            conversation_id=data.get("conversationId"), is_group=str(data.get("conversationType")) == "2",
+            conversation_id=data.get("conversationId"),
             text=message_text(data),
         )
         await ch.submit(event)

@@ -18,7 +18,7 @@ anything late, LESSONS #8).
 - update_card: PUT the new card data by that id.
 
 batchSend has no idempotency handle. Exactly-once across a crash therefore relies on: the
-``processQueryKey`` of an accepted call is written onto its rows (``ledger.note_accepted``) before
+``processQueryKey`` of an accepted call is written onto its rows (``storage.outbox.note_accepted``) before
 the worker marks them sent; a reclaimed in-doubt row that carries one is not sent again. The one
 window left — DingTalk accepted the call but we died (or timed out) before reading its answer —
 is resent (at-least-once there); docs/dingtalk.md explains it.
@@ -35,18 +35,17 @@ import aiohttp
 
 from bot.channels.base import Delivery
 from bot.channels.base import mention_prefix as shared_mention_prefix
-from bot.channels.dingtalk import ledger
 from bot.channels.dingtalk.openapi import DingTalkApiError
 from cards.dingtalk import STANDARD_TEMPLATE, render_params, render_standard
 from cards.model import Card
-from storage import cardstore
+from storage import cardstore, outbox
 from storage.db import Database
 from storage.outbox import Claimed
 
 if TYPE_CHECKING:
     from bot.channels.dingtalk.channel import DingTalkChannel
 
-log = logging.getLogger("perfbot.dingtalk.send")
+log = logging.getLogger(__name__)
 GROUP_PREFIX = "group:"
 FLOW_CONTROL_RETRY_SECONDS = 60.0
 
@@ -132,7 +131,7 @@ class Outbound:
         flow = set(resp.get("flowControlledStaffIdList") or [])
         accepted = [r for r in rows if r.recipient not in invalid | filtered | flow]
         handle = {"processQueryKey": pqk}
-        ledger.note_accepted(self.ch.db, [r.id for r in accepted], handle)  # before the worker marks
+        outbox.note_accepted(self.ch.db, [r.id for r in accepted], handle)  # before the worker marks
         out = []
         for r in rows:
             if r.recipient in invalid:

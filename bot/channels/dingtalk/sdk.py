@@ -18,12 +18,12 @@ _MODULES = (utils, stream, chatbot, card_replier)
 def point_sdk_at(base: str) -> None:
     base = base.rstrip("/")
     for mod in _MODULES:
-        mod.DINGTALK_OPENAPI_ENDPOINT = base  # type: ignore[attr-defined]
+        mod.DINGTALK_OPENAPI_ENDPOINT = base
     stream.DingTalkStreamClient.OPEN_CONNECTION_API = base + OPEN_PATH
 
 
 def sdk_endpoints() -> dict[str, str]:
     """Every copy of the endpoint (tests check they all agree)."""
-    out = {m.__name__: m.DINGTALK_OPENAPI_ENDPOINT for m in _MODULES}  # type: ignore[attr-defined]
+    out = {m.__name__: m.DINGTALK_OPENAPI_ENDPOINT for m in _MODULES}
     out["OPEN_CONNECTION_API"] = stream.DingTalkStreamClient.OPEN_CONNECTION_API
     return out

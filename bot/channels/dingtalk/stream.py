@@ -29,7 +29,7 @@ from dingtalk_stream.version import VERSION_STRING
 
 from bot.channels.dingtalk.openapi import DingTalkApiError, OpenApiClient
 
-log = logging.getLogger("perfbot.dingtalk.stream")
+log = logging.getLogger(__name__)
 
 
 class StreamClient(DingTalkStreamClient):

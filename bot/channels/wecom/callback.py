@@ -161,13 +161,13 @@ class CallbackHandler:
             return
         if isinstance(event, CardAction) and event.handle.get("task_id") and event.handle.get("response_code"):
             self._store_fresh_code(event)
-        await services.dispatcher.submit(event)  # type: ignore[arg-type]
+        await services.dispatcher.submit(event)
 
     def _store_fresh_code(self, event: CardAction) -> None:
         """Keep the click's one-time response_code on the card so the update uses the freshest code."""
-        db = self.services.db  # type: ignore[union-attr]
+        db = self.services.db
         rec = cardstore.find_by_handle(db, self.channel_name, event.handle["task_id"])
         if rec is None or rec.recipient != event.sender:
             return
-        cardstore.update_handle(db, rec.id, {"click_response_code": event.handle["response_code"]},  # type: ignore[arg-type]
-                                self.services.now())  # type: ignore[union-attr]
+        cardstore.update_handle(db, rec.id, {"click_response_code": event.handle["response_code"]},
+                                self.services.now())

@@ -56,7 +56,8 @@ class WeComChannel(Channel):
         return "wecom_userid"
 
     async def deliver(self, items: list[Claimed]) -> list[Delivery]:
-        assert self.services is not None, "WeComChannel.deliver before bind()"
+        if self.services is None:
+            raise RuntimeError("WeComChannel.deliver before bind(): the app binds channels at start")
         db = self.services.db
         return list(await asyncio.gather(*(deliver_one(self.api, db, item) for item in items)))
 
