@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from cards.model import Button, Card
 from cards.payload import BadPayload, pack
+from handlers.adjust import rules
 from handlers.adjust import store as adj
+from handlers.common.calendar import local_short
 from handlers.common.goals import format_progress
 from storage.cardstore import for_subject
 from storage.db import Database
@@ -20,12 +21,8 @@ def subject(request_id: int) -> str:
     return f"{PREFIX}:{request_id}"
 
 
-def local(dt: datetime | None, tz: ZoneInfo) -> str:
-    return "—" if dt is None else dt.astimezone(tz).strftime("%m-%d %H:%M")
-
-
 def change_text(req: AdjustmentRequest, unit: str) -> str:
-    return f"{adj.fmt(req.old_target)} → {adj.fmt(req.new_target)} {unit}（{req.percent:+.1f}%）".replace(" （", "（")
+    return f"{rules.fmt(req.old_target)} → {rules.fmt(req.new_target)} {unit}（{req.percent:+.1f}%）".replace(" （", "（")
 
 
 def approval_card(db: Database, req: AdjustmentRequest, requester: Employee, tz: ZoneInfo,
@@ -47,7 +44,7 @@ def approval_card(db: Database, req: AdjustmentRequest, requester: Employee, tz:
     ]
     if note:
         fields.append(("说明", note))
-    footer = f"提交于 {local(req.created_at, tz)}"
+    footer = f"提交于 {local_short(req.created_at, tz)}"
     if escalation_hours:
         footer += f" · {escalation_hours} 小时内未处理将升级至上级"
     if req.id is None:
@@ -71,15 +68,15 @@ def closed_card(db: Database, req: AdjustmentRequest, requester: Employee, tz: Z
     records = for_subject(db, subject(req.id or 0))
     base = Card.from_dict(records[0].card) if records else approval_card(db, req, requester, tz)
     card = base.closed(state[:STATE_MAX], body=base.body + (f"\n{detail}" if detail else ""))
-    card.footer = f"提交于 {local(req.created_at, tz)}"  # no more "will escalate" once closed
+    card.footer = f"提交于 {local_short(req.created_at, tz)}"  # no more "will escalate" once closed
     return card
 
 
 def goal_choice_card(goals: list[Goal]) -> Card:
     lines, buttons = [], []
     for i, g in enumerate(goals, 1):
-        cur = "—" if g.current is None else adj.fmt(g.current)
-        tgt = "—" if g.target is None else adj.fmt(g.target)
+        cur = "—" if g.current is None else rules.fmt(g.current)
+        tgt = "—" if g.target is None else rules.fmt(g.target)
         lines.append(f"{i}. {g.title}（目标 {tgt} {g.unit}，已完成 {cur}）".replace(" ，", "，"))
         try:
             buttons.append(Button(g.title[:16], pack(PREFIX, "pick", g.id), "default"))

@@ -19,7 +19,8 @@ from bot.events import CardAction, TextMessage
 from bot.router import Router
 from cards.payload import Action
 from handlers.adjust import store as adj
-from handlers.adjust.cards import approval_card, change_text, closed_card, local, subject
+from handlers.adjust.cards import approval_card, change_text, closed_card, subject
+from handlers.common.calendar import local_short
 from handlers.common.goals import alignment, format_progress
 from scheduler.registry import JobCtx, job
 from storage.db import Database
@@ -88,7 +89,7 @@ def refusal_for(ctx: Ctx, req: AdjustmentRequest) -> str | None:
     """Why this person cannot decide this request now (None if they can)."""
     if req.status != "pending":
         who = adj.employee(ctx.db, req.decided_by)
-        by = f"（{who.name}，{local(req.decided_at, ctx.services.tz)}）" if who else ""
+        by = f"（{who.name}，{local_short(req.decided_at, ctx.services.tz)}）" if who else ""
         return f"这条申请已经处理过了：{STATUS.get(req.status, req.status)}{by}，无需重复操作。"
     if req.approver_id != ctx.employee.id:
         approver = adj.employee(ctx.db, req.approver_id)
@@ -125,7 +126,7 @@ async def after_decision(ctx: Ctx, decision: adj.Decision) -> None:
     if requester is None or goal is None:
         log.warning("adjustment #%s: requester or goal no longer exists; nobody told", req.id)
         return
-    me, when = ctx.employee.name, local(req.decided_at, tz)
+    me, when = ctx.employee.name, local_short(req.decided_at, tz)
     change = f"「{goal.title}」{change_text(req, goal.unit)}"
     if decision.outcome == "approved":
         state = f"已批准 · {me} · {when}"

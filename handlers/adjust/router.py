@@ -20,6 +20,7 @@ from bot.events import CardAction, TextMessage
 from bot.router import Router
 from cards.payload import Action
 from handlers.adjust import decide as adjust_decide
+from handlers.adjust import rules
 from handlers.adjust import store as adj
 from handlers.adjust.cards import change_text, goal_choice_card
 from handlers.adjust.parse import TRIGGER, clean_reason, first_number, parse_request
@@ -56,15 +57,15 @@ async def start(ctx: Ctx, text: str) -> None:
         ctx.end_flow(FLOW)
         await ctx.reply("你目前没有处于考核期内的目标，暂时无法申请调整。如有疑问请联系你的主管。")
         return
-    matches = adj.match_goals(goals, p.goal_text) if p.goal_text else []
+    matches = rules.match_goals(goals, p.goal_text) if p.goal_text else []
     if p.goal_text and not matches:
-        closed = adj.match_goals(goals_of(ctx.db, ctx.employee.id), p.goal_text)
+        closed = rules.match_goals(goals_of(ctx.db, ctx.employee.id), p.goal_text)
         if closed:  # their own goal, but its period is over (or not started)
             await ctx.reply(goal_problem(ctx, closed[0][0]) or "这个目标当前不能调整。")
             return
         data["options"] = [g.id for g in goals]
         ctx.start_flow(FLOW, "goal", data)
-        await ctx.reply(f"在你名下没有找到「{adj.clean_goal_text(p.goal_text)}」这个目标，请从下面选一个。")
+        await ctx.reply(f"在你名下没有找到「{rules.clean_goal_text(p.goal_text)}」这个目标，请从下面选一个。")
         await ctx.reply_card(goal_choice_card(goals), subject=f"adjpick:{ctx.employee.id}")
         return
     if len(matches) == 1 or (matches and matches[0][1] - matches[1][1] >= 10):
@@ -82,7 +83,7 @@ async def start(ctx: Ctx, text: str) -> None:
 
 def own_open_goals(ctx: Ctx) -> list[Goal]:
     today = ctx.local_now().date()
-    return [g for g in goals_of(ctx.db, ctx.employee.id, today) if adj.is_open(g, today)]
+    return [g for g in goals_of(ctx.db, ctx.employee.id, today) if rules.is_open(g, today)]
 
 
 # -- the guided flow ---------------------------------------------------------------------------
@@ -123,7 +124,7 @@ def _goal_from_answer(ctx: Ctx, text: str, options: list[str]) -> Goal | None:
     n = first_number(text)
     if n is not None and n.is_integer() and 1 <= int(n) <= len(options) and len(text) <= 4:
         return next((g for g in goals if g.id == options[int(n) - 1]), None)
-    matches = adj.match_goals(goals, text)
+    matches = rules.match_goals(goals, text)
     return matches[0][0] if matches else None
 
 
@@ -157,23 +158,23 @@ async def advance(ctx: Ctx, data: dict[str, Any]) -> None:
         ctx.end_flow(FLOW)
         await ctx.reply("这个目标还没有设定目标值，无法申请调整。")
         return
-    unit, cur = goal.unit, adj.fmt(goal.target)
+    unit, cur = goal.unit, rules.fmt(goal.target)
     old, new = data.get("old"), data.get("new")
     if old is not None and abs(old - goal.target) > 1e-9:
         if new is not None and abs(new - goal.target) < 1e-9:
             ctx.end_flow(FLOW)
-            await ctx.reply(f"「{goal.title}」当前目标已经是 {cur} {unit}（不是 {adj.fmt(old)} {unit}），无需再申请。")
+            await ctx.reply(f"「{goal.title}」当前目标已经是 {cur} {unit}（不是 {rules.fmt(old)} {unit}），无需再申请。")
             return
         ctx.start_flow(FLOW, "confirm", data)
-        to = f"调到 {adj.fmt(new)} {unit}" if new is not None else "调整"
-        await ctx.reply(f"「{goal.title}」当前目标是 {cur} {unit}，不是 {adj.fmt(old)} {unit}。"
+        to = f"调到 {rules.fmt(new)} {unit}" if new is not None else "调整"
+        await ctx.reply(f"「{goal.title}」当前目标是 {cur} {unit}，不是 {rules.fmt(old)} {unit}。"
                         f"要按当前目标 {cur} {unit} {to}吗？回复「确认」继续，或直接回复新的目标值。")
         return
-    lo, hi = adj.allowed_range(goal.target, policy.max_adjustment_percent)
+    lo, hi = rules.allowed_range(goal.target, policy.max_adjustment_percent)
     limit = f"单次最多调整当前目标的 {policy.max_adjustment_percent:g}%"
     if new is None:
         ctx.start_flow(FLOW, "target", data)
-        await ctx.reply(f"「{goal.title}」当前目标 {cur} {unit}（{limit}，可申请 {adj.fmt(lo)}–{adj.fmt(hi)} {unit}）。"
+        await ctx.reply(f"「{goal.title}」当前目标 {cur} {unit}（{limit}，可申请 {rules.fmt(lo)}–{rules.fmt(hi)} {unit}）。"
                         "想调整到多少？请回复一个数字。")
         return
     refusal = target_problem(goal, new, lo, hi, limit, policy.max_adjustment_percent)
@@ -201,7 +202,7 @@ def goal_problem(ctx: Ctx, goal: Goal) -> str | None:
     today = ctx.local_now().date()
     if goal.target is None:
         return f"「{goal.title}」还没有设定目标值，无法申请调整。"
-    if not adj.is_open(goal, today):
+    if not rules.is_open(goal, today):
         return (f"「{goal.title}」的考核周期（{goal.period_start} 至 {goal.period_end}）不在进行中，"
                 "只能调整当前周期的目标。")
     if goal.target == 0:
@@ -218,18 +219,18 @@ def goal_problem(ctx: Ctx, goal: Goal) -> str | None:
 def target_problem(goal: Goal, new: float, lo: float, hi: float, limit: str, policy_percent: float) -> str | None:
     if goal.target is None:
         return "这个目标还没有设定目标值，无法申请调整。"
-    unit, cur = goal.unit, adj.fmt(goal.target)
+    unit, cur = goal.unit, rules.fmt(goal.target)
     if abs(new - goal.target) < 1e-9:
         return f"新目标和当前目标相同（{cur} {unit}），无需调整。"
     if new < 0:
         return "目标值不能是负数。"
-    if not adj.within_limit(goal.target, new, policy_percent):
-        pct = adj.percent_change(goal.target, new)
-        bound = f"最低可调到 {adj.fmt(lo)} {unit}" if new < goal.target else f"最高可调到 {adj.fmt(hi)} {unit}"
+    if not rules.within_limit(goal.target, new, policy_percent):
+        pct = rules.percent_change(goal.target, new)
+        bound = f"最低可调到 {rules.fmt(lo)} {unit}" if new < goal.target else f"最高可调到 {rules.fmt(hi)} {unit}"
         if lo >= goal.target and hi <= goal.target:
             bound = "这个目标按规定无法再调整，请和主管线下沟通"
         return (f"抱歉，这次调整幅度 {pct:+.1f}% 超出了规定（{limit}）。"
-                f"「{goal.title}」当前目标 {cur} {unit}，本次可申请 {adj.fmt(lo)}–{adj.fmt(hi)} {unit}，{bound}。")
+                f"「{goal.title}」当前目标 {cur} {unit}，本次可申请 {rules.fmt(lo)}–{rules.fmt(hi)} {unit}，{bound}。")
     return None
 
 
@@ -237,7 +238,7 @@ async def submit(ctx: Ctx, goal: Goal, new: float, reason: str) -> None:
     policy = ctx.settings.policy
     if goal.target is None:
         raise ValueError(f"goal {goal.id} has no target to adjust")
-    pct = adj.percent_change(goal.target, new)
+    pct = rules.percent_change(goal.target, new)
     approver, note = adjust_decide.route_approver(ctx.db, ctx.employee, pct, policy.director_threshold_percent)
     if approver is None:
         await ctx.reply("没有找到可以审批的上级，暂时无法提交。请联系 HR 补全汇报关系。")

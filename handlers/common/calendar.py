@@ -18,7 +18,7 @@ Rules (documented for operators):
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 import chinese_calendar
@@ -67,6 +67,11 @@ def is_workday(d: date, cal: CalendarSettings | None = None) -> bool:
 def week_key(d: date) -> str:
     y, w, _ = d.isocalendar()
     return f"{y}-W{w:02d}"
+
+
+def week_of(at: datetime, tz: tzinfo) -> str:
+    """The ISO week key of the instant ``at`` in the company time zone."""
+    return week_key(at.astimezone(tz).date())
 
 
 def week_monday(d: date) -> date:
@@ -121,7 +126,18 @@ def add_work_hours(start: datetime, hours: float, tz: ZoneInfo, cal: CalendarSet
     return t + remaining
 
 
-def local(dt: datetime, tz: ZoneInfo) -> str:
+def local(dt: datetime, tz: tzinfo) -> str:
     """「11月27日 16:00」 in the company time zone."""
     d = dt.astimezone(tz)
     return f"{d.month}月{d.day}日 {d:%H:%M}"
+
+
+def local_day(dt: datetime, tz: tzinfo) -> str:
+    """「11月27日」 in the company time zone."""
+    d = dt.astimezone(tz)
+    return f"{d.month}月{d.day}日"
+
+
+def local_short(dt: datetime | None, tz: tzinfo) -> str:
+    """「11-27 16:00」 in the company time zone (「—」 when unset): compact, for card fields."""
+    return "—" if dt is None else dt.astimezone(tz).strftime("%m-%d %H:%M")

@@ -7,6 +7,7 @@ from datetime import datetime, tzinfo
 
 from cards.model import Button, Card
 from cards.payload import pack
+from handlers.common.calendar import local_day
 from storage.models import Employee, ReplyAnalysis, RiskFlag
 
 LABELS = {
@@ -41,11 +42,6 @@ def can_see_raw(viewer: Employee, subject: Employee) -> bool:
     return viewer.role == "hr" or viewer.id in (subject.manager_id, subject.hrbp_id)
 
 
-def short_date(at: datetime, tz: tzinfo) -> str:
-    local = at.astimezone(tz)
-    return f"{local.month}月{local.day}日"
-
-
 def snippets(flag: RiskFlag, limit: int = 3) -> list[str]:
     out = [e.get("snippet", "") for e in flag.evidence if e.get("snippet")]
     return list(dict.fromkeys(out))[-limit:]
@@ -61,7 +57,7 @@ def care_card(flag: RiskFlag, subject: Employee, tz: tzinfo) -> Card:
         title=f"关怀提醒 · {subject.name}",
         body=body,
         fields=[("信号", label(flag.category)), ("相关记录", f"{len(flag.evidence)} 条"),
-                ("发现于", short_date(flag.created_at, tz))],
+                ("发现于", local_day(flag.created_at, tz))],
         buttons=[Button("已跟进", pack("risk", "ack", flag.id)),
                  Button("已解决", pack("risk", "resolve", flag.id), "default")],
         footer=f"原话仅你、HRBP 和 HR 可见。发送「风险详情 {flag.id}」查看全部记录。",
@@ -70,7 +66,7 @@ def care_card(flag: RiskFlag, subject: Employee, tz: tzinfo) -> Card:
 
 def closed_card(flag: RiskFlag, subject: Employee, handler: Employee | None, tz: tzinfo) -> Card:
     who = f" · {handler.name}" if handler else ""
-    return care_card(flag, subject, tz).closed(f"{STATUS_TEXT[flag.status]}{who} {short_date(flag.updated_at, tz)}")
+    return care_card(flag, subject, tz).closed(f"{STATUS_TEXT[flag.status]}{who} {local_day(flag.updated_at, tz)}")
 
 
 def detail_text(flag: RiskFlag, subject: Employee, rows: dict[int, ReplyAnalysis], tz: tzinfo) -> str:
@@ -80,6 +76,6 @@ def detail_text(flag: RiskFlag, subject: Employee, rows: dict[int, ReplyAnalysis
         text = row.text if row else e.get("snippet", "")
         at = row.created_at if row else datetime.fromisoformat(e["at"])
         src = SOURCE_TEXT.get(row.source if row else e.get("source", ""), "")
-        lines.append(f"· {short_date(at, tz)} {src}：{text}")
+        lines.append(f"· {local_day(at, tz)} {src}：{text}")
     lines.append(SUGGESTIONS.get(flag.category, ""))
     return "\n".join(lines)

@@ -10,9 +10,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from handlers.alerts.report import digest_section
+from handlers.common.calendar import local, week_of
 from handlers.risk.cards import label
 from handlers.risk.charts import has_cjk_font, heatmap
-from handlers.risk.store import OPEN_STATUSES, TREND, digest_inputs, iso_week
+from handlers.risk.rules import TREND
+from handlers.risk.store import OPEN_STATUSES, digest_inputs
 from nlp.lexicon import CATEGORIES
 from scheduler.registry import JobCtx, job
 from storage import employees
@@ -55,8 +57,8 @@ def _trend(a: float | None, b: float | None) -> str:
 def collect(db: Database, at: datetime, tz) -> tuple[list[DeptStats], list[str], str]:
     """Per-department figures as of ``at``; also the chart's weeks and last week's key."""
     d7, d14 = at - timedelta(days=7), at - timedelta(days=14)
-    weeks = [iso_week(at - timedelta(weeks=k), tz) for k in range(CHART_WEEKS - 1, -1, -1)]
-    last_week = iso_week(d7, tz)
+    weeks = [week_of(at - timedelta(weeks=k), tz) for k in range(CHART_WEEKS - 1, -1, -1)]
+    last_week = week_of(d7, tz)
     depts, people, flags, rows, checkins = digest_inputs(db, at, d14, at - timedelta(weeks=CHART_WEEKS), last_week)
     stats: dict[int, DeptStats] = {i: DeptStats(n) for i, n in sorted(depts.items())}
 
@@ -85,7 +87,7 @@ def collect(db: Database, at: datetime, tz) -> tuple[list[DeptStats], list[str],
         elif r.created_at > d14:
             st.scores_last.append(r.score)
         if r.risks:
-            st.signals[iso_week(r.created_at, tz)] += 1
+            st.signals[week_of(r.created_at, tz)] += 1
     for c in checkins:
         st = dept_of(c.employee_id)
         if st is None or (c.pushed_at is None and c.status != "submitted"):
@@ -126,7 +128,7 @@ async def risk_digest(jctx: JobCtx) -> str:
     services = jctx.services
     tz = services.tz
     stats, weeks, last_week = collect(services.db, jctx.at, tz)
-    week = iso_week(jctx.at, tz)
+    week = week_of(jctx.at, tz)
     if has_cjk_font():
         row_labels, legend = [st.name for st in stats], ""
     else:  # no Chinese font on this host: number the departments and explain the numbers in the text
@@ -135,8 +137,7 @@ async def risk_digest(jctx: JobCtx) -> str:
     title = "风险信号热力图（部门 × 周）" if has_cjk_font() else "Risk signals by department and ISO week"
     values = [[float(st.signals.get(w, 0)) for w in weeks] for st in stats] or [[0.0] * len(weeks)]
     png = await asyncio.to_thread(heatmap, row_labels or ["-"], [w.split("-")[1] for w in weeks], values, title)
-    local = jctx.local_at
-    text = digest_text(stats, week, last_week, f"{local.month}月{local.day}日 {local:%H:%M}", legend)
+    text = digest_text(stats, week, last_week, local(jctx.at, tz), legend)
     text += digest_section(services.db, jctx.at, tz)  # the early-warning alerts (handlers/alerts)
     hr = employees.active_with_role(services.db, "hr")
     sent = 0

@@ -16,6 +16,7 @@ from bot.events import CardAction, TextMessage
 from bot.router import Router
 from bot.services import Services
 from cards.payload import Action
+from handlers.risk import rules
 from handlers.risk import store as risk
 from handlers.risk.cards import STATUS_TEXT, can_see_raw, care_card, closed_card, detail_text, label
 from nlp.analyze import SOURCES, analyze
@@ -52,8 +53,8 @@ async def record_reply(services: Services, employee_id: str, text: str, source: 
                 "severity": r.severity} for r in result.risks]))
     if row is None:
         return risk.get_analysis(services.db, ref)  # the same reply was recorded concurrently
-    rules = risk.Rules.from_policy(services.settings.policy)
-    for category, rule, evidence in risk.evaluate(services.db, row, rules, services.tz):
+    policy = rules.Rules.from_policy(services.settings.policy)
+    for category, rule, evidence in risk.evaluate(services.db, row, policy, services.tz):
         flag, created = risk.raise_flag(services.db, employee_id, category, rule, evidence, services.now(),
                                         services.tz)
         if created:

@@ -1,12 +1,5 @@
-"""Stored reply analyses and HR risk flags: the flag rules, deduplication and handling.
-
-Rules (``settings.policy``):
-
-* **strong** — any ``attrition`` signal, or a ``burnout`` signal with severity ≥ ``alert_min_severity``;
-* **repeated** — ≥ ``risk_repeat_count`` replies carrying the same category within ``risk_repeat_days`` days
-  (the three parts of one check-in count as one reply, see :func:`reply_group`);
-* **trend** — check-in sentiment falling over three consecutive check-in weeks (strictly, by at least
-  ``TREND_MIN_DROP`` in total, ending below zero), flagged as category ``sentiment``.
+"""Stored reply analyses and HR risk flags: what the flag rules (rules.py) read, deduplication
+and handling.
 
 Deduplication: an open (or acknowledged) flag of the same employee and category absorbs new evidence;
 otherwise the flag's ``dedup_key`` is ``employee:category:ISO-week`` (unique), so a flag resolved this
@@ -15,38 +8,18 @@ week absorbs further evidence of the same week instead of reappearing.
 
 from __future__ import annotations
 
-from collections import defaultdict
-from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from nlp.lexicon import CATEGORIES
+from handlers.common.calendar import week_of
+from handlers.risk import rules
 from storage.db import Database
 from storage.models import CheckIn, Department, Employee, ReplyAnalysis, RiskFlag
 
-TREND = "sentiment"
-TREND_MIN_DROP = 0.3
 OPEN_STATUSES = ("open", "acknowledged")
 STATUSES = ("open", "acknowledged", "resolved")
-
-
-@dataclass(frozen=True)
-class Rules:
-    alert_min_severity: int = 3
-    repeat_count: int = 2
-    repeat_days: int = 14
-
-    @classmethod
-    def from_policy(cls, policy: Any) -> Rules:
-        return cls(policy.alert_min_severity, policy.risk_repeat_count, policy.risk_repeat_days)
-
-
-def iso_week(d: datetime, tz: tzinfo) -> str:
-    y, w, _ = d.astimezone(tz).isocalendar()
-    return f"{y}-W{w:02d}"
 
 
 def get_analysis(db: Database, ref: str) -> ReplyAnalysis | None:
@@ -64,72 +37,23 @@ def save_analysis(db: Database, row: ReplyAnalysis) -> ReplyAnalysis | None:
         return None
 
 
-def reply_group(a: ReplyAnalysis) -> str:
-    """The parts of one check-in (refs ``checkin:<id>:<part>[:r<rev>]``) count as one reply."""
-    ref = a.ref or f"#{a.id}"
-    if a.source == "checkin" and ref.startswith("checkin:"):
-        return ":".join(ref.split(":")[:2])
-    return ref
-
-
-def _evidence(a: ReplyAnalysis, category: str) -> dict[str, Any]:
-    snippets = [r["evidence"] for r in a.risks if r.get("category") == category]
-    return {"analysis_id": a.id, "source": a.source, "at": a.created_at.isoformat(),
-            "snippet": "、".join(dict.fromkeys(snippets)) or a.text[:30], "score": round(a.score, 2)}
-
-
-def evaluate(db: Database, a: ReplyAnalysis, rules: Rules, tz: tzinfo) -> list[tuple[str, str, list[dict]]]:
-    """(category, rule, evidence) for every rule the new analysis ``a`` fires."""
-    found: list[tuple[str, str, list[dict]]] = []
-    cats = [c for c in CATEGORIES if any(r.get("category") == c for r in a.risks)]
-    for c in cats:
-        strong = c == "attrition" or (c == "burnout" and any(
-            r["category"] == c and int(r.get("severity", 1)) >= rules.alert_min_severity for r in a.risks))
-        if strong:
-            found.append((c, "strong", [_evidence(a, c)]))
-    since = a.created_at - timedelta(days=rules.repeat_days)
+def evaluate(db: Database, a: ReplyAnalysis, policy: rules.Rules, tz: tzinfo) -> list[tuple[str, str, list[dict]]]:
+    """(category, rule, evidence) for every rule the new analysis ``a`` fires (see rules.py)."""
+    since = a.created_at - timedelta(days=policy.repeat_days)
     with db.session() as s:
         recent = list(s.execute(select(ReplyAnalysis).where(
             ReplyAnalysis.employee_id == a.employee_id, ReplyAnalysis.created_at >= since,
             ReplyAnalysis.created_at <= a.created_at).order_by(ReplyAnalysis.created_at)).scalars())
-    for c in cats:
-        hits = [r for r in recent if any(x.get("category") == c for x in r.risks)]
-        if len({reply_group(r) for r in hits}) >= rules.repeat_count:
-            found.append((c, "repeated", [_evidence(r, c) for r in hits]))
-    if a.source == "checkin":
-        trend = _falling(db, a, tz)
-        if trend:
-            found.append((TREND, "trend", trend))
-    return found
-
-
-def _falling(db: Database, a: ReplyAnalysis, tz: tzinfo) -> list[dict] | None:
-    """Evidence when check-in sentiment fell over the last three check-in weeks."""
-    with db.session() as s:
-        rows = list(s.execute(select(ReplyAnalysis).where(
+        history = [] if a.source != "checkin" else list(s.execute(select(ReplyAnalysis).where(
             ReplyAnalysis.employee_id == a.employee_id, ReplyAnalysis.source == "checkin",
             ReplyAnalysis.created_at <= a.created_at).order_by(ReplyAnalysis.created_at.desc()).limit(40)).scalars())
-    weeks: dict[str, list[ReplyAnalysis]] = defaultdict(list)
-    for r in rows:
-        weeks[iso_week(r.created_at, tz)].append(r)
-    last3 = sorted(weeks)[-3:]
-    if len(last3) < 3:
-        return None
-    means = [sum(r.score for r in weeks[w]) / len(weeks[w]) for w in last3]
-    if not (means[0] > means[1] > means[2] and means[0] - means[2] >= TREND_MIN_DROP and means[2] < 0):
-        return None
-    out = []
-    for w, m in zip(last3, means, strict=True):
-        r = weeks[w][0]  # newest of the week
-        out.append({"analysis_id": r.id, "source": r.source, "at": r.created_at.isoformat(),
-                    "snippet": r.text[:30], "score": round(m, 2), "week": w})
-    return out
+    return rules.evaluate(a, recent, history, policy, tz)
 
 
 def raise_flag(db: Database, employee_id: str, category: str, rule: str, evidence: list[dict],
                now: datetime, tz: tzinfo) -> tuple[RiskFlag, bool]:
     """Create a flag, or add the evidence to the one that absorbs it. Returns (flag, created)."""
-    key = f"{employee_id}:{category}:{iso_week(now, tz)}"
+    key = f"{employee_id}:{category}:{week_of(now, tz)}"
     for _attempt in range(2):
         with db.session() as s:
             flag = s.execute(select(RiskFlag).where(
