@@ -2,10 +2,13 @@ from __future__ import annotations
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect, select, text
 from sqlmodel import SQLModel
 
 import storage.models  # noqa: F401
-from storage.db import open_database
+from storage.db import MIGRATIONS, open_database
+from storage.models import Department
 
 
 def test_migrations_match_the_models(db_url):
@@ -20,6 +23,20 @@ def test_migrations_match_the_models(db_url):
     assert diff == []
 
 
-def test_migrating_twice_is_harmless(sqlite_url):
-    open_database(sqlite_url).dispose()
-    open_database(sqlite_url).dispose()
+def test_migrating_twice_is_harmless(db_url):
+    """A restart migrates again: the schema stays at the head revision with every model table and
+    column, and what was stored before is still there."""
+    db = open_database(db_url)
+    with db.session() as s:
+        s.add(Department(name="华东销售部"))
+    db.dispose()
+    db = open_database(db_url)
+    head = ScriptDirectory(str(MIGRATIONS)).get_current_head()
+    with db.engine.connect() as conn:
+        assert list(conn.execute(text("SELECT version_num FROM alembic_version")).scalars()) == [head]
+        insp = inspect(conn)
+        for table in SQLModel.metadata.sorted_tables:
+            assert {c["name"] for c in insp.get_columns(table.name)} == {c.name for c in table.columns}, table.name
+    with db.session() as s:
+        assert [d.name for d in s.execute(select(Department)).scalars()] == ["华东销售部"]
+    db.dispose()
