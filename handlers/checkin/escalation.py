@@ -17,7 +17,6 @@ import smtplib
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 
-from bot.router import Router
 from bot.services import Services
 from handlers.checkin import review as checkin_review
 from handlers.checkin import store
@@ -25,7 +24,6 @@ from handlers.common.calendar import add_work_hours, local
 from scheduler.registry import JobCtx, job
 from storage.models import CheckIn, Employee
 
-router = Router("escalation")
 log = logging.getLogger(__name__)
 LOOKBACK = timedelta(days=30)
 GROUP_FIELDS = {"wecom": "wecom_chat_id", "dingtalk": "dingtalk_conversation_id"}

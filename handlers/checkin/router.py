@@ -7,7 +7,7 @@ Flow ``checkin`` (state in ``Conversation``; answers are saved on the ``CheckIn`
         └──跳过──▶ skipped (never escalates; 「填写周复盘」 still works later)     「修改周复盘」
                                                                           revise ─▶ submitted
 The manager review (已阅/写反馈) lives in handlers.checkin.review, reminders in handlers.checkin.escalation,
-the growth archive in handlers.checkin.archive; their routers are included here.
+the growth archive in handlers.checkin.archive; the review and archive routers are included here.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from bot.router import Router
 from bot.services import Services
 from cards.model import Button, Card
 from cards.payload import Action, pack
-from handlers.checkin import archive, escalation, store
+from handlers.checkin import archive, store
 from handlers.checkin import review as checkin_review
 from handlers.checkin.parse import (
     ELABORATE,
@@ -281,4 +281,4 @@ async def revise_with(ctx: Ctx, ci: CheckIn, text: str, data: dict | None = None
     await submit(ctx, ci, revised=True)
 
 
-router.include(checkin_review.router, escalation.router, archive.router)
+router.include(checkin_review.router, archive.router)

@@ -23,7 +23,6 @@ from cards.payload import Action, pack
 from handlers.common.calendar import local
 from handlers.risk.analysis_hook import record
 from handlers.visit import store as vstore
-from handlers.visit import summary as visit_summary
 from scheduler.registry import JobCtx, job
 from storage.models import Conversation, Visit
 
@@ -157,7 +156,3 @@ async def visit_scan(jctx: JobCtx) -> str:
                 vstore.mark_nudged(services.db, v.id, now)
                 nudges += 1
     return f"cards={cards}, nudges={nudges}"
-
-
-
-router.include(visit_summary.router)

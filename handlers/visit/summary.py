@@ -10,14 +10,12 @@ from pathlib import Path
 
 import jieba
 
-from bot.router import Router
 from bot.services import Services
 from handlers.common.calendar import week_key, week_monday
 from handlers.visit import store as vstore
 from scheduler.registry import JobCtx, job
 from storage.models import Employee
 
-router = Router("visit_summary")
 DATA = Path(__file__).resolve().parents[2] / "nlp" / "data"
 _lock = threading.Lock()
 _tokenizer: jieba.Tokenizer | None = None
