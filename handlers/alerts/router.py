@@ -35,7 +35,8 @@ def _allowed(emp: Employee, a: Alert) -> bool:
 async def _apply(ctx: Ctx, a: Alert, status: str) -> Alert | None:
     """Acknowledge or snooze one alert and close its cards; None when nothing changed."""
     until = ctx.now() + timedelta(days=ctx.settings.policy.alert_snooze_days) if status == "snoozed" else None
-    assert a.id is not None
+    if a.id is None:
+        return None
     updated, changed = store.set_status(ctx.db, a.id, status, ctx.employee.id, ctx.now(), until)
     if not changed or updated is None:
         return None
@@ -62,8 +63,8 @@ async def _one(ctx: Ctx, alert_id: int, status: str) -> None:
     elif status == "acknowledged":
         await ctx.reply(f"已确认预警 #{a.id}（{who}），谢谢跟进。情况如果继续恶化，我会再提醒你。")
     else:
-        assert done.snoozed_until is not None
-        await ctx.reply(f"好的，预警 #{a.id}（{who}）暂缓到 {short_date(done.snoozed_until, ctx.services.tz)}，"
+        until = done.snoozed_until or ctx.now()
+        await ctx.reply(f"好的，预警 #{a.id}（{who}）暂缓到 {short_date(until, ctx.services.tz)}，"
                         "期间不再提醒；到期后仍未改善会再提醒你。")
 
 
@@ -153,16 +154,18 @@ async def on_battle_map(ctx: Ctx, msg: TextMessage) -> None:
 
 
 @router.pattern(r"^\s*(确认|暂缓)预警\s*#?\s*(\d+)\s*$")
-async def on_alert_command(ctx: Ctx, msg: TextMessage) -> None:
+async def on_alert_command(ctx: Ctx, msg: TextMessage) -> bool | None:
     m = re.search(r"(确认|暂缓)预警\s*#?\s*(\d+)", msg.text)
-    assert m is not None
+    if m is None:
+        return False
     await _one(ctx, int(m.group(2)), "acknowledged" if m.group(1) == "确认" else "snoozed")
 
 
 @router.pattern(r"^\s*预警详情\s*#?\s*(\d+)\s*$")
-async def on_alert_detail(ctx: Ctx, msg: TextMessage) -> None:
+async def on_alert_detail(ctx: Ctx, msg: TextMessage) -> bool | None:
     m = re.search(r"(\d+)", msg.text)
-    assert m is not None
+    if m is None:
+        return False
     await _detail(ctx, int(m.group(1)))
 
 

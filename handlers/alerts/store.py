@@ -127,7 +127,8 @@ def get(db: Database, alert_id: int) -> Alert | None:
 def set_status(db: Database, alert_id: int, status: str, by: str, now: datetime,
                until: datetime | None = None) -> tuple[Alert | None, bool]:
     """Acknowledge or snooze an active alert. Returns (alert, changed)."""
-    assert status in ("acknowledged", "snoozed")
+    if status not in ("acknowledged", "snoozed"):
+        raise ValueError(f"alert status must be acknowledged or snoozed, not {status!r}")
     with db.session() as s:
         a = s.get(Alert, alert_id)
         if a is None or a.cleared_at is not None:

@@ -13,11 +13,11 @@ from tests.conftest import TZ, texts
 ATTAINMENT, BASELINE, WORKLOG, CAPACITY = SCENARIOS
 
 
-def statuses(chat) -> dict[str, str]:  # type: ignore[no-untyped-def]
+def statuses(chat) -> dict[str, str]:
     return {a["who"]: a["status"] for a in alerts_report(chat.bot.db, TZ)["alerts"]}
 
 
-async def test_monday_battle_map_lists_evidence_and_next_steps_once_a_week(chat) -> None:  # type: ignore[no-untyped-def]
+async def test_monday_battle_map_lists_evidence_and_next_steps_once_a_week(chat) -> None:
     ATTAINMENT.worse(chat.bot.db)
     WORKLOG.mild(chat.bot.db)
     await scan(chat, MONDAY)
@@ -44,7 +44,7 @@ async def test_monday_battle_map_lists_evidence_and_next_steps_once_a_week(chat)
     assert statuses(chat)["研发部"] == statuses(chat)["彭飞"] == "acknowledged"
 
 
-async def test_team_alerts_command_single_alert_detail_and_snooze_all(chat) -> None:  # type: ignore[no-untyped-def]
+async def test_team_alerts_command_single_alert_detail_and_snooze_all(chat) -> None:
     assert "目前没有需要你处理的预警" in texts(await chat.say("团队预警", as_="E100"))
     BASELINE.mild(chat.bot.db)
     await scan(chat, MONDAY)
@@ -67,7 +67,7 @@ async def test_team_alerts_command_single_alert_detail_and_snooze_all(chat) -> N
     assert "目前没有需要你处理的预警（另有 1 条已暂缓）" in texts(await chat.say("团队预警", as_="E101"))
 
 
-async def test_hr_digest_ends_with_the_open_alerts(chat) -> None:  # type: ignore[no-untyped-def]
+async def test_hr_digest_ends_with_the_open_alerts(chat) -> None:
     ATTAINMENT.mild(chat.bot.db)
     CAPACITY.worse(chat.bot.db)
     await scan(chat, MONDAY)
@@ -79,7 +79,7 @@ async def test_hr_digest_ends_with_the_open_alerts(chat) -> None:  # type: ignor
     assert "研发部加权达成率 47%" in digest and "张伟本周（2026-W49）到期的未完成任务共 50 小时" in digest
 
 
-async def test_the_demo_organisation_shows_each_kind_of_alert(chat) -> None:  # type: ignore[no-untyped-def]
+async def test_the_demo_organisation_shows_each_kind_of_alert(chat) -> None:
     detail = await chat.run_job("alert_scan")  # as of the demo's "today"
     assert detail is not None and "attainment 1, baseline 1, worklog 1, capacity 1" in detail
     seen = {who: texts(chat.seen(who)) for who in ("E300", "E110", "E113")}

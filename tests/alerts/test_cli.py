@@ -7,7 +7,7 @@ import json
 from tests.core.test_cli import _config, run
 
 
-def test_report_alerts_after_a_scan_of_the_demo(tmp_path):  # type: ignore[no-untyped-def]
+def test_report_alerts_after_a_scan_of_the_demo(tmp_path):
     cfg = _config(tmp_path)
     assert run(["demo", "--no-chat"], cfg).returncode == 0
     r = run(["report", "alerts"], cfg)

@@ -14,7 +14,7 @@ from tests.alerts.scenarios import MONDAY, SCENARIOS, Scenario
 from tests.conftest import TZ, texts
 
 
-async def scan(chat, at: datetime) -> str | None:  # type: ignore[no-untyped-def]
+async def scan(chat, at: datetime) -> str | None:
     chat.clock.set(at)
     return await chat.run_job("alert_scan", at)
 
@@ -23,7 +23,7 @@ def cards(shown: list[Shown], title: str) -> list[Shown]:
     return [s for s in shown if s.kind == "card" and title in s.text]
 
 
-async def fired(chat, sc: Scenario) -> dict[str, Shown]:  # type: ignore[no-untyped-def]
+async def fired(chat, sc: Scenario) -> dict[str, Shown]:
     """The one new alert card each recipient got (and nothing else about this alert)."""
     out = {}
     for who in sc.to:
@@ -33,26 +33,26 @@ async def fired(chat, sc: Scenario) -> dict[str, Shown]:  # type: ignore[no-unty
     return out
 
 
-def nothing_new(chat, sc: Scenario) -> None:  # type: ignore[no-untyped-def]
+def nothing_new(chat, sc: Scenario) -> None:
     for who in sc.to:
         assert cards(chat.seen(who), sc.title) == [], f"{who} was alerted again"
 
 
-def report_for(chat, sc: Scenario) -> list[dict]:  # type: ignore[no-untyped-def]
+def report_for(chat, sc: Scenario) -> list[dict]:
     return [a for a in alerts_report(chat.bot.db, TZ)["alerts"] if a["rule"] == sc.rule
             and sc.title.endswith(a["who"])]
 
 
 @pytest.mark.parametrize("sc", SCENARIOS, ids=str)
-async def test_fires_once_acknowledge_worsen_clear_recur(chat, sc: Scenario) -> None:  # type: ignore[no-untyped-def]
+async def test_fires_once_acknowledge_worsen_clear_recur(chat, sc: Scenario) -> None:
     await lifecycle(chat, sc)
 
 
-async def test_lifecycle_on_sqlite_and_postgresql(chat_any_db) -> None:  # type: ignore[no-untyped-def]
+async def test_lifecycle_on_sqlite_and_postgresql(chat_any_db) -> None:
     await lifecycle(chat_any_db, SCENARIOS[3])
 
 
-async def lifecycle(chat, sc: Scenario) -> None:  # type: ignore[no-untyped-def]
+async def lifecycle(chat, sc: Scenario) -> None:
     sc.mild(chat.bot.db)
     await scan(chat, MONDAY)
     first = await fired(chat, sc)
@@ -87,7 +87,7 @@ async def lifecycle(chat, sc: Scenario) -> None:  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize("sc", SCENARIOS, ids=str)
-async def test_snoozed_alert_stays_quiet_even_when_worse(chat, sc: Scenario) -> None:  # type: ignore[no-untyped-def]
+async def test_snoozed_alert_stays_quiet_even_when_worse(chat, sc: Scenario) -> None:
     sc.mild(chat.bot.db)
     await scan(chat, MONDAY)
     card = (await fired(chat, sc))[sc.to[0]]
@@ -100,7 +100,7 @@ async def test_snoozed_alert_stays_quiet_even_when_worse(chat, sc: Scenario) -> 
     assert report_for(chat, sc)[0]["status"] == "snoozed"
 
 
-async def test_snooze_runs_out_and_the_alert_comes_back(chat) -> None:  # type: ignore[no-untyped-def]
+async def test_snooze_runs_out_and_the_alert_comes_back(chat) -> None:
     sc = SCENARIOS[0]
     sc.mild(chat.bot.db)
     await scan(chat, MONDAY)
@@ -112,7 +112,7 @@ async def test_snooze_runs_out_and_the_alert_comes_back(chat) -> None:  # type: 
     assert "研发部" in (await fired(chat, sc))["E200"].text
 
 
-async def test_only_the_people_concerned_may_act(chat) -> None:  # type: ignore[no-untyped-def]
+async def test_only_the_people_concerned_may_act(chat) -> None:
     SCENARIOS[2].mild(chat.bot.db)  # 彭飞's work log: E200's alert
     await scan(chat, MONDAY)
     alert_id = report_for(chat, SCENARIOS[2])[0]["id"]
@@ -122,7 +122,7 @@ async def test_only_the_people_concerned_may_act(chat) -> None:  # type: ignore[
     assert "没有找到这条预警" in texts(await chat.say("预警详情 999", as_="E200"))
 
 
-async def test_alert_about_someone_who_left_clears(chat) -> None:  # type: ignore[no-untyped-def]
+async def test_alert_about_someone_who_left_clears(chat) -> None:
     from storage.models import Employee
 
     SCENARIOS[2].mild(chat.bot.db)  # 彭飞 without work logs

@@ -15,7 +15,7 @@ from tests.emulators.dingtalk_api import CardState, card_buttons, card_text, car
 
 
 async def scan(bot: PerfBot, at: datetime) -> None:
-    bot.services.clock.set(at)  # type: ignore[attr-defined]
+    bot.services.clock.set(at)
     await run_job(bot.services, "alert_scan", at)
     await bot.drain()
 
@@ -41,7 +41,7 @@ async def click(emu: DingTalkEmulator, emp: str, card: CardState, label: str, re
 
 
 @pytest.mark.parametrize("sc", SCENARIOS, ids=str)
-async def test_fires_once_acknowledge_worsen_clear_recur(emu, make_bot, sc: Scenario) -> None:  # type: ignore[no-untyped-def]
+async def test_fires_once_acknowledge_worsen_clear_recur(emu, make_bot, sc: Scenario) -> None:
     bot = await make_bot()
     sc.mild(bot.db)
     await scan(bot, MONDAY)
@@ -69,7 +69,7 @@ async def test_fires_once_acknowledge_worsen_clear_recur(emu, make_bot, sc: Scen
 
 
 @pytest.mark.parametrize("sc", SCENARIOS, ids=str)
-async def test_snoozed_alert_stays_quiet_even_when_worse(emu, make_bot, sc: Scenario) -> None:  # type: ignore[no-untyped-def]
+async def test_snoozed_alert_stays_quiet_even_when_worse(emu, make_bot, sc: Scenario) -> None:
     bot = await make_bot()
     sc.mild(bot.db)
     await scan(bot, MONDAY)

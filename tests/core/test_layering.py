@@ -193,3 +193,18 @@ def test_feature_queries_live_in_the_features_store():
     bad = sorted(str(p.relative_to(REPO)) for p in (REPO / "handlers").rglob("*.py")
                  if p.name != "store.py" and re.search(r"^\s*(from|import) sqlalchemy", p.read_text(encoding="utf-8"), re.M))
     assert bad == []
+
+
+def test_no_runtime_asserts_and_no_type_ignores():
+    """``assert`` vanishes under ``python -O`` (use an explicit check); ``# type: ignore`` hides
+    nothing from a type checker we do not run (fix the typing or leave the line plain)."""
+    asserts = sorted(f"{p.relative_to(REPO)}:{n.lineno}" for p in _sources()
+                     for n in ast.walk(ast.parse(p.read_text(encoding="utf-8"))) if isinstance(n, ast.Assert))
+    ignores = sorted(str(p.relative_to(REPO)) for p in _sources() if "type: ignore" in p.read_text(encoding="utf-8"))
+    assert asserts == [] and ignores == []
+
+
+def test_loggers_share_one_hierarchy():
+    named = sorted(str(p.relative_to(REPO)) for p in _sources()
+                   if re.search(r"getLogger\(\s*[\"']perfbot", p.read_text(encoding="utf-8")))
+    assert named == [], "use logging.getLogger(__name__)"
