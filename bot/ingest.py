@@ -79,7 +79,7 @@ def _door(name: str, item: Any) -> dict[str, Any]:
 def routes(services: Services) -> list[web.RouteDef]:
     token = services.settings.server.ingest_token
 
-    def rows_endpoint(name: str):  # type: ignore[no-untyped-def]
+    def rows_endpoint(name: str):
         async def post_rows(request: web.Request) -> web.Response:
             if not bearer_ok(request, token):
                 log.warning("ingest: rejected a request without the right bearer token from %s", request.remote)

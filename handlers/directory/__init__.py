@@ -16,15 +16,13 @@ import logging
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
-
 from bot.channels.dingtalk.directory import read_directory as read_dingtalk
 from bot.channels.wecom.directory import read_directory as read_wecom
 from bot.directory import DirectoryError
 from bot.router import Router
 from handlers.directory import store
 from scheduler.registry import JobCtx, job
-from storage.models import Employee
+from storage import employees
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -103,9 +101,7 @@ async def sync_directory(services: Services, at: datetime, dry_run: bool = False
 
 
 async def _tell_hr(services: Services, platform: str, at: datetime, text: str) -> int:
-    with services.db.session() as s:
-        hr = list(s.execute(select(Employee).where(Employee.role == "hr", Employee.active)
-                            .order_by(Employee.id)).scalars())
+    hr = employees.active_with_role(services.db, "hr")
     digest = hashlib.sha256(text.encode()).hexdigest()[:16]
     day = at.astimezone(services.tz).date().isoformat()
     sent = 0
