@@ -137,7 +137,7 @@ async def test_alert_about_someone_who_left_clears(chat) -> None:
     assert any(x.kind == "update_card" and "已解除" in x.text for x in chat.seen("E200"))
 
 
-async def test_a_forged_or_malformed_alert_button_changes_nothing(chat) -> None:  # type: ignore[no-untyped-def]
+async def test_a_forged_or_malformed_alert_button_changes_nothing(chat) -> None:
     import uuid
 
     from bot.events import CardAction

@@ -22,7 +22,7 @@ def snapshot(*without: str) -> Snapshot:
     return snap
 
 
-def test_dry_run_writes_nothing_and_a_real_run_deactivates_the_leaver(db, db_url):  # type: ignore[no-untyped-def]
+def test_dry_run_writes_nothing_and_a_real_run_deactivates_the_leaver(db, db_url):
     seed_demo(db, make_settings(db_url), today=DEMO_TODAY)
     with db.session() as s:
         open_tasks = [t.id for t in s.execute(select(Task).where(Task.owner_id == "E113",
@@ -41,7 +41,7 @@ def test_dry_run_writes_nothing_and_a_real_run_deactivates_the_leaver(db, db_url
     assert not apply(db, snapshot("E113")).any()  # nothing new: no changes
 
 
-def test_too_many_leavers_at_once_deactivates_nobody(db, db_url):  # type: ignore[no-untyped-def]
+def test_too_many_leavers_at_once_deactivates_nobody(db, db_url):
     seed_demo(db, make_settings(db_url), today=DEMO_TODAY)
     apply(db, snapshot())
     research = ("E201", "E202", "E203", "E204", "E205", "E206")  # 6 of 26: the scope lost R&D by mistake

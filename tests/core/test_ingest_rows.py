@@ -11,7 +11,7 @@ from storage.models import Employee, MetricValue, Task, WorkLog
 from tests.core.test_ingest import TOKEN, served  # noqa: F401  (fixture)
 
 
-async def post(http, path, body, token=TOKEN):  # type: ignore[no-untyped-def]
+async def post(http, path, body, token=TOKEN):
     data = body if isinstance(body, bytes) else json.dumps(body).encode()
     async with http.post(path, data=data, headers={"Authorization": f"Bearer {token}"}) as r:
         return r.status, await r.json()

@@ -35,20 +35,20 @@ def hr_summaries(emu: DingTalkEmulator, user: str = "dt_e002") -> list[str]:
     return [t for t in emu.api.texts(user) if t.startswith("通讯录同步（钉钉）")]
 
 
-async def sync(bot) -> str:  # type: ignore[no-untyped-def]
+async def sync(bot) -> str:
     detail = await run_job(bot.services, "directory_sync", AT)
     await bot.drain()
     return detail or ""
 
 
-def emp(bot, emp_id: str) -> Employee:  # type: ignore[no-untyped-def]
+def emp(bot, emp_id: str) -> Employee:
     with bot.db.session() as s:
         e = s.get(Employee, emp_id)
     assert e is not None
     return e
 
 
-async def test_sync_with_paging_a_leaver_a_new_leader_and_a_return(emu, make_bot):  # type: ignore[no-untyped-def]
+async def test_sync_with_paging_a_leaver_a_new_leader_and_a_return(emu, make_bot):
     ids = mirror_demo(emu.directory)
     bot = await make_bot(connect=False, oapi_base=emu.base)
     detail = await sync(bot)
@@ -93,7 +93,7 @@ async def test_sync_with_paging_a_leaver_a_new_leader_and_a_return(emu, make_bot
     assert "· 重新启用：冯磊（E201）" in hr_summaries(emu)[-1]
 
 
-async def test_people_imported_without_a_platform_id_are_matched_on_email(emu, make_bot):  # type: ignore[no-untyped-def]
+async def test_people_imported_without_a_platform_id_are_matched_on_email(emu, make_bot):
     mirror_demo(emu.directory)
     bot = await make_bot(connect=False, oapi_base=emu.base)
     with bot.db.session() as s:
@@ -107,7 +107,7 @@ async def test_people_imported_without_a_platform_id_are_matched_on_email(emu, m
         assert s.execute(select(func.count()).select_from(Employee).where(Employee.name == "曾颖")).scalar() == 1
 
 
-async def test_cli_sync_does_not_open_a_second_stream_and_still_tells_hr(emu, make_bot, sqlite_url, tmp_path):  # type: ignore[no-untyped-def]
+async def test_cli_sync_does_not_open_a_second_stream_and_still_tells_hr(emu, make_bot, sqlite_url, tmp_path):
     from tests.wecom.test_directory import cli
 
     mirror_demo(emu.directory)

@@ -119,7 +119,7 @@ async def test_an_empty_listing_changes_nothing(rig: WeComRig):
     assert emp(rig, "E101").active
 
 
-def _cli_config(rig: WeComRig, tmp_path) -> str:  # type: ignore[no-untyped-def]
+def _cli_config(rig: WeComRig, tmp_path) -> str:
     p = tmp_path / "perfbot.toml"
     p.write_text(f'[storage]\nurl = "{rig.url}"\n[wecom]\ncorp_id = "{CORP_ID}"\nagent_id = 1000002\n'
                  f'secret = "emulator-secret"\ntoken = "{TOKEN}"\nencoding_aes_key = "{AES_KEY}"\n'
