@@ -17,7 +17,7 @@ from bot.config import Settings
 from bot.dispatch import Dispatcher
 from bot.messenger import Messenger
 from bot.sender import OutboxWorker, worker_id
-from bot.services import Services
+from bot.services import DirectoryReader, Services
 from handlers import load_jobs, load_routers
 from nlp.intent import parse_question
 from scheduler.registry import register
@@ -45,6 +45,20 @@ def platform_channels(settings: Settings) -> list[Channel]:
     return channels
 
 
+def directory_readers(settings: Settings) -> dict[str, DirectoryReader]:
+    """The contacts readers of the configured platforms (for handlers/directory, injected)."""
+    readers: dict[str, DirectoryReader] = {}
+    if settings.wecom.enabled:
+        from bot.channels.wecom.directory import read_directory as read_wecom
+
+        readers["wecom"] = lambda: read_wecom(settings.wecom)
+    if settings.dingtalk.enabled:
+        from bot.channels.dingtalk.directory import read_directory as read_dingtalk
+
+        readers["dingtalk"] = lambda: read_dingtalk(settings.dingtalk)
+    return readers
+
+
 class PerfBot:
     def __init__(
         self, settings: Settings, *, clock: Any = None, channels: list[Channel] | None = None,
@@ -55,6 +69,7 @@ class PerfBot:
         self.db = db or open_database(settings.storage.url)
         self.services = Services(settings=settings, db=self.db, clock=clock or SystemClock())
         self.services.messenger = Messenger(self.services)
+        self.services.directory_readers = directory_readers(settings)
         chans = platform_channels(settings) if channels is None else channels
         for ch in chans:
             ch.bind(self.services)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from bot.config import Settings
+from bot.directory import Snapshot
 from storage.db import Database
 
 if TYPE_CHECKING:
@@ -16,6 +18,8 @@ if TYPE_CHECKING:
     from bot.messenger import Messenger
     from bot.sender import OutboxWorker
     from scheduler.registry import JobSpec
+
+DirectoryReader = Callable[[], Awaitable[Snapshot]]  # one platform's contacts (channels provide them)
 
 
 @dataclass
@@ -28,6 +32,7 @@ class Services:
     messenger: Messenger = None
     dispatcher: Dispatcher = None
     jobs: dict[str, JobSpec] = field(default_factory=dict)  # registered by the app
+    directory_readers: dict[str, DirectoryReader] = field(default_factory=dict)  # platform -> contacts reader
 
     @property
     def tz(self) -> ZoneInfo:

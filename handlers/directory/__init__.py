@@ -2,7 +2,7 @@
 ``[schedule] directory_sync_cron``; ``python -m bot sync directory [--dry-run]`` by hand).
 
 Every configured platform is read completely first (the channels' contacts readers,
-``bot/channels/*/directory.py``); a platform that fails, or lists
+``bot/channels/*/directory.py``, injected by the app as ``services.directory_readers``); a platform that fails, or lists
 nobody, changes nothing. Then ``store.apply`` maps it onto the tables (see its docstring for what the
 platform owns and what stays), and HR (every active employee with role ``hr``) gets one summary of
 what changed: new departments, renames, people who joined, came back, moved, changed manager, and
@@ -16,8 +16,6 @@ import logging
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from bot.channels.dingtalk.directory import read_directory as read_dingtalk
-from bot.channels.wecom.directory import read_directory as read_wecom
 from bot.directory import DirectoryError
 from bot.router import Router
 from handlers.directory import store
@@ -66,9 +64,7 @@ def summary(platform: str, ch: store.Changes) -> str:
 async def sync_directory(services: Services, at: datetime, dry_run: bool = False) -> tuple[bool, list[str]]:
     """Sync every configured platform: (all succeeded, one result line per platform)."""
     settings, out, ok = services.settings, [], True
-    readers = [(n, r) for n, r, on in (("wecom", lambda: read_wecom(settings.wecom), settings.wecom.enabled),
-                                       ("dingtalk", lambda: read_dingtalk(settings.dingtalk), settings.dingtalk.enabled))
-               if on]
+    readers = list(services.directory_readers.items())  # injected by the app: the configured platforms
     if not readers:
         return False, ["directory sync: neither [wecom] nor [dingtalk] is configured; nothing to sync"]
     for name, read in readers:

@@ -115,18 +115,21 @@ async def on_resolve_button(ctx: Ctx, event: CardAction, action: Action, flag_id
 
 @router.pattern(r"^\s*(?:已?跟进|确认)风险\s*#?\s*(\d+)\s*$")
 async def on_ack_command(ctx: Ctx, msg: TextMessage) -> bool | None:
-    m = re.search(r"(\d+)", msg.text)
-    if m is None:
-        return False
-    await _handle(ctx, int(m.group(1)), "acknowledged")
+    return await _by_number(ctx, msg, "acknowledged")
 
 
 @router.pattern(r"^\s*(?:已?解决|关闭)风险\s*#?\s*(\d+)\s*$")
 async def on_resolve_command(ctx: Ctx, msg: TextMessage) -> bool | None:
+    return await _by_number(ctx, msg, "resolved")
+
+
+async def _by_number(ctx: Ctx, msg: TextMessage, status: str) -> bool | None:
+    """「确认风险 12」/「解决风险 12」: the flag number typed instead of pressing the button."""
     m = re.search(r"(\d+)", msg.text)
     if m is None:
         return False
-    await _handle(ctx, int(m.group(1)), "resolved")
+    await _handle(ctx, int(m.group(1)), status)
+    return None
 
 
 @router.pattern(r"^\s*风险详情\s*#?\s*(\d+)\s*$")

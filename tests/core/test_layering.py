@@ -123,9 +123,10 @@ def test_lower_packages_stay_independent_of_each_other_where_it_matters():
     assert bad == []
 
 
-def test_handlers_never_import_the_dispatcher():
+def test_handlers_never_import_the_dispatcher_nor_channels():
+    """Only the app wires channels; a feature gets what it needs from them injected via Services."""
     bad = sorted(f"{m} -> {d}" for m, deps in _graph().items() if m.startswith("handlers")
-                 for d in deps if d in ("bot.dispatch", "bot.app"))
+                 for d in deps if d in ("bot.dispatch", "bot.app") or d.startswith("bot.channels"))
     assert bad == []
 
 
