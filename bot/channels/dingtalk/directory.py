@@ -38,6 +38,8 @@ async def read_directory(ds: DingTalkSettings) -> Snapshot:
         while todo:
             parent = todo.pop(0)
             for d in await call("/topapi/v2/department/listsub", {"dept_id": parent}):
+                if any(x.pid == str(d["dept_id"]) for x in snap.depts):
+                    continue  # listed twice: never walk a department again
                 snap.depts.append(PDept(str(d["dept_id"]), str(d["name"]), str(parent)))
                 todo.append(int(d["dept_id"]))
         for dept in snap.depts:
