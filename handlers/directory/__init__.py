@@ -54,6 +54,7 @@ def summary(platform: str, ch: store.Changes) -> str:
     return "\n".join([f"通讯录同步（{name}）有以下变化：",
                       *_some([f"· 新部门：{d}" for d in ch.new_departments], "个新部门"),
                       *_some([f"· 部门改名：{a} → {b}" for a, b in ch.renamed], "个部门改名"),
+                      *_some([f"· 通讯录中已没有的部门：{d}（保留，未删除）" for d in ch.gone_departments], "个部门"),
                       *_some([f"· 新同事：{n}（{i}）" for i, n in ch.joined], "位新同事"),
                       *_some([f"· 重新启用：{n}（{i}）" for i, n in ch.returned], "位重新启用"),
                       *_some([f"· 调岗：{n}，{a} → {b}" for n, a, b in ch.moved], "位调岗"),

@@ -35,10 +35,11 @@ class Changes:
     managers: list[tuple[str, str, str]] = field(default_factory=list)  # (name, old manager, new manager)
     left: list[tuple[str, str, str, int]] = field(default_factory=list)  # (id, name, manager name, items moved)
     held: list[tuple[str, str]] = field(default_factory=list)  # (id, name): would leave, too many at once
+    gone_departments: list[str] = field(default_factory=list)  # no longer on the platform (kept, unmapped)
 
     def any(self) -> bool:
         return any((self.new_departments, self.renamed, self.joined, self.returned, self.moved, self.managers,
-                    self.left, self.held))
+                    self.left, self.held, self.gone_departments))
 
 
 def _ordered(depts: list[PDept]) -> list[PDept]:
@@ -87,6 +88,12 @@ def _departments(s: Session, snap: Snapshot, ch: Changes) -> dict[str, Departmen
         s.flush()
         by_name[d.name] = d
         mapped[pd.pid] = d
+    for pid, d in by_pid.items():
+        if pid not in mapped:  # gone from the platform: kept here, unmapped so it is reported once
+            setattr(d, col, None)
+            s.add(d)
+            ch.gone_departments.append(d.name)
+    s.flush()
     return mapped
 
 

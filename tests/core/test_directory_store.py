@@ -51,3 +51,21 @@ def test_too_many_leavers_at_once_deactivates_nobody(db, db_url):
         assert all(s.get(Employee, e).active for e in research)
     changes = apply(db, snapshot(*research), max_leavers_percent=30.0)  # the operator confirms
     assert sorted(c[0] for c in changes.left) == list(research) and changes.held == []
+
+
+def test_a_department_gone_from_the_platform_is_kept_and_reported_once(db, db_url):
+    seed_demo(db, make_settings(db_url), today=DEMO_TODAY)
+    apply(db, snapshot())
+    snap = snapshot()
+    market = next(d for d in snap.depts if d.name == "市场部")
+    snap.depts.remove(market)
+    for u in snap.users.values():
+        if u.depts == [market.pid]:
+            u.depts = ["1"]  # its people now sit in the company root
+    changes = apply(db, snap)
+    assert changes.gone_departments == ["市场部"]
+    with db.session() as s:
+        d = s.execute(select(Department).where(Department.name == "市场部")).scalar_one()
+        assert d.wecom_dept_id is None
+        assert s.get(Employee, "E301").department_id != d.id
+    assert apply(db, snap).gone_departments == []

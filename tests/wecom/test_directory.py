@@ -166,3 +166,18 @@ async def test_a_narrowed_visibility_scope_deactivates_nobody_and_tells_hr(rig: 
     [summary] = hr_summaries(rig)
     assert "有 7 人不再出现在通讯录中（" in summary and "没有停用任何人" in summary
     assert all(name in summary for name in ("郑强", "冯磊", "曹雪", "彭飞", "曾颖", "谢涛", "韩梅"))
+
+
+async def test_a_department_removed_on_the_platform_is_named_once(rig: WeComRig):
+    ids = mirror_demo(rig.emulator.directory)
+    await sync(rig)
+    d = rig.emulator.directory
+    for u in d.users.values():
+        if u["department"] == [ids["市场部"]]:
+            u["department"] = [ids["星海医疗科技"]]
+    del d.departments[ids["市场部"]]
+    await sync(rig)
+    [summary] = hr_summaries(rig)
+    assert "· 通讯录中已没有的部门：市场部（保留，未删除）" in summary
+    await sync(rig)
+    assert len(hr_summaries(rig)) == 1
