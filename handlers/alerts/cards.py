@@ -7,6 +7,7 @@ from datetime import datetime, tzinfo
 
 from cards.model import Button, Card
 from cards.payload import pack
+from handlers.common.calendar import local_day
 from storage.models import Alert
 
 RULE_TEXT = {
@@ -24,8 +25,7 @@ def pct(x: float) -> str:
 
 
 def short_date(at: datetime, tz: tzinfo) -> str:
-    local = at.astimezone(tz)
-    return f"{local.month}月{local.day}日"
+    return local_day(at, tz)
 
 
 def icon(a: Alert) -> str:

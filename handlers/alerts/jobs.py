@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from bot.services import Services
 from handlers.alerts import rules, store
 from handlers.alerts.cards import alert_card, battle_map_card, closed_card
+from handlers.common.calendar import week_key, week_monday
 from scheduler.registry import JobCtx, job
 from storage.models import Alert
 
@@ -28,9 +29,9 @@ async def alert_scan(jctx: JobCtx) -> str:
     services = jctx.services
     policy = services.settings.policy
     today = jctx.local_at.date()
-    start = rules.monday(today)
+    start = week_monday(today)
     snap = store.snapshot(services.db, rules.metrics_since(today, policy), start, start + timedelta(days=6))
-    week = rules.iso_week(today)
+    week = week_key(today)
     counts, notified, cleared = [], 0, 0
     for name, rule in rules.RULES.items():
         found = rule(snap, today, policy)
@@ -60,7 +61,7 @@ def map_alerts(services: Services, manager_id: str, now: datetime, at_recipient:
 @job("battle_map", cron_setting="battle_map_cron", description="主管团队预警作战图（每周一）")
 async def battle_map(jctx: JobCtx) -> str:
     services = jctx.services
-    week = rules.iso_week(jctx.local_at.date())
+    week = week_key(jctx.local_at.date())
     managers = sorted({a.manager_id for a in store.active(services.db) if a.manager_id})
     people = store.people(services.db, managers)
     sent = 0

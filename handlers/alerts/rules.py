@@ -29,6 +29,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from handlers.alerts.store import Finding, Snapshot
+from handlers.common.calendar import week_key, week_monday
 from handlers.common.goals import attainment as goal_attainment
 from storage.models import Goal
 
@@ -36,15 +37,6 @@ MIN_ELAPSED = 0.10
 BASELINE_STEP = 0.10
 CAPACITY_STEP = 0.20
 TREND_WEEKS = 6
-
-
-def monday(d: date) -> date:
-    return d - timedelta(days=d.weekday())
-
-
-def iso_week(d: date) -> str:
-    y, w, _ = d.isocalendar()
-    return f"{y}-W{w:02d}"
 
 
 def months_before(d: date, n: int) -> date:
@@ -101,7 +93,7 @@ def attainment(snap: Snapshot, today: date, policy: Any) -> list[Finding]:
 # -- below baseline ----------------------------------------------------------------------------------
 def baseline(snap: Snapshot, today: date, policy: Any) -> list[Finding]:
     thr = policy.alert_baseline_drop_percent / 100
-    this_week = monday(today)
+    this_week = week_monday(today)
     windows = [(this_week - timedelta(weeks=k), this_week - timedelta(weeks=k) + timedelta(days=6))
                for k in range(policy.alert_baseline_weeks, 0, -1)]
     base_from, base_to = months_before(windows[0][0], policy.alert_baseline_months), windows[0][0]
@@ -123,7 +115,7 @@ def baseline(snap: Snapshot, today: date, policy: Any) -> list[Finding]:
             if not vals:
                 break
             dev = (base - vals[-1]) / abs(base) if g.higher_is_better else (vals[-1] - base) / abs(base)
-            weeks.append({"week": iso_week(ws), "value": vals[-1], "deviation": round(dev, 4)})
+            weeks.append({"week": week_key(ws), "value": vals[-1], "deviation": round(dev, 4)})
         if len(weeks) < len(windows) or min(w["deviation"] for w in weeks) < thr:
             continue
         dev = weeks[-1]["deviation"]
@@ -131,7 +123,7 @@ def baseline(snap: Snapshot, today: date, policy: Any) -> list[Finding]:
         trend: dict[str, float] = {}
         for d, v in series:
             if d <= windows[-1][1] and d >= this_week - timedelta(weeks=TREND_WEEKS):
-                trend[iso_week(d)] = v
+                trend[week_key(d)] = v
         out.append(Finding(
             "baseline", f"goal:{g.id}", level, dev,
             {"who": owner.name, "color": "red" if dev >= 2 * thr else "yellow", "goal": g.title, "goal_id": g.id,
@@ -165,7 +157,7 @@ def worklog(snap: Snapshot, today: date, policy: Any) -> list[Finding]:
 # -- over capacity -----------------------------------------------------------------------------------
 def capacity(snap: Snapshot, today: date, policy: Any) -> list[Finding]:
     thr = policy.alert_capacity_percent / 100
-    week = iso_week(today)
+    week = week_key(today)
     out = []
     for eid, tasks in snap.week_tasks.items():
         emp = snap.people.get(eid)
@@ -179,7 +171,7 @@ def capacity(snap: Snapshot, today: date, policy: Any) -> list[Finding]:
         out.append(Finding(
             "capacity", f"emp:{eid}:{week}", level, load,
             {"who": emp.name, "color": "red" if load > 1 else "yellow", "week": week,
-             "week_start": monday(today).isoformat(), "hours": hours,
+             "week_start": week_monday(today).isoformat(), "hours": hours,
              "capacity": emp.weekly_capacity_hours, "load": round(load, 4),
              "unestimated": sum(1 for t in tasks if t.estimated_hours is None),
              "tasks": [{"id": t.id, "title": t.title, "due": t.due_date.isoformat() if t.due_date else "",
@@ -194,5 +186,5 @@ RULES = {"attainment": attainment, "baseline": baseline, "worklog": worklog, "ca
 
 def metrics_since(today: date, policy: Any) -> date:
     """The earliest metric date any rule reads as of ``today``."""
-    first_week = monday(today) - timedelta(weeks=policy.alert_baseline_weeks)
-    return min(months_before(first_week, policy.alert_baseline_months), monday(today) - timedelta(weeks=TREND_WEEKS))
+    first_week = week_monday(today) - timedelta(weeks=policy.alert_baseline_weeks)
+    return min(months_before(first_week, policy.alert_baseline_months), week_monday(today) - timedelta(weeks=TREND_WEEKS))

@@ -132,10 +132,14 @@ def local(dt: datetime, tz: tzinfo) -> str:
     return f"{d.month}月{d.day}日 {d:%H:%M}"
 
 
+def month_day(d: date) -> str:
+    """「11月27日」"""
+    return f"{d.month}月{d.day}日"
+
+
 def local_day(dt: datetime, tz: tzinfo) -> str:
     """「11月27日」 in the company time zone."""
-    d = dt.astimezone(tz)
-    return f"{d.month}月{d.day}日"
+    return month_day(dt.astimezone(tz).date())
 
 
 def local_short(dt: datetime | None, tz: tzinfo) -> str:

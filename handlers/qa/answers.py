@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta, tzinfo
 from typing import Any
 
+from handlers.common.calendar import month_day, week_key
 from handlers.common.goals import alignment, attainment, format_progress, goals_of
 from handlers.qa import store as queries
 from nlp.period import Period
@@ -44,15 +45,6 @@ class Ask:
         return "你" if self.self_ask else self.subject.name
 
 
-def md(d: date) -> str:
-    return f"{d.month}月{d.day}日"
-
-
-def week_key(d: date) -> str:
-    y, w, _ = d.isocalendar()
-    return f"{y}-W{w:02d}"
-
-
 def period_text(p: Period, today: date) -> str:
     if p.label is None or p.start is None or p.end is None:
         return ""
@@ -65,10 +57,10 @@ def period_text(p: Period, today: date) -> str:
     if p.label.startswith("quarter:"):
         return f"{year}第{(p.start.month - 1) // 3 + 1}季度"
     if p.label == "until":
-        return f"{md(last)}前"
+        return f"{month_day(last)}前"
     if p.label == "recent":
         return f"最近{(p.end - p.start).days}天"
-    return f"{md(p.start)}–{md(last)}"
+    return f"{month_day(p.start)}–{month_day(last)}"
 
 
 # -- tasks_left -------------------------------------------------------------------------------------
@@ -86,7 +78,7 @@ def answer_tasks_left(a: Ask) -> str:
         return f"{a.who}{label}没有未完成的任务。" + (" 继续保持！" if a.self_ask else "")
     lines = [f"{a.who}{label}还有 {total} 项任务未完成："]
     for i, t in enumerate(tasks, 1):
-        due = "未设截止日期" if t.due_date is None else f"截止 {md(t.due_date)}（周{WEEKDAYS[t.due_date.weekday()]}）"
+        due = "未设截止日期" if t.due_date is None else f"截止 {month_day(t.due_date)}（周{WEEKDAYS[t.due_date.weekday()]}）"
         late = " · 已逾期" if t.due_date is not None and t.due_date < today else ""
         lines.append(f"{i}. {t.title} · {due} · {STATUS.get(t.status, t.status)}{late}")
     if total > len(tasks):
@@ -111,7 +103,7 @@ def answer_last_feedback(a: Ask) -> str:
         where = f"{label}" if label else "目前"
         return f"{where}还没有给{a.who}的主管反馈。" if not a.self_ask else f"{where}还没有收到主管的反馈。"
     fb, author = found
-    when = md(fb.created_at.astimezone(a.tz).date())
+    when = month_day(fb.created_at.astimezone(a.tz).date())
     by = author.name if author else "主管"
     lines = [f"{by}在 {when} 给{a.who}的反馈：", f"「{fb.text}」"]
     advice = advice_of(fb.text)
@@ -145,7 +137,7 @@ def answer_goal_progress(a: Ask) -> str:
         if g.period_end is not None and g.period_start is not None and g.period_start <= a.today <= g.period_end:
             span = (g.period_end - g.period_start).days + 1
             elapsed = (a.today - g.period_start).days + 1
-            line += f"；时间进度 {elapsed * 100 // span}%，截至 {md(g.period_end)}"
+            line += f"；时间进度 {elapsed * 100 // span}%，截至 {month_day(g.period_end)}"
             att = attainment(g)
             if att is not None and att * span < elapsed * 0.9 and g.higher_is_better:
                 line += "，略落后于时间进度"
@@ -208,7 +200,7 @@ def answer_checkin_status(a: Ask) -> str:
     this_week = week_key(a.today)
     if len(weeks) == 1:
         key, monday = weeks[0]
-        span = f"{label}（{md(monday)}–{md(monday + timedelta(days=6))}）"
+        span = f"{label}（{month_day(monday)}–{month_day(monday + timedelta(days=6))}）"
         c = rows.get(key)
         if c is None or (c.status == "pending" and c.pushed_at is None):
             if key == this_week:
@@ -218,14 +210,14 @@ def answer_checkin_status(a: Ask) -> str:
             tip = "发送「填写周复盘」即可继续。" if a.self_ask and c.status != "skipped" else ""
             return f"{a.who}{span}的周复盘{CHECKIN_STATUS.get(c.status, c.status)}。{tip}".strip()
         when = c.submitted_at.astimezone(a.tz) if c.submitted_at else None
-        head = f"{a.who}{span}的周复盘已提交" + (f"（{md(when.date())} {when:%H:%M}）" if when else "") + "："
+        head = f"{a.who}{span}的周复盘已提交" + (f"（{month_day(when.date())} {when:%H:%M}）" if when else "") + "："
         return "\n".join([head, f"· 本周成果：{c.achievement or '—'}", f"· 主要障碍：{c.obstacle or '—'}",
                           f"· 下周行动：{c.next_action or '—'}"])
     lines = [f"{a.who}{label}的周复盘："]
     for key, monday in weeks:
         c = rows.get(key)
         state = CHECKIN_STATUS.get(c.status, c.status) if c else ("还未开始" if key == this_week else "无记录")
-        lines.append(f"· {key}（{md(monday)}–{md(monday + timedelta(days=6))}）：{state}")
+        lines.append(f"· {key}（{month_day(monday)}–{month_day(monday + timedelta(days=6))}）：{state}")
     return "\n".join(lines)
 
 
