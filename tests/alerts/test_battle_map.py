@@ -86,3 +86,16 @@ async def test_the_demo_organisation_shows_each_kind_of_alert(chat) -> None:
     assert "市场部加权达成率" in seen["E300"] and "宋佳已连续" in seen["E300"]
     assert "高洁的「新客户签约数」连续 2 周低于基线" in seen["E110"] and "罗斌本周" in seen["E110"]
     assert "华南区招标文件准备" in seen["E113"]
+
+
+async def test_next_mondays_map_shows_the_trend_week_over_week(chat) -> None:
+    ATTAINMENT.mild(chat.bot.db)  # 47% attained at 66% of the quarter: yellow
+    await scan(chat, MONDAY)
+    await chat.run_job("battle_map", MONDAY + timedelta(minutes=30))
+    chat.seen("E200")
+    # a week later nothing moved, so the pace ratio fell to 64% (still yellow: no new alert)
+    await scan(chat, MONDAY + timedelta(weeks=1))
+    assert [s for s in chat.seen("E200") if "目标达成预警" in s.text] == []
+    await chat.run_job("battle_map", MONDAY + timedelta(weeks=1, minutes=30))
+    [card] = [s for s in chat.seen("E200") if s.kind == "card"]
+    assert "团队预警 · 郑强" in card.text and "· 趋势：71% → 64%" in card.text
