@@ -9,7 +9,7 @@ The route table is built and checked once, when the dispatcher is created.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Iterable
 from datetime import date
 from typing import Any, Protocol
 
@@ -40,8 +40,10 @@ class Question(Protocol):
     intent: str
 
 
-# (text, today, names the asker may ask about) -> parsed question; e.g. nlp.intent.parse_question
-Classifier = Callable[..., Any]
+class Classifier(Protocol):
+    """(text, today, names the asker may ask about) -> parsed question, e.g. ``nlp.intent.parse_question``."""
+
+    def __call__(self, text: str, today: date, known_names: Iterable[str] = ()) -> Question: ...
 
 
 def report_names(ctx: Ctx) -> list[str]:
