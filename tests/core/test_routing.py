@@ -100,3 +100,10 @@ def checkin_of(chat):
     ci = store.for_week(chat.bot.db, "E101", "2026-W48")
     assert ci is not None
     return ci
+
+
+async def test_a_pattern_that_declines_lets_the_question_through(chat):
+    """「1、…」 looks like a numbered check-in answer, but with no check-in open the check-in pattern
+    declines, and the question is answered instead of getting the fallback."""
+    out = texts(await chat.say("1、本月还有哪些任务没完成", as_="E101"))
+    assert "没太明白" not in out and "任务" in out
