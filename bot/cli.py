@@ -72,8 +72,11 @@ def build_parser() -> argparse.ArgumentParser:
     o = sub.add_parser("outbox", help="inspect or flush the outbound queue")
     osub = o.add_subparsers(dest="outbox_cmd", required=True)
     osub.add_parser("stats")
-    osub.add_parser("failures")
+    osub.add_parser("failures", help="rows that need a person: permanent failures and parked rows")
     osub.add_parser("drain", help="deliver everything due now, then exit")
+    ort = osub.add_parser("retry", help="requeue parked messages (after an outage) so they are sent again")
+    ort.add_argument("ids", nargs="*", type=int, metavar="ID", help="outbox row ids (see `outbox failures`)")
+    ort.add_argument("--all", action="store_true", help="every parked message")
     return p
 
 
@@ -258,7 +261,18 @@ async def _outbox(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     if args.outbox_cmd == "failures":
         for row in outbox.failures(open_database(settings.storage.url)):
-            print(redact(f"{row.channel}\t{row.recipient}\t{row.key}\t{row.last_error}"))
+            print(redact(f"{row.id}\t{row.status}\t{row.channel}\t{row.recipient}\t{row.key}\t{row.last_error}"))
+        return 0
+    if args.outbox_cmd == "retry":
+        if bool(args.ids) == bool(args.all):
+            print("give parked row ids (see `outbox failures`) or --all", file=sys.stderr)
+            return 2
+        db = open_database(settings.storage.url)
+        done = outbox.requeue_parked(db, None if args.all else list(args.ids))
+        missing = sorted(set(args.ids) - set(done))
+        print(f"requeued {len(done)} parked message(s); a running bot sends them within a minute")
+        if missing:
+            print(f"not parked (left alone): {' '.join(map(str, missing))}", file=sys.stderr)
         return 0
     from bot.app import PerfBot
 

@@ -50,6 +50,11 @@ class WeComSettings:
     max_timestamp_skew_seconds: int = 300
     per_user_per_minute: int = 25
     per_user_per_hour: int = 900
+    # Platform-wide budget for this app's message/send + update_template_card calls, shared by all
+    # processes (WeCom: 10 000 calls/min per API per corp; we stay well below, protocols.md A8.5).
+    app_calls_per_minute: int = 6000
+    max_users_per_call: int = 1000  # touser joined by "|" for identical content (WeCom's maximum)
+    api_timeout_seconds: float = 10.0
 
     @property
     def enabled(self) -> bool:
@@ -70,6 +75,9 @@ class DingTalkSettings:
     card_template_id: str = ""
     batch_size: int = 20
     per_user_per_minute: int = 20
+    # Per-app OpenAPI QPS (20 on the standard edition, protocols.md B10), shared by all processes.
+    app_qps: int = 20
+    api_timeout_seconds: float = 10.0
 
     @property
     def enabled(self) -> bool:
@@ -144,6 +152,13 @@ class CalendarSettings:
 
 
 @dataclass
+class OutboxSettings:
+    park_after_hours: float = 24.0  # retry transient failures (backoff + jitter) this long, then park
+    max_backoff_seconds: int = 900  # the longest wait between two attempts
+    first_backoff_seconds: float = 2.0
+
+
+@dataclass
 class SmtpSettings:
     host: str = ""
     port: int = 25
@@ -166,6 +181,7 @@ class Settings:
     policy: PolicySettings = field(default_factory=PolicySettings)
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
     calendar: CalendarSettings = field(default_factory=CalendarSettings)
+    outbox: OutboxSettings = field(default_factory=OutboxSettings)
     source: str = "<defaults>"
 
 
@@ -270,6 +286,18 @@ def _validate(s: Settings) -> None:
         raise ConfigError("policy.alert_baseline_drop_percent", "must be between 0 and 100")
     if p.alert_capacity_percent <= 0:
         raise ConfigError("policy.alert_capacity_percent", "must be above 0")
+    if s.schedule.misfire_grace_hours <= 0:
+        raise ConfigError("schedule.misfire_grace_hours", "must be at least 1 (hours a missed run may still catch up)")
+    if s.outbox.park_after_hours <= 0:
+        raise ConfigError("outbox.park_after_hours", "must be > 0 (hours of retries before a message is parked)")
+    if not 1 <= s.outbox.max_backoff_seconds <= 86400 or s.outbox.first_backoff_seconds <= 0:
+        raise ConfigError("outbox.max_backoff_seconds", "must be between 1 and 86400 (first_backoff_seconds > 0)")
+    if not 1 <= s.wecom.max_users_per_call <= 1000:
+        raise ConfigError("wecom.max_users_per_call", "must be between 1 and 1000 (WeCom's touser limit)")
+    for key, value in (("wecom.app_calls_per_minute", s.wecom.app_calls_per_minute),
+                       ("dingtalk.app_qps", s.dingtalk.app_qps)):
+        if value < 1:
+            raise ConfigError(key, "must be at least 1")
     if not 1 <= s.dingtalk.batch_size <= 20:
         raise ConfigError("dingtalk.batch_size", "must be between 1 and 20 (DingTalk's per-call limit)")
 

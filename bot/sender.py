@@ -1,25 +1,42 @@
-"""The outbox worker: claims due rows for one channel, paces per user, delivers, records results."""
+"""The outbox worker: claims due rows for one channel in batches, paces per user, delivers, records
+each batch's results in one transaction. Every database call runs off the event loop (``db.run``).
+
+Retry policy (README "Delivery"): a transient failure (platform unreachable, 5xx, time-out,
+frequency limit) is retried with exponential backoff and jitter (``[outbox] first_backoff_seconds``
+doubling up to ``max_backoff_seconds``, each wait 50–100 % of that). A row still failing
+``park_after_hours`` after its first transient failure is ``parked`` with the reason; admins get
+one notice per day (``outbox:parked:<employee>:<date>``) and ``python -m bot outbox retry``
+requeues parked rows. A permanent error (unknown user, invalid card) fails the row at once.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import os
+import random
 import socket
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from bot.channels.base import Channel, Delivery
 from bot.redact import redact
 from bot.services import Services
-from storage import cardstore
+from storage import employees
 from storage import outbox as ob
+from storage.models import Employee
 
 log = logging.getLogger(__name__)
-MAX_ATTEMPTS = 8
+PARKED_NOTICE = (
+    "【绩效助手】有消息在平台持续不可用 {hours} 小时后仍未送达，已暂停重试。请确认企业微信/钉钉恢复后，"
+    "在服务器上运行 python -m bot outbox retry --all 重新发送（python -m bot outbox failures 可查看明细）。"
+)
 
 
-def backoff_seconds(attempt: int) -> float:
-    return float(min(300, 2 ** max(0, attempt - 1)))
+def backoff_seconds(attempt: int, first: float = 2.0, cap: float = 900.0) -> float:
+    """The wait before retry number ``attempt`` (1-based): exponential, capped, 50–100 % jitter."""
+    base = min(cap, first * 2 ** min(max(0, attempt - 1), 30))
+    return base * random.uniform(0.5, 1.0)
 
 
 def worker_id() -> str:
@@ -34,6 +51,8 @@ class OutboxWorker:
         self.poll_interval = poll_interval
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._inflight: set[int] = set()  # claimed rows this process is still sending (never reclaimed)
+        self._round = asyncio.Lock()
 
     def wake(self) -> None:
         self._wake.set()
@@ -76,27 +95,45 @@ class OutboxWorker:
             total += n
         return total
 
-    async def drain_once(self, limit: int = 200) -> int:
+    async def drain_once(self, limit: int = 500) -> int:
+        """One round: claim up to ``limit`` due rows, deliver, record. Rounds of one worker never
+        overlap (``drain()`` waits for the background loop's round in flight)."""
+        async with self._round:
+            return await self._round_once(limit)
+
+    async def _round_once(self, limit: int) -> int:
         db, ch = self.services.db, self.channel
         now = self.services.now()
-        items = ob.claim_due(db, ch.name, self.owner, now, limit=limit)
+        items = await db.run(ob.claim_due, db, ch.name, self.owner, now, limit=limit, busy=set(self._inflight))
         if not items:
             return 0
-        items = self._pace(items, now)
-        handled = 0
+        ids = {i.id for i in items}
+        self._inflight |= ids
+        try:
+            return await self._deliver(items, now)
+        finally:
+            self._inflight -= ids
+
+    async def _deliver(self, items: list[ob.Claimed], now: datetime) -> int:
+        db, ch = self.services.db, self.channel
+        items = await db.run(self._pace, items, now)
+        handled = parked = 0
         for i in range(0, len(items), max(1, ch.batch_size)):
             batch = items[i : i + ch.batch_size]
             try:
                 results = await ch.deliver(batch)
-            except Exception as exc:  # platform unreachable: retry everything later
-                log.warning("%s delivery failed (%s); will retry", ch.name, exc)
-                results = [Delivery("retry", error=f"unreachable: {exc}") for _ in batch]
-            for item, res in zip(batch, results, strict=True):
-                self._record(item, res)
-                handled += 1
+            except Exception as exc:  # the channel could not even sort the batch: outcome unknown
+                log.warning("%s delivery failed (%s); will retry", ch.name, redact(exc))
+                results = [Delivery("retry", error=f"unreachable: {exc}", in_doubt=True) for _ in batch]
+            now = self.services.now()
+            parked += await db.run(self._record, batch, results, now)
+            handled += len(batch)
+        if parked:
+            await self._notify_parked(parked, now)
         return handled
 
-    def _pace(self, items: list[ob.Claimed], now) -> list[ob.Claimed]:
+    # -- pacing (database thread) -------------------------------------------------------------
+    def _pace(self, items: list[ob.Claimed], now: datetime) -> list[ob.Claimed]:
         """Hold back rows for recipients at their per-minute/hour budget (platforms drop silently)."""
         ch, db = self.channel, self.services.db
         if not ch.per_user_per_minute:
@@ -105,38 +142,94 @@ class OutboxWorker:
         minute = ob.recent_send_counts(db, ch.name, recipients, now - timedelta(minutes=1))
         hour = ob.recent_send_counts(db, ch.name, recipients, now - timedelta(hours=1)) if ch.per_user_per_hour else {}
         keep: list[ob.Claimed] = []
+        held: list[ob.Outcome] = []
         for item in items:
             if item.kind == "update_card":
                 keep.append(item)
                 continue
             m, h = minute.get(item.recipient, 0), hour.get(item.recipient, 0)
             if m >= ch.per_user_per_minute or (ch.per_user_per_hour and h >= ch.per_user_per_hour):
-                wait = 60 if m >= ch.per_user_per_minute else 600
-                ob.mark_retry(db, item.id, self.owner, "paced: per-user limit", now + timedelta(seconds=wait),
-                              undo_attempt=True)
+                at = now + timedelta(seconds=60 if m >= ch.per_user_per_minute else 600)
+                held.append(ob.Outcome(item.id, ob.finish_values(
+                    "retry", now, error="paced: per-user limit", at=at, undo_attempt=True)))
                 continue
             minute[item.recipient] = m + 1
             hour[item.recipient] = h + 1
             keep.append(item)
+        ob.record_batch(db, self.owner, held)
         return keep
 
-    def _record(self, item: ob.Claimed, res: Delivery) -> None:
+    # -- results (database thread, one transaction per batch) ---------------------------------
+    def _record(self, batch: list[ob.Claimed], results: list[Delivery], now: datetime) -> int:
+        """Record a batch's outcomes in one transaction; returns how many rows were parked."""
+        pol = self.services.settings.outbox
+        park_after = timedelta(hours=pol.park_after_hours)
+        parked = 0
+        outcomes: list[ob.Outcome] = []
+        for item, res in zip(batch, results, strict=True):
+            doubt = res.in_doubt or item.in_doubt
+            if res.status == "sent":
+                outcomes.append(ob.Outcome(item.id, ob.finish_values("sent", now, result=res.handle),
+                                           card=_card_note(item, res, now)))
+                continue
+            error = redact(res.error or res.status)
+            if res.status == "retry" and res.deferred:
+                at = now + timedelta(seconds=res.retry_after or 1.0)
+                values = ob.finish_values("retry", now, error=error, at=at, in_doubt=doubt, undo_attempt=True)
+            elif res.status == "retry" and now - (item.failing_since or now) < park_after:
+                delay = res.retry_after if res.retry_after is not None else backoff_seconds(
+                    item.attempts, pol.first_backoff_seconds, pol.max_backoff_seconds)
+                values = ob.finish_values("retry", now, error=error, at=now + timedelta(seconds=delay),
+                                          in_doubt=doubt, failing=True)
+            elif res.status == "retry":
+                values = ob.finish_values("parked", now, in_doubt=doubt,
+                                          error=f"parked after {pol.park_after_hours:g} h of retries: {error}")
+                parked += 1
+            else:
+                log.error("outbox %s to %s on %s failed permanently: %s", item.key, item.recipient,
+                          item.channel, error)
+                values = ob.finish_values("failed", now, error=error, in_doubt=doubt)
+            outcomes.append(ob.Outcome(item.id, values))
+        ob.record_batch(self.services.db, self.owner, outcomes)
+        return parked
+
+    # -- parking notice -----------------------------------------------------------------------
+    async def _notify_parked(self, n: int, now: datetime) -> None:
+        log.warning("outbox: %d message(s) on %s parked after %g h of retries; once the platform is back run "
+                    "`python -m bot outbox retry --all`", n, self.channel.name,
+                    self.services.settings.outbox.park_after_hours)
         db = self.services.db
-        now = self.services.now()
-        if res.status == "sent":
-            ob.mark_sent(db, item.id, self.owner, now, res.handle)
-            if item.kind == "card" and item.payload.get("subject"):
-                cardstore.record(
-                    db, subject=item.payload["subject"], channel=item.channel, recipient=item.recipient,
-                    employee_id=item.employee_id, outbox_key=item.key, handle=res.handle,
-                    card=item.payload["card"], now=now, handle_key=res.handle_key,
-                )
-            elif item.kind == "update_card" and item.payload.get("record_id"):
-                cardstore.update_handle(db, item.payload["record_id"], res.handle, now,
-                                        state=item.payload["card"].get("state"), card=item.payload["card"])
-        elif res.status == "retry" and item.attempts < MAX_ATTEMPTS:
-            delay = res.retry_after if res.retry_after is not None else backoff_seconds(item.attempts)
-            ob.mark_retry(db, item.id, self.owner, redact(res.error or "retry"), now + timedelta(seconds=delay))
-        else:
-            log.error("outbox %s to %s on %s failed permanently: %s", item.key, item.recipient, item.channel, res.error)
-            ob.mark_failed(db, item.id, self.owner, redact(res.error or "failed"), now)
+        msgs = await db.run(self._parked_notices, now)
+        if msgs and await db.run(ob.enqueue_many, db, msgs, now):
+            for ch in {m.channel for m in msgs}:
+                self.services.wake(ch)
+
+    def _parked_notices(self, now: datetime) -> list[ob.NewMessage]:
+        """One notice per admin (role ``admin``, else ``hr``) per local day."""
+        people: list[Employee] = []
+        for role in ("admin", "hr"):
+            people = employees.active_with_role(self.services.db, role)
+            if people:
+                break
+        day = now.astimezone(self.services.tz).date().isoformat()
+        text = PARKED_NOTICE.format(hours=f"{self.services.settings.outbox.park_after_hours:g}")
+        msgs = []
+        for emp in people:
+            target = self.services.messenger.route(emp) if self.services.messenger else None
+            if target is not None:
+                msgs.append(ob.NewMessage(f"outbox:parked:{emp.id}:{day}", target[0], target[1], "text",
+                                          {"text": text}, emp.id))
+        return msgs
+
+
+
+def _card_note(item: ob.Claimed, res: Delivery, now: datetime) -> dict[str, Any] | None:
+    """What to note on the card record when a card (or a card update) was delivered."""
+    if item.kind == "card" and item.payload.get("subject"):
+        return {"op": "record", "subject": item.payload["subject"], "channel": item.channel,
+                "recipient": item.recipient, "employee_id": item.employee_id, "outbox_key": item.key,
+                "handle": res.handle, "card": item.payload["card"], "now": now, "handle_key": res.handle_key}
+    if item.kind == "update_card" and item.payload.get("record_id"):
+        return {"op": "update", "record_id": item.payload["record_id"], "handle": res.handle, "now": now,
+                "state": item.payload["card"].get("state"), "card": item.payload["card"]}
+    return None

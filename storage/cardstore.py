@@ -11,25 +11,31 @@ from storage.db import Database
 from storage.models import CardRecord
 
 
-def record(
-    db: Database, *, subject: str, channel: str, recipient: str, employee_id: str | None, outbox_key: str,
+def record(db: Database, **kw: Any) -> CardRecord:
+    """Record a delivered card (or merge the handle into the existing record for that outbox key)."""
+    with db.session() as s:
+        return record_in(s, **kw)
+
+
+def record_in(
+    s: Any, *, subject: str, channel: str, recipient: str, employee_id: str | None, outbox_key: str,
     handle: dict[str, Any], card: dict[str, Any], now: datetime, handle_key: str | None = None,
 ) -> CardRecord:
-    with db.session() as s:
-        existing = s.execute(select(CardRecord).where(CardRecord.outbox_key == outbox_key)).scalar()
-        if existing is not None:
-            existing.handle = {**existing.handle, **handle}
-            existing.handle_key = handle_key or existing.handle_key
-            existing.updated_at = now
-            s.add(existing)
-            return existing
-        rec = CardRecord(
-            subject=subject, channel=channel, recipient=recipient, employee_id=employee_id,
-            outbox_key=outbox_key, handle=handle, card=card, handle_key=handle_key, created_at=now, updated_at=now,
-        )
-        s.add(rec)
-        s.flush()
-        return rec
+    """:func:`record` inside the caller's session (the outbox worker's batch transaction)."""
+    existing = s.execute(select(CardRecord).where(CardRecord.outbox_key == outbox_key)).scalar()
+    if existing is not None:
+        existing.handle = {**existing.handle, **handle}
+        existing.handle_key = handle_key or existing.handle_key
+        existing.updated_at = now
+        s.add(existing)
+        return existing
+    rec = CardRecord(
+        subject=subject, channel=channel, recipient=recipient, employee_id=employee_id,
+        outbox_key=outbox_key, handle=handle, card=card, handle_key=handle_key, created_at=now, updated_at=now,
+    )
+    s.add(rec)
+    s.flush()
+    return rec
 
 
 def for_subject(db: Database, subject: str) -> list[CardRecord]:
@@ -52,13 +58,18 @@ def find_by_handle(db: Database, channel: str, handle_key: str) -> CardRecord | 
 def update_handle(db: Database, record_id: int, handle: dict[str, Any], now: datetime,
                   state: str | None = None, card: dict[str, Any] | None = None) -> None:
     with db.session() as s:
-        rec = s.get(CardRecord, record_id)
-        if rec is None:
-            return
-        rec.handle = {**rec.handle, **handle}
-        if state is not None:
-            rec.state = state[:255]
-        if card is not None:
-            rec.card = card
-        rec.updated_at = now
-        s.add(rec)
+        update_handle_in(s, record_id, handle, now, state=state, card=card)
+
+
+def update_handle_in(s: Any, record_id: int, handle: dict[str, Any], now: datetime,
+                     state: str | None = None, card: dict[str, Any] | None = None) -> None:
+    rec = s.get(CardRecord, record_id)
+    if rec is None:
+        return
+    rec.handle = {**rec.handle, **handle}
+    if state is not None:
+        rec.state = state[:255]
+    if card is not None:
+        rec.card = card
+    rec.updated_at = now
+    s.add(rec)

@@ -1,9 +1,12 @@
 """Durable outbound queue. Every send is a row with a unique idempotency key.
 
 Life of a row: pending → sending (claimed by one worker) → sent | failed, or back to pending
-with a later ``next_attempt_at`` for a retry. A row left in ``sending`` by a crashed worker is
-reclaimed after ``stale_after`` and marked ``in_doubt`` so the channel can resend it in a way the
-platform deduplicates (WeCom's duplicate check, DingTalk's fixed outTrackId).
+with a later ``next_attempt_at`` for a retry; a row that kept failing transiently for the whole
+retry window (``failing_since`` + ``[outbox] park_after_hours``) becomes ``parked`` until an
+operator requeues it (``python -m bot outbox retry``). A row left in ``sending`` by a crashed
+worker is reclaimed after ``stale_after``; it, and any row whose last attempt may have reached the
+platform (timeout, 5xx), is ``in_doubt`` (sticky) so the channel resends it in a way the platform
+deduplicates (WeCom's duplicate check and unique task_id, DingTalk's fixed outTrackId).
 """
 
 from __future__ import annotations
@@ -13,11 +16,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, case, func, literal, or_, select, update
 
-from storage import dialect
+from storage import cardstore, dialect
 from storage.db import Database
 from storage.models import OutboxMessage
+from storage.types import UTCDateTime
 
 
 @dataclass
@@ -43,6 +47,7 @@ class Claimed:
     attempts: int
     in_doubt: bool = False
     result: dict[str, Any] = field(default_factory=dict)
+    failing_since: datetime | None = None  # first transient failure of the current run
 
 
 def enqueue_many(db: Database, messages: Iterable[NewMessage], now: datetime) -> int:
@@ -50,7 +55,7 @@ def enqueue_many(db: Database, messages: Iterable[NewMessage], now: datetime) ->
     rows = [
         dict(
             key=m.key, channel=m.channel, recipient=m.recipient, employee_id=m.employee_id, kind=m.kind,
-            payload=m.payload, status="pending", attempts=0, next_attempt_at=m.not_before or now,
+            payload=m.payload, status="pending", attempts=0, in_doubt=False, next_attempt_at=m.not_before or now,
             result={}, created_at=now,
         )
         for m in messages
@@ -71,14 +76,17 @@ def enqueue(db: Database, message: NewMessage, now: datetime) -> bool:
 
 
 def claim_due(
-    db: Database, channel: str, owner: str, now: datetime, limit: int = 100, stale_after: float = 120.0
+    db: Database, channel: str, owner: str, now: datetime, limit: int = 100, stale_after: float = 120.0,
+    busy: Iterable[int] = (),
 ) -> list[Claimed]:
-    """Atomically claim due rows for ``channel`` (SKIP LOCKED on PostgreSQL)."""
+    """Atomically claim due rows for ``channel`` (SKIP LOCKED on PostgreSQL). Rows left ``sending``
+    for ``stale_after`` seconds are reclaimed, except ``busy`` ones (still in flight in this process)."""
     stale = now - timedelta(seconds=stale_after)
-    due = or_(
-        and_(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now),
-        and_(OutboxMessage.status == "sending", OutboxMessage.claimed_at < stale),
-    )
+    reclaim = and_(OutboxMessage.status == "sending", OutboxMessage.claimed_at < stale)
+    busy = list(busy)
+    if busy:
+        reclaim = and_(reclaim, OutboxMessage.id.not_in(busy))
+    due = or_(and_(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now), reclaim)
     inner = (
         select(OutboxMessage.id)
         .where(OutboxMessage.channel == channel, due)
@@ -88,27 +96,23 @@ def claim_due(
     if not db.is_sqlite:
         inner = inner.with_for_update(skip_locked=True)
     with db.session() as s:
-        # Remember which rows were left mid-send by a dead worker before we overwrite the state.
         ids = [r for r in s.execute(inner).scalars()]
         if not ids:
             return []
-        doubtful = set(
-            s.execute(
-                select(OutboxMessage.id).where(OutboxMessage.id.in_(ids), OutboxMessage.status == "sending")
-            ).scalars()
-        )
+        # A row still ``sending`` was left mid-send by a dead worker: from now on it is in doubt.
         rows = s.execute(
             update(OutboxMessage)
             .where(OutboxMessage.id.in_(ids), due)
-            .values(status="sending", claimed_by=owner, claimed_at=now, attempts=OutboxMessage.attempts + 1)
+            .values(status="sending", claimed_by=owner, claimed_at=now, attempts=OutboxMessage.attempts + 1,
+                    in_doubt=case((OutboxMessage.status == "sending", True), else_=OutboxMessage.in_doubt))
             .returning(OutboxMessage)
         ).scalars().all()
         return sorted(
             (
                 Claimed(
                     id=r.id, key=r.key, channel=r.channel, recipient=r.recipient, employee_id=r.employee_id,
-                    kind=r.kind, payload=dict(r.payload), attempts=r.attempts, in_doubt=r.id in doubtful,
-                    result=dict(r.result or {}),
+                    kind=r.kind, payload=dict(r.payload), attempts=r.attempts, in_doubt=bool(r.in_doubt),
+                    result=dict(r.result or {}), failing_since=r.failing_since,
                 )
                 for r in rows
             ),
@@ -116,29 +120,94 @@ def claim_due(
         )
 
 
-def _finish(db: Database, row_id: int, owner: str, **values: Any) -> bool:
+def finish_values(status: str, now: datetime, *, error: str | None = None, result: dict[str, Any] | None = None,
+                  at: datetime | None = None, in_doubt: bool = False, failing: bool = False,
+                  undo_attempt: bool = False) -> dict[str, Any]:
+    """Column values that end one attempt (``status``: sent|retry|failed|parked)."""
+    if status == "sent":
+        return dict(status="sent", sent_at=now, result=result or {}, last_error=None, failing_since=None)
+    if status == "retry":
+        values: dict[str, Any] = dict(status="pending", next_attempt_at=at or now, last_error=error, claimed_by=None)
+        if in_doubt:
+            values["in_doubt"] = True
+        if failing:  # a transient failure (not pacing): the retry window starts with the first one
+            values["failing_since"] = func.coalesce(OutboxMessage.failing_since, literal(now, UTCDateTime()))
+        if undo_attempt:
+            values["attempts"] = OutboxMessage.attempts - 1
+        return values
+    values = dict(status=status, last_error=error, sent_at=now, claimed_by=None)
+    if in_doubt:
+        values["in_doubt"] = True
+    return values
+
+
+def finish_in(s: Any, row_id: int, owner: str, values: dict[str, Any]) -> bool:
+    """Apply ``values`` to a row this worker still holds (inside the caller's transaction)."""
+    res = s.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == row_id, OutboxMessage.status == "sending", OutboxMessage.claimed_by == owner)
+        .values(**values)
+    )
+    return bool(res.rowcount)
+
+
+def _finish(db: Database, row_id: int, owner: str, values: dict[str, Any]) -> bool:
     with db.session() as s:
-        res = s.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id == row_id, OutboxMessage.status == "sending", OutboxMessage.claimed_by == owner)
-            .values(**values)
-        )
-        return bool(res.rowcount)
+        return finish_in(s, row_id, owner, values)
+
+
+@dataclass
+class Outcome:
+    """How one attempt ended: column values, plus a card-record note for a delivered card."""
+
+    row_id: int
+    values: dict[str, Any]
+    card: dict[str, Any] | None = None  # {"op": "record"|"update", ...cardstore arguments}
+
+
+def record_batch(db: Database, owner: str, outcomes: list[Outcome]) -> int:
+    """Record a batch of outcomes (and the cards delivered) in one transaction; returns how many
+    rows this worker still held (a row reclaimed by another worker meanwhile is left alone)."""
+    if not outcomes:
+        return 0
+    done = 0
+    with db.session() as s:
+        for o in outcomes:
+            if not finish_in(s, o.row_id, owner, o.values):
+                continue
+            done += 1
+            if o.card is not None:
+                note = dict(o.card)
+                if note.pop("op") == "record":
+                    cardstore.record_in(s, **note)
+                else:
+                    cardstore.update_handle_in(s, note.pop("record_id"), note.pop("handle"), note.pop("now"), **note)
+    return done
 
 
 def mark_sent(db: Database, row_id: int, owner: str, now: datetime, result: dict[str, Any] | None = None) -> bool:
-    return _finish(db, row_id, owner, status="sent", sent_at=now, result=result or {}, last_error=None)
+    return _finish(db, row_id, owner, finish_values("sent", now, result=result))
 
 
 def mark_retry(db: Database, row_id: int, owner: str, error: str, at: datetime, undo_attempt: bool = False) -> bool:
-    values: dict[str, Any] = dict(status="pending", next_attempt_at=at, last_error=error, claimed_by=None)
-    if undo_attempt:
-        values["attempts"] = OutboxMessage.attempts - 1
-    return _finish(db, row_id, owner, **values)
+    return _finish(db, row_id, owner, finish_values("retry", at, error=error, at=at, undo_attempt=undo_attempt))
 
 
 def mark_failed(db: Database, row_id: int, owner: str, error: str, now: datetime) -> bool:
-    return _finish(db, row_id, owner, status="failed", last_error=error, sent_at=now)
+    return _finish(db, row_id, owner, finish_values("failed", now, error=error))
+
+
+def requeue_parked(db: Database, ids: list[int] | None = None) -> list[int]:
+    """Parked rows (all, or those of ``ids``) back to pending, due now, with a fresh retry window."""
+    with db.session() as s:
+        q = update(OutboxMessage).where(OutboxMessage.status == "parked")
+        if ids is not None:
+            q = q.where(OutboxMessage.id.in_(ids))
+        # due at once (its creation time is in the past for every process's clock)
+        rows = s.execute(q.values(status="pending", next_attempt_at=OutboxMessage.created_at, failing_since=None,
+                                  claimed_by=None,
+                                  attempts=0, sent_at=None).returning(OutboxMessage.id)).scalars().all()
+        return sorted(rows)
 
 
 def recent_send_counts(db: Database, channel: str, recipients: list[str], since: datetime) -> dict[str, int]:
@@ -173,9 +242,10 @@ def get(db: Database, key: str) -> OutboxMessage | None:
         return s.execute(select(OutboxMessage).where(OutboxMessage.key == key)).scalar()
 
 
-def failures(db: Database, limit: int = 100) -> list[OutboxMessage]:
+def failures(db: Database, limit: int = 100, statuses: tuple[str, ...] = ("failed", "parked")) -> list[OutboxMessage]:
+    """Rows that need a person: permanent failures and parked rows, newest first."""
     with db.session() as s:
-        q = select(OutboxMessage).where(OutboxMessage.status == "failed").order_by(OutboxMessage.id.desc())
+        q = select(OutboxMessage).where(OutboxMessage.status.in_(statuses)).order_by(OutboxMessage.id.desc())
         return list(s.execute(q.limit(limit)).scalars())
 
 

@@ -26,6 +26,11 @@ class Delivery:
     handle_key: str | None = None  # lookup id for cards (WeCom task_id, DingTalk outTrackId)
     error: str | None = None
     retry_after: float | None = None  # seconds
+    # The request may have reached the platform (time-out, dropped connection, 5xx): every later
+    # attempt must be one the platform deduplicates.
+    in_doubt: bool = False
+    # Not attempted (e.g. an app-wide budget): retry after ``retry_after`` without counting an attempt.
+    deferred: bool = False
 
 
 class Channel(ABC):
@@ -68,6 +73,25 @@ class Channel(ABC):
 
     def health(self) -> dict[str, Any]:
         return {"name": self.name}
+
+
+def distinct_recipient_calls(idxs: list[int], recipients: list[str], size: int) -> list[list[int]]:
+    """Split row indexes into calls of ≤ ``size`` rows with each recipient at most once per call
+    (a person with two identical messages queued gets them in two calls)."""
+    calls: list[tuple[list[int], set[str]]] = []
+    open_from = 0  # calls before this index are full
+    for i in idxs:
+        who = recipients[i]
+        for call, seen in calls[open_from:]:
+            if len(call) < size and who not in seen:
+                call.append(i)
+                seen.add(who)
+                break
+        else:
+            calls.append(([i], {who}))
+        while open_from < len(calls) and len(calls[open_from][0]) >= size:
+            open_from += 1
+    return [call for call, _ in calls]
 
 
 def mention_prefix(db: Database, column: str, user_ids: list[str]) -> str:

@@ -3,7 +3,14 @@
 from storage.models.alerts import Alert
 from storage.models.checkins import CheckIn, Conversation, Feedback
 from storage.models.goals import AdjustmentRequest, Goal, GoalAudit, MetricValue, Task, WorkLog
-from storage.models.messaging import CardRecord, InboundEvent, JobRun, OutboxMessage, SchedulerLease
+from storage.models.messaging import (
+    CardRecord,
+    InboundEvent,
+    JobRun,
+    OutboxMessage,
+    RateWindow,
+    SchedulerLease,
+)
 from storage.models.nlp import ReplyAnalysis, RiskFlag
 from storage.models.org import Department, Employee
 from storage.models.visits import PointsEntry, Visit, VisitFeedback
@@ -23,6 +30,7 @@ __all__ = [
     "JobRun",
     "MetricValue",
     "OutboxMessage",
+    "RateWindow",
     "PointsEntry",
     "ReplyAnalysis",
     "RiskFlag",

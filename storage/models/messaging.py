@@ -39,8 +39,12 @@ class OutboxMessage(SQLModel, table=True):
     employee_id: str | None = Field(default=None, max_length=64, index=True)
     kind: str = Field(max_length=16)  # text|markdown|card|update_card|image|file
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    status: str = Field(default="pending", max_length=16)  # pending|sending|sent|failed
+    status: str = Field(default="pending", max_length=16)  # pending|sending|sent|failed|parked
     attempts: int = 0
+    # A previous attempt may have reached the platform (timeout, 5xx, crash mid-send): every
+    # further attempt must be one the platform deduplicates.
+    in_doubt: bool = Field(default=False)
+    failing_since: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))  # first transient failure
     next_attempt_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
     claimed_by: str | None = Field(default=None, max_length=64)
     claimed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
@@ -48,6 +52,16 @@ class OutboxMessage(SQLModel, table=True):
     result: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     last_error: str | None = None
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+
+
+class RateWindow(SQLModel, table=True):
+    """Calls made against a platform-wide limit in one fixed window (shared by every process)."""
+
+    __tablename__ = "rate_windows"
+
+    key: str = Field(primary_key=True, max_length=128)  # e.g. "wecom:<corp>:<agent>:message/send"
+    window: int = Field(primary_key=True)  # epoch seconds at the window start
+    used: int = 0
 
 
 class CardRecord(SQLModel, table=True):

@@ -75,3 +75,15 @@ def test_invalid_config_exits_2_with_one_readable_line(tmp_path):
 def test_broken_toml_is_reported(tmp_path):
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_settings(write(tmp_path, "[server\n"), env={})
+
+
+@pytest.mark.parametrize("body,key", [
+    ("[schedule]\nmisfire_grace_hours = 0\n", "schedule.misfire_grace_hours"),
+    ("[outbox]\npark_after_hours = 0\n", "outbox.park_after_hours"),
+    ("[wecom]\nmax_users_per_call = 1001\n", "wecom.max_users_per_call"),
+    ("[dingtalk]\napp_qps = 0\n", "dingtalk.app_qps"),
+])
+def test_values_that_would_break_at_run_time_are_refused_at_load(tmp_path, body, key):
+    with pytest.raises(ConfigError) as exc:
+        load_settings(write(tmp_path, body), env={})
+    assert exc.value.key == key

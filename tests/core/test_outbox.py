@@ -98,11 +98,20 @@ async def test_permanent_failures_are_recorded_and_retries_back_off(db):
     assert ob.get(db, "a").status == "failed" and "failed for bad" in ob.get(db, "a").last_error
     row = ob.get(db, "b")
     assert row.status == "pending" and row.next_attempt_at > clock.now()
-    for _ in range(10):
-        clock.advance(minutes=10)
+    waits = []
+    for _ in range(200):  # a real outage: keep retrying, waits growing up to the cap, for a day
+        waits.append((ob.get(db, "b").next_attempt_at - clock.now()).total_seconds())
+        clock.set(ob.get(db, "b").next_attempt_at)
         await w.drain()
-    assert ob.get(db, "b").status == "failed"  # gives up after the attempt limit, visibly
+        if ob.get(db, "b").status != "pending":
+            break
+    row = ob.get(db, "b")
+    assert row.status == "parked" and "parked after 24 h of retries" in row.last_error  # visibly
+    assert clock.now() - DEMO_NOW >= timedelta(hours=24)
+    assert waits[0] <= 2 and max(waits) <= 900 and waits[-1] > 300
     assert [f.key for f in ob.failures(db)] == ["b", "a"]
+    assert ob.requeue_parked(db) == [row.id]
+    assert ob.get(db, "b").status == "pending" and ob.get(db, "b").failing_since is None
 
 
 async def test_due_time_respected(db):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from cards.model import Button, Card, TagChoice, TagOption
+from storage import cardstore
 from storage.models import InboundEvent
 from tests.emulators.dingtalk import until
 from tests.emulators.dingtalk_api import card_buttons, card_text
@@ -23,6 +24,7 @@ async def test_tags_toggle_one_tap_at_a_time_then_submit_with_the_selection(emu,
     await bot.services.messenger.send_card("E101", visit_card(), key="visit:V0001:card", subject="visit:V0001")
     await until(lambda: emu.api.card_of("dt_e101") is not None)
     card = emu.api.card_of("dt_e101")
+    await until(lambda: cardstore.for_subject(bot.db, "visit:V0001"), what="the worker to record the card it sent")
     for label, version in (("沟通质量好", 2), ("价格异议", 3), ("竞品威胁", 4), ("价格异议", 5)):
         await emu.acked(await emu.click("dt_e101", label))
         await until(lambda v=version: card.versions == v, what=f"the card to show the tap on {label}")

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from bot.channels.dingtalk.sdk import sdk_endpoints
 from cards.model import Card
+from storage import cardstore
 from storage.models import Conversation
 from tests.emulators.dingtalk import until
 from tests.emulators.dingtalk_api import card_buttons, card_text
@@ -55,6 +56,7 @@ async def test_update_cards_replaces_buttons_with_the_outcome(emu, make_bot):
     await emu.say("dt_e101", "帮助")
     await until(lambda: emu.api.card_of("dt_e101") is not None)
     card = emu.api.card_of("dt_e101")
+    await until(lambda: cardstore.for_subject(bot.db, "help:E101"), what="the worker to record the card it sent")
     done = Card(title="绩效助手 · 帮助", body="本菜单已关闭").closed("已处理")
     await bot.services.messenger.update_cards("help:E101", done, key="test:close-help")
     await until(lambda: card.versions == 2, what="the card update")

@@ -7,10 +7,16 @@ recipients are echoed in ``invaliduser`` (81013 when nobody is valid); task_ids 
 response_codes are single-use with a TTL; per-user limits (30/min, 1000/h) drop messages silently
 (recorded in ``dropped``); ``enable_duplicate_check`` drops a repeat of the same content to the same
 user within the interval (recorded in ``duplicates``). Everything a user "saw" is in ``seen``.
+
+Fault layer (``faults`` queue for the next API calls, ``outage`` window in emulator time that cycles
+through ``outage_pattern``): ``"502"`` answers 502 without doing anything, ``"timeout"`` never
+answers (until the emulator stops), ``"502-after"`` does the work and then answers 502, ``"late"``
+does the work and answers only after the caller gave up. gettoken during an outage answers 502.
 """
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import secrets
@@ -79,12 +85,18 @@ class WeComEmulator:
         self.chat_messages: dict[str, list[dict[str, Any]]] = defaultdict(list)  # chatid -> message bodies
         self.directory = WeComDirectory()
         self._msgids = itertools.count(1)
+        self.faults: list[str] = []  # one fault per next API call (not gettoken)
+        self.outage: tuple[float, float] | None = None  # [start, end) in emulator time
+        self.outage_pattern = ["502", "timeout", "502-after", "late"]
+        self._outage_cycle = itertools.cycle(self.outage_pattern)
+        self.faulted: dict[str, int] = defaultdict(int)
+        self._released = asyncio.Event()
         self.port = 0
         self._runner: web.AppRunner | None = None
 
     # -- server ---------------------------------------------------------------------------------
     async def start(self) -> str:
-        app = web.Application(client_max_size=30 * 1024 * 1024)
+        app = web.Application(client_max_size=30 * 1024 * 1024, middlewares=[self._fault_layer])
         app.router.add_get("/cgi-bin/gettoken", self.gettoken)
         app.router.add_post("/cgi-bin/message/send", self.api(self.send))
         app.router.add_post("/cgi-bin/message/update_template_card", self.api(self.update_template_card))
@@ -99,12 +111,50 @@ class WeComEmulator:
         return self.api_base
 
     async def stop(self) -> None:
+        self._released.set()  # answer every held request (the callers gave up long ago)
         if self._runner:
             await self._runner.cleanup()
 
     @property
     def api_base(self) -> str:
         return f"http://127.0.0.1:{self.port}/cgi-bin"
+
+    # -- fault layer ----------------------------------------------------------------------------
+    def set_outage(self, seconds: float, pattern: list[str] | None = None) -> None:
+        """From now (emulator time) for ``seconds``, API calls fail in the ``pattern`` cycle."""
+        self.outage = (self.now(), self.now() + seconds)
+        if pattern is not None:
+            self.outage_pattern = pattern
+        self._outage_cycle = itertools.cycle(self.outage_pattern)
+
+    def _fault_for(self, path: str) -> str | None:
+        in_outage = self.outage is not None and self.outage[0] <= self.now() < self.outage[1]
+        if path.endswith("/gettoken"):
+            return "502" if in_outage else None
+        if self.faults:
+            return self.faults.pop(0)
+        return next(self._outage_cycle) if in_outage else None
+
+    @web.middleware
+    async def _fault_layer(self, request: web.Request, handler: Callable[[web.Request], Any]) -> web.StreamResponse:
+        fault = self._fault_for(request.path)
+        if fault is None:
+            return await handler(request)  # type: ignore[no-any-return]
+        self.faulted[fault] += 1
+        if fault == "502":
+            return web.Response(status=502, text="<html><body>502 Bad Gateway</body></html>")
+        if fault == "timeout":
+            await self._released.wait()
+            return web.Response(status=504)
+        resp = await handler(request)  # the work is done: delivered
+        if fault == "late":
+            await self._released.wait()
+            return resp  # type: ignore[no-any-return]
+        return web.Response(status=502, text="<html><body>502 Bad Gateway</body></html>")
+
+    def deliveries(self, user: str, msgtype: str | None = None) -> int:
+        """How many messages ``user`` saw (of ``msgtype``)."""
+        return sum(1 for s in self.seen[user] if msgtype is None or s.msgtype == msgtype)
 
     # -- knobs for tests ------------------------------------------------------------------------
     def expire_tokens(self) -> None:

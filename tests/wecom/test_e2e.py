@@ -27,6 +27,7 @@ async def test_help_text_gets_a_template_card(rig: WeComRig) -> None:
 async def _help_card(rig: WeComRig, user: str = "wx_e101") -> tuple[str, dict]:
     await rig.driver.push(rig.driver.text_xml(user, "帮助"))
     await until(lambda: rig.emulator.seen[user], "the help card")
+    await until(lambda: not rig.in_flight(), "the worker to record the card it sent")
     return rig.emulator.last_card(user)
 
 

@@ -18,6 +18,7 @@ from bot.channels.dingtalk.sdk import point_sdk_at
 from bot.channels.dingtalk.stream import StreamClient
 from bot.config import DingTalkSettings
 from bot.events import InboundEvent
+from bot.ratelimit import AppLimiter
 from bot.services import Services
 from storage.db import Database
 from storage.models import Employee
@@ -38,7 +39,8 @@ class DingTalkChannel(Channel):
         self.per_user_per_minute = settings.per_user_per_minute
         self.robot_code = settings.robot_code or settings.client_id
         point_sdk_at(settings.openapi_base)  # the SDK copied the endpoint at import time (§B1)
-        self.api = OpenApiClient(settings.openapi_base, settings.client_id, settings.client_secret)
+        self.api = OpenApiClient(settings.openapi_base, settings.client_id, settings.client_secret,
+                                 timeout=settings.api_timeout_seconds)
         self.stream = StreamClient(Credential(settings.client_id, settings.client_secret), self.api)
         self.stream.register_callback_handler(BOT_TOPIC, BotMessageHandler(self))
         self.stream.register_callback_handler(CARD_TOPIC, CardCallbackHandler(self))
@@ -46,6 +48,10 @@ class DingTalkChannel(Channel):
         self._sessions: dict[str, tuple[str, float]] = {}  # external sender → (webhook, expiry epoch s)
 
     # -- seam ---------------------------------------------------------------------------------
+    def bind(self, services: Services) -> None:
+        super().bind(services)
+        self.limiter = AppLimiter(services.db, f"dingtalk:{self.settings.client_id}", self.settings.app_qps, 1)
+
     def recipient_for(self, employee: Employee) -> str | None:
         return employee.dingtalk_userid or None
 

@@ -17,6 +17,9 @@ anything late, LESSONS #8).
   deduplicates it.
 - update_card: PUT the new card data by that id.
 
+Every OpenAPI call takes a permit from the app-wide limiter first (``[dingtalk] app_qps``, shared
+by all processes on PostgreSQL).
+
 batchSend has no idempotency handle. Exactly-once across a crash therefore relies on: the
 ``processQueryKey`` of an accepted call is written onto its rows (``storage.outbox.note_accepted``) before
 the worker marks them sent; a reclaimed in-doubt row that carries one is not sent again. The one
@@ -33,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
-from bot.channels.base import Delivery
+from bot.channels.base import Delivery, distinct_recipient_calls
 from bot.channels.base import mention_prefix as shared_mention_prefix
 from bot.channels.dingtalk.openapi import DingTalkApiError
 from cards.dingtalk import STANDARD_TEMPLATE, render_params, render_standard
@@ -63,11 +66,13 @@ def _message(item: Claimed) -> tuple[str, dict[str, str]]:
 
 
 def _failure(exc: Exception) -> Delivery:
+    """A failed call's outcome for its rows: a 5xx, a time-out or a dropped connection may have been
+    acted on by DingTalk (in doubt); a refused connection was not."""
     if isinstance(exc, DingTalkApiError):
         if exc.retryable:
-            return Delivery("retry", error=str(exc))
+            return Delivery("retry", error=str(exc), in_doubt=exc.status >= 500)
         return Delivery("failed", error=str(exc))
-    return Delivery("retry", error=f"network: {exc!r}")
+    return Delivery("retry", error=f"network: {exc!r}", in_doubt=not isinstance(exc, aiohttp.ClientConnectorError))
 
 
 NETWORK_ERRORS = (aiohttp.ClientError, TimeoutError, OSError)
@@ -88,9 +93,11 @@ class Outbound:
                 sig = json.dumps([item.kind, item.payload], sort_keys=True, ensure_ascii=False)
                 groups.setdefault(sig, []).append(i)
             else:
+                await self.ch.limiter.take()
                 results[i] = await self._one(item)
         for idxs in groups.values():
-            for call in _distinct_users(idxs, items, self.ch.batch_size):
+            for call in distinct_recipient_calls(idxs, [it.recipient for it in items], self.ch.batch_size):
+                await self.ch.limiter.take()
                 for i, res in zip(call, await self.batch_send([items[i] for i in call]), strict=True):
                     results[i] = res
         return [r if r is not None else Delivery("failed", error="not handled") for r in results]
@@ -131,7 +138,7 @@ class Outbound:
         flow = set(resp.get("flowControlledStaffIdList") or [])
         accepted = [r for r in rows if r.recipient not in invalid | filtered | flow]
         handle = {"processQueryKey": pqk}
-        outbox.note_accepted(self.ch.db, [r.id for r in accepted], handle)  # before the worker marks
+        await self.ch.db.run(outbox.note_accepted, self.ch.db, [r.id for r in accepted], handle)  # before marking
         out = []
         for r in rows:
             if r.recipient in invalid:
@@ -153,7 +160,8 @@ class Outbound:
 
     async def group_text(self, item: Claimed) -> Delivery:
         cid = item.recipient[len(GROUP_PREFIX):] if item.recipient.startswith(GROUP_PREFIX) else item.recipient
-        content = mention_prefix(self.ch.db, list(item.payload.get("mentions") or [])) + item.payload["text"]
+        content = await self.ch.db.run(mention_prefix, self.ch.db, list(item.payload.get("mentions") or []))
+        content += item.payload["text"]
         resp = await self.ch.api.call("POST", "/v1.0/robot/groupMessages/send", {
             "robotCode": self.ch.robot_code, "openConversationId": cid, "msgKey": "sampleText",
             "msgParam": json.dumps({"content": content}, ensure_ascii=False)})
@@ -208,7 +216,7 @@ class Outbound:
         return Delivery("sent", handle=handle, handle_key=cid)
 
     async def update_card(self, item: Claimed) -> Delivery:
-        rec = cardstore.get(self.ch.db, item.payload["record_id"])
+        rec = await self.ch.db.run(cardstore.get, self.ch.db, item.payload["record_id"])
         if rec is None or not rec.handle.get("cardBizId"):
             return Delivery("failed", error=f"no delivered DingTalk card for record {item.payload['record_id']}")
         card = Card.from_dict(item.payload["card"])
@@ -225,16 +233,3 @@ class Outbound:
 
 def mention_prefix(db: Database, user_ids: list[str]) -> str:
     return shared_mention_prefix(db, "dingtalk_userid", user_ids)
-
-
-def _distinct_users(idxs: list[int], items: list[Claimed], size: int) -> list[list[int]]:
-    """Split rows into calls of ≤ size with each userId at most once per call."""
-    calls: list[list[int]] = []
-    for i in idxs:
-        for call in calls:
-            if len(call) < size and all(items[j].recipient != items[i].recipient for j in call):
-                call.append(i)
-                break
-        else:
-            calls.append([i])
-    return calls

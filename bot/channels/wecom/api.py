@@ -16,7 +16,6 @@ log = logging.getLogger(__name__)
 
 TOKEN_ERRORS = {40001, 40014, 42001, 41001}  # invalid credential / token, expired, missing
 TOKEN_MARGIN_SECONDS = 300  # refresh this long before WeCom says the token expires
-DEFAULT_TIMEOUT = aiohttp.ClientTimeout(total=10, connect=5)
 
 
 class WeComError(Exception):
@@ -27,6 +26,11 @@ class WeComError(Exception):
         self.errcode = errcode
         self.errmsg = errmsg
         self.body = body or {}
+
+
+class InDoubt(aiohttp.ClientError):
+    """The request left us but its outcome is unknown (time-out, dropped connection, HTTP 5xx):
+    WeCom may have acted on it, so a resend must be one WeCom deduplicates."""
 
 
 class TokenCache:
@@ -48,10 +52,11 @@ class TokenCache:
 
 
 class WeComAPI:
-    def __init__(self, settings: WeComSettings, timeout: aiohttp.ClientTimeout = DEFAULT_TIMEOUT) -> None:
+    def __init__(self, settings: WeComSettings, timeout: aiohttp.ClientTimeout | None = None) -> None:
         self.settings = settings
         self.base = settings.api_base.rstrip("/")
-        self.timeout = timeout
+        self.timeout = timeout or aiohttp.ClientTimeout(total=settings.api_timeout_seconds,
+                                                        connect=min(5.0, settings.api_timeout_seconds))
         self.tokens = TokenCache()
         self._session: aiohttp.ClientSession | None = None
 
@@ -112,6 +117,21 @@ class WeComAPI:
 
     async def _post(self, path: str, tok: str, payload: dict[str, Any] | None, params: dict[str, str] | None,
                     form: Callable[[], aiohttp.FormData] | None, method: str = "POST") -> dict[str, Any]:
+        """One request; failures after it may have reached WeCom become :class:`InDoubt`."""
+        try:
+            return await self._post_once(path, tok, payload, params, form, method)
+        except aiohttp.ClientConnectorError:
+            raise  # never connected: nothing was sent
+        except aiohttp.ClientResponseError as exc:
+            if exc.status >= 500:
+                raise InDoubt(f"{path}: HTTP {exc.status}") from exc
+            raise
+        except (TimeoutError, aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError,
+                aiohttp.ClientOSError) as exc:
+            raise InDoubt(f"{path}: {exc.__class__.__name__} {exc}".strip()) from exc
+
+    async def _post_once(self, path: str, tok: str, payload: dict[str, Any] | None, params: dict[str, str] | None,
+                         form: Callable[[], aiohttp.FormData] | None, method: str) -> dict[str, Any]:
         query = {"access_token": tok, **(params or {})}
         url = f"{self.base}/{path}"
         if method == "GET":

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -11,8 +10,9 @@ from aiohttp import web
 from bot.channels.base import Channel, Delivery
 from bot.channels.wecom.api import WeComAPI
 from bot.channels.wecom.callback import CallbackHandler
-from bot.channels.wecom.outbound import deliver_one
+from bot.channels.wecom.outbound import Outbound
 from bot.config import WeComSettings
+from bot.ratelimit import AppLimiter
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -20,12 +20,12 @@ if TYPE_CHECKING:
     from storage.outbox import Claimed
 
 log = logging.getLogger(__name__)
-CONCURRENCY = 20  # parallel API calls per deliver() batch
+APP_WINDOW_SECONDS = 60
 
 
 class WeComChannel(Channel):
     name = "wecom"
-    batch_size = CONCURRENCY
+    batch_size = 500  # rows per deliver(): identical texts become one call, the rest 20 calls at a time
     # ``group_text`` rows go to an app-created group chat (``appchat/send``); see outbound.group_text.
     supports_group_text = True
 
@@ -37,10 +37,15 @@ class WeComChannel(Channel):
         self.per_user_per_hour = settings.per_user_per_hour
         self.api = WeComAPI(settings)
         self.callback = CallbackHandler(settings, self.name)
+        self.outbound: Outbound | None = None
 
     def bind(self, services: Services) -> None:
         super().bind(services)
         self.callback.services = services
+        s = self.settings
+        limiter = AppLimiter(services.db, f"wecom:{s.corp_id}:{s.agent_id}", s.app_calls_per_minute,
+                             APP_WINDOW_SECONDS)
+        self.outbound = Outbound(self.api, services.db, limiter, s.max_users_per_call)
 
     async def stop(self) -> None:
         await self.api.close()
@@ -56,10 +61,9 @@ class WeComChannel(Channel):
         return "wecom_userid"
 
     async def deliver(self, items: list[Claimed]) -> list[Delivery]:
-        if self.services is None:
+        if self.outbound is None:
             raise RuntimeError("WeComChannel.deliver before bind(): the app binds channels at start")
-        db = self.services.db
-        return list(await asyncio.gather(*(deliver_one(self.api, db, item) for item in items)))
+        return await self.outbound.deliver(items)
 
     def health(self) -> dict[str, Any]:
         return {
@@ -67,4 +71,5 @@ class WeComChannel(Channel):
             "token_cached": self.api.tokens.valid() is not None,
             "token_fetches": self.api.tokens.fetches,
             "callbacks_rejected": self.callback.rejected,
+            "rate_limit_waits": self.outbound.limiter.waits if self.outbound else 0,
         }

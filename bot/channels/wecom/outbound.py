@@ -6,20 +6,35 @@
 @-mention for app chats (``mentioned_list`` exists only for group-robot webhooks), so the mentioned
 people are named in the text as 「@姓名」. appchat/send has no duplicate check: a row reclaimed in
 doubt after a crash mid-call may be shown twice in the group (at-least-once there).
+
+Identical text/markdown to many people goes as one ``message/send`` with ``touser`` joined by
+``|`` (≤ ``[wecom] max_users_per_call``, at most 1000); ``invaliduser``/``unlicenseduser`` fail
+only those people's rows. Every call takes a permit from the app-wide limiter
+(``[wecom] app_calls_per_minute``, shared by all processes on PostgreSQL).
+
+In doubt (docs/wecom.md "Delivery"): a send that timed out, lost its connection or got a 5xx may
+have been delivered. Such rows (and rows reclaimed after a crash) are resent with
+``enable_duplicate_check`` over the longest interval WeCom allows (4 h); a card is resent with the
+same ``task_id`` and WeCom's "task_id already used" (40098) means it was delivered: the card is
+recorded as sent. A card update in doubt whose response_code is then refused (40058) was applied.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import json
 import logging
 import mimetypes
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
 
-from bot.channels.base import Delivery
+from bot.channels.base import Delivery, distinct_recipient_calls
 from bot.channels.base import mention_prefix as shared_mention_prefix
-from bot.channels.wecom.api import TOKEN_ERRORS, WeComAPI, WeComError
+from bot.channels.wecom.api import TOKEN_ERRORS, InDoubt, WeComAPI, WeComError
+from bot.ratelimit import AppLimiter
 from cards.model import Card
 from cards.wecom import cut_bytes, render_template_card, task_id_for
 from storage import cardstore
@@ -38,13 +53,16 @@ PERMANENT = {
     86003: "群聊不存在：appchat/send 只能发往本应用通过 appchat/create 创建的群（检查部门的 wecom_chat_id）",
 }
 DUPLICATE_TASK_ID = 40098  # task_id already used by this app (exact code unconfirmed; see docs/wecom.md)
+USED_RESPONSE_CODE = 40058  # response_code invalid/used (an in-doubt update was applied)
+CONCURRENCY = 20  # parallel API calls
 DUPLICATE_CHECK_INTERVAL = 4 * 3600  # the maximum WeCom allows
 TEXT_MAX_BYTES = 2048
 
 
 def _common(item: Claimed) -> dict[str, Any]:
     msg: dict[str, Any] = {"touser": item.recipient}
-    if item.in_doubt:  # a previous worker may have sent it already: let WeCom drop a duplicate
+    if item.in_doubt and item.kind != "card":  # it may have arrived already: let WeCom drop a repeat
+        # (a card's unique task_id is its dedup: a resend answers 40098, see _classify)
         msg["enable_duplicate_check"] = 1
         msg["duplicate_check_interval"] = DUPLICATE_CHECK_INTERVAL
     return msg
@@ -57,12 +75,77 @@ def _invalid(body: dict[str, Any], recipient: str) -> str | None:
     return None
 
 
+class Outbound:
+    """Claimed rows → the fewest WeCom calls, within the app's call budget."""
+
+    def __init__(self, api: WeComAPI, db: Database, limiter: AppLimiter, max_users: int) -> None:
+        self.api, self.db, self.limiter, self.max_users = api, db, limiter, max_users
+
+    async def deliver(self, items: list[Claimed]) -> list[Delivery]:
+        results: list[Delivery | None] = [None] * len(items)
+        calls: list[tuple[list[int], Callable[[], Awaitable[list[Delivery]]]]] = []
+        groups: dict[str, list[int]] = {}
+        for i, item in enumerate(items):
+            if item.kind in ("text", "markdown"):
+                sig = json.dumps([_content(item), item.in_doubt], sort_keys=True, ensure_ascii=False)
+                groups.setdefault(sig, []).append(i)
+            else:
+                calls.append(([i], lambda item=item: self._one(item)))
+        for idxs in groups.values():
+            for call in distinct_recipient_calls(idxs, [it.recipient for it in items], self.max_users):
+                calls.append((call, lambda call=call: self._many([items[j] for j in call])))
+        slots = asyncio.Semaphore(CONCURRENCY)  # a slow call holds one slot, not a whole round
+
+        async def run(idxs: list[int], fn: Callable[[], Awaitable[list[Delivery]]]) -> None:
+            async with slots:
+                await self.limiter.take()
+                for j, d in zip(idxs, await fn(), strict=True):
+                    results[j] = d
+
+        await asyncio.gather(*(run(idxs, fn) for idxs, fn in calls))
+        return [r or Delivery("failed", error="not handled") for r in results]
+
+    async def _one(self, item: Claimed) -> list[Delivery]:
+        return [await deliver_one(self.api, self.db, item)]
+
+    async def _many(self, rows: list[Claimed]) -> list[Delivery]:
+        """One message/send for identical content to several people; per-person outcome."""
+        if len(rows) == 1:
+            return await self._one(rows[0])
+        msgtype, content = _content(rows[0])
+        msg = {**_common(rows[0]), "touser": "|".join(r.recipient for r in rows), "msgtype": msgtype,
+               msgtype: content}
+        try:
+            body = await self.api.send(msg)
+        except WeComError as exc:
+            return [_classify(exc, r) for r in rows]
+        except InDoubt as exc:
+            return [Delivery("retry", error=f"in doubt: {exc}", in_doubt=True) for _ in rows]
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            return [Delivery("retry", error=f"network: {exc.__class__.__name__}: {exc}") for _ in rows]
+        out = []
+        for r in rows:
+            bad = _invalid(body, r.recipient)
+            out.append(Delivery("failed", error=bad) if bad else Delivery("sent", handle={"msgid": body.get("msgid")}))
+        return out
+
+
+def _content(item: Claimed) -> tuple[str, dict[str, Any]]:
+    p = item.payload
+    if item.kind == "markdown":
+        content = f"**{p['title']}**\n{p['text']}" if p.get("title") else p["text"]
+        return "markdown", {"content": cut_bytes(content, TEXT_MAX_BYTES)}
+    return "text", {"content": cut_bytes(p["text"], TEXT_MAX_BYTES)}
+
+
 async def deliver_one(api: WeComAPI, db: Database, item: Claimed) -> Delivery:
     """Send one outbox row; never raises for a per-row problem."""
     try:
         return await _deliver(api, db, item)
     except WeComError as exc:
         return _classify(exc, item)
+    except InDoubt as exc:
+        return Delivery("retry", error=f"in doubt: {exc}", in_doubt=True)
     except (aiohttp.ClientError, TimeoutError) as exc:
         return Delivery("retry", error=f"network: {exc.__class__.__name__}: {exc}")
 
@@ -72,11 +155,13 @@ def _classify(exc: WeComError, item: Claimed) -> Delivery:
     if code in BUSY:
         return Delivery("retry", error=f"busy {code}: {exc.errmsg}", retry_after=BUSY[code])
     if code in TOKEN_ERRORS:
-        # already refreshed and retried once inside the call: back off, the worker bounds attempts
-        return Delivery("retry", error=f"token rejected twice ({code})", retry_after=60.0)
+        # already refreshed and retried once inside the call: back off like any outage, then park
+        return Delivery("retry", error=f"token rejected twice ({code})")
     if code == DUPLICATE_TASK_ID and item.in_doubt and item.kind == "card":
         return Delivery("sent", handle={"task_id": task_id_for(item.key), "resent": True},
                         handle_key=task_id_for(item.key))
+    if code == USED_RESPONSE_CODE and item.in_doubt and item.kind == "update_card":
+        return Delivery("sent", handle={"update_in_doubt": True})
     reason = PERMANENT.get(code, exc.errmsg)
     return Delivery("failed", error=f"errcode {code}: {reason}")
 
@@ -84,11 +169,9 @@ def _classify(exc: WeComError, item: Claimed) -> Delivery:
 async def _deliver(api: WeComAPI, db: Database, item: Claimed) -> Delivery:
     p = item.payload
     msg = _common(item)
-    if item.kind == "text":
-        msg |= {"msgtype": "text", "text": {"content": cut_bytes(p["text"], TEXT_MAX_BYTES)}}
-    elif item.kind == "markdown":
-        content = f"**{p['title']}**\n{p['text']}" if p.get("title") else p["text"]
-        msg |= {"msgtype": "markdown", "markdown": {"content": cut_bytes(content, TEXT_MAX_BYTES)}}
+    if item.kind in ("text", "markdown"):
+        msgtype, content = _content(item)
+        msg |= {"msgtype": msgtype, msgtype: content}
     elif item.kind == "card":
         task_id = task_id_for(item.key)
         card = render_template_card(Card.from_dict(p["card"]), task_id)
@@ -121,7 +204,7 @@ def mention_prefix(db: Database, user_ids: list[str]) -> str:
 
 async def _group_text(api: WeComAPI, db: Database, item: Claimed) -> Delivery:
     p = item.payload
-    content = mention_prefix(db, list(p.get("mentions") or [])) + p["text"]
+    content = await db.run(mention_prefix, db, list(p.get("mentions") or [])) + p["text"]
     await api.appchat_send({"chatid": item.recipient, "msgtype": "text",
                             "text": {"content": cut_bytes(content, TEXT_MAX_BYTES)}, "safe": 0})
     return Delivery("sent", handle={"chatid": item.recipient})
@@ -129,7 +212,7 @@ async def _group_text(api: WeComAPI, db: Database, item: Claimed) -> Delivery:
 
 async def _update(api: WeComAPI, db: Database, item: Claimed) -> Delivery:
     """Replace a delivered card using the freshest unused response_code (the latest click, else the send's)."""
-    rec = cardstore.get(db, item.payload["record_id"])
+    rec = await db.run(cardstore.get, db, item.payload["record_id"])
     if rec is None or not rec.handle.get("task_id"):
         return Delivery("failed", error="card record not found: nothing to update")
     handle = rec.handle

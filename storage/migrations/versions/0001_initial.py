@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-03 23:47:06.589538
+Create Date: 2026-12-04 00:07:38.261901
 """
 
 from alembic import op
@@ -218,6 +218,8 @@ def upgrade() -> None:
     sa.Column('payload', sa.JSON(), nullable=False),
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('in_doubt', sa.Boolean(), nullable=False),
+    sa.Column('failing_since', storage.types.UTCDateTime(), nullable=True),
     sa.Column('next_attempt_at', storage.types.UTCDateTime(), nullable=False),
     sa.Column('claimed_by', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
     sa.Column('claimed_at', storage.types.UTCDateTime(), nullable=True),
@@ -246,6 +248,12 @@ def upgrade() -> None:
         batch_op.create_index('ix_points_ledger_employee_delta', ['employee_id', 'delta'], unique=False)
         batch_op.create_index(batch_op.f('ix_points_ledger_employee_id'), ['employee_id'], unique=False)
 
+    op.create_table('rate_windows',
+    sa.Column('key', sqlmodel.sql.sqltypes.AutoString(length=128), nullable=False),
+    sa.Column('window', sa.Integer(), nullable=False),
+    sa.Column('used', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('key', 'window')
+    )
     op.create_table('reply_analyses',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('employee_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
@@ -434,6 +442,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_reply_analyses_employee_created')
 
     op.drop_table('reply_analyses')
+    op.drop_table('rate_windows')
     with op.batch_alter_table('points_ledger', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_points_ledger_employee_id'))
         batch_op.drop_index('ix_points_ledger_employee_delta')

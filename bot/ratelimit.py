@@ -1,0 +1,60 @@
+"""Platform-wide call budgets per app (on top of the outbox's per-user pacing).
+
+``AppLimiter(db, key, limit, window_seconds).take(n)`` returns once ``n`` calls fit into the current
+window's budget, waiting for the next window otherwise. Windows are real time (the platform counts
+real seconds). On PostgreSQL the counter is a row in ``rate_windows`` (``storage.ratelimit``), so
+every process sharing the database shares the budget; on SQLite (one process) it is kept in memory.
+A request for more than ``limit`` calls is granted in parts by the caller (chunk by ``limit``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from storage import ratelimit
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+
+class AppLimiter:
+    def __init__(self, db: Database, key: str, limit: int, window_seconds: int) -> None:
+        self.db, self.key, self.limit, self.window = db, key, max(1, limit), window_seconds
+        self._local: tuple[int, int] = (0, 0)  # (window start, used) when not shared
+        self.waits = 0  # how often a caller had to wait for the next window (health, tests)
+        self.prefetch = max(1, min(20, limit // 10))
+        self._pool, self._pool_window = 0, -1  # permits fetched for this process, and their window
+
+    def _start(self, now: float) -> int:
+        return int(now // self.window) * self.window
+
+    async def _grant(self, n: int, window: int) -> bool:
+        if self.db.is_sqlite:
+            start, used = self._local
+            used = used if start == window else 0
+            if used + n > self.limit:
+                return False
+            self._local = (window, used + n)
+            return True
+        return await self.db.run(ratelimit.acquire, self.db, self.key, window, n, self.limit) == n
+
+    async def take(self, n: int = 1) -> None:
+        """Wait until ``n`` (≤ limit) calls may be made now. Permits are fetched a few at a time
+        (``prefetch``) so a busy sender does not ask the database for each call."""
+        n = min(max(1, n), self.limit)
+        while True:
+            now = time.time()
+            window = self._start(now)
+            if self._pool_window == window and self._pool >= n:
+                self._pool -= n
+                return
+            want = max(n, self.prefetch)
+            for ask in dict.fromkeys((want, n)):
+                if await self._grant(ask, window):
+                    kept = self._pool if self._pool_window == window else 0
+                    self._pool_window, self._pool = window, kept + ask - n
+                    return
+            self.waits += 1
+            await asyncio.sleep(max(0.0, window + self.window - time.time()) + 0.001)
