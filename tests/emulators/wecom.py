@@ -22,7 +22,7 @@ import json
 import secrets
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -136,10 +136,11 @@ class WeComEmulator:
         return next(self._outage_cycle) if in_outage else None
 
     @web.middleware
-    async def _fault_layer(self, request: web.Request, handler: Callable[[web.Request], Any]) -> web.StreamResponse:
+    async def _fault_layer(self, request: web.Request,
+                           handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
         fault = self._fault_for(request.path)
         if fault is None:
-            return await handler(request)  # type: ignore[no-any-return]
+            return await handler(request)
         self.faulted[fault] += 1
         if fault == "502":
             return web.Response(status=502, text="<html><body>502 Bad Gateway</body></html>")
@@ -149,7 +150,7 @@ class WeComEmulator:
         resp = await handler(request)  # the work is done: delivered
         if fault == "late":
             await self._released.wait()
-            return resp  # type: ignore[no-any-return]
+            return resp
         return web.Response(status=502, text="<html><body>502 Bad Gateway</body></html>")
 
     def deliveries(self, user: str, msgtype: str | None = None) -> int:
