@@ -142,6 +142,7 @@ async def test_visit_feedback_tags_note_and_a_point(emu, make_bot):
     before = vstore.points_balance(bot.db, "E101")
     await emu.acked(await emu.say("dt_e101", "拜访结束 仁和医院"))
     await until(lambda: cards_titled(emu, "dt_e101", "拜访反馈 · 仁和医院"), what="the visit card")
+    await bot.drain()  # the worker has recorded the card it sent (taps look it up)
     [card] = cards_titled(emu, "dt_e101", "拜访反馈 · 仁和医院")
     labels = [b["text"] for b in card_buttons(card)]
     assert labels[:4] == ["沟通质量好", "需求洞察深", "价格异议", "竞品威胁"] and labels[-1] == "提交"
