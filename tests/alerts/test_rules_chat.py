@@ -156,3 +156,21 @@ async def test_a_forged_or_malformed_alert_button_changes_nothing(chat) -> None:
     assert "按钮已失效" in await click("E200", "alr:ackall:1.x:v1")
     assert "按钮已失效" in await click("E200", "alr:nuke:1:v1")
     assert report_for(chat, SCENARIOS[2])[0]["status"] == "open"
+
+
+async def test_below_baseline_follows_the_goals_direction(chat) -> None:
+    """For a lower-is-better figure (e.g. complaints) rising 15% above the baseline is the bad news."""
+    from datetime import date
+
+    from storage.models import Goal
+    from tests.alerts.scenarios import BASE, _metrics
+
+    with chat.bot.db.session() as s:
+        g = s.get(Goal, "G-E102")
+        g.title, g.unit, g.higher_is_better = "客户投诉数", "件", False
+    _metrics("G-E102", {**BASE, date(2026, 11, 20): 80, date(2026, 11, 27): 70})(chat.bot.db)  # fewer: good
+    await scan(chat, MONDAY)
+    assert "李娜" not in texts(chat.seen("E100"))
+    _metrics("G-E102", {**BASE, date(2026, 11, 20): 118, date(2026, 11, 27): 125})(chat.bot.db)  # more: bad
+    await scan(chat, MONDAY + timedelta(hours=1))
+    assert "李娜的「客户投诉数」连续 2 周高于基线 15% 以上：最近一周 125件，基线 100，偏离 25%" in texts(chat.seen("E100"))
