@@ -12,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 
 from bot.config import ConfigError, Settings, load_settings
+from bot.redact import redact
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +100,24 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        from sqlalchemy.exc import OperationalError
+
+        if not isinstance(exc, OperationalError):  # a bug: keep the traceback
+            raise
+        print(f"cannot reach the database at {_safe_url(settings.storage.url)}: "
+              f"{redact(str(exc.orig).splitlines()[0] if exc.orig else exc.__class__.__name__)}", file=sys.stderr)
+        return 1
+
+
+def _safe_url(url: str) -> str:
+    """The storage URL without its password (for messages)."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "<unparseable storage.url>"
 
 
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
@@ -252,7 +271,6 @@ async def _sync(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _outbox(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.redact import redact
     from storage import outbox
     from storage.db import open_database
 

@@ -186,6 +186,10 @@ def _convert(action: Action, route: ActionRoute) -> list[Any] | None:
     if len(action.args) < len(route.args):
         return None
     try:
-        return [t(a) for t, a in zip(route.args, action.args, strict=False)]
+        values = [t(a) for t, a in zip(route.args, action.args, strict=False)]
     except (TypeError, ValueError):
         return None
+    # ids are 32-bit integer columns: a 30-digit "id" from a forged payload is a bad payload, not a 500
+    if any(isinstance(v, int) and not -(2**31) <= v < 2**31 for v in values):
+        return None
+    return values

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from storage import jobruns
+
 if TYPE_CHECKING:
     from bot.services import Services
 
@@ -26,6 +28,40 @@ class JobCtx:
     @property
     def local_at(self) -> datetime:
         return self.at.astimezone(self.services.tz)
+
+    @property
+    def job(self) -> str:
+        return self.run_key.split("@", 1)[0]
+
+    def row(self, key: str) -> RowGuard:
+        """``async with jctx.row(f"visit:{v.id}"):`` — one bad row never stops the job: its error is
+        logged once (the first run that meets it), noted in ``job_row_failures``, and the job goes on."""
+        return RowGuard(self.services, self.job, key)
+
+
+def row_guard(services: Services, job: str, key: str) -> RowGuard:
+    """:meth:`JobCtx.row` for job code that has no JobCtx at hand."""
+    return RowGuard(services, job, key)
+
+
+class RowGuard:
+    def __init__(self, services: Services, job: str, key: str) -> None:
+        self.services, self.job, self.key = services, job, key
+
+    async def __aenter__(self) -> None:
+        return None
+
+    async def __aexit__(self, et: type[BaseException] | None, exc: BaseException | None, tb: object) -> bool:
+        if exc is None or not isinstance(exc, Exception):
+            return False
+        services = self.services
+        first = await services.db.run(jobruns.mark_row_failure, services.db, self.job, self.key,
+                                      f"{exc.__class__.__name__}: {exc}", services.now())
+        if first:
+            log.error("job %s: %s failed and was skipped (%s: %s); the other rows go on. It is retried on "
+                      "every run without logging again; see table job_row_failures",
+                      self.job, self.key, exc.__class__.__name__, exc, exc_info=(type(exc), exc, exc.__traceback__))
+        return True
 
 
 JobFn = Callable[[JobCtx], Awaitable[str | None]]

@@ -8,7 +8,7 @@ from sqlalchemy import or_, select, update
 
 from storage import dialect
 from storage.db import Database
-from storage.models import JobRun, SchedulerLease
+from storage.models import JobRowFailure, JobRun, SchedulerLease
 
 LEASE = "scheduler"
 
@@ -64,3 +64,24 @@ def finish_run(db: Database, run_key: str, status: str, now: datetime, detail: s
 def run_done(db: Database, run_key: str) -> bool:
     with db.session() as s:
         return s.execute(select(JobRun.id).where(JobRun.run_key == run_key, JobRun.status == "done")).first() is not None
+
+
+def mark_row_failure(db: Database, job: str, row_key: str, error: str, now: datetime) -> bool:
+    """Note that ``job`` failed on ``row_key``; True the first time (log it then, not every run)."""
+    with db.session() as s:
+        new = s.execute(dialect.insert(db, JobRowFailure).values(
+            job=job, row_key=row_key[:200], error=error[:1000], failures=1, first_at=now, last_at=now)
+            .on_conflict_do_nothing(index_elements=["job", "row_key"]).returning(JobRowFailure.job)).first()
+        if new is None:
+            s.execute(update(JobRowFailure)
+                      .where(JobRowFailure.job == job, JobRowFailure.row_key == row_key[:200])
+                      .values(failures=JobRowFailure.failures + 1, last_at=now, error=error[:1000]))
+        return new is not None
+
+
+def row_failures(db: Database, job: str | None = None) -> list[JobRowFailure]:
+    with db.session() as s:
+        q = select(JobRowFailure).order_by(JobRowFailure.job, JobRowFailure.row_key)
+        if job:
+            q = q.where(JobRowFailure.job == job)
+        return list(s.execute(q).scalars())

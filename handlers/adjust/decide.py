@@ -69,6 +69,8 @@ async def on_decision_action(ctx: Ctx, event: CardAction, action: Action) -> Non
         request_id = int(action.arg(0))
     except ValueError:
         request_id = 0
+    if not 0 < request_id < 2**31:  # a forged 30-digit id is a stale button, not a database error
+        request_id = 0
     req = adj.get(ctx.db, request_id) if request_id else None
     if req is None or action.action not in ("approve", "reject"):
         await ctx.reply(STALE)
@@ -158,30 +160,31 @@ async def adjust_escalation(jctx: JobCtx) -> str:
     hours = services.settings.policy.approval_escalation_hours
     escalated = reminded = 0
     for req in adj.due_for_escalation(db, jctx.at - timedelta(hours=hours)):
-        requester = adj.employee(db, req.requester_id)
-        approver = adj.employee(db, req.approver_id)
-        if requester is None or approver is None:
-            continue
-        up = _active(db, approver.manager_id)
-        key, subj = f"adj:{req.id}:escalate", subject(req.id or 0)
-        if approver.id == requester.manager_id and up is not None and up.id != requester.id:
-            if not adj.escalate(db, req, up.id, jctx.at):
-                continue  # decided (or escalated) meanwhile
-            note = f"{approver.name}超过 {hours} 小时未处理，已升级由你审批"
-            await messenger.update_cards(
-                subj, closed_card(db, req, requester, tz, f"已升级至{up.name}审批（超过 {hours} 小时未处理）"),
-                f"{key}:close")
-            fresh = adj.get(db, req.id or 0)
-            if fresh is None:
+        async with jctx.row(f"adj:{req.id}"):
+            requester = adj.employee(db, req.requester_id)
+            approver = adj.employee(db, req.approver_id)
+            if requester is None or approver is None:
                 continue
-            await messenger.send_card(up, approval_card(db, fresh, requester, tz, note), f"{key}:card", subj)
-            await messenger.send_text(requester, f"你的目标调整申请超过 {hours} 小时未获处理，已转给{up.name}审批。",
-                                      f"{key}:requester")
-            await messenger.send_text(approver, f"{requester.name}的目标调整申请超过 {hours} 小时未处理，"
-                                      f"已转给{up.name}审批。", f"{key}:approver")
-            escalated += 1
-        elif adj.mark_escalated(db, req):
-            await messenger.send_text(approver, f"提醒：{requester.name}的目标调整申请已等待超过 {hours} 小时，"
-                                      "请在审批卡片上尽快处理。", f"adj:{req.id}:remind")
-            reminded += 1
+            up = _active(db, approver.manager_id)
+            key, subj = f"adj:{req.id}:escalate", subject(req.id or 0)
+            if approver.id == requester.manager_id and up is not None and up.id != requester.id:
+                if not adj.escalate(db, req, up.id, jctx.at):
+                    continue  # decided (or escalated) meanwhile
+                note = f"{approver.name}超过 {hours} 小时未处理，已升级由你审批"
+                await messenger.update_cards(
+                    subj, closed_card(db, req, requester, tz, f"已升级至{up.name}审批（超过 {hours} 小时未处理）"),
+                    f"{key}:close")
+                fresh = adj.get(db, req.id or 0)
+                if fresh is None:
+                    continue
+                await messenger.send_card(up, approval_card(db, fresh, requester, tz, note), f"{key}:card", subj)
+                await messenger.send_text(requester, f"你的目标调整申请超过 {hours} 小时未获处理，已转给{up.name}审批。",
+                                          f"{key}:requester")
+                await messenger.send_text(approver, f"{requester.name}的目标调整申请超过 {hours} 小时未处理，"
+                                          f"已转给{up.name}审批。", f"{key}:approver")
+                escalated += 1
+            elif adj.mark_escalated(db, req):
+                await messenger.send_text(approver, f"提醒：{requester.name}的目标调整申请已等待超过 {hours} 小时，"
+                                          "请在审批卡片上尽快处理。", f"adj:{req.id}:remind")
+                reminded += 1
     return f"escalated {escalated}, reminded {reminded}"

@@ -21,7 +21,7 @@ from bot.services import Services
 from handlers.checkin import review as checkin_review
 from handlers.checkin import store
 from handlers.common.calendar import add_work_hours, local
-from scheduler.registry import JobCtx, job
+from scheduler.registry import JobCtx, job, row_guard
 from storage.models import CheckIn, Employee
 
 log = logging.getLogger(__name__)
@@ -29,9 +29,12 @@ LOOKBACK = timedelta(days=30)
 GROUP_FIELDS = {"wecom": "wecom_chat_id", "dingtalk": "dingtalk_conversation_id"}
 
 
-def send_email_blocking(smtp, to: str, subject: str, body: str) -> None:
+def send_email_blocking(smtp, to: str, subject: str, body: str, key: str | None = None) -> None:
     msg = EmailMessage()
     msg["From"], msg["To"], msg["Subject"] = smtp.sender, to, subject
+    if key:  # the same notice always has the same Message-ID: mail systems show a repeat once
+        domain = (smtp.sender.rpartition("@")[2] or "perfbot").strip(">")
+        msg["Message-ID"] = f"<{hashlib.sha256(key.encode()).hexdigest()[:32]}@{domain}>"
     msg.set_content(body)
     with smtplib.SMTP(smtp.host, smtp.port, timeout=10) as s:
         if smtp.username:
@@ -40,12 +43,14 @@ def send_email_blocking(smtp, to: str, subject: str, body: str) -> None:
         s.send_message(msg)
 
 
-async def email(services: Services, to: Employee, subject: str, body: str) -> bool:
+async def email(services: Services, to: Employee, subject: str, body: str, key: str | None = None) -> bool:
+    """E-mail a notice (at most once: callers record the notice as sent before calling; ``key``, the
+    notice's outbox key, also fixes the Message-ID so a resend after a crash would be one mail)."""
     smtp = services.settings.smtp
     if not smtp.enabled or not to.email:
         return False
     try:
-        await asyncio.to_thread(send_email_blocking, smtp, to.email, subject, body)
+        await asyncio.to_thread(send_email_blocking, smtp, to.email, subject, body, key)
         return True
     except (OSError, smtplib.SMTPException):
         log.exception("email to %s failed (check [smtp] host/port/credentials); the chat message was sent", to.id)
@@ -88,31 +93,32 @@ async def scan(services: Services, now: datetime) -> dict[str, int]:
               "manager": 0, "feedback_hrbp": 0}
     to_hrbp: dict[tuple[str, str, str], list[tuple[CheckIn, Employee]]] = {}
     for ci, emp in _open_rows(services, now):
-        if ci.status in ("pending", "answering") and ci.pushed_at is not None:
-            if ci.reminded_at is None and now >= add_work_hours(ci.pushed_at, pol.reminder_hours, tz, cal):
-                if _still(services, ci, ("pending", "answering")):
-                    key = f"esc:checkin:{emp.id}:{ci.week}:reminder"
-                    text = (f"{emp.name}，{ci.week} 的周复盘还没填哦～花 3 分钟写下成果、障碍和下周行动吧。"
-                            "发送「填写周复盘」开始；本周休假请回复「跳过」。")
-                    await services.messenger.send_text(emp, text, key)
-                    await group_mention(services, emp, f"提醒：{ci.week} 周复盘还未填写，请抽 3 分钟完成～", key)
-                    store.update(services.db, ci.id, reminded_at=now)
-                    counts["reminders"] += 1
-            if ci.hrbp_alerted_at is None and emp.hrbp_id and \
-                    now >= add_work_hours(ci.pushed_at, pol.hrbp_escalation_hours, tz, cal):
-                to_hrbp.setdefault((emp.hrbp_id, "checkin", ci.week), []).append((ci, emp))
-        elif ci.submitted_at is not None and emp.manager_id:
-            if ci.feedback_reminded_at is None and \
-                    now >= add_work_hours(ci.submitted_at, pol.feedback_reminder_hours, tz, cal):
-                if _still(services, ci, ("submitted",)):
-                    await services.messenger.send_text(
-                        emp.manager_id, f"{emp.name} 的 {ci.week} 周复盘（{local(ci.submitted_at, tz)} 提交）还在等你的反馈，"
-                        "在卡片上点「已阅👍」或「写反馈」即可。", f"esc:feedback:{emp.id}:{ci.week}:manager")
-                    store.update(services.db, ci.id, feedback_reminded_at=now)
-                    counts["manager"] += 1
-            if ci.feedback_hrbp_at is None and emp.hrbp_id and \
-                    now >= add_work_hours(ci.submitted_at, pol.feedback_hrbp_hours, tz, cal):
-                to_hrbp.setdefault((emp.hrbp_id, "feedback", ci.week), []).append((ci, emp))
+        async with row_guard(services, "escalation_scan", f"checkin:{ci.id}"):
+            if ci.status in ("pending", "answering") and ci.pushed_at is not None:
+                if ci.reminded_at is None and now >= add_work_hours(ci.pushed_at, pol.reminder_hours, tz, cal):
+                    if _still(services, ci, ("pending", "answering")):
+                        key = f"esc:checkin:{emp.id}:{ci.week}:reminder"
+                        text = (f"{emp.name}，{ci.week} 的周复盘还没填哦～花 3 分钟写下成果、障碍和下周行动吧。"
+                                "发送「填写周复盘」开始；本周休假请回复「跳过」。")
+                        await services.messenger.send_text(emp, text, key)
+                        await group_mention(services, emp, f"提醒：{ci.week} 周复盘还未填写，请抽 3 分钟完成～", key)
+                        store.update(services.db, ci.id, reminded_at=now)
+                        counts["reminders"] += 1
+                if ci.hrbp_alerted_at is None and emp.hrbp_id and \
+                        now >= add_work_hours(ci.pushed_at, pol.hrbp_escalation_hours, tz, cal):
+                    to_hrbp.setdefault((emp.hrbp_id, "checkin", ci.week), []).append((ci, emp))
+            elif ci.submitted_at is not None and emp.manager_id:
+                if ci.feedback_reminded_at is None and \
+                        now >= add_work_hours(ci.submitted_at, pol.feedback_reminder_hours, tz, cal):
+                    if _still(services, ci, ("submitted",)):
+                        await services.messenger.send_text(
+                            emp.manager_id, f"{emp.name} 的 {ci.week} 周复盘（{local(ci.submitted_at, tz)} 提交）还在等你的反馈，"
+                            "在卡片上点「已阅👍」或「写反馈」即可。", f"esc:feedback:{emp.id}:{ci.week}:manager")
+                        store.update(services.db, ci.id, feedback_reminded_at=now)
+                        counts["manager"] += 1
+                if ci.feedback_hrbp_at is None and emp.hrbp_id and \
+                        now >= add_work_hours(ci.submitted_at, pol.feedback_hrbp_hours, tz, cal):
+                    to_hrbp.setdefault((emp.hrbp_id, "feedback", ci.week), []).append((ci, emp))
     for (hrbp_id, kind, week), items in sorted(to_hrbp.items()):
         items = [(c, e) for c, e in items
                  if _still(services, c, ("pending", "answering") if kind == "checkin" else ("submitted",))]
@@ -140,12 +146,13 @@ async def _tell_hrbp(services: Services, hrbp_id: str, kind: str, week: str,
     ids = ",".join(sorted(e.id for _, e in items))
     digest = hashlib.sha1(ids.encode()).hexdigest()[:10]
     text = head + "\n" + "\n".join(lines) + "\n请关注并协助跟进，谢谢！"
-    await services.messenger.send_text(hrbp, text, f"esc:{kind}:hrbp:{hrbp_id}:{week}:{digest}")
+    key = f"esc:{kind}:hrbp:{hrbp_id}:{week}:{digest}"
+    await services.messenger.send_text(hrbp, text, key)
     fresh = [c for c, _ in items if getattr(store.get(services.db, c.id), column) is None]
-    for c in fresh:
+    for c in fresh:  # recorded before the e-mail goes out: a crash in between loses the mail, never doubles it
         store.update(services.db, c.id, **{column: now})
     if fresh:
-        await email(services, hrbp, f"[绩效助手] {week} 周复盘跟进提醒", text)
+        await email(services, hrbp, f"[绩效助手] {week} 周复盘跟进提醒", text, key=key)
     return len(fresh)
 
 

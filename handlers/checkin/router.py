@@ -88,14 +88,15 @@ async def checkin_push(jctx: JobCtx) -> str:
     people = store.people_to_check_in(services.db)
     sent = 0
     for emp in people:
-        ci = store.ensure(services.db, emp.id, week)
-        if ci.status != "pending":
-            continue
-        if await services.messenger.send_card(emp, push_card(services, emp, ci), f"checkin:push:{emp.id}:{week}",
-                                              subject(ci)):
-            sent += 1
-        if ci.pushed_at is None:
-            store.update(services.db, ci.id, pushed_at=jctx.at)
+        async with jctx.row(f"checkin:{emp.id}:{week}"):
+            ci = store.ensure(services.db, emp.id, week)
+            if ci.status != "pending":
+                continue
+            if await services.messenger.send_card(emp, push_card(services, emp, ci), f"checkin:push:{emp.id}:{week}",
+                                                  subject(ci)):
+                sent += 1
+            if ci.pushed_at is None:
+                store.update(services.db, ci.id, pushed_at=jctx.at)
     return f"pushed {sent} check-in cards for {week}{note}"
 
 

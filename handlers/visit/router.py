@@ -145,14 +145,15 @@ async def visit_scan(jctx: JobCtx) -> str:
     recent, done = vstore.recent_visits(services.db, now - CARD_MAX_AGE, now)
     cards = nudges = 0
     for v in recent:
-        if v.card_sent_at is None:
-            cards += await send_card(services, v, now)
-        elif v.id not in done and v.nudged_at is None and now >= max(v.ended_at, v.card_sent_at) + nudge_after:
-            fb = vstore.feedback_for(services.db, v.id)  # state at send time
-            if fb is None or not fb.complete:
-                await services.messenger.send_text(
-                    v.employee_id, f"拜访「{v.customer}」结束 {int((now - v.ended_at).total_seconds() // 60)} 分钟啦，"
-                    "趁记忆新鲜花 1 分钟完成反馈吧：在卡片上选标签并提交～", f"visit:nudge:{v.id}")
-                vstore.mark_nudged(services.db, v.id, now)
-                nudges += 1
+        async with jctx.row(f"visit:{v.id}"):
+            if v.card_sent_at is None:
+                cards += await send_card(services, v, now)
+            elif v.id not in done and v.nudged_at is None and now >= max(v.ended_at, v.card_sent_at) + nudge_after:
+                fb = vstore.feedback_for(services.db, v.id)  # state at send time
+                if fb is None or not fb.complete:
+                    await services.messenger.send_text(
+                        v.employee_id, f"拜访「{v.customer}」结束 {int((now - v.ended_at).total_seconds() // 60)} 分钟啦，"
+                        "趁记忆新鲜花 1 分钟完成反馈吧：在卡片上选标签并提交～", f"visit:nudge:{v.id}")
+                    vstore.mark_nudged(services.db, v.id, now)
+                    nudges += 1
     return f"cards={cards}, nudges={nudges}"

@@ -6,6 +6,7 @@ from storage.models.goals import AdjustmentRequest, Goal, GoalAudit, MetricValue
 from storage.models.messaging import (
     CardRecord,
     InboundEvent,
+    JobRowFailure,
     JobRun,
     OutboxMessage,
     RateWindow,
@@ -27,6 +28,7 @@ __all__ = [
     "Goal",
     "GoalAudit",
     "InboundEvent",
+    "JobRowFailure",
     "JobRun",
     "MetricValue",
     "OutboxMessage",

@@ -100,6 +100,19 @@ class JobRun(SQLModel, table=True):
     detail: str | None = None
 
 
+class JobRowFailure(SQLModel, table=True):
+    """A row a scheduled job could not handle: logged once, kept here, skipped over by the job."""
+
+    __tablename__ = "job_row_failures"
+
+    job: str = Field(primary_key=True, max_length=64)
+    row_key: str = Field(primary_key=True, max_length=200)  # e.g. "visit:V0001"
+    error: str | None = None
+    failures: int = 1
+    first_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    last_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+
+
 class SchedulerLease(SQLModel, table=True):
     """Leader lease: the process holding an unexpired lease runs the scheduler."""
 

@@ -110,6 +110,9 @@ async def test_escalation_chain_each_step_once(chat):
         for name in ("张伟", "李娜", "赵敏", "孙浩"):
             assert f"· {name}" not in hr.split("主管仍未反馈")[0], name
         assert sorted(r[0] for r, _ in smtp.messages) == ["e002@example.com", "e003@example.com"]  # two HRBPs
+        # each mail's Message-ID comes from its notice's outbox key (a resend would be the same mail)
+        ids = [line for _, data in smtp.messages for line in data.splitlines() if line.startswith("Message-ID:")]
+        assert len(ids) == 2 and len(set(ids)) == 2 and all(i.endswith("@example.com>") for i in ids)
         # Manager feedback missing 48 work hours after Friday 16:30's submission → reminder to E100.
         assert "等你的反馈" not in texts(chat.seen("E100"))
         await scan_at(chat, datetime(2026, 12, 1, 16, 30, tzinfo=TZ))

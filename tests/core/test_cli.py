@@ -100,3 +100,16 @@ async def test_serve_healthz_and_clean_sigterm(tmp_path):
     log = err.decode()
     assert "WeCom channel off: [wecom] corp_id, agent_id, secret, token, encoding_aes_key not set" in log
     assert "DingTalk channel off" in log and "shutting down" in log
+
+
+def test_unreachable_database_is_one_line_without_the_password(tmp_path):
+    cfg = tmp_path / "down.toml"
+    port = free_port()  # nothing listens there
+    cfg.write_text(f'[storage]\nurl = "postgresql+psycopg://perfbot:hunter2secret@127.0.0.1:{port}/perfbot"\n',
+                   encoding="utf-8")
+    r = run(["outbox", "stats"], str(cfg))
+    assert r.returncode == 1
+    lines = [line for line in r.stderr.splitlines() if " INFO " not in line and line.strip()]
+    assert len(lines) == 1 and "cannot reach the database at" in lines[0] and f":{port}/perfbot" in lines[0]
+    assert "Traceback" not in r.stderr
+    assert "hunter2secret" not in r.stderr + r.stdout

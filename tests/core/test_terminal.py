@@ -59,6 +59,17 @@ async def test_unparseable_button_payload_gets_a_friendly_answer(chat):
     assert "按钮已失效或无法识别" in texts(chat.terminal.take("E101"))
 
 
+async def test_a_30_digit_id_in_a_button_payload_is_a_bad_payload_not_a_crash(chat):
+    from bot.events import CardAction
+
+    ev = CardAction(channel="terminal", sender="E090", key="terminal:big1",
+                    action="adj:approve:123456789012345678901234567890:v1")
+    await chat.bot.dispatcher.submit(ev, wait=True)
+    await chat.bot.drain()
+    answer = texts(chat.terminal.take("E090"))
+    assert answer and "出了点问题" not in answer  # a polite "this button is stale", not the error reply
+
+
 async def test_pending_inbound_event_is_replayed_after_restart(chat):
     bot = chat.bot
     event = chat.terminal.text_event("E101", "帮助")

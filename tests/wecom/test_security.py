@@ -32,7 +32,8 @@ def tamper(signed: Signed, **query: str) -> Signed:
 
 
 @pytest.mark.parametrize("case,status", [
-    ("bad_signature", 403), ("stale_timestamp", 403), ("future_timestamp", 403), ("other_corp_encrypt", 403),
+    ("bad_signature", 403), ("stale_timestamp", 403), ("future_timestamp", 403), ("huge_timestamp", 403),
+    ("other_corp_encrypt", 403),
     ("other_corp_to_user", 403), ("missing_query", 400), ("malformed_outer", 400), ("bomb_outer", 400),
     ("bomb_inner", 400), ("malformed_inner", 400), ("garbage_encrypt", 400), ("oversize", 413),
 ])
@@ -48,6 +49,8 @@ async def test_bad_callback_rejected_and_nothing_stored(rig: WeComRig, case: str
         signed = d.sign(plain, timestamp=now - skew - 1)
     elif case == "future_timestamp":
         signed = d.sign(plain, timestamp=now + skew + 5)
+    elif case == "huge_timestamp":
+        signed = d.sign(plain, timestamp=10**400)
     elif case == "other_corp_encrypt":
         signed = d.sign(plain, corp_id="wwSOMEONEELSE")
         signed = Signed(signed.query, signed.body.replace("wwSOMEONEELSE", rig.emulator.corp_id))

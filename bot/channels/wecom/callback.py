@@ -124,6 +124,8 @@ class CallbackHandler:
         except ValueError:
             raise Rejected(400, "timestamp is not an integer") from None
         now = self.services.now().timestamp() if self.services else 0.0
+        if len(q["timestamp"]) > 12:  # unix seconds have 10 digits until the year 2286
+            raise Rejected(403, "stale timestamp (far out of range)")
         if abs(now - ts) > self.settings.max_timestamp_skew_seconds:
             raise Rejected(403, f"stale timestamp ({int(now - ts)} s off)")
         if (q["msg_signature"], q["nonce"]) in self._seen:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 
@@ -11,7 +12,10 @@ from defusedxml.common import DefusedXmlException
 
 from bot.events import CardAction, InboundEvent, TextMessage
 
+log = logging.getLogger(__name__)
 CHANNEL = "wecom"
+MAX_USER_ID = 64  # WeCom UserIDs are at most 64 bytes
+MAX_MSG_ID = 32  # a 64-bit integer
 KEY_MAX = 180  # leaves room for reply suffixes within the 255-char outbox key
 CARD_EVENTS = ("template_card_event", "template_card_menu_event")
 INERT_KEYS = ("closed:", "noop:")  # grey outcome buttons we render ourselves
@@ -76,15 +80,19 @@ def to_event(root: ET.Element) -> InboundEvent | Unsupported | None:
     msg_type = _text(root, "MsgType").lower()
     if not sender or not msg_type:
         raise BadXml("FromUserName or MsgType missing")
+    if len(sender) > MAX_USER_ID or len(_text(root, "MsgId")) > MAX_MSG_ID:  # checked at the door
+        raise BadXml(f"FromUserName (≤ {MAX_USER_ID}) or MsgId (≤ {MAX_MSG_ID}) too long")
     key = event_key(root)
     if msg_type == "text":
         return TextMessage(channel=CHANNEL, sender=sender, key=key, text=root.findtext("Content") or "")
     if msg_type == "event":
         name = _text(root, "Event").lower()
         if name not in CARD_EVENTS:
+            log.info("WeCom event %r from %s ignored (only card events are handled)", name[:40], sender)
             return None
         action = _text(root, "EventKey")
         if not action or action.startswith(INERT_KEYS):
+            log.info("WeCom %s from %s without an actionable EventKey ignored", name, sender)
             return None
         handle = {
             "task_id": _text(root, "TaskId"), "response_code": _text(root, "ResponseCode"),
@@ -92,4 +100,5 @@ def to_event(root: ET.Element) -> InboundEvent | Unsupported | None:
         }
         return CardAction(channel=CHANNEL, sender=sender, key=key, action=action,
                           selected=selected_items(root), handle=handle)
+    log.info("WeCom %r message from %s is not supported; answering with a hint", msg_type[:40], sender)
     return Unsupported(sender, key, msg_type)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-04 00:07:38.261901
+Create Date: 2026-12-04 00:28:53.378487
 """
 
 from alembic import op
@@ -181,6 +181,15 @@ def upgrade() -> None:
     with op.batch_alter_table('inbound_events', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_inbound_events_status'), ['status'], unique=False)
 
+    op.create_table('job_row_failures',
+    sa.Column('job', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('row_key', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('error', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('failures', sa.Integer(), nullable=False),
+    sa.Column('first_at', storage.types.UTCDateTime(), nullable=False),
+    sa.Column('last_at', storage.types.UTCDateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('job', 'row_key')
+    )
     op.create_table('job_runs',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('run_key', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
@@ -461,6 +470,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_job_runs_job'))
 
     op.drop_table('job_runs')
+    op.drop_table('job_row_failures')
     with op.batch_alter_table('inbound_events', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_inbound_events_status'))
 
