@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 from bot.context import Ctx
 from bot.events import CardAction, TextMessage
-from bot.router import Router
+from bot.router import Router, normalise
 from cards.model import Button, Card
 from cards.payload import Action, pack
 from handlers import qa, risk
@@ -69,19 +71,60 @@ async def on_help_intent(ctx: Ctx, msg: TextMessage, question: object) -> None:
     await on_help(ctx, msg)
 
 
-CARE_RISK = ("辛苦了，谢谢你愿意说出来。我已经记下，会提醒你的主管（以及 HRBP）以关怀的方式跟进，"
-             "你的原话只有他们能看到。也可以直接约 HRBP 聊聊。")
+CARE_FLAGGED = ("辛苦了，谢谢你愿意说出来。我已请{who}以关怀的方式和你聊聊，你的原话只有{who}和 HR 能看到。"
+                "也可以直接约 HRBP 聊聊。")
+CARE_NOTED = "辛苦了，谢谢你愿意说出来，我已经记下了。想聊聊的话，可以直接找{who}。"
 CARE_LOW = "听起来最近不太顺，辛苦了。可以在周复盘的「主要障碍」里写下来，主管会看到并跟进。"
+THANKS_REPLY = "不客气😊 有需要随时找我。"
+ACK_REPLY = "好的👌 有需要随时找我，发送「帮助」查看我能做什么。"
+
+_THANKS = re.compile(r"^(谢谢|多谢|感谢|谢啦|谢了|辛苦了|thx|thanks|thank you|🙏)+(你|您|啦|了|哈|呀)*$")
+_ACK = re.compile(r"^(好的?|好滴|好嘞|ok|okay|嗯+|哦+|噢+|收到|了解|明白|知道了|懂了|就这样|行|可以|没问题|"
+                  r"[👍👌🙏😊🙂✌️✅💪]+)+(啦|了|哈|呀|的)*$")
+_QUESTION = re.compile(r"[?？]|吗|呢|么|多少|几[个项天分家次人]|哪|什么|啥|怎么|如何|是否|有没有|能不能|可不可以|谁")
+
+
+def small_talk(text: str) -> str | None:
+    """The reply to thanks or a short acknowledgement (never read as distress), else None."""
+    t = normalise(text).replace(" ", "")
+    if _THANKS.match(t):
+        return THANKS_REPLY
+    if _ACK.match(t):
+        return ACK_REPLY
+    return None
+
+
+def is_question(text: str) -> bool:
+    return _QUESTION.search(text) is not None
+
+
+def _care_who(ctx: Ctx, ids: list[tuple[str, str | None]]) -> str:
+    """「主管王磊或 HRBP 吴婷」 for [("主管", "E100"), ("HRBP", "E003")]."""
+    from handlers.qa.store import employee
+
+    names = [f"{role}{e.name}" if role != "HRBP" else f"HRBP {e.name}"
+             for role, i in ids if i and (e := employee(ctx.db, i)) is not None]
+    return " 或 ".join(names) if names else "HR"
 
 
 @router.fallback
 async def fallback(ctx: Ctx, msg: TextMessage) -> None:
-    """Not a command or a question: read it anyway (people vent to bots), answer with care if it
-    carries risk signals or distress, else say what the bot can do."""
-    row = await risk.record_reply(ctx.services, ctx.employee.id, msg.text, "chat", f"chat:{ctx.event.key}")
-    if row is not None and row.risks:
-        await ctx.reply(CARE_RISK)
-    elif row is not None and row.sentiment == "neg":
+    """Not a command or a question the bot knows: thanks and acknowledgements get a short reply;
+    anything else is read anyway (people vent to bots). A question is never consoled, and the reply
+    promises only what really happens (a care card goes out only when a risk flag was raised)."""
+    reply = small_talk(msg.text)
+    if reply is not None:
+        await ctx.reply(reply)
+        return
+    raised: list = []
+    row = await risk.record_reply(ctx.services, ctx.employee.id, msg.text, "chat", f"chat:{ctx.event.key}", raised)
+    me = ctx.employee
+    if raised:
+        await ctx.reply(CARE_FLAGGED.format(
+            who=_care_who(ctx, [("主管", me.manager_id)] if me.manager_id else [("HRBP", me.hrbp_id)])))
+    elif row is not None and row.risks:
+        await ctx.reply(CARE_NOTED.format(who=_care_who(ctx, [("主管", me.manager_id), ("HRBP", me.hrbp_id)])))
+    elif row is not None and row.sentiment == "neg" and not is_question(msg.text):
         await ctx.reply(CARE_LOW)
     else:
         await ctx.reply(FALLBACK)

@@ -51,6 +51,7 @@ INTENTS = (
     "points",
     "checkin_status",
     "adjust_target",
+    "adjust_status",
     "help",
     "none",
 )

@@ -173,3 +173,12 @@ def mark_escalated(db: Database, req: AdjustmentRequest) -> bool:
                    AdjustmentRequest.version == req.version)
             .values(escalated=True, version=req.version + 1)
         ).rowcount == 1
+
+
+def requests_of(db: Database, requester_id: str, limit: int = 5) -> list[tuple[AdjustmentRequest, Goal | None]]:
+    """The requester's latest adjustment requests (newest first) with their goals."""
+    with db.session() as s:
+        rows = list(s.execute(select(AdjustmentRequest).where(AdjustmentRequest.requester_id == requester_id)
+                              .order_by(AdjustmentRequest.created_at.desc(), AdjustmentRequest.id.desc())
+                              .limit(limit)).scalars())
+        return [(r, s.get(Goal, r.goal_id)) for r in rows]

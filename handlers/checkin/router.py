@@ -178,7 +178,7 @@ async def on_skip(ctx: Ctx, msg: TextMessage) -> None:
     await skip(ctx, ci)
 
 
-@router.pattern(r"(成果\s*[:：].+(障碍|困难)\s*[:：])|(^\s*(1|１|①|[（(]1[)）])\S?)")
+@router.pattern(r"(成果\s*[:：].+(障碍|困难)\s*[:：])|(^\s*([1１][.、)）:：]|①|[（(]1[)）]))")
 async def on_all_in_one(ctx: Ctx, msg: TextMessage) -> bool | None:
     """All three answers sent without pressing 「开始填写」 first (labelled, or three numbered lines
     while a check-in is open)."""

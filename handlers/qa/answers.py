@@ -39,6 +39,7 @@ class Ask:
     tz: tzinfo
     self_ask: bool = True
     policy: Any = None
+    text: str = ""  # the question as asked (e.g. 「逾期」 narrows tasks to overdue ones)
 
     @property
     def who(self) -> str:
@@ -64,23 +65,53 @@ def period_text(p: Period, today: date) -> str:
 
 
 # -- tasks_left -------------------------------------------------------------------------------------
-def answer_tasks_left(a: Ask) -> str:
-    p, today = a.period, a.today
+OVERDUE_WORDS = re.compile(r"逾期|过期|超期|拖期|过了截止|超过截止|overdue")
+
+
+def wants_overdue(text: str) -> bool:
+    return OVERDUE_WORDS.search(text.lower()) is not None
+
+
+def task_window(p: Period, today: date) -> tuple[date | None, date | None, bool, str]:
+    """(start, end, include undated, label) of "open tasks" for a period. One rule everywhere: a period
+    that has not ended yet also carries the open tasks already overdue from before it (marked)."""
     month_end = (today.replace(day=28) + timedelta(days=4)).replace(day=1)
-    if p.start is None or p.end is None:  # default: due by the end of this month, overdue included
-        start, end, undated, label = None, month_end, True, "本月底前（含已逾期）"
-    elif p.label == "until":
-        start, end, undated, label = None, p.end, False, f"{period_text(p, today)}（含已逾期）"
-    else:
-        start, end, undated, label = p.start, p.end, False, period_text(p, today)
+    if p.start is None or p.end is None:  # default: this month
+        return None, month_end, True, "本月（含已逾期）"
+    if p.label == "until":
+        return None, p.end, False, f"{period_text(p, today)}（含已逾期）"
+    if p.start <= today < p.end:
+        return None, p.end, False, f"{period_text(p, today)}（含已逾期）"
+    return p.start, p.end, False, period_text(p, today)
+
+
+def task_line(i: int, t: Any, today: date) -> str:
+    due = "未设截止日期" if t.due_date is None else f"截止 {month_day(t.due_date)}（周{WEEKDAYS[t.due_date.weekday()]}）"
+    late = f" · 已逾期 {(today - t.due_date).days} 天" if t.due_date is not None and t.due_date < today else ""
+    return f"{i}. {t.title} · {due} · {STATUS.get(t.status, t.status)}{late}"
+
+
+def answer_overdue(a: Ask) -> str:
+    """Overdue = open and past due (due before today)."""
+    tasks, total = queries.open_tasks(a.db, a.subject.id, None, a.today, limit=MAX_ITEMS)
+    if total == 0:
+        return f"{a.who}没有逾期任务" + (" 👍" if a.self_ask else "。")
+    lines = [f"{a.who}有 {total} 项逾期任务："] + [task_line(i, t, a.today) for i, t in enumerate(tasks, 1)]
+    if total > len(tasks):
+        lines.append(f"……另有 {total - len(tasks)} 项未列出。")
+    return "\n".join(lines)
+
+
+def answer_tasks_left(a: Ask) -> str:
+    if wants_overdue(a.text):
+        return answer_overdue(a)
+    start, end, undated, label = task_window(a.period, a.today)
     tasks, total = queries.open_tasks(a.db, a.subject.id, start, end, undated=undated, limit=MAX_ITEMS)
     if total == 0:
         return f"{a.who}{label}没有未完成的任务。" + (" 继续保持！" if a.self_ask else "")
-    lines = [f"{a.who}{label}还有 {total} 项任务未完成："]
-    for i, t in enumerate(tasks, 1):
-        due = "未设截止日期" if t.due_date is None else f"截止 {month_day(t.due_date)}（周{WEEKDAYS[t.due_date.weekday()]}）"
-        late = " · 已逾期" if t.due_date is not None and t.due_date < today else ""
-        lines.append(f"{i}. {t.title} · {due} · {STATUS.get(t.status, t.status)}{late}")
+    late = sum(1 for t in tasks if t.due_date is not None and t.due_date < a.today)
+    head = f"{a.who}{label}还有 {total} 项任务未完成" + (f"，其中 {late} 项已逾期" if late else "") + "："
+    lines = [head] + [task_line(i, t, a.today) for i, t in enumerate(tasks, 1)]
     if total > len(tasks):
         lines.append(f"……另有 {total - len(tasks)} 项未列出。")
     return "\n".join(lines)
@@ -126,6 +157,17 @@ def _goals(a: Ask) -> list[Goal]:
     return [g for g in goals if open_today(g)] or goals
 
 
+def gap_text(g: Goal) -> str:
+    """「，还差 6 家」 / 「，已达成」 (higher is better), 「，还需降低 2 天」 (lower is better)."""
+    if g.target is None or g.current is None:
+        return ""
+    gap = g.target - g.current if g.higher_is_better else g.current - g.target
+    if gap <= 0:
+        return "，已达成🎉"
+    verb = "还差" if g.higher_is_better else "还需降低"
+    return f"，{verb} {gap:g} {g.unit}".rstrip()
+
+
 def answer_goal_progress(a: Ask) -> str:
     goals = _goals(a)
     label = period_text(a.period, a.today)
@@ -133,7 +175,7 @@ def answer_goal_progress(a: Ask) -> str:
         return f"{a.who}{label}还没有设置个人目标或 KPI。如有疑问，可以和主管确认。"
     lines = [f"{a.who}{label}的目标完成情况："]
     for g in goals[:MAX_ITEMS]:
-        line = f"· {format_progress(g)}"
+        line = f"· {format_progress(g)}{gap_text(g)}"
         if g.period_end is not None and g.period_start is not None and g.period_start <= a.today <= g.period_end:
             span = (g.period_end - g.period_start).days + 1
             elapsed = (a.today - g.period_start).days + 1

@@ -11,7 +11,7 @@ from bot.context import Ctx
 from bot.events import TextMessage
 from bot.router import Router
 from bot.routing import report_names
-from handlers.qa import store as queries
+from handlers.qa import people, team
 from handlers.qa.answers import ANSWERS, Ask
 from nlp.intent import Question, parse_question
 from storage.models import Employee
@@ -19,28 +19,13 @@ from storage.models import Employee
 log = logging.getLogger(__name__)
 router = Router("qa")
 
-ONLY_SELF = "抱歉，我只能告诉你自己的情况；主管可以查询直属下属的情况。如需了解其他同事，请直接和对方或 TA 的主管沟通。"
-NOT_A_REPORT = "抱歉，{name}不是你的直属下属，我不能提供 TA 的信息。你可以查询自己或直属下属的情况。"
+ONLY_SELF = people.ONLY_SELF
 
 
 def resolve_subject(ctx: Ctx, text: str, subject_name: str | None) -> tuple[Employee | None, str | None]:
-    """(who the question is about, None) or (None, refusal text)."""
-    me = ctx.employee
-    if subject_name and subject_name != me.name:
-        report = queries.report_named(ctx.db, me.id, subject_name)
-        if report is not None:
-            return report, None
-    # People the asker may mention without asking about them: themselves, their manager and HRBP.
-    exempt = {me.id, me.manager_id, me.hrbp_id}
-    others = [e for e in queries.employees_named_in(ctx.db, text) if e.id not in exempt]
-    if others:
-        mine = [e for e in others if e.manager_id == me.id]
-        if mine and len(mine) == len(others):
-            return mine[0], None
-        stranger = next(e for e in others if e.manager_id != me.id)
-        log.info("qa: %s asked about %s, who is not a direct report; refused", me.id, stranger.id)
-        return None, NOT_A_REPORT.format(name=stranger.name) if me.role in ("manager", "hr", "admin") else ONLY_SELF
-    return me, None
+    """(who the question is about, None) or (None, refusal or 「你指的是谁？」)."""
+    found = people.resolve(ctx.db, ctx.employee, text)
+    return found.employee, found.reply
 
 
 async def answer(ctx: Ctx, msg: TextMessage, intent: str, question: Question | None = None) -> None:
@@ -50,10 +35,15 @@ async def answer(ctx: Ctx, msg: TextMessage, intent: str, question: Question | N
     today = ctx.local_now().date()
     q = question or parse_question(msg.text, today, known_names=report_names(ctx))
     subject, refusal = resolve_subject(ctx, msg.text, q.subject_name)
+    if subject is ctx.employee and intent in team.TEAM_INTENTS and team.is_team_question(msg.text):
+        await ctx.reply(await asyncio.to_thread(team.answer_team, ctx.db, ctx.employee, intent, q.period, today,
+                                                msg.text))
+        return
     if subject is None:
         await ctx.reply(refusal or ONLY_SELF)
         return
-    ask = Ask(ctx.db, subject, q.period, today, ctx.services.tz, subject.id == ctx.employee.id, ctx.settings.policy)
+    ask = Ask(ctx.db, subject, q.period, today, ctx.services.tz, subject.id == ctx.employee.id, ctx.settings.policy,
+              msg.text)
     await ctx.reply(await asyncio.to_thread(ANSWERS[intent], ask))
 
 
@@ -73,3 +63,10 @@ def _register(intent: str) -> None:
 
 for _intent in ANSWERS:
     _register(_intent)
+
+
+@router.intent("adjust_status")
+async def on_adjust_status(ctx: Ctx, msg: TextMessage, question: Question) -> None:
+    from handlers.adjust.status import answer_status
+
+    await ctx.reply(await asyncio.to_thread(answer_status, ctx.db, ctx.employee, ctx.services.tz))

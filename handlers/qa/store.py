@@ -119,3 +119,80 @@ def employees_named_in(db: Database, text: str, max_len: int = 4) -> list[Employ
         return []
     with db.session() as s:
         return list(s.execute(select(Employee).where(Employee.name.in_(sorted(subs)), Employee.active)).scalars())
+
+
+# -- who may be asked about: reports, subtrees, supported people (issue 13, items 5 and 6) ----------------
+def _active_where(s, *cond):  # type: ignore[no-untyped-def]
+    return list(s.execute(select(Employee).where(Employee.active, *cond).order_by(Employee.id)).scalars())
+
+
+def subtree(db: Database, manager_id: str, max_depth: int = 8) -> list[Employee]:
+    """Everyone below ``manager_id`` (direct reports first, then theirs), active only."""
+    out: list[Employee] = []
+    level = [manager_id]
+    with db.session() as s:
+        for _ in range(max_depth):
+            rows = _active_where(s, Employee.manager_id.in_(level)) if level else []
+            rows = [e for e in rows if e.id != manager_id and all(e.id != o.id for o in out)]
+            if not rows:
+                break
+            out += rows
+            level = [e.id for e in rows]
+    return out
+
+
+def supported_by(db: Database, hrbp_id: str) -> list[Employee]:
+    """The people an HRBP supports (``hrbp_id``)."""
+    with db.session() as s:
+        return _active_where(s, Employee.hrbp_id == hrbp_id, Employee.id != hrbp_id)
+
+
+def with_surname(db: Database, first: str) -> list[Employee]:
+    with db.session() as s:
+        return _active_where(s, Employee.name.startswith(first))
+
+
+def department_names(db: Database, ids: set[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    with db.session() as s:
+        return dict(s.execute(select(Department.id, Department.name).where(Department.id.in_(sorted(ids)))).all())  # type: ignore[arg-type]
+
+
+def week_checkins(db: Database, employee_ids: list[str], week: str) -> dict[str, CheckIn]:
+    with db.session() as s:
+        rows = s.execute(select(CheckIn).where(CheckIn.employee_id.in_(employee_ids), CheckIn.week == week))
+        return {c.employee_id: c for c in rows.scalars()}
+
+
+def task_counts(db: Database, employee_ids: list[str], today: date,
+                end: date | None) -> dict[str, tuple[int, int, date | None]]:
+    """Per employee: (open tasks due before ``end`` or undated when end is None, of them overdue, oldest due)."""
+    cond = [Task.owner_id.in_(employee_ids), Task.status.in_(OPEN_TASK)]
+    if end is not None:
+        cond.append(Task.due_date < end)
+    with db.session() as s:
+        rows = s.execute(select(Task.owner_id, Task.due_date).where(*cond)).all()
+    out: dict[str, tuple[int, int, date | None]] = {}
+    for owner, due in rows:
+        n, late, oldest = out.get(owner, (0, 0, None))
+        is_late = due is not None and due < today
+        out[owner] = (n + 1, late + is_late, min(oldest, due) if is_late and oldest else (due if is_late else oldest))
+    return out
+
+
+def overdue_titles(db: Database, employee_id: str, today: date, limit: int = 3) -> list[Task]:
+    with db.session() as s:
+        return list(s.execute(select(Task).where(Task.owner_id == employee_id, Task.status.in_(OPEN_TASK),
+                                                 Task.due_date < today).order_by(Task.due_date).limit(limit)).scalars())
+
+
+def employee(db: Database, employee_id: str) -> Employee | None:
+    with db.session() as s:
+        return s.get(Employee, employee_id)
+
+
+def has_reports(db: Database, employee_id: str) -> bool:
+    with db.session() as s:
+        return s.execute(select(Employee.id).where(Employee.manager_id == employee_id, Employee.active)
+                         .limit(1)).first() is not None

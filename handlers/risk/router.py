@@ -31,10 +31,12 @@ NOT_FOUND = "没有找到这条风险提醒，请检查编号。"
 
 
 async def record_reply(services: Services, employee_id: str, text: str, source: str,
-                       ref: str) -> ReplyAnalysis | None:
+                       ref: str, raised: list[RiskFlag] | None = None) -> ReplyAnalysis | None:
     """Analyse one reply, store it once per ``ref`` and apply the flag rules; returns the stored
     analysis (the earlier one when ``ref`` was recorded before; None for blank text or an unknown
-    employee). ``services`` may also be a handler's ``Ctx`` (its services are used)."""
+    employee). ``services`` may also be a handler's ``Ctx`` (its services are used). Flags this reply
+    raised (their care cards are on the way) are appended to ``raised``, so a reply to the employee
+    can promise only what really happens."""
     services = getattr(services, "services", services)
     if not text or not text.strip():
         return None
@@ -60,6 +62,8 @@ async def record_reply(services: Services, employee_id: str, text: str, source: 
         if created:
             log.info("risk flag #%s raised for %s: %s (%s)", flag.id, employee_id, category, rule)
             await notify_manager(services, flag, emp)
+            if raised is not None:
+                raised.append(flag)
     return row
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from datetime import datetime, timedelta
 
 from bot.context import Ctx
@@ -64,9 +65,13 @@ async def on_visit_ended(ctx: Ctx, event: SystemEvent) -> None:
         await send_card(ctx.services, v, ctx.now())
 
 
-@router.pattern(r"^\s*拜访结束\s*[:：，,]?\s*(\S.*)?$", escapes=True)
+VISIT_SAID = r"^\s*(?:刚刚?|已经?|今天)?(?:拜访结束|拜访完毕|拜访完了?|见完客户了?)\s*[:：，,]?\s*(\S.*)?$"
+
+
+@router.pattern(VISIT_SAID, escapes=True)
 async def on_visit_said(ctx: Ctx, msg: TextMessage) -> None:
-    customer = msg.text.strip()[4:].strip(" :：，,") or "客户"
+    m = re.match(VISIT_SAID, msg.text)
+    customer = (m.group(1) if m and m.group(1) else "").strip(" :：，,。") or "客户"
     now = ctx.now()
     vid = "C" + hashlib.sha1(msg.key.encode()).hexdigest()[:12]
     v = vstore.upsert_visit(ctx.db, vid, ctx.employee.id, customer[:200], now)

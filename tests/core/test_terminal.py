@@ -97,7 +97,7 @@ async def test_venting_is_read_and_answered_with_care(chat):
     from storage.models import ReplyAnalysis, RiskFlag
 
     out = texts(await chat.say("最近压力好大，天天加班到凌晨，有点想离职了", as_="E101"))
-    assert "会提醒你的主管" in out
+    assert "我已请主管王磊以关怀的方式" in out
     with chat.bot.db.session() as s:
         row = s.execute(select(ReplyAnalysis).where(ReplyAnalysis.employee_id == "E101")).scalar_one()
         assert row.source == "chat" and "attrition" in {r["category"] for r in row.risks}

@@ -161,7 +161,10 @@ async def test_tasks_left_for_other_periods(chat):
                "本季度": (date(2026, 10, 1), date(2027, 1, 1))}
     for word, (start, end) in periods.items():
         answer = texts(await chat.say(f"{word}还有哪些任务没完成", as_="E202"))
-        expected = [t for t in mine if t.status in ("todo", "doing") and t.due_date and start <= t.due_date < end]
+        # issue 13: a period that has not ended also carries the open tasks overdue from before it
+        since = None if start <= date(2026, 11, 24) < end else start
+        expected = [t for t in mine if t.status in ("todo", "doing") and t.due_date
+                    and (since is None or since <= t.due_date) and t.due_date < end]
         assert answer.startswith(f"你{word}"), answer
         assert_lists_exactly(answer, expected, mine)
         if not expected:

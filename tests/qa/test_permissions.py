@@ -30,11 +30,13 @@ async def test_manager_asks_about_a_report_goal(chat):
 
 async def test_manager_of_another_team_is_refused(chat):
     answer = texts(await chat.say("张伟本月还有哪些任务", as_="E110"))
-    assert "张伟不是你的直属下属" in answer and "回款" not in answer
+    assert "张伟不在你的团队里" in answer and "回款" not in answer
 
 
-async def test_skip_level_manager_is_refused_too(chat):
-    assert "不是你的直属下属" in texts(await chat.say("张伟的KPI进度", as_="E090"))
+async def test_director_may_ask_about_their_subtree(chat):
+    # issue 13: directors see their whole subtree (a skip-level report), still nobody outside it
+    assert "张伟的目标完成情况" in texts(await chat.say("张伟的KPI进度", as_="E090"))
+    assert "冯磊不在你的团队里" in texts(await chat.say("冯磊的KPI进度", as_="E090"))
 
 
 async def test_employee_asking_about_a_colleague_is_refused(chat):
@@ -49,4 +51,4 @@ async def test_mentioning_own_manager_or_self_is_fine(chat):
 
 
 async def test_hr_is_not_a_back_door(chat):
-    assert "不是你的直属下属" in texts(await chat.say("张伟的KPI进度", as_="E002"))
+    assert "张伟不在你的团队里" in texts(await chat.say("张伟的KPI进度", as_="E002"))
