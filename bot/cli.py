@@ -70,6 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
     ra.add_argument("--json", action="store_true")
     ral = rsub.add_parser("alerts", help="active early-warning alerts (attainment, baseline, work log, capacity)")
     ral.add_argument("--json", action="store_true")
+    rau = rsub.add_parser("audit", help="who changed which goal target, when and why (goal_audit)")
+    rau.add_argument("--goal", help="only this goal id")
+    rau.add_argument("--json", action="store_true")
     o = sub.add_parser("outbox", help="inspect or flush the outbound queue")
     osub = o.add_subparsers(dest="outbox_cmd", required=True)
     osub.add_parser("stats")
@@ -146,12 +149,16 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
         return await _sync(args, settings)
     if cmd == "report":
         from storage.db import open_database
+        db = open_database(settings.storage.url)
         if args.report_cmd == "alerts":
             from handlers.alerts.report import alerts_report
-            result = alerts_report(open_database(settings.storage.url), settings.schedule.tz)
+            result = alerts_report(db, settings.schedule.tz)
+        elif args.report_cmd == "audit":
+            from handlers.adjust.audit import audit_report
+            result = audit_report(db, settings.schedule.tz, args.goal)
         else:
             from handlers.adjust.report import adjustment_report
-            result = adjustment_report(open_database(settings.storage.url))
+            result = adjustment_report(db)
         print(json.dumps(result, ensure_ascii=False, indent=2) if args.json else result["text"])
         return 0
     if cmd == "outbox":

@@ -104,6 +104,9 @@ class ScheduleSettings:
         return ZoneInfo(self.timezone)
 
 
+APPROVAL_MODES = ("manager_then_director", "director_only")
+
+
 @dataclass
 class PolicySettings:
     reminder_hours: int = 24
@@ -112,7 +115,15 @@ class PolicySettings:
     feedback_hrbp_hours: int = 72
     max_adjustment_percent: float = 10.0
     director_threshold_percent: float = 5.0
+    # above director_threshold_percent: "manager_then_director" (the manager approves first, then the
+    # director) or "director_only" (the director decides alone; the manager is informed)
+    approval_mode: str = "manager_then_director"
     approval_escalation_hours: int = 24
+    # goals counted in these units take whole-number targets only (18 家, never 17.5 家)
+    whole_number_units: list[str] = field(
+        default_factory=lambda: ["家", "个", "人", "次", "单", "件", "台", "条", "份", "位", "名", "场", "项", "所", "套"]
+    )
+    visit_chat_daily_cap: int = 5  # most visits one rep may declare by chat (「拜访结束 X」) per day; 0 = none
     visit_nudge_minutes: int = 15
     visit_note_max_chars: int = 20
     visit_max_tags: int = 3
@@ -261,6 +272,11 @@ def _validate(s: Settings) -> None:
         raise ConfigError("policy.directory_max_leavers_percent", "must be in (0, 100]")
     if not (0 < s.policy.max_adjustment_percent <= 100):
         raise ConfigError("policy.max_adjustment_percent", "must be in (0, 100]")
+    if s.policy.approval_mode not in APPROVAL_MODES:
+        raise ConfigError("policy.approval_mode", f"must be one of {', '.join(APPROVAL_MODES)}, "
+                                                  f"got {s.policy.approval_mode!r}")
+    if s.policy.visit_chat_daily_cap < 0:
+        raise ConfigError("policy.visit_chat_daily_cap", "must be 0 (no cap) or more")
     for name in ("checkin_cron", "visit_summary_cron", "risk_digest_cron", "escalation_scan_cron",
                  "alert_scan_cron", "battle_map_cron", "directory_sync_cron"):
         value = getattr(s.schedule, name)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from typing import Any
 
 from bot.context import Ctx
 from bot.events import CardAction, TextMessage
@@ -39,18 +40,69 @@ def _active(db: Database, employee_id: str | None) -> Employee | None:
     return emp if emp is not None and emp.active else None
 
 
-def route_approver(db: Database, requester: Employee, percent: float,
-                   director_threshold: float) -> tuple[Employee | None, str]:
-    """The requester's manager; the manager's manager (director) when the change is large."""
+def route_approver(db: Database, requester: Employee, percent: float, director_threshold: float,
+                   mode: str = "manager_then_director") -> tuple[Employee | None, str]:
+    """Who decides first. Up to the threshold: the requester's manager. Above it, by
+    ``policy.approval_mode``: the manager first and then the director ("manager_then_director"), or the
+    director alone with the manager informed ("director_only"). Without a manager: the director."""
     manager = _active(db, requester.manager_id)
     director = _active(db, manager.manager_id if manager else None)
-    if abs(percent) > director_threshold + 1e-9 and director is not None:
-        return director, f"调整幅度超过 {director_threshold:g}%，由上级主管审批"
+    if director is not None and director.id == requester.id:
+        director = None
+    big = abs(percent) > director_threshold + 1e-9
+    if big and director is not None and (mode == "director_only" or manager is None):
+        informed = "；已告知直属主管" if manager is not None else ""
+        return director, f"调整幅度超过 {director_threshold:g}%，由上级主管审批{informed}"
     if manager is not None:
+        if big and director is not None:
+            return manager, f"调整幅度超过 {director_threshold:g}%：你批准后还需{director.name}最终审批"
         return manager, ""
     if director is not None:
         return director, "直属主管暂不可用，由上级主管审批"
     return None, ""
+
+
+def director_after(db: Database, req: AdjustmentRequest, requester: Employee, approver: Employee,
+                   policy: Any) -> Employee | None:
+    """The director who must approve after this manager (two-stage approval), else None."""
+    if (policy.approval_mode != "manager_then_director" or req.manager_approved_by is not None
+            or approver.id != requester.manager_id or abs(req.percent) <= policy.director_threshold_percent + 1e-9):
+        return None
+    director = _active(db, approver.manager_id)
+    return director if director is not None and director.id != requester.id else None
+
+
+async def hand_to_director(ctx: Ctx, req: AdjustmentRequest, requester: Employee, director: Employee) -> None:
+    """The manager approved the first stage: close their card, send the director theirs, tell the requester."""
+    tz, me = ctx.services.tz, ctx.employee
+    fresh = adj.pass_to_director(ctx.db, req, me.id, director.id, ctx.now())
+    if fresh is None:
+        latest = adj.get(ctx.db, req.id or 0)
+        await ctx.reply((refusal_for(ctx, latest) if latest else None) or STALE)
+        return
+    goal = adj.get_goal(ctx.db, req.goal_id)
+    unit = goal.unit if goal else ""
+    change = f"「{goal.title if goal else req.goal_id}」{change_text(fresh, unit)}"
+    threshold = ctx.settings.policy.director_threshold_percent
+    await ctx.update_cards(subject(req.id or 0), closed_card(
+        ctx.db, fresh, requester, tz, f"已批准 · {me.name} · {local_short(ctx.now(), tz)} · 待{director.name}最终审批"))
+    await send_approval_card(ctx, fresh, requester, director,
+                             f"{me.name}已批准；调整幅度超过 {threshold:g}%，需要你最终审批")
+    await ctx.send_text(requester, f"{me.name}已批准你的目标调整申请{change}；调整幅度超过 {threshold:g}%，"
+                                   f"还需{director.name}最终审批，结果出来后我会通知你。")
+    await ctx.reply(f"已批准。调整幅度超过 {threshold:g}%，已转给{director.name}做最终审批，结果会同步给你。")
+
+
+async def inform_manager(ctx: Ctx, req: AdjustmentRequest, requester: Employee, approver: Employee) -> None:
+    """director_only mode: the manager who does not decide is told about the request."""
+    manager = _active(ctx.db, requester.manager_id)
+    if manager is None or manager.id == approver.id:
+        return
+    goal = adj.get_goal(ctx.db, req.goal_id)
+    change = f"「{goal.title if goal else req.goal_id}」{change_text(req, goal.unit if goal else '')}"
+    await ctx.send_text(manager, f"供你知悉：{requester.name}申请把{change}，原因：{req.reason}。"
+                                 f"调整幅度超过 {ctx.settings.policy.director_threshold_percent:g}%，由{approver.name}审批，"
+                                 "结果出来后我会告诉你。")
 
 
 async def send_approval_card(ctx: Ctx, req: AdjustmentRequest, requester: Employee, approver: Employee,
@@ -76,6 +128,13 @@ async def on_decision_action(ctx: Ctx, event: CardAction, action: Action) -> Non
         await ctx.reply(STALE)
         return
     if action.action == "approve":
+        requester = adj.employee(ctx.db, req.requester_id)
+        director = (director_after(ctx.db, req, requester, ctx.employee, ctx.settings.policy)
+                    if requester is not None and req.status == "pending" and req.approver_id == ctx.employee.id
+                    else None)
+        if director is not None and requester is not None:
+            await hand_to_director(ctx, req, requester, director)
+            return
         decision = adj.decide(ctx.db, req.id or 0, ctx.employee.id, True, ctx.now())
         await after_decision(ctx, decision)
         return
@@ -148,6 +207,10 @@ async def after_decision(ctx: Ctx, decision: adj.Decision) -> None:
     detail = f"驳回原因：{req.decision_reason}" if decision.outcome == "rejected" else ""
     await ctx.update_cards(subject(req.id or 0), closed_card(ctx.db, req, requester, tz, state, detail))
     await ctx.send_text(requester, note)
+    manager = _active(ctx.db, requester.manager_id)
+    if manager is not None and manager.id != ctx.employee.id and decision.outcome in ("approved", "rejected"):
+        outcome = "批准" if decision.outcome == "approved" else f"驳回（原因：{req.decision_reason}）"
+        await ctx.send_text(manager, f"{me}已{outcome}{requester.name}的目标调整申请{change}。")
     await ctx.reply(mine)
 
 

@@ -61,7 +61,7 @@ def adjustment_report(db: Database) -> dict[str, Any]:
     approvers = []
     for approver_id, rows in sorted(by_approver.items()):
         emp = adj.employee(db, approver_id)
-        st = _stats([_hours(r.escalated_at or r.created_at, r.decided_at) for r in rows if r.decided_at])
+        st = _stats([_hours(r.escalated_at or r.manager_approved_at or r.created_at, r.decided_at) for r in rows if r.decided_at])
         st.update({"approver_id": approver_id, "name": emp.name if emp else approver_id,
                    "approved": sum(r.status == "approved" for r in rows),
                    "rejected": sum(r.status == "rejected" for r in rows)})

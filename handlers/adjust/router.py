@@ -177,7 +177,8 @@ async def advance(ctx: Ctx, data: dict[str, Any]) -> None:
         await ctx.reply(f"「{goal.title}」当前目标 {cur} {unit}（{limit}，可申请 {rules.fmt(lo)}–{rules.fmt(hi)} {unit}）。"
                         "想调整到多少？请回复一个数字。")
         return
-    refusal = target_problem(goal, new, lo, hi, limit, policy.max_adjustment_percent)
+    refusal = (rules.whole_number_problem(goal, new, policy.whole_number_units)
+               or target_problem(goal, new, lo, hi, limit, policy.max_adjustment_percent))
     if refusal:
         ctx.start_flow(FLOW, "target", data)
         await ctx.reply(refusal + "\n回复范围内的数字可以继续申请，发送「取消」放弃。")
@@ -239,7 +240,8 @@ async def submit(ctx: Ctx, goal: Goal, new: float, reason: str) -> None:
     if goal.target is None:
         raise ValueError(f"goal {goal.id} has no target to adjust")
     pct = rules.percent_change(goal.target, new)
-    approver, note = adjust_decide.route_approver(ctx.db, ctx.employee, pct, policy.director_threshold_percent)
+    approver, note = adjust_decide.route_approver(ctx.db, ctx.employee, pct, policy.director_threshold_percent,
+                                                  policy.approval_mode)
     if approver is None:
         await ctx.reply("没有找到可以审批的上级，暂时无法提交。请联系 HR 补全汇报关系。")
         return
@@ -249,6 +251,7 @@ async def submit(ctx: Ctx, goal: Goal, new: float, reason: str) -> None:
         await ctx.reply(goal_problem(ctx, goal) or "这个目标已有待审批的申请，请等结果出来后再提交。")
         return
     await adjust_decide.send_approval_card(ctx, req, ctx.employee, approver, note)
+    await adjust_decide.inform_manager(ctx, req, ctx.employee, approver)
     await ctx.reply(f"已提交目标调整申请：「{goal.title}」{change_text(req, goal.unit)}，"
                     f"原因：{reason}。\n已发给{approver.name}审批，结果出来后我会第一时间通知你。")
 

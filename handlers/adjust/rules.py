@@ -69,3 +69,12 @@ def match_goals(goals: list[Goal], text: str) -> list[tuple[Goal, float]]:
         if score >= MATCH_THRESHOLD:
             scored.append((g, score))
     return sorted(scored, key=lambda p: -p[1])
+
+
+def whole_number_problem(goal: Goal, new: float, units: list[str]) -> str | None:
+    """Counted things (家, 个, 人 … ``policy.whole_number_units``) take whole numbers only."""
+    if goal.unit in units and not float(new).is_integer():
+        lo, hi = math.floor(new), math.ceil(new)
+        return (f"「{goal.title}」以「{goal.unit}」计数，目标只能是整数（例如 {lo} 或 {hi} {goal.unit}），"
+                f"不能是 {fmt(new)} {goal.unit}。")
+    return None

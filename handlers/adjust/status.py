@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import tzinfo
 
-from handlers.adjust import store
+from handlers.adjust import rules, store
 from storage.db import Database
 from storage.models import Employee
 
@@ -19,7 +19,7 @@ def answer_status(db: Database, me: Employee, tz: tzinfo) -> str:
     for req, goal in rows:
         title = goal.title if goal else req.goal_id
         when = req.created_at.astimezone(tz)
-        line = (f"· {title}：{store.fmt(req.old_target)} → {store.fmt(req.new_target)} {goal.unit if goal else ''}"
+        line = (f"· {title}：{rules.fmt(req.old_target)} → {rules.fmt(req.new_target)} {goal.unit if goal else ''}"
                 f"（{when.month}月{when.day}日提交）{STATE.get(req.status, req.status)}").replace(" （", "（")
         if req.status == "pending":
             who = store.employee(db, req.approver_id)

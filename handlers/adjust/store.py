@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from handlers.adjust.rules import fmt, percent_change
@@ -72,7 +72,7 @@ def due_for_escalation(db: Database, created_before: datetime) -> list[Adjustmen
     with db.session() as s:
         q = select(AdjustmentRequest).where(
             AdjustmentRequest.status == "pending", AdjustmentRequest.escalated.is_(False),
-            AdjustmentRequest.created_at <= created_before)
+            func.coalesce(AdjustmentRequest.manager_approved_at, AdjustmentRequest.created_at) <= created_before)
         return list(s.execute(q.order_by(AdjustmentRequest.id)).scalars())
 
 
@@ -182,3 +182,38 @@ def requests_of(db: Database, requester_id: str, limit: int = 5) -> list[tuple[A
                               .order_by(AdjustmentRequest.created_at.desc(), AdjustmentRequest.id.desc())
                               .limit(limit)).scalars())
         return [(r, s.get(Goal, r.goal_id)) for r in rows]
+
+
+def audit_entries(db: Database, goal_id: str | None = None) -> list[tuple[GoalAudit, Goal | None, Employee | None]]:
+    """goal_audit rows (one goal, or all), oldest first, with the goal and the actor."""
+    with db.session() as s:
+        q = select(GoalAudit).order_by(GoalAudit.at, GoalAudit.id)
+        if goal_id is not None:
+            q = q.where(GoalAudit.goal_id == goal_id)
+        rows = list(s.execute(q).scalars())
+        return [(r, s.get(Goal, r.goal_id), s.get(Employee, r.actor_id) if r.actor_id else None) for r in rows]
+
+
+def requests_for_goal(db: Database, goal_id: str) -> list[AdjustmentRequest]:
+    with db.session() as s:
+        return list(s.execute(select(AdjustmentRequest).where(AdjustmentRequest.goal_id == goal_id)
+                              .order_by(AdjustmentRequest.created_at, AdjustmentRequest.id)).scalars())
+
+
+
+
+
+def pass_to_director(db: Database, req: AdjustmentRequest, manager_id: str, director_id: str,
+                     now: datetime) -> AdjustmentRequest | None:
+    """The manager's first approval of a change above the director threshold: the request stays pending
+    and goes to the director. None if it was decided or handed on meanwhile."""
+    with db.session() as s:
+        won = s.execute(
+            update(AdjustmentRequest)
+            .where(AdjustmentRequest.id == req.id, AdjustmentRequest.status == "pending",
+                   AdjustmentRequest.approver_id == manager_id, AdjustmentRequest.version == req.version)
+            .values(approver_id=director_id, manager_approved_by=manager_id, manager_approved_at=now,
+                    version=req.version + 1)
+            .execution_options(synchronize_session=False)
+        ).rowcount == 1
+        return s.get(AdjustmentRequest, req.id, populate_existing=True) if won else None

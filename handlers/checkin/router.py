@@ -178,7 +178,8 @@ async def on_skip(ctx: Ctx, msg: TextMessage) -> None:
     await skip(ctx, ci)
 
 
-@router.pattern(r"(成果\s*[:：].+(障碍|困难)\s*[:：])|(^\s*([1１][.、)）:：]|①|[（(]1[)）]))")
+@router.pattern(r"(?is)((成果|done)\s*[:：].+(障碍|困难|问题|blockers?)\s*[:：])|(^\s*(本周(最重要)?成果|成果|done)\s*\n)"
+                r"|(^\s*([1１][.、)）:：]|①|[（(]1[)）]))")
 async def on_all_in_one(ctx: Ctx, msg: TextMessage) -> bool | None:
     """All three answers sent without pressing 「开始填写」 first (labelled, or three numbered lines
     while a check-in is open)."""

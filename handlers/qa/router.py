@@ -67,6 +67,10 @@ for _intent in ANSWERS:
 
 @router.intent("adjust_status")
 async def on_adjust_status(ctx: Ctx, msg: TextMessage, question: Question) -> None:
+    from handlers.adjust.audit import answer_history, wants_history
     from handlers.adjust.status import answer_status
 
+    if wants_history(msg.text):
+        await ctx.reply(await asyncio.to_thread(answer_history, ctx.db, ctx.employee, msg.text, ctx.services.tz))
+        return
     await ctx.reply(await asyncio.to_thread(answer_status, ctx.db, ctx.employee, ctx.services.tz))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, tzinfo
+from typing import Any
 
 from sqlalchemy import func, select
 
@@ -122,7 +123,7 @@ def employees_named_in(db: Database, text: str, max_len: int = 4) -> list[Employ
 
 
 # -- who may be asked about: reports, subtrees, supported people (issue 13, items 5 and 6) ----------------
-def _active_where(s, *cond):  # type: ignore[no-untyped-def]
+def _active_where(s: Any, *cond: Any) -> list[Employee]:
     return list(s.execute(select(Employee).where(Employee.active, *cond).order_by(Employee.id)).scalars())
 
 
@@ -156,7 +157,8 @@ def department_names(db: Database, ids: set[int]) -> dict[int, str]:
     if not ids:
         return {}
     with db.session() as s:
-        return dict(s.execute(select(Department.id, Department.name).where(Department.id.in_(sorted(ids)))).all())  # type: ignore[arg-type]
+        rows = s.execute(select(Department.id, Department.name).where(Department.id.in_(sorted(ids)))).all()
+        return {i: n for i, n in rows}
 
 
 def week_checkins(db: Database, employee_ids: list[str], week: str) -> dict[str, CheckIn]:

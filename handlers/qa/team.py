@@ -133,10 +133,10 @@ def tasks_view(db: Database, team: Team, p: Period, today: date, text: str) -> s
 
 def kpi_view(db: Database, team: Team, today: date) -> str:
     def line(e: Employee) -> str | None:
-        goals = [g for g in goals_of(db, e.id, today) if attainment(g) is not None][:2]
-        if not goals:
+        rated = [(g, a) for g in goals_of(db, e.id, today) if (a := attainment(g)) is not None][:2]
+        if not rated:
             return f"{e.name}：未设置 KPI"
-        parts = [f"{g.title} {g.current:g}/{g.target:g}{g.unit}（{attainment(g) * 100:.0f}%）" for g in goals]  # type: ignore[operator]
+        parts = [f"{g.title} {g.current:g}/{g.target:g}{g.unit}（{a * 100:.0f}%）" for g, a in rated]
         return f"{e.name}：" + "；".join(parts)
 
     return _render(team, "团队 KPI 完成情况：", line, "")

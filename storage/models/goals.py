@@ -89,6 +89,9 @@ class AdjustmentRequest(SQLModel, table=True):
     escalated: bool = False
     escalated_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
     goal_version: int = 1  # Goal.version when requested: approval fails if the goal changed since
+    # two-stage approval (policy.approval_mode = "manager_then_director"): the manager's first approval
+    manager_approved_by: str | None = Field(default=None, max_length=64)
+    manager_approved_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
     decided_by: str | None = Field(default=None, max_length=64)
     decision_reason: str | None = None
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))

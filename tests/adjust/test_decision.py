@@ -18,7 +18,10 @@ from tests.conftest import texts
 async def _requested(chat) -> int:
     await chat.say(REQUEST, as_="E101")
     chat.seen("E101")
-    assert chat.seen("E090")[0].kind == "card"
+    assert chat.seen("E100")[0].kind == "card"  # above 5%: the manager approves first (issue 13) …
+    await chat.press("E100", 1)
+    chat.seen("E100"), chat.seen("E101")
+    assert chat.seen("E090")[0].kind == "card"  # … then the director decides
     [req] = requests(chat)
     assert req.approver_id == "E090"
     return req.id

@@ -38,15 +38,20 @@ async def test_escalation_after_24_hours_moves_the_card_to_the_director(chat):
     assert "需由陈刚审批，你的操作未生效" in await click(chat, "E100", "approve", req.id)
     shown = await chat.press("E090", 1)
     assert shown[0].kind == "update_card" and shown[0].card.state.startswith("已批准 · 陈刚")
-    [manager_update] = chat.seen("E100")
+    manager_update, note = chat.seen("E100")
     assert manager_update.card_no == manager_card.card_no and manager_update.card.state.startswith("已批准")
+    assert "陈刚已批准刘洋的目标调整申请" in note.text  # the manager hears the outcome
     assert goal(chat, "G-E103").target == 23
 
 
 async def test_director_level_request_gets_one_reminder(chat):
     await chat.say("申请把新客户签约数目标从18调到17，原因：XX医院招标推迟到明年一季度", as_="E101")
+    chat.clock.advance(hours=2)
+    await chat.press("E100", 1)  # the manager's first approval; the director's clock starts now
     chat.seen("E090")
-    chat.clock.advance(hours=25)
+    chat.clock.advance(hours=23, minutes=50)
+    assert await chat.run_job("adjust_escalation") == "escalated 0, reminded 0"
+    chat.clock.advance(hours=1, minutes=10)
     assert await chat.run_job("adjust_escalation") == "escalated 0, reminded 1"
     assert "已等待超过 24 小时" in texts(chat.seen("E090"))
     chat.clock.advance(hours=1)

@@ -10,14 +10,15 @@ from tests.adjust.util import REQUEST, goal, requests
 from tests.conftest import texts
 
 
-async def test_request_within_limit_goes_to_the_director_when_above_the_second_threshold(chat):
+async def test_request_above_the_second_threshold_goes_to_the_manager_first(chat):
     said = texts(await chat.say(REQUEST, as_="E101"))
-    assert "已提交目标调整申请" in said and "18 → 17 家（-5.6%）" in said and "陈刚" in said
+    assert "已提交目标调整申请" in said and "18 → 17 家（-5.6%）" in said and "已发给王磊审批" in said
     [req] = requests(chat)
     assert (req.goal_id, req.old_target, req.new_target, req.status) == ("G-E101", 18, 17, "pending")
-    assert req.approver_id == "E090" and req.reason == "XX医院招标推迟到明年一季度"
-    assert chat.seen("E100") == []  # 5.6% > director_threshold_percent (5%): straight to the director
-    [card] = chat.seen("E090")
+    assert req.approver_id == "E100" and req.reason == "XX医院招标推迟到明年一季度"
+    assert chat.seen("E090") == []  # 5.6% > director_threshold_percent (5%): the manager first, then the director
+    [card] = chat.seen("E100")
+    assert dict(card.card.fields)["说明"] == "调整幅度超过 5%：你批准后还需陈刚最终审批"
     assert card.kind == "card" and card.card is not None
     fields = dict(card.card.fields)
     assert fields["调整"] == "18 → 17 家（-5.6%）"
@@ -112,7 +113,7 @@ async def test_only_own_goals_are_matched(chat):
 async def test_one_pending_request_per_goal(chat):
     await chat.say(REQUEST, as_="E101")
     said = texts(await chat.say("申请把新客户签约数调到19，原因：新开拓了两家大客户", as_="E101"))
-    assert "已有一条待审批的调整申请" in said and "等待陈刚审批" in said
+    assert "已有一条待审批的调整申请" in said and "等待王磊审批" in said
     assert len(requests(chat)) == 1
 
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-04 00:28:53.378487
+Create Date: 2026-12-04 00:35:36.677267
 """
 
 from alembic import op
@@ -32,6 +32,8 @@ def upgrade() -> None:
     sa.Column('escalated', sa.Boolean(), nullable=False),
     sa.Column('escalated_at', storage.types.UTCDateTime(), nullable=True),
     sa.Column('goal_version', sa.Integer(), nullable=False),
+    sa.Column('manager_approved_by', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+    sa.Column('manager_approved_at', storage.types.UTCDateTime(), nullable=True),
     sa.Column('decided_by', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
     sa.Column('decision_reason', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('created_at', storage.types.UTCDateTime(), nullable=False),
