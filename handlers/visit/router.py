@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 from bot.context import Ctx
 from bot.events import CardAction, SystemEvent, TextMessage
@@ -30,6 +30,7 @@ from storage.models import Conversation, Visit
 router = Router("visit")
 log = logging.getLogger(__name__)
 FLOW = "visit_note"
+ASK_FLOW = "visit_customer"  # 「拜访结束」 without a customer: which one?
 CARD_MAX_AGE = timedelta(days=1)  # imported history older than this never gets a card
 
 
@@ -71,11 +72,51 @@ VISIT_SAID = r"^\s*(?:刚刚?|已经?|今天)?(?:拜访结束|拜访完毕|拜�
 @router.pattern(VISIT_SAID, escapes=True)
 async def on_visit_said(ctx: Ctx, msg: TextMessage) -> None:
     m = re.match(VISIT_SAID, msg.text)
-    customer = (m.group(1) if m and m.group(1) else "").strip(" :：，,。") or "客户"
-    now = ctx.now()
-    vid = "C" + hashlib.sha1(msg.key.encode()).hexdigest()[:12]
-    v = vstore.upsert_visit(ctx.db, vid, ctx.employee.id, customer[:200], now)
+    customer = (m.group(1) if m and m.group(1) else "").strip(" :：，,。")
     ctx.end_flow(FLOW)
+    if not customer:
+        ctx.start_flow(ASK_FLOW, "customer", {})
+        await ctx.reply("拜访了哪位客户？请回复客户名称，例如「瑞金医院」（发送「取消」放弃）。")
+        return
+    await declare(ctx, customer)
+
+
+@router.flow(ASK_FLOW)
+async def on_customer_named(ctx: Ctx, msg: TextMessage, conv: Conversation) -> bool | None:
+    customer = msg.text.strip(" :：，,。")
+    if not customer or len(customer) > 40:
+        await ctx.reply("请只回复客户名称，例如「瑞金医院」（发送「取消」放弃）。")
+        return None
+    ctx.end_flow(ASK_FLOW)
+    await declare(ctx, customer)
+    return None
+
+
+async def declare(ctx: Ctx, customer: str) -> None:
+    """A visit declared in chat: one per customer per day, never on top of the same customer's imported
+    or ingested visit that day, and at most ``policy.visit_chat_daily_cap`` a day."""
+    now, tz = ctx.now(), ctx.services.tz
+    day = now.astimezone(tz).date()
+    start = datetime.combine(day, time(), tz)
+    today = vstore.visits_between(ctx.db, ctx.employee.id, start, start + timedelta(days=1))
+    same = next((v for v in today if vstore.same_customer(v.customer, customer)), None)
+    if same is not None:
+        fb = vstore.feedback_for(ctx.db, same.id)
+        done = fb is not None and fb.complete
+        how = "已经记录过" if same.id.startswith(vstore.CHAT_PREFIX) else "已经由系统同步"
+        tail = "反馈也已完成，谢谢！" if done else "请在那张拜访卡片上完成反馈（积分按次计，同一客户每天只记一次）。"
+        await ctx.reply(f"今天和「{same.customer}」的拜访{how}（{local(same.ended_at, tz)}），{tail}")
+        if not done and same.card_sent_at is None and now - same.ended_at <= CARD_MAX_AGE:
+            await send_card(ctx.services, same, now)
+        return
+    cap = ctx.settings.policy.visit_chat_daily_cap
+    if cap and sum(v.id.startswith(vstore.CHAT_PREFIX) for v in today) >= cap:
+        await ctx.reply(f"今天通过聊天登记的拜访已经有 {cap} 次，达到每日上限。更多拜访请通过 CRM 同步，"
+                        "或明天再登记。")
+        return
+    key = f"{ctx.employee.id}|{day.isoformat()}|{''.join(customer.split()).lower()}"
+    vid = vstore.CHAT_PREFIX + hashlib.sha1(key.encode()).hexdigest()[:16]
+    v = vstore.upsert_visit(ctx.db, vid, ctx.employee.id, customer[:200], now)
     await send_card(ctx.services, v, now)
 
 

@@ -134,3 +134,18 @@ def reps_and_managers(db: Database) -> tuple[list[Employee], dict[str, Employee]
         managers = {e.manager_id for e in staff if e.manager_id}
         bosses = {m.id: m for m in s.execute(select(Employee).where(Employee.id.in_(managers))).scalars()}
     return staff, bosses
+
+
+CHAT_PREFIX = "CHAT-"  # ids of visits declared in chat (「拜访结束 X」); imports and ingest use their own ids
+
+
+def same_customer(a: str, b: str) -> bool:
+    x, y = "".join(a.split()).lower(), "".join(b.split()).lower()
+    return bool(x) and bool(y) and (x in y or y in x)
+
+
+def visits_between(db: Database, employee_id: str, start: datetime, end: datetime) -> list[Visit]:
+    """The employee's visits that ended in [start, end) (one local day), any source."""
+    with db.session() as s:
+        return list(s.execute(select(Visit).where(Visit.employee_id == employee_id, Visit.ended_at >= start,
+                                                  Visit.ended_at < end).order_by(Visit.ended_at)).scalars())

@@ -49,9 +49,11 @@ async def test_visit_phrasings_open_the_visit_card(chat, said: str, customer: st
 async def test_adjustment_status_lists_my_requests(chat) -> None:
     await chat.say("申请把新客户签约数目标从18调到17，原因：华山医院招标推迟", as_="E101")
     out = texts(await chat.say("我的调整申请批了吗", as_="E101"))
-    assert "新客户签约数：18 → 17 家" in out and "审批中" in out and "等待陈刚审批" in out
+    assert "新客户签约数：18 → 17 家" in out and "审批中" in out and "等待王磊审批" in out
     assert "想调整到多少" not in out  # not a second request
-    await chat.press("E090", 1)  # 批准 (above 5%: the director)
+    await chat.press("E100", 1)  # the manager approves first (above 5%) …
+    assert "等待陈刚审批" in texts(await chat.say("我的调整申请批了吗", as_="E101"))
+    await chat.press("E090", 1)  # … then the director
     assert "已批准" in texts(await chat.say("目标调整进度", as_="E101"))
 
 

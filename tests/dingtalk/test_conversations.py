@@ -42,3 +42,32 @@ async def test_team_views_over_dingtalk(emu, make_bot):
     # item 9: one mild signal promises nothing it will not do
     out = await ask(emu, "dt_e101", "最近有点累")
     assert "提醒" not in out and "主管王磊 或 HRBP 吴婷" in out
+
+
+async def test_checkin_formats_visits_and_adjustments_over_dingtalk(emu, make_bot):
+    from datetime import datetime
+
+    from handlers.checkin import store
+    from scheduler.runs import run_job
+    from tests.conftest import TZ
+
+    bot = await make_bot()
+    friday = datetime(2026, 11, 27, 16, 0, tzinfo=TZ)
+    bot.services.clock.set(friday)
+    await run_job(bot.services, "checkin_push", friday)
+    await until(lambda: emu.api.card_of("dt_e101") is not None, what="the check-in card")
+    # item 2: headings without colons, 下周 as the action label
+    before = len(emu.api.seen["dt_e101"])
+    await emu.acked(await emu.say("dt_e101", "本周成果\n签下华山\n障碍\n预算卡住\n下周\n跟进预算"))
+    await until(lambda: any("周复盘已提交" in t for t in emu.api.texts("dt_e101")[before:]), what="submitted")
+    ci = store.for_week(bot.db, "E101", "2026-W48")
+    assert (ci.achievement, ci.obstacle, ci.next_action) == ("签下华山", "预算卡住", "跟进预算")
+    # item 10: one chat-declared visit per customer per day
+    await ask(emu, "dt_e102", "拜访结束 瑞金医院")
+    assert "已经记录过" in await ask(emu, "dt_e102", "拜访结束 瑞金医院")
+    assert sum(s.kind == "card" and "拜访反馈" in s.text for s in emu.api.seen["dt_e102"]) == 1
+    # item 12: counted units take whole numbers
+    assert "只能是整数" in await ask(emu, "dt_e103", "申请把新客户签约数从24调到23.5，原因：仁和医院招标推迟到明年")
+    # item 13: the adjustment history in chat
+    await ask(emu, "dt_e103", "取消")
+    assert "还没有调整申请" in await ask(emu, "dt_e103", "新客户签约数的调整记录")
