@@ -35,6 +35,7 @@ FlowHandler = Callable[[Ctx, TextMessage, Conversation], Awaitable[Any]]
 IntentHandler = Callable[[Ctx, TextMessage, Any], Awaitable[Any]]
 ActionHandler = Callable[..., Awaitable[Any]]  # (ctx, event: CardAction, action: Action, *typed args)
 SystemHandler = Callable[[Ctx, SystemEvent], Awaitable[Any]]
+RepromptHandler = Callable[[Ctx, Conversation], Awaitable[Any]]
 ArgType = Callable[[str], Any]
 
 
@@ -82,6 +83,7 @@ class Router:
     actions: list[ActionRoute] = field(default_factory=list)
     system: dict[str, SystemHandler] = field(default_factory=dict)
     fallbacks: list[TextHandler] = field(default_factory=list)
+    reprompts: dict[str, RepromptHandler] = field(default_factory=dict)
     children: list[Router] = field(default_factory=list)
 
     # -- composition ---------------------------------------------------------------------------
@@ -156,6 +158,16 @@ class Router:
             if name in self.system:
                 raise RoutingError(f"system event {name!r} registered twice in router {self.name!r}")
             self.system[name] = fn
+            return fn
+        return deco
+
+    def reprompt(self, name: str) -> Callable[[RepromptHandler], RepromptHandler]:
+        """Asks flow ``name``'s pending question again after a message went elsewhere (a question,
+        a command, 帮助) and left the flow where it was: ``async def h(ctx, conv) -> None``."""
+        def deco(fn: RepromptHandler) -> RepromptHandler:
+            if name in self.reprompts:
+                raise RoutingError(f"reprompt for flow {name!r} registered twice in router {self.name!r}")
+            self.reprompts[name] = fn
             return fn
         return deco
 

@@ -2,7 +2,8 @@
 
 Text order: interrupting commands → the active conversation flow (unless the message starts with
 a command flagged ``escapes``) → commands → patterns (a pattern may decline) → intent (the
-injected classifier) → the fallback. Card actions: (prefix, verb), then the prefix's catch-all.
+injected classifier) → the fallback; when a message went elsewhere and left the flow where it was, the
+flow's reprompt asks its question again. Card actions: (prefix, verb), then the prefix's catch-all.
 The route table is built and checked once, when the dispatcher is created.
 """
 
@@ -30,6 +31,7 @@ from bot.router import (
 from cards.payload import Action, BadPayload, parse
 from storage import conversations
 from storage.employees import report_names as _report_names
+from storage.models import Conversation
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +67,7 @@ class Routes:
         self.system: dict[str, SystemHandler] = {}
         self.actions: dict[tuple[str, str | None], ActionRoute] = {}
         self.fallback: TextHandler | None = None
+        self.reprompts: dict[str, Any] = {}
         seen: dict[int, str] = {}
         prefix_owner: dict[str, str] = {}
         owners: dict[str, str] = {}
@@ -92,6 +95,7 @@ class Routes:
                         raise RoutingError(f"card action {a.prefix}:{a.verb or '*'} is routed twice "
                                            f"(router {r.name!r})")
                     self.actions[(a.prefix, a.verb)] = a
+                self.reprompts.update(r.reprompts)
                 for fb in r.fallbacks:
                     if self.fallback is not None:
                         raise RoutingError(f"a second fallback in router {r.name!r}: only one is allowed")
@@ -139,36 +143,49 @@ class Routing:
         await route.handler(ctx, event, action, *args)
 
     async def route_text(self, ctx: Ctx, msg: TextMessage) -> None:
+        conv = conversations.get(ctx.db, ctx.employee.id)
+        if await self._route_text(ctx, msg, conv) and conv is not None:
+            await self._reprompt(ctx, conv)
+
+    async def _route_text(self, ctx: Ctx, msg: TextMessage, conv: Conversation | None) -> bool:
+        """Route one text; True when something other than the active flow handled it."""
         routes = self.routes
         norm = normalise(msg.text)
         # 1. interrupting commands (帮助, 取消 …) work even in the middle of a flow
         for c in routes.interrupting:
             if norm in c.phrases:
                 await c.handler(ctx, msg)
-                return
+                return True
         # 2. the active conversation flow, unless the message is meant for another feature
-        conv = conversations.get(ctx.db, ctx.employee.id)
         if conv is not None and not self._escapes(norm, msg.text):
             flow = routes.flows.get(conv.flow)
             if flow is not None and await flow(ctx, msg, conv) is not False:
-                return
+                return False
         # 3. commands and patterns (a pattern may decline by returning False)
         for c in routes.commands:
             if norm in c.phrases:
                 await c.handler(ctx, msg)
-                return
+                return True
         for p in routes.patterns:
             if p.regex.search(msg.text) and await p.handler(ctx, msg) is not False:
-                return
+                return True
         # 4. intents understood from free text, handed the parsed question
         question = self.classify(ctx, msg.text)
         if question is not None:
             fn = routes.intents.get(question.intent)
             if fn is not None:
                 await fn(ctx, msg, question)
-                return
+                return True
         if routes.fallback is not None:
             await routes.fallback(ctx, msg)
+        return True
+
+    async def _reprompt(self, ctx: Ctx, before: Conversation) -> None:
+        """The message went elsewhere: if the flow is still where it was, ask its question again."""
+        fn = self.routes.reprompts.get(before.flow)
+        now = conversations.get(ctx.db, ctx.employee.id) if fn is not None else None
+        if fn is not None and now is not None and (now.flow, now.step) == (before.flow, before.step):
+            await fn(ctx, now)
 
     def _escapes(self, norm: str, text: str) -> bool:
         return norm.startswith(self.routes.escape_phrases) or any(p.regex.search(text) for p in self.routes.escape_patterns)

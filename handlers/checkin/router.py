@@ -20,7 +20,7 @@ from bot.router import Router
 from bot.services import Services
 from cards.model import Button, Card
 from cards.payload import Action, pack
-from handlers.checkin import archive, store
+from handlers.checkin import archive, asides, store
 from handlers.checkin import review as checkin_review
 from handlers.checkin.parse import (
     ELABORATE,
@@ -203,14 +203,22 @@ async def on_answer(ctx: Ctx, msg: TextMessage, conv: Conversation) -> bool | No
     if text in ("跳过", "本周跳过", "本周休假"):
         await skip(ctx, ci)
         return None
+    if conv.step == "confirm":
+        return await on_confirm_text(ctx, ci, conv, text)
+    parts = parse_all(text)
+    if not parts and asides.read_as(text, ctx.local_now().date()) == "question":
+        return False  # answered by its feature; the reprompt asks the pending question again
     if conv.step == "revise":
         await revise_with(ctx, ci, text, conv.data)
         return None
-    parts = parse_all(text)
     if parts:
         await take_answers(ctx, ci, parts, conv.data, text)
         return None
     part = conv.step if conv.step in PARTS else (first_missing(ci) or "achievement")
+    if asides.read_as(text, ctx.local_now().date()) == "unsure":
+        ctx.set_step("confirm", {**conv.data, "part": part, "pending": text})
+        await ctx.reply_card(asides.confirm_card(ci.id or 0, part, text), asides.confirm_subject(ci.id or 0))
+        return None
     issue = problem(text)
     retried = list(conv.data.get("retried", []))
     if issue and part not in retried:
@@ -219,6 +227,78 @@ async def on_answer(ctx: Ctx, msg: TextMessage, conv: Conversation) -> bool | No
         return None
     await take_answers(ctx, ci, {part: strip_number(text)}, conv.data, text)
     return None
+
+
+async def on_confirm_text(ctx: Ctx, ci: CheckIn, conv: Conversation, text: str) -> bool | None:
+    """Waiting for 「这是对第 N 题的回答吗？」: 是 / 不是, or a new message (the pending one is dropped)."""
+    part, pending = conv.data.get("part", "achievement"), conv.data.get("pending", "")
+    data = {k: v for k, v in conv.data.items() if k not in ("part", "pending")}
+    reply = text.strip("。！!～~ ")
+    if reply in asides.YES or reply in asides.NO:
+        await resolve_pending(ctx, ci, part, pending, data, as_answer=reply in asides.YES)
+        return None
+    ctx.set_step(part, data)
+    await ctx.update_cards(asides.confirm_subject(ci.id or 0),
+                           asides.confirm_card(ci.id or 0, part, pending).closed("已忽略"))
+    conv.step, conv.data = part, data
+    return await on_answer(ctx, TextMessage(channel=ctx.event.channel, sender=ctx.event.sender,
+                                            key=ctx.event.key, text=text), conv)
+
+
+async def resolve_pending(ctx: Ctx, ci: CheckIn, part: str, pending: str, data: dict, as_answer: bool) -> None:
+    await ctx.update_cards(asides.confirm_subject(ci.id or 0), asides.confirm_card(ci.id or 0, part, pending)
+                           .closed("已记为回答" if as_answer else "按问题回答"))
+    ctx.set_step(part, data)
+    if as_answer:
+        await take_answers(ctx, ci, {part: strip_number(pending)}, data, pending)
+        return
+    routing = ctx.services.dispatcher.routing
+    question = routing.classify(ctx, pending)
+    fn = routing.routes.intents.get(question.intent) if question is not None else None
+    msg = TextMessage(channel=ctx.event.channel, sender=ctx.event.sender, key=ctx.event.key, text=pending)
+    if fn is not None:
+        await fn(ctx, msg, question)
+    elif routing.routes.fallback is not None:
+        await routing.routes.fallback(ctx, msg)
+    conv = ctx.conversation()
+    if conv is not None and conv.flow == FLOW:  # the question did not start another conversation
+        await ctx.reply(f"（继续周复盘）{QUESTIONS[part]}")
+
+
+@router.action("ci", "ans", args=(int,))
+async def on_pending_is_answer(ctx: Ctx, event: CardAction, action: Action, checkin_id: int) -> None:
+    await _pending_button(ctx, checkin_id, as_answer=True)
+
+
+@router.action("ci", "qst", args=(int,))
+async def on_pending_is_question(ctx: Ctx, event: CardAction, action: Action, checkin_id: int) -> None:
+    await _pending_button(ctx, checkin_id, as_answer=False)
+
+
+async def _pending_button(ctx: Ctx, checkin_id: int, as_answer: bool) -> None:
+    ci = await _own(ctx, checkin_id)
+    conv = ctx.conversation()
+    if ci is None:
+        return
+    if conv is None or conv.flow != FLOW or conv.step != "confirm":
+        await ctx.reply("这条确认已经处理过了。")
+        return
+    data = {k: v for k, v in conv.data.items() if k not in ("part", "pending")}
+    await resolve_pending(ctx, ci, conv.data.get("part", "achievement"), conv.data.get("pending", ""), data,
+                          as_answer)
+
+
+@router.reprompt(FLOW)
+async def on_reprompt(ctx: Ctx, conv: Conversation) -> None:
+    """A question or command in the middle of the check-in was answered: back to where we were."""
+    if conv.step in PARTS:
+        await ctx.reply(f"（继续周复盘）{QUESTIONS[conv.step]}")
+    elif conv.step == "revise":
+        example = "、".join(f"「{LABELS[p]}：……」" for p in PARTS)
+        await ctx.reply(f"（继续修改周复盘）请告诉我要改哪一项，例如 {example}；发送「取消」放弃修改。")
+    elif conv.step == "confirm":
+        n = asides.number_of(conv.data.get("part", "achievement"))
+        await ctx.reply(f"（继续周复盘）「{conv.data.get('pending', '')}」是对第 {n} 题的回答吗？回复「是」或「不是」。")
 
 
 async def take_answers(ctx: Ctx, ci: CheckIn, parts: dict[str, str], data: dict | None, raw: str) -> None:
