@@ -47,8 +47,19 @@ def _strip_lead(t: str) -> str:
     return t
 
 
+_TAIL_ASK = re.compile(r"(能不能|能否|可不可以|可以|行不行|好不好|想|要|请)$")
+_PARTICLES = "啊吧呀哈呢嘛哦喔了的，,。.；;！!～~ "
+_EMOJI = re.compile(r"[\U0001F000-\U0001FAFF\u2600-\u27BF\uFE0F]")
+
+
 def clean_reason(text: str) -> str:
-    return text.strip().strip("，,。.；;！!～~ ").strip()
+    return _EMOJI.sub("", text).strip().strip("，,。.；;！!～~ ").strip()
+
+
+def _bare_reason(rest: str) -> str:
+    """「…从24降到23啊 仁和招标推迟了😭」: the words after the numbers are the reason."""
+    r = clean_reason(rest).lstrip(_PARTICLES)
+    return r if len(re.findall(r"[\u4e00-\u9fff]", r)) >= 4 else ""
 
 
 def parse_request(text: str) -> Parsed:
@@ -57,12 +68,15 @@ def parse_request(text: str) -> Parsed:
     rest = text
     if m:
         p.goal_text = _strip_lead(m.group("goal") if m.group("goal") is not None else m.group("goal2") or "")
+        p.goal_text = _TAIL_ASK.sub("", p.goal_text).strip()
         p.old = float(m.group("old")) if m.group("old") else None
         p.new = float(m.group("new"))
         rest = text[m.end():]
     r = REASON.search(rest) or REASON.search(text)
     if r:
         p.reason = clean_reason(r.group("r") or r.group("r2") or "")
+    elif m:
+        p.reason = _bare_reason(rest)
     return p
 
 

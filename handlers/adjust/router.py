@@ -17,7 +17,7 @@ from typing import Any
 
 from bot.context import Ctx
 from bot.events import CardAction, TextMessage
-from bot.router import Router
+from bot.router import Router, normalise
 from cards.payload import Action
 from handlers.adjust import decide as adjust_decide
 from handlers.adjust import rules
@@ -25,6 +25,7 @@ from handlers.adjust import store as adj
 from handlers.adjust.cards import change_text, goal_choice_card
 from handlers.adjust.parse import TRIGGER, clean_reason, first_number, parse_request
 from handlers.common.goals import goals_of
+from handlers.common.questions import read_as
 from storage.models import Conversation, Goal
 
 router = Router("adjust")
@@ -57,15 +58,21 @@ async def start(ctx: Ctx, text: str) -> None:
         ctx.end_flow(FLOW)
         await ctx.reply("你目前没有处于考核期内的目标，暂时无法申请调整。如有疑问请联系你的主管。")
         return
-    matches = rules.match_goals(goals, p.goal_text) if p.goal_text else []
-    if p.goal_text and not matches:
+    named = rules.clean_goal_text(p.goal_text) if p.goal_text else ""
+    matches = rules.match_goals(goals, named) if named else []
+    by_old = [g for g in goals if p.old is not None and g.target is not None and abs(g.target - p.old) < 1e-9]
+    if not matches and (len(by_old) == 1 or (len(goals) == 1 and not named)):
+        data["goal_id"] = (by_old or goals)[0].id  # 「kpi能不能从24降到23」: the one goal, or the one at 24
+        await advance(ctx, data)
+        return
+    if named and not matches:
         closed = rules.match_goals(goals_of(ctx.db, ctx.employee.id), p.goal_text)
         if closed:  # their own goal, but its period is over (or not started)
             await ctx.reply(goal_problem(ctx, closed[0][0]) or "这个目标当前不能调整。")
             return
         data["options"] = [g.id for g in goals]
         ctx.start_flow(FLOW, "goal", data)
-        await ctx.reply(f"在你名下没有找到「{rules.clean_goal_text(p.goal_text)}」这个目标，请从下面选一个。")
+        await ctx.reply(f"在你名下没有找到「{named}」这个目标，请从下面选一个。")
         await ctx.reply_card(goal_choice_card(goals), subject=f"adjpick:{ctx.employee.id}")
         return
     if len(matches) == 1 or (matches and matches[0][1] - matches[1][1] >= 10):
@@ -114,9 +121,30 @@ async def on_flow_text(ctx: Ctx, msg: TextMessage, conv: Conversation) -> bool:
             return False
         data["new"] = n
     elif conv.step == "reason":
+        if is_elsewhere(ctx, text):
+            return False  # 「申请调整目标」 or a question is never taken for the reason
         data["reason"] = clean_reason(text)
     await advance(ctx, data)
     return True
+
+
+def is_elsewhere(ctx: Ctx, text: str) -> bool:
+    """A command of any feature, or a question: not the answer the step waits for."""
+    norm = normalise(text)
+    if any(norm in c.phrases for c in ctx.services.dispatcher.routing.routes.commands):
+        return True
+    return read_as(text, ctx.local_now().date()) == "question"
+
+
+@router.reprompt(FLOW)
+async def on_reprompt(ctx: Ctx, conv: Conversation) -> None:
+    """Something else was answered while a request was half-written: ask for what is still missing."""
+    ask = {"reason": f"（继续申请调整目标）请用一句话说明业务原因（至少 {MIN_REASON} 个字）。",
+           "target": "（继续申请调整目标）想调整到多少？请回复一个数字。",
+           "goal": "（继续申请调整目标）要调整哪个目标？请回复序号或目标名称。",
+           "confirm": "（继续申请调整目标）回复「确认」继续，或直接回复新的目标值。"}.get(conv.step)
+    if ask:
+        await ctx.reply(ask)
 
 
 def _goal_from_answer(ctx: Ctx, text: str, options: list[str]) -> Goal | None:

@@ -159,12 +159,15 @@ async def on_seen_button(ctx: Ctx, event: CardAction, action: Action) -> None:
 async def on_feedback_button(ctx: Ctx, event: CardAction, action: Action) -> None:
     found = await _found(ctx, [action.arg(0)])
     if found:
-        ci, emp = found[0]
-        if ci.manager_seen_at is None:
-            store.update(ctx.db, ci.id, manager_seen_at=ctx.now())
-        ctx.start_flow(FLOW, "write", {"checkin_id": ci.id})
-        await ctx.reply(f"请写下给 {emp.name} 的反馈（{ci.week}）。具体一点更有帮助：什么情境、什么行为、带来什么影响。"
-                        "发送「取消」放弃。")
+        await start_writing(ctx, *found[0])
+
+
+async def start_writing(ctx: Ctx, ci: CheckIn, emp: Employee) -> None:
+    if ci.manager_seen_at is None:
+        store.update(ctx.db, ci.id, manager_seen_at=ctx.now())
+    ctx.start_flow(FLOW, "write", {"checkin_id": ci.id})
+    await ctx.reply(f"请写下给 {emp.name} 的反馈（{ci.week}）。具体一点更有帮助：什么情境、什么行为、带来什么影响。"
+                    "发送「取消」放弃。")
 
 
 @router.flow(FLOW)
@@ -185,6 +188,11 @@ async def on_feedback_text(ctx: Ctx, msg: TextMessage, conv: Conversation) -> bo
         ctx.set_step("write", {**conv.data, "draft": text})
         await ctx.reply(SBI_HINT)
         return None
+    await send_feedback(ctx, ci, emp, text)
+    return None
+
+
+async def send_feedback(ctx: Ctx, ci: CheckIn, emp: Employee, text: str) -> None:
     fb = store.add_feedback(ctx.db, ci, ctx.employee.id, text, ctx.now())
     ctx.end_flow(FLOW)
     await ctx.services.messenger.send_text(
@@ -192,4 +200,36 @@ async def on_feedback_text(ctx: Ctx, msg: TextMessage, conv: Conversation) -> bo
     await ctx.update_cards(review_subject(ci), review_card(emp, ci, ctx.services.tz).closed("已反馈"))
     await ctx.reply(f"已发送给 {emp.name} ✅")
     await record(ctx, emp.id, text, "manager", f"feedback:{fb.id}")
+
+
+# -- feedback by text: 「给张伟写反馈：…」「写反馈 张伟」 (issue 13, item 14) ------------------------------
+FEEDBACK_SAID = (r"^\s*(?:给|对)\s*(?P<name>[^\s:：，,]{2,4}?)\s*(?:写|发|的)?\s*(?:一条|个|一下)?\s*反馈\s*[:：，,]?\s*(?P<text>.*)$"
+                 r"|^\s*写反馈\s*[:：，,]?\s*(?P<name2>[^\s:：，,]{2,4})\s*(?:[:：，,]\s*(?P<text2>.*))?$")
+
+
+@router.pattern(FEEDBACK_SAID, escapes=True)
+async def on_feedback_said(ctx: Ctx, msg: TextMessage) -> bool | None:
+    m = re.match(FEEDBACK_SAID, msg.text.strip(), re.S)
+    if m is None:
+        return False
+    name, text = (m.group("name") or m.group("name2") or ""), (m.group("text") or m.group("text2") or "").strip()
+    reports = _reports_with(ctx.services, ctx.employee.id)
+    if not reports:
+        return False  # not a manager: 「给我的反馈」 etc. is a question for Q&A
+    emp = next((e for e in reports.values() if e.name == name and e.active), None)
+    if emp is None:
+        await ctx.reply(f"{name}不是你的直属下属，只能给直属下属的周复盘写反馈。")
+        return None
+    ci = store.latest_submitted(ctx.db, emp.id)
+    if ci is None:
+        await ctx.reply(f"{emp.name}还没有提交过周复盘，暂时没有可以反馈的内容。")
+        return None
+    if not text:
+        await start_writing(ctx, ci, emp)
+        return None
+    if is_vague(text):
+        ctx.start_flow(FLOW, "write", {"checkin_id": ci.id, "draft": text})
+        await ctx.reply(SBI_HINT)
+        return None
+    await send_feedback(ctx, ci, emp, text)
     return None

@@ -131,3 +131,9 @@ def pushed_since(db: Database, since: datetime, statuses: tuple[str, ...]) -> li
 def department(db: Database, department_id: int) -> Department | None:
     with db.session() as s:
         return s.get(Department, department_id)
+
+
+def latest_submitted(db: Database, employee_id: str) -> CheckIn | None:
+    with db.session() as s:
+        return s.execute(select(CheckIn).where(CheckIn.employee_id == employee_id, CheckIn.status == "submitted")
+                         .order_by(CheckIn.week.desc()).limit(1)).scalar()

@@ -3,7 +3,7 @@ DingTalk (Stream frames, interactive cards), each against its emulator."""
 
 from __future__ import annotations
 
-from tests.adjust.util import REQUEST
+from tests.adjust.util import REQUEST, recorded_cards
 from tests.emulators.dingtalk import until as dt_until
 from tests.emulators.dingtalk_api import card_buttons, card_text
 from tests.wecom.conftest import WeComRig, until
@@ -31,6 +31,7 @@ async def test_approve_on_wecom_and_a_wrong_clicker_is_refused(rig: WeComRig) ->
     # … then the director decides
     await until(lambda: any(s.msgtype == "template_card" for s in rig.emulator.seen.get("wx_e090", [])),
                 "the director's approval card")
+    await rig.settle()
     task_id, card = rig.emulator.last_card("wx_e090")
     keys = {b["text"]: b["key"] for b in card["button_list"]}
     assert set(keys) == {"批准", "驳回"} and keys["批准"].startswith("adj:approve:")
@@ -57,6 +58,7 @@ async def test_approve_on_dingtalk(emu, make_bot) -> None:
     assert "你批准后还需陈刚最终审批" in card_text(emu.api.card_of("dt_e100"))
     await emu.acked(await emu.click("dt_e100", "批准"))
     await dt_until(lambda: emu.api.card_of("dt_e090") is not None, what="the director's approval card")
+    await dt_until(lambda: recorded_cards(bot.db) == 2, what="both approval cards recorded")
     assert _goal_target(bot.db) == 18
     card = emu.api.card_of("dt_e090")
     assert [b["text"] for b in card_buttons(card)] == ["批准", "驳回"]

@@ -39,3 +39,14 @@ def goal(chat, goal_id: str = "G-E101") -> Goal:
 def audits(chat, goal_id: str = "G-E101") -> list[GoalAudit]:
     with chat.bot.db.session() as s:
         return list(s.execute(select(GoalAudit).where(GoalAudit.goal_id == goal_id)).scalars())
+
+
+def recorded_cards(db, subject_like: str = "adj:%") -> int:  # type: ignore[no-untyped-def]
+    """Delivered cards the bot has recorded (a click on a card before its record exists cannot update it)."""
+    from sqlalchemy import func
+
+    from storage.models import CardRecord
+
+    with db.session() as s:
+        return int(s.execute(select(func.count()).select_from(CardRecord)
+                             .where(CardRecord.subject.like(subject_like))).scalar_one())

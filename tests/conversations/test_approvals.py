@@ -46,3 +46,29 @@ async def test_counted_units_take_whole_numbers(chat) -> None:
     assert requests(chat) == []
     said = texts(await chat.say("17", as_="E101"))
     assert "已提交目标调整申请" in said and requests(chat)[0].new_target == 17
+
+
+# -- item 4: a messy request keeps its numbers and its reason ------------------------------------------
+async def test_messy_request_uses_the_goal_at_that_target_and_keeps_the_reason(chat) -> None:
+    said = texts(await chat.say("kpi能不能从24降到23啊 仁和招标推迟了😭", as_="E103"))  # 刘洋: one goal at 24
+    assert "没有找到" not in said and "已提交目标调整申请：「新客户签约数」24 → 23 家" in said
+    [req] = requests(chat)
+    assert (req.goal_id, req.old_target, req.new_target, req.reason) == ("G-E103", 24, 23, "仁和招标推迟了")
+
+
+async def test_messy_request_with_one_goal_keeps_numbers_while_asking(chat) -> None:
+    # 张伟's one goal is at 18, not 24: the numbers are kept and the difference pointed out
+    said = texts(await chat.say("kpi能不能从24降到23啊 仁和招标推迟了😭", as_="E101"))
+    assert "「新客户签约数」当前目标是 18 家，不是 24 家" in said and "没有找到" not in said
+
+
+async def test_a_command_while_waiting_for_the_reason_is_not_the_reason(chat) -> None:
+    await chat.say("申请调整目标", as_="E103")
+    await chat.say("23", as_="E103")
+    said = texts(await chat.say("申请调整目标", as_="E103"))
+    assert requests(chat) == [] and "想调整到多少" in said  # started again, not filed with 「申请调整目标」
+    await chat.say("23", as_="E103")
+    said = texts(await chat.say("我的积分", as_="E103"))
+    assert "当前积分" in said and "（继续申请调整目标）请用一句话说明业务原因" in said
+    said = texts(await chat.say("仁和医院招标推迟到明年", as_="E103"))
+    assert "已提交目标调整申请" in said and requests(chat)[0].reason == "仁和医院招标推迟到明年"

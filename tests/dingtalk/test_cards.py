@@ -7,6 +7,7 @@ from sqlalchemy import select
 from cards.model import Button, Card, TagChoice, TagOption
 from storage import cardstore
 from storage.models import InboundEvent
+from tests.adjust.util import recorded_cards
 from tests.emulators.dingtalk import until
 from tests.emulators.dingtalk_api import card_buttons, card_text
 
@@ -53,9 +54,13 @@ async def test_template_card_create_deliver_click_and_update(emu, make_bot):
 
 
 async def test_approve_an_adjustment_on_dingtalk(emu, make_bot):
-    await make_bot()
+    bot = await make_bot()
     await emu.acked(await emu.say("dt_e101", REQUEST))
+    # above 5%: the manager approves first, then the director (issue 13)
+    await until(lambda: emu.api.card_of("dt_e100") is not None, what="the approval card for the manager")
+    await emu.acked(await emu.click("dt_e100", "批准"))
     await until(lambda: emu.api.card_of("dt_e090") is not None, what="the approval card for the director")
+    await until(lambda: recorded_cards(bot.db) == 2, what="both approval cards recorded")
     card = emu.api.card_of("dt_e090")
     assert any("批准" in b["text"] for b in card_buttons(card))
     await emu.acked(await emu.click("dt_e090", "批准"))
