@@ -39,3 +39,15 @@ def active_ids(db: Database, ids: list[str]) -> set[str]:
     """Those of ``ids`` that belong to active employees."""
     with db.session() as s:
         return set(s.execute(select(Employee.id).where(Employee.id.in_(ids), Employee.active)).scalars())
+
+
+def named_in(db: Database, text: str, max_len: int = 4) -> list[Employee]:
+    """Active employees whose name (2–4 characters) occurs in ``text``: the text's substrings are looked
+    up in the name index, so the cost does not grow with the number of employees."""
+    text = "".join(text.split())
+    subs = {text[i:i + n] for n in range(2, max_len + 1) for i in range(len(text) - n + 1)}
+    subs = {x for x in subs if not x.isascii()}
+    if not subs:
+        return []
+    with db.session() as s:
+        return list(s.execute(select(Employee).where(Employee.name.in_(sorted(subs)), Employee.active)).scalars())

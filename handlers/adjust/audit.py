@@ -76,7 +76,7 @@ def wants_history(text: str) -> bool:
 
 def answer_history(db: Database, me: Employee, text: str, tz: tzinfo) -> str:
     from handlers.common.goals import goals_of
-    from handlers.qa.store import employees_named_in
+    from storage.employees import named_in as employees_named_in
 
     named = [e for e in employees_named_in(db, text) if e.id != me.id]
     owners = named or [me]

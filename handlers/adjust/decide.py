@@ -21,7 +21,7 @@ from bot.router import Router
 from cards.payload import Action
 from handlers.adjust import store as adj
 from handlers.adjust.cards import approval_card, change_text, closed_card, subject
-from handlers.common.calendar import local_short
+from handlers.common.calendar import add_work_hours, local_short
 from handlers.common.goals import alignment, format_progress
 from scheduler.registry import JobCtx, job
 from storage.db import Database
@@ -216,13 +216,17 @@ async def after_decision(ctx: Ctx, decision: adj.Decision) -> None:
 
 # -- escalation ----------------------------------------------------------------------------------
 @job("adjust_escalation", cron="*/10 * * * *",
-     description="目标调整申请超时未审批：转给上级主管（或提醒一次）")
+     description="目标调整申请超时未审批（按工作日小时计）：转给上级主管（或提醒一次）")
 async def adjust_escalation(jctx: JobCtx) -> str:
     services = jctx.services
     db, messenger, tz = services.db, services.messenger, services.tz
     hours = services.settings.policy.approval_escalation_hours
     escalated = reminded = 0
+    cal = services.settings.calendar
     for req in adj.due_for_escalation(db, jctx.at - timedelta(hours=hours)):
+        # hours count on workdays only, like the check-in chain: Friday 16:00 + 24 h is Monday 16:00
+        if add_work_hours(req.manager_approved_at or req.created_at, hours, tz, cal) > jctx.at:
+            continue
         async with jctx.row(f"adj:{req.id}"):
             requester = adj.employee(db, req.requester_id)
             approver = adj.employee(db, req.approver_id)

@@ -32,6 +32,7 @@ class Subject:
     """The person a question is about, or the reply that says why not / asks who."""
     employee: Employee | None
     reply: str | None = None
+    supported: Employee | None = None  # refused, but the asker is this person's HRBP (status only)
 
 
 def can_see(db: Database, asker: Employee, other: Employee) -> bool:
@@ -70,7 +71,9 @@ def resolve(db: Database, me: Employee, text: str) -> Subject:
             return Subject(None, f"一次只能查一位同事：你指的是{'还是'.join(names)}？")
         stranger = next(e for e in named if e not in visible)
         log.info("qa: %s asked about %s, who is not in their team; refused", me.id, stranger.id)
-        return Subject(None, NOT_A_REPORT.format(name=stranger.name) if queries.has_reports(db, me.id) else ONLY_SELF)
+        supported = stranger if len(named) == 1 and stranger.hrbp_id == me.id else None
+        return Subject(None, NOT_A_REPORT.format(name=stranger.name) if queries.has_reports(db, me.id) else ONLY_SELF,
+                       supported)
     for m in _NICK.finditer(text):
         surname = m.group(1) or m.group(2)
         if me.name.startswith(surname) and not about_me:

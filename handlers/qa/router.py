@@ -14,18 +14,11 @@ from bot.routing import report_names
 from handlers.qa import people, team
 from handlers.qa.answers import ANSWERS, Ask
 from nlp.intent import Question, parse_question
-from storage.models import Employee
 
 log = logging.getLogger(__name__)
 router = Router("qa")
 
 ONLY_SELF = people.ONLY_SELF
-
-
-def resolve_subject(ctx: Ctx, text: str, subject_name: str | None) -> tuple[Employee | None, str | None]:
-    """(who the question is about, None) or (None, refusal or 「你指的是谁？」)."""
-    found = people.resolve(ctx.db, ctx.employee, text)
-    return found.employee, found.reply
 
 
 async def answer(ctx: Ctx, msg: TextMessage, intent: str, question: Question | None = None) -> None:
@@ -34,7 +27,12 @@ async def answer(ctx: Ctx, msg: TextMessage, intent: str, question: Question | N
     quick asks, 「我的积分」) leave it out and it is parsed here."""
     today = ctx.local_now().date()
     q = question or parse_question(msg.text, today, known_names=report_names(ctx))
-    subject, refusal = resolve_subject(ctx, msg.text, q.subject_name)
+    found = people.resolve(ctx.db, ctx.employee, msg.text)
+    subject, refusal = found.employee, found.reply
+    if found.supported is not None and intent in team.TEAM_INTENTS:  # an HRBP: status of the people they support
+        await ctx.reply(await asyncio.to_thread(team.hrbp_status, ctx.db, found.supported, intent, q.period, today,
+                                                msg.text))
+        return
     if subject is ctx.employee and intent in team.TEAM_INTENTS and team.is_team_question(msg.text):
         await ctx.reply(await asyncio.to_thread(team.answer_team, ctx.db, ctx.employee, intent, q.period, today,
                                                 msg.text))

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from handlers.visit.store import balances, points_balance
 from storage.db import Database
+from storage.employees import named_in as employees_named_in  # noqa: F401  (used by qa.people)
 from storage.models import CheckIn, Department, Employee, Feedback, PointsEntry, Task
 
 OPEN_TASK = ("todo", "doing")
@@ -108,18 +109,6 @@ def report_named(db: Database, manager_id: str, name: str) -> Employee | None:
     with db.session() as s:
         return s.execute(select(Employee).where(Employee.manager_id == manager_id, Employee.name == name,
                                                 Employee.active).order_by(Employee.id).limit(1)).scalar()
-
-
-def employees_named_in(db: Database, text: str, max_len: int = 4) -> list[Employee]:
-    """Active employees whose name (2–4 characters) occurs in ``text``: the text's substrings are looked
-    up in the name index, so the cost does not grow with the number of employees."""
-    text = "".join(text.split())
-    subs = {text[i:i + n] for n in range(2, max_len + 1) for i in range(len(text) - n + 1)}
-    subs = {x for x in subs if not x.isascii()}
-    if not subs:
-        return []
-    with db.session() as s:
-        return list(s.execute(select(Employee).where(Employee.name.in_(sorted(subs)), Employee.active)).scalars())
 
 
 # -- who may be asked about: reports, subtrees, supported people (issue 13, items 5 and 6) ----------------

@@ -151,3 +151,24 @@ def answer_team(db: Database, me: Employee, intent: str, p: Period, today: date,
     if intent == "goal_progress":
         return kpi_view(db, team, today)
     return tasks_view(db, team, p, today, text)
+
+
+def hrbp_status(db: Database, emp: Employee, intent: str, p: Period, today: date, text: str) -> str:
+    """An HRBP asking about one person they support: status only (never the check-in text or task titles)."""
+    one = Team([emp], False, True, {})
+    if intent == "checkin_status":
+        week, monday, label = _checkin_week(db, one, p, today)
+        c = queries.week_checkins(db, [emp.id], week).get(emp.id)
+        if c is None or (c.status == "pending" and c.pushed_at is None):
+            state = "还没开始（填写卡片尚未发出）"
+        else:
+            state = CHECKIN_STATUS.get(c.status, c.status)
+        return f"{emp.name}{label}（{md(monday)}–{md(monday + timedelta(days=6))}）的周复盘：{state}。（内容仅主管可见）"
+    if intent == "goal_progress":
+        return kpi_view(db, one, today).replace("团队 KPI 完成情况：\n· ", "")
+    _start, end, _undated, label = task_window(p, today)
+    n, late, _oldest = queries.task_counts(db, [emp.id], today, None if wants_overdue(text) else end).get(
+        emp.id, (0, 0, None))
+    if wants_overdue(text):
+        return f"{emp.name}有 {late} 项逾期任务。" if late else f"{emp.name}没有逾期任务。"
+    return f"{emp.name}{label}未完成任务 {n} 项" + (f"，其中逾期 {late} 项。" if late else "。")

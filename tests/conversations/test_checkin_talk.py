@@ -14,12 +14,12 @@ FRIDAY = datetime(2026, 11, 27, 16, 0, tzinfo=TZ)
 WEEK = "2026-W48"
 
 
-async def push(chat) -> None:  # type: ignore[no-untyped-def]
+async def push(chat) -> None:
     chat.clock.set(FRIDAY)
     await chat.run_job("checkin_push")
 
 
-def checkin(chat, emp: str = "E101") -> CheckIn:  # type: ignore[no-untyped-def]
+def checkin(chat, emp: str = "E101") -> CheckIn:
     ci = store.for_week(chat.bot.db, emp, WEEK)
     assert ci is not None
     return ci

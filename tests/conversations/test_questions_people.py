@@ -15,7 +15,7 @@ from tests.conftest import texts
 NOT_UNDERSTOOD = "没太明白"
 
 
-def add_task(chat, task_id: str, owner: str, title: str, due: date, status: str = "todo") -> None:  # type: ignore[no-untyped-def]
+def add_task(chat, task_id: str, owner: str, title: str, due: date, status: str = "todo") -> None:
     with chat.bot.db.session() as s:
         s.add(Task(id=task_id, owner_id=owner, title=title, due_date=due, status=status))
 
@@ -133,3 +133,14 @@ async def test_one_mild_signal_promises_no_escalation(chat) -> None:
     assert not flagged and chat.seen("E100") == []
     assert "提醒" not in out and "已请" not in out
     assert "主管王磊 或 HRBP 吴婷" in out
+
+
+async def test_hrbp_reads_status_of_a_supported_person_never_the_text(chat) -> None:
+    out = texts(await chat.say("张伟上周周报交了吗", as_="E003"))
+    assert "张伟上周（11月16日–11月22日）的周复盘：已提交" in out and "成果" not in out
+    assert "本周（11月23日–11月29日）的周复盘：还没开始" in texts(await chat.say("张伟这周周报交了吗", as_="E003"))
+    assert "张伟：新客户签约数 12/18家（67%）" in texts(await chat.say("张伟的KPI进度", as_="E003"))
+    out = texts(await chat.say("张伟本月还有哪些任务", as_="E003"))
+    assert "张伟本月（含已逾期）未完成任务 2 项" in out and "回款催收" not in out
+    # E002 is not 张伟's HRBP
+    assert "张伟不在你的团队里" in texts(await chat.say("张伟这周周报交了吗", as_="E002"))

@@ -13,7 +13,7 @@ from tests.conftest import REPO, texts
 REQ = "申请把新客户签约数从24调到23，原因：仁和医院招标推迟到明年"
 
 
-async def _approved(chat) -> None:  # type: ignore[no-untyped-def]
+async def _approved(chat) -> None:
     await chat.say(REQ, as_="E103")
     await chat.press("E100", 1)  # 批准 (≤ 5%: the direct manager)
 

@@ -10,11 +10,11 @@ from storage.models import PointsEntry, Visit
 from tests.conftest import texts
 
 
-def cards(shown) -> list:  # type: ignore[no-untyped-def]
+def cards(shown) -> list:
     return [s for s in shown if s.kind == "card"]
 
 
-def points(chat, emp: str = "E101") -> int:  # type: ignore[no-untyped-def]
+def points(chat, emp: str = "E101") -> int:
     with chat.bot.db.session() as s:
         return int(s.execute(select(func.coalesce(func.sum(PointsEntry.delta), 0))
                              .where(PointsEntry.employee_id == emp)).scalar_one())

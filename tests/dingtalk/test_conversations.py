@@ -6,7 +6,7 @@ from __future__ import annotations
 from tests.emulators.dingtalk import until
 
 
-async def ask(emu, user: str, text: str) -> str:  # type: ignore[no-untyped-def]
+async def ask(emu, user: str, text: str) -> str:
     """Send ``text`` as ``user`` and return everything the bot sent them in reply."""
     before = len(emu.api.seen.get(user, []))
     await emu.acked(await emu.say(user, text))
