@@ -60,8 +60,10 @@ def build_parser() -> argparse.ArgumentParser:
     jr.add_argument("--at", help="ISO datetime the run is as of (default now; no zone = company time zone)")
     e = sub.add_parser("eval", help="evaluate the NLP on a labelled JSONL file")
     esub = e.add_subparsers(dest="eval_cmd", required=True)
+    from nlp.questions_eval import EVAL_MAP_HELP
+
     for name in ("replies", "questions"):
-        ep = esub.add_parser(name)
+        ep = esub.add_parser(name, description=EVAL_MAP_HELP if name == "questions" else None)
         ep.add_argument("path")
         ep.add_argument("--json", action="store_true", help="print one JSON object")
     r = sub.add_parser("report", help="reports for HR")

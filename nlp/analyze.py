@@ -5,21 +5,26 @@
     ['burnout', 'resource']
 
 `analyze` is fast (well under a millisecond per reply once warm), thread-safe (no shared mutable state
-after the one-time, lock-protected lazy loading of the lexicons, jieba, the sentiment model and the
-risk model). Risk signals come from the rules (nlp/risk.py) plus the learned model (nlp/risk_model.py),
-which only adds categories the rules neither found nor vetoed; sentiment sees the rule matches only
-(rule score + learned 3-class layer, nlp/sentiment.py).
+after the one-time, lock-protected lazy loading of the lexicons, jieba and the learned model).
+
+Pipeline: normalise -> rules (nlp/risk.py: lexicon matches filtered by context rules, and the categories
+they vetoed) -> rule sentiment score (nlp/sentiment.py) -> the learned model (nlp/reply_model.py), which
+reads the text's n-grams and tokens together with the rules' verdicts and decides both the risk classes
+(per-class calibrated thresholds) and the sentiment. A class's evidence is the rule signal's span when
+the rules found it, else the text feature that weighs most for it. Without a model file the rules and
+the rule score alone decide.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from nlp.lexicon import CATEGORIES
-from nlp.normalize import normalize
-from nlp.risk import detect_full
-from nlp.risk_model import model_matches
-from nlp.sentiment import score_sentiment
+from nlp.normalize import Normalized, normalize
+from nlp.reply_model import load_model, risk_matches, score, sentiment_label, shape_features, text_features
+from nlp.risk import Detection, detect_full
+from nlp.sentiment import is_acknowledgement, lexicon_total, rule_label
 
 SOURCES = ("checkin", "visit", "manager")
 
@@ -45,21 +50,33 @@ class Analysis:
         return [c for c in CATEGORIES if c in present]
 
 
+def model_inputs(norm: Normalized, source: str) -> tuple[Detection, dict[str, tuple[int, int]], list[str], float]:
+    """What the learned model reads (also used by scripts/train_replies.py, so training sees exactly this):
+    the rule detection, the text features, the rule-verdict/shape features and the rule sentiment score."""
+    det = detect_full(norm, source)
+    total = lexicon_total(norm, source, det.matches, det.tokens if det.text == norm.text else None)
+    feats = text_features(det.text, det.tokens)
+    return det, feats, shape_features(det.text, source, det.matches, det.vetoed), total
+
+
 def analyze(text: str, source: str = "checkin") -> Analysis:
     if source not in SOURCES:
         source = "checkin"
     norm = normalize(text or "")
-    matches = []
-    model_found = []
-    tokens = None
-    if norm.text.strip():
-        det = detect_full(norm, source)
-        matches = det.matches
-        model_found = model_matches(det, source)  # learned recall where the rules found and vetoed nothing
-        tokens = det.tokens if det.text == norm.text else None  # reuse the one jieba pass
+    if not norm.text.strip():
+        return Analysis("neu", 0.0, ())
+    det, feats, extra, total = model_inputs(norm, source)
+    model = load_model()
+    if model is None:
+        matches, label = det.matches, rule_label(total)
+    else:
+        s = score(model, feats, extra, total)
+        label = sentiment_label(s)
+        matches = risk_matches(model, det, s, source)
+    if is_acknowledgement(norm.text):
+        label = "neu"
     risks = []
-    for m in sorted(matches + model_found, key=lambda x: (CATEGORIES.index(x.category), x.start)):
-        evidence, s, e = norm.evidence(m.start, m.end)
-        risks.append(RiskSignal(m.category, evidence, s, e, m.severity))
-    label, score = score_sentiment(norm, source, matches, tokens)
-    return Analysis(label, score, tuple(risks))
+    for m in sorted(matches, key=lambda x: (CATEGORIES.index(x.category), x.start)):
+        evidence, st, en = norm.evidence(m.start, m.end)
+        risks.append(RiskSignal(m.category, evidence, st, en, m.severity))
+    return Analysis(label, round(math.tanh(total / 2), 4), tuple(risks))

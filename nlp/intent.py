@@ -16,8 +16,12 @@ How it works (all data lives in ``nlp/data``):
      away from a keyword (``反惯``→``反馈``), checked with rapidfuzz.
 3. **Score**: every pattern in ``intents.tsv`` (``intent<TAB>pattern<TAB>weight``;
    plain substring or ``re:`` regex) that matches adds its weight to its intent.
-4. **Decide**: the best intent wins if its score reaches ``MIN_SCORE``; otherwise, or
-   if the out-of-scope cues (食堂, 报销, 年假, 你好…) win, the answer is ``none``.
+4. **Decide**: the learned layer (``nlp/intent_model.py``: a logistic regression over
+   character 1-3-grams plus these pattern scores, trained by ``scripts/train_intents.py``)
+   picks among the labelled intents, unless the patterns point to an intent it was not
+   trained on (a product-only intent), which the patterns then decide. Without the model
+   file: the best intent wins if its score reaches ``MIN_SCORE``; otherwise, or if the
+   out-of-scope cues (食堂, 报销, 年假, 你好…) win, the answer is ``none``.
    ``confidence`` grows with the winning score and its margin over the runner-up.
 
 Add phrasings by adding rows to ``intents.tsv``; ``python -m bot eval questions``
@@ -39,6 +43,7 @@ from pathlib import Path
 
 from rapidfuzz.distance import Hamming
 
+from nlp.intent_model import decide_learned
 from nlp.period import Period, parse_period
 
 __all__ = ["INTENTS", "MIN_SCORE", "Question", "normalize", "parse_question", "score_intents"]
@@ -209,8 +214,11 @@ def normalize(text: str) -> str:
 
 def score_intents(text: str) -> dict[str, float]:
     """Summed pattern weights per intent for already-normalised ``text`` (typos repaired here)."""
+    return _score_repaired(_model().repair(text))
+
+
+def _score_repaired(fixed: str) -> dict[str, float]:
     m = _model()
-    fixed = m.repair(text)
     scores: dict[str, float] = defaultdict(float)
     for p in m.patterns:
         hit = p.text in fixed if p.regex is None else p.regex.search(fixed) is not None
@@ -244,7 +252,12 @@ def parse_question(text: str, today: date, known_names: Iterable[str] = ()) -> Q
     scoring_text = norm.replace(normalize(subject), "他") if subject else norm
     period = parse_period(scoring_text, today)
 
-    scores = score_intents(scoring_text)
+    fixed = _model().repair(scoring_text)
+    scores = _score_repaired(fixed)
+    learned = decide_learned(fixed, scores)
+    if learned is not None:
+        intent, conf = learned
+        return Question(intent, conf, period, subject)
     none_score = scores.pop("none", 0.0)
     ranked = sorted(scores.items(), key=lambda kv: kv[1], reverse=True)
     top_intent, top = ranked[0] if ranked else ("none", 0.0)

@@ -6,13 +6,15 @@ evidence spans found on the normalised text can be reported as substrings of wha
 Steps, character by character:
 - Unicode NFKC (full-width letters/digits/punctuation -> half-width, compatibility forms);
 - lower-case (English terms such as PUA / Burnout / Offer);
-- traditional -> simplified Chinese via the data table ``nlp/data/t2s.tsv``;
+- traditional -> simplified Chinese via the data table ``nlp/data/t2s.tsv``, and a few Cantonese
+  written forms to Mandarin (咗 -> 了, 冇 -> 没);
 - drop zero-width characters and emoji variation selectors / skin-tone modifiers, so that
   emoji reach the lexicons as one stable code point.
 """
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
@@ -22,6 +24,11 @@ DATA_DIR = Path(__file__).resolve().parent / "data"
 
 _DROP = {"\u200b", "\u200c", "\u200d", "\ufeff", "\ufe0e", "\ufe0f", "\u00ad"}
 _SKIN_TONES = {chr(c) for c in range(0x1F3FB, 0x1F400)}
+# Cantonese written forms -> Mandarin (咗 了, 唔 不, 冇 没, 佢 他 ...): replies from Guangdong/Hong Kong teams
+# reach the lexicons in one vocabulary (唔够人 = 不够人, 搞掂咗 = 搞定了). Only characters with no common
+# Mandarin use; 係 is left alone (it is also the traditional form of 系).
+_DIALECT = {"咗": "了", "唔": "不", "冇": "没", "佢": "他", "喺": "在", "嘅": "的", "揾": "找", "睇": "看",
+            "嚟": "来", "啲": "些", "嘢": "东西", "咩": "什么", "乜": "什么", "掂": "定", "攰": "累", "冚": "全"}
 # Chinese punctuation that NFKC would fold into ASCII; keep a canonical full-width form for clause splitting.
 _PUNCT = {"。": "。", "｡": "。", "，": "，", "､": "、", "！": "！", "？": "？", "；": "；", "：": "："}
 
@@ -46,6 +53,8 @@ def _norm_char(ch: str) -> str:
         return ""
     if ch in _PUNCT:
         return _PUNCT[ch]
+    if ch in _DIALECT:
+        return _DIALECT[ch]
     out = unicodedata.normalize("NFKC", ch).lower()
     table = t2s_table()
     return "".join(table.get(c, c) for c in out)
@@ -90,3 +99,13 @@ def is_cjk(ch: str) -> bool:
     return "\u4e00" <= ch <= "\u9fff" or "\u3400" <= ch <= "\u4dbf"
 
 
+_QUESTION_END = re.compile(r"(吗|么|呢|多少|几|啥|没|[?？])[\s。.!！~～]*$")
+_QUESTION_START = re.compile(r"^(请问|怎么|怎样|咋|如何|为什么|为啥|能不能|可不可以|有没有|是不是|哪|谁|什么|啥)")
+_QUESTION_INSIDE = re.compile(r"干嘛|干啥|怎么用|咋用|是什么|有什么用|有啥用|什么关系|啥关系")
+
+
+def looks_like_question(text: str) -> bool:
+    """A question mark, an ending particle (吗/呢/多少), an opening interrogative (怎么/能不能) or an inner
+    one (干嘛/有啥用) in normalised text."""
+    return bool(text) and ("?" in text or bool(_QUESTION_END.search(text)) or bool(_QUESTION_START.match(text))
+                           or bool(_QUESTION_INSIDE.search(text)))

@@ -64,7 +64,8 @@ _SETTLED = re.compile(r"确认过了|已确认|(下周|明天|下个月|月底�
 _RESOLVED_AFTER = re.compile(r"^[^，。]{0,12}(解决了|已解决|已经解决|补上了|已补齐|搞定了|缓解了)")
 _THIRD_PARTY = re.compile(
     r"客户|对方|甲方|供应商|对接人|他们公司|他们那边|对方公司|兄弟部门|其他部门|别的部门|合作方|渠道商|经销商|"
-    r"代理商|竞品|竞争对手|友商|kp|采购方|客户方|他们团队|他们组|他们部门|他们内部|他们自己"
+    r"代理商|竞品|竞争对手|友商|kp|采购方|客户方|他们团队|他们组|他们部门|他们内部|他们自己|"
+    r"患者|病人|家属|家长|学生|学员|顾客|商户|业主|住户|租户|物业|隔壁"
 )
 _TOPIC = re.compile(r"因为|为了|关于|围绕")
 _SELF = re.compile(r"我|咱|自己|组里|团队|本组|我方|大家|项目组|我们")
@@ -72,7 +73,7 @@ _COLLEAGUE = re.compile(
     r"同事|组员|前任|有人|别人|他|她|骨干|店长|[小老][王李张刘陈杨赵黄周吴徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦方白邹孟熊秦邱江尹薛段雷侯龙史陶黎贺顾毛郝龚邵万钱严武戴莫孔汤]"
 )
 _PATTERN = re.compile(
-    r"天天|每天|每晚|每周|连续|连着|又|一直|经常|总是|总|老是|常常|长期|频繁|通宵|好几|几个|好多|这么多|那么多|很多|"
+    r"天天|日日|每天|每晚|每周|连续|连着|又|一直|经常|总是|总|老是|常常|长期|频繁|通宵|好几|几个|好多|这么多|那么多|很多|"
     r"不少|多|持续|整周|整月|周末|几周|两周|三周|一个月|半个月|几个月|最近|这阵子|这段时间|每个|天天都|成了常态|家常便饭|还是"
 )
 _ONEOFF = re.compile(r"昨天|昨晚|今天|今晚|前天|那天|某天|偶尔|一次|临时|难得|就一天|就一晚|周[一二三四五六日]晚")
@@ -204,7 +205,7 @@ class Detection:
 
 
 def detect_full(norm: Normalized, source: str = "checkin") -> Detection:
-    """Rule detection, plus what the learned model (nlp/risk_model.py) needs: vetoed categories, the
+    """Rule detection, plus what the learned model (nlp/reply_model.py) reads: vetoed categories, the
     repaired text, its clauses and tokens."""
     lex = load_lexicon()
     starts, ends, tspans = token_bounds(norm.text)
@@ -270,6 +271,32 @@ def detect_full(norm: Normalized, source: str = "checkin") -> Detection:
                 continue
             found.append(Match(entry.category, s, e, _severity(entry, text[cs:s], matched)))
     return Detection(_dedupe(found), frozenset(vetoed), text, spans, tspans)
+
+
+_NO_FLAGS = Entry("", "", None, 1, frozenset({"self"}), (), None)
+
+
+def model_span_ok(det: Detection, cat: str, s: int, e: int, source: str) -> bool:
+    """The clause rules applied to evidence the learned model found where the rules found nothing:
+    the span must not overlap a rule signal, nor be negated, a third party's (or a colleague's leaving),
+    declined or recruiting (attrition), a visit note's customer, an answered question or resolved."""
+    text, spans = det.text, det.spans
+    if any(m.start < e and s < m.end for m in det.matches):
+        return False  # that text is already explained by a rule signal of another category
+    idx = next((i for i, (a, b) in enumerate(spans) if a <= s < b), None)
+    if idx is None:
+        return False
+    cs, ce = spans[idx]
+    if _negated_span(text, cs, s, e):
+        return False
+    owner = _owner_blocks(text[cs:s], _NO_FLAGS, source)
+    if owner == "third" or (owner == "colleague" and cat == "attrition"):
+        return False
+    if cat == "attrition" and (_DECLINED.search(text, e) or _RECRUIT.search(text, cs, ce)):
+        return False
+    if source == "visit" and idx > 0 and _inherits_third(text, spans, idx, s):
+        return False
+    return not (_answered(text, spans, idx) or _resolved(text, spans, idx, e))
 
 
 def _inherits_third(text: str, spans: list[tuple[int, int]], idx: int, s: int) -> bool:

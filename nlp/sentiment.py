@@ -14,17 +14,12 @@ This scorer instead sums:
 - sarcasm: praise words or smiling emoji next to burnout/conflict evidence (天天加班真开心, 感谢领导
   让我背锅😊) count as negative.
 
-On top of that rule score (`lexicon_total`), an optional learned layer: a 3-class logistic regression
-over jieba tokens + character bigrams (the same features as nlp/risk_model.py), stored in
-nlp/data/sentiment_lr.tsv by scripts/train_sentiment.py. The label is the argmax of
-    log P(c | text) + gamma * rule logit(c)   with rule logits pos: total - POS_CUT, neg: NEG_CUT - total, neu: 0,
-where gamma (the weight of the rule score) is chosen by grouped cross-validation. Without the file the
-rule score alone decides.
+The rule score (`lexicon_total`) is one feature of the learned reply model (nlp/reply_model.py), which
+decides the label; without the model file `rule_label` (the cut-offs below) decides.
 """
 
 from __future__ import annotations
 
-import math
 import re
 import threading
 from collections.abc import Sequence
@@ -129,72 +124,19 @@ def _resolution_point(text: str) -> int:
     return res.start() if res else -1
 
 
-def _load_lr() -> None:
-    if "lr" in _model:
-        return
-    with _lock:
-        if "lr" in _model:
-            return
-        lr: dict[str, tuple[float, ...]] = {}
-        meta: dict[str, tuple[float, ...]] = {}
-        path = DATA_DIR / "sentiment_lr.tsv"
-        if path.exists():
-            with open(path, encoding="utf-8") as fh:
-                for line in fh:
-                    if line.startswith("#") or not line.strip():
-                        continue
-                    cols = line.rstrip("\n").split("\t")
-                    (meta if cols[0].startswith("@") else lr)[cols[0]] = tuple(float(x) for x in cols[1:])
-        _model["lr_meta"] = meta
-        _model["lr"] = lr
+# short acknowledgements are neutral whatever a model says (收到 / 好的 / 就这样 / 👌)
+_ACK = re.compile(r"^(收到|收到了|好的?|好哒|好嘞|好滴|行|嗯+|哦+|ok|ok的|okay|就这样|没了|无|暂无|没有|了解|知道了|明白|明白了|"
+                  r"👌|🙏|🆗|1|可以)[。.!！~～,，]*$")
 
 
-LABELS = ("pos", "neu", "neg")
+def is_acknowledgement(text: str) -> bool:
+    """`text`: normalised (nlp.normalize) reply."""
+    return bool(_ACK.match(text.strip()))
 
 
-def lr_logprobs(text: str, tokens: list[tuple[int, int]] | None = None) -> list[float] | None:
-    """log P(pos/neu/neg | text) of the learned layer, or None when there is no model file."""
-    _load_lr()
-    lr: dict[str, tuple[float, ...]] = _model["lr"]
-    meta: dict[str, tuple[float, ...]] = _model["lr_meta"]
-    if not lr or "@bias" not in meta:
-        return None
-    from nlp.risk_model import features
-
-    z = list(meta["@bias"])
-    for f in features(text, tokens if tokens is not None else token_bounds(text)[2]):
-        w = lr.get(f)
-        if w is not None:
-            z[0] += w[0]
-            z[1] += w[1]
-            z[2] += w[2]
-    m = max(z)
-    lse = m + math.log(sum(math.exp(v - m) for v in z))
-    return [v - lse for v in z]
-
-
-def combine(total: float, logp: list[float] | None, gamma: float) -> str:
-    if logp is None:
-        return "pos" if total >= POS_CUT else "neg" if total <= NEG_CUT else "neu"
-    s = (logp[0] + gamma * (total - POS_CUT), logp[1], logp[2] + gamma * (NEG_CUT - total))
-    return LABELS[max(range(3), key=lambda i: s[i])]
-
-
-def score_sentiment(
-    norm: Normalized, source: str, matches: Sequence, tokens: list[tuple[int, int]] | None = None
-) -> tuple[str, float]:
-    """`tokens`: jieba spans of norm.text if the caller already has them (one tokenisation per reply)."""
-    text = norm.text
-    if not text.strip():
-        return "neu", 0.0
-    if tokens is None:
-        tokens = token_bounds(text)[2]
-    total = lexicon_total(norm, source, matches, tokens)
-    _load_lr()
-    meta: dict[str, tuple[float, ...]] = _model["lr_meta"]
-    gamma = meta.get("@gamma", (1.0,))[0]
-    label = combine(total, lr_logprobs(text, tokens), gamma)
-    return label, round(math.tanh(total / 2), 4)
+def rule_label(total: float) -> str:
+    """The rule score's own label (used when there is no learned model file)."""
+    return "pos" if total >= POS_CUT else "neg" if total <= NEG_CUT else "neu"
 
 
 def lexicon_total(

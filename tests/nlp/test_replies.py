@@ -47,7 +47,10 @@ def test_plain_signals() -> None:
         ("晋升名单又没有我，准备投简历了。", ["attrition", "conflict"]),
         ("服务器申请了一个月还没批下来，只能在本地跑。", ["resource"]),
         ("市场预算被砍了三成，活动只能减半。", ["resource"]),
-        ("一个人负责三个城市的渠道，根本忙不过来。", ["burnout", "resource"]),
+        # too much work for too few people, with no exhaustion or overtime said: resource only (both
+        # labellers of the writers' corpus agree, kappa 0.97; nlp/data/GUIDELINE.md "Time and people")
+        ("一个人负责三个城市的渠道，根本忙不过来。", ["resource"]),
+        ("一个人负责三个城市的渠道，天天忙到半夜，根本忙不过来。", ["burnout", "resource"]),
         ("需求变更频繁，开发和产品吵了好几次。", ["conflict"]),
         ("睡眠很差，一闭眼就想到没做完的需求。", ["burnout"]),
         ("主管对我的考评不公平，我已经找HR反映了。", ["conflict"]),

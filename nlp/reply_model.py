@@ -1,0 +1,222 @@
+"""Learned reply model: risk classes and sentiment from one linear model over generalising features.
+
+Features of one reply (`reply_features`), all binary except `n:lex`:
+- `w:` jieba tokens and `c:` character 1-, 2- and 3-grams of the normalised, typo-repaired text (n-grams
+  never cross punctuation or spaces; digit runs are skipped; a Chinese character alone counts only as a
+  jieba token, and single-character function words such as 我/的/了 not at all) - they carry words the
+  lexicons never saw;
+- the lexicon's verdicts as features rather than only as rules: `R:<cat>` a rule signal of that class,
+  `R:<cat>:<severity>`, `V:<cat>` a lexicon term of that class matched but a context rule dropped it
+  (negated, resolved, answered, a third party's, other sense, one-off);
+- shape: `s:<source>`, `q:` phrased as a question (nlp.normalize.looks_like_question), `L:<bucket>` the length bucket;
+- `n:lex`: the rule sentiment score of nlp/sentiment.py (lexicon + naive Bayes + risk and sarcasm terms),
+  clipped to [-4, 4].
+
+Model (nlp/data/reply_model.tsv, written deterministically by scripts/train_replies.py with scikit-learn
+offline; only this pure-Python reader runs at run time):
+- risk: one logistic regression per class; a class is reported when P(class) >= its threshold, the
+  thresholds chosen by grouped cross-validation (groups = corpus writers, never split across folds);
+- sentiment: a 3-class (pos/neu/neg) logistic regression; the label is argmax(logit + offset), the
+  per-class offsets chosen by the same grouped cross-validation (macro-F1).
+
+Evidence: a rule signal's span when the rules found the class, else the text feature with the largest
+positive weight for the class. Loaded lazily, once, under a lock; read-only afterwards (thread-safe).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from dataclasses import dataclass
+
+from nlp.lexicon import CATEGORIES
+from nlp.normalize import DATA_DIR, looks_like_question
+
+MODEL_PATH = DATA_DIR / "reply_model.tsv"
+SENTIMENTS = ("pos", "neu", "neg")
+_SKIP = set("，。！？；：,.!?;:、\n \t…~\"'“”‘’（）()[]【】《》<>-—_/\\|*#@&%+=") | {"\ue000"}
+LEX_CLIP = 4.0
+# single-character function words are no features on their own (they still appear inside 2-3-grams):
+# alone they only learn who writes in the first person (我 weighed for conflict, 组 for resource)
+_FUNCTION = set("我你他她它咱们的地得了着过是在都也就和与及或个一这那有被把让给对又还很")
+
+
+def text_features(text: str, tokens: list[tuple[int, int]]) -> dict[str, tuple[int, int]]:
+    """Binary text features -> first span: `w:` jieba tokens, `c:` character 1-3-grams."""
+    out: dict[str, tuple[int, int]] = {}
+    for s, e in tokens:
+        tok = text[s:e]
+        if tok.strip() and not all(c in _SKIP for c in tok) and not tok.isdigit() and tok not in _FUNCTION:
+            out.setdefault("w:" + tok, (s, e))
+    n = len(text)
+    # characters that end an n-gram: punctuation, spaces; a digit only continues a non-digit
+    stop = [c in _SKIP or c.isspace() for c in text]
+    digit = [c.isdigit() for c in text]
+    for i in range(n):
+        if stop[i] or digit[i]:
+            continue
+        a = text[i]
+        if not ("\u4e00" <= a <= "\u9fff"):
+            out.setdefault("c:" + a, (i, i + 1))  # emoji, symbols, Latin letters; a Chinese character alone
+            # is a feature only as a jieba token (累, 烦): alone it mostly learns topics (考 from 考编)
+        if i + 1 < n and not stop[i + 1]:
+            out.setdefault("c:" + text[i:i + 2], (i, i + 2))
+            if i + 2 < n and not stop[i + 2] and not (digit[i + 2] and digit[i + 1]):
+                out.setdefault("c:" + text[i:i + 3], (i, i + 3))
+    return out
+
+
+def shape_features(text: str, source: str, matches, vetoed) -> list[str]:
+    out = [f"s:{source}"]
+    for m in matches:
+        out.append(f"R:{m.category}")
+        out.append(f"R:{m.category}:{m.severity}")
+    out += [f"V:{c}" for c in vetoed]
+    if looks_like_question(text):
+        out.append("q:")
+    n = len(text)
+    out.append("L:" + ("1" if n <= 2 else "2" if n <= 5 else "3" if n <= 12 else "4" if n <= 40 else "5"))
+    return list(dict.fromkeys(out))
+
+
+@dataclass(frozen=True)
+class Policy:
+    """How the model's risk decision meets the rules' (chosen by grouped CV, stored in the model file)."""
+
+    model_drops_rules: bool  # a rule signal whose P(class) is under the threshold is dropped
+    vetoes_bind: bool  # a class the rules vetoed (negated, a third party's...) cannot come from the model
+    min_evidence: float = 0.0  # the model's own class needs one text feature weighing at least this much
+    guards: bool = True  # the model's own evidence must pass the clause rules (nlp.risk.model_span_ok)
+
+
+@dataclass(frozen=True)
+class Model:
+    risk_bias: tuple[float, ...]
+    threshold: dict[str, float]
+    policy: Policy
+    sent_bias: tuple[float, ...]
+    sent_offset: tuple[float, ...]
+    weights: dict[str, tuple[float, ...]]  # feature -> 4 risk weights (CATEGORIES) + 3 sentiment weights
+
+
+def parse_model(lines: list[str]) -> Model:
+    meta: dict[str, tuple[float, ...]] = {}
+    weights: dict[str, tuple[float, ...]] = {}
+    for line in lines:
+        if not line.strip() or line.startswith("#"):
+            continue
+        cols = line.rstrip("\n").split("\t")
+        vec = tuple(float(x) for x in cols[1:])
+        (meta if cols[0].startswith("@") else weights)[cols[0]] = vec
+    pol = meta.get("@policy", (0.0, 1.0, 0.0, 1.0))
+    return Model(meta["@risk_bias"], dict(zip(CATEGORIES, meta["@threshold"], strict=True)),
+                 Policy(bool(pol[0]), bool(pol[1]), pol[2], bool(pol[3])), meta["@sent_bias"], meta["@sent_offset"], weights)
+
+
+_lock = threading.Lock()
+_model: Model | None = None
+
+
+def load_model() -> Model | None:
+    global _model
+    if _model is not None:
+        return _model
+    with _lock:
+        if _model is None and MODEL_PATH.exists():
+            with open(MODEL_PATH, encoding="utf-8") as fh:
+                _model = parse_model(fh.readlines())
+    return _model
+
+
+@dataclass(frozen=True)
+class Scores:
+    risk: tuple[float, ...]  # P(class), CATEGORIES order
+    spans: tuple[tuple[int, int] | None, ...]  # span of the strongest positive text feature (2+ chars) per class
+    evidence: tuple[float, ...]  # that feature's weight
+    sentiment: tuple[float, ...]  # logits + offsets, SENTIMENTS order
+
+
+def score(model: Model, feats: dict[str, tuple[int, int]], extra: list[str], lex: float) -> Scores:
+    z0, z1, z2, z3 = model.risk_bias
+    s0, s1, s2 = model.sent_bias
+    best = [0.0, 0.0, 0.0, 0.0]
+    spans: list[tuple[int, int] | None] = [None] * 4
+    weights = model.weights
+    for f, sp in feats.items():
+        w = weights.get(f)
+        if w is None:
+            continue
+        z0 += w[0]
+        z1 += w[1]
+        z2 += w[2]
+        z3 += w[3]
+        s0 += w[4]
+        s1 += w[5]
+        s2 += w[6]
+        if sp[1] - sp[0] < 2:
+            continue  # a single character (累, 烦) is no evidence a person can read
+        for k in range(4):
+            if w[k] > best[k]:
+                best[k], spans[k] = w[k], sp
+    z = [z0, z1, z2, z3, s0, s1, s2]
+    for f in extra:
+        w = weights.get(f)
+        if w is not None:
+            for k in range(7):
+                z[k] += w[k]
+    w = weights.get("n:lex")
+    if w is not None:
+        v = max(-LEX_CLIP, min(LEX_CLIP, lex))
+        for k in range(7):
+            z[k] += w[k] * v
+    risk = tuple(1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, v)))) for v in z[:4])
+    sent = tuple(z[4 + k] + model.sent_offset[k] for k in range(3))
+    return Scores(risk, tuple(spans), tuple(best), sent)
+
+
+def sentiment_label(s: Scores) -> str:
+    return SENTIMENTS[max(range(3), key=lambda k: s.sentiment[k])]
+
+
+def keeps(pol: Policy, thr: float, p: float, ruled: bool, vetoed: bool, evidence: float, span_ok: bool | None) -> bool:
+    """Whether one class is reported, from the facts about it (scripts/train_replies.py tunes on this).
+    `span_ok`: None when there is no evidence span, else whether it passes the clause rules."""
+    if ruled:
+        return p >= thr or not pol.model_drops_rules
+    return (p >= thr and evidence >= pol.min_evidence and span_ok is not None and (span_ok or not pol.guards)
+            and not (pol.vetoes_bind and vetoed))
+
+
+def class_facts(det, s: Scores, source: str) -> list[tuple[bool, bool, bool | None]]:
+    """Per class: a rule signal found it, the rules vetoed it, the model's evidence passes the clause rules."""
+    from nlp.risk import model_span_ok
+
+    out = []
+    for k, cat in enumerate(CATEGORIES):
+        ruled = any(m.category == cat for m in det.matches)
+        span = s.spans[k]
+        ok = None if ruled or span is None else model_span_ok(det, cat, span[0], span[1], source)
+        out.append((ruled, cat in det.vetoed, ok))
+    return out
+
+
+def risk_matches(model: Model, det, s: Scores, source: str) -> list:
+    """The reported risk `Match`es: rule signals the model keeps, plus the model's own classes whose
+    evidence passes the clause rules (nlp.risk.model_span_ok, checked only when everything else passes)."""
+    from nlp.risk import Match, model_span_ok
+
+    out = []
+    pol = model.policy
+    for k, cat in enumerate(CATEGORIES):
+        p, thr = s.risk[k], model.threshold[cat]
+        ruled = [m for m in det.matches if m.category == cat]
+        if ruled:
+            if keeps(pol, thr, p, True, False, 0.0, None):
+                out += ruled
+            continue
+        span = s.spans[k]
+        if span is None or not keeps(pol, thr, p, False, cat in det.vetoed, s.evidence[k], True):
+            continue
+        if keeps(pol, thr, p, False, cat in det.vetoed, s.evidence[k], model_span_ok(det, cat, span[0], span[1], source)):
+            out.append(Match(cat, span[0], span[1], 1 if p < 0.75 else 2))
+    return out

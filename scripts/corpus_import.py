@@ -1,0 +1,241 @@
+"""Bring the writers' corpus into the repository: validate, de-duplicate, measure agreement, adjudicate.
+
+    python scripts/corpus_import.py [--src /work/corpus]
+
+Reads `replies_<writer>.jsonl`, `questions_<writer>.jsonl` (the writer's labels) and `labels2_<writer>.jsonl`
+(a second, blind label: {"id", "sentiment", "risks"} or {"id", "intent", "period"}) from --src, and writes:
+- nlp/data/corpus/replies.jsonl, questions.jsonl: the kept rows with the adjudicated label in the usual
+  fields (sentiment/risks, intent/period), plus `label_writer` and `label_second` (both raw labels; the
+  second is null when the row has no second label yet) and `adjudication` (how the label was decided);
+- nlp/data/corpus/AGREEMENT.md: validation counts, Cohen's kappa per field, the disagreements' resolution.
+
+Validation: required fields and values (nlp/data/GUIDELINE.md), risks put in canonical order, visit notes of
+more than 20 characters dropped, duplicate ids dropped, exact duplicates (normalised text) of an earlier
+corpus row or of any existing labelled set dropped, near-duplicates (rapidfuzz ratio >= NEAR, texts of at
+least NEAR_MIN_LEN characters) of an earlier row of the same kind dropped.
+
+Adjudication, per field (a risk class is one field):
+1. both labels agree -> that label;
+2. the guideline settles it (a short acknowledgement is `neu`) -> the guideline's label;
+3. a decision recorded in nlp/data/corpus/adjudication.tsv (id, field, label, reason - the adjudicator's
+   own reading of the row) -> that label;
+4. otherwise the writer's label (the writer knows what they meant; the disagreement stays counted).
+The frozen held-out set (/work/heldout) is never read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from nlp.lexicon import CATEGORIES  # noqa: E402
+from nlp.normalize import normalize  # noqa: E402
+from nlp.sentiment import is_acknowledgement  # noqa: E402
+
+OUT = ROOT / "nlp" / "data" / "corpus"
+ADJ = OUT / "adjudication.tsv"
+FORBIDDEN = Path("/work/heldout")
+EXISTING = [ROOT.parent / "shared" / "data" / "replies_dev.jsonl", ROOT.parent / "shared" / "data" / "questions_dev.jsonl",
+            *sorted((ROOT / "tests" / "nlp" / "data").glob("*.jsonl")), ROOT / "nlp" / "data" / "train_replies.jsonl"]
+SOURCES = {"checkin", "visit", "manager"}
+SENTIMENTS = ("pos", "neu", "neg")
+INTENTS = ("tasks_left", "last_feedback", "goal_progress", "goal_alignment", "points", "checkin_status",
+           "adjust_target", "help", "none")
+PERIOD = re.compile(r"^(this_week|last_week|this_month|last_month|this_quarter|last_quarter|month:(1[0-2]|[1-9])|quarter:[1-4])$")
+NEAR = 90
+NEAR_MIN_LEN = 8
+
+
+def read(path: Path) -> list[dict]:
+    """The rows of a JSON Lines file ([] when it does not exist); refuses the frozen held-out set."""
+    if FORBIDDEN in path.resolve().parents or path.resolve() == FORBIDDEN:
+        raise SystemExit(f"refusing to read {path}: the frozen held-out set is never read here")
+    if not path.exists():
+        return []
+    return [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
+
+
+def key(text: str) -> str:
+    return re.sub(r"[\s，。！？,.!?~～…]+", "", normalize(text).text)
+
+
+def kappa(a: list, b: list) -> float:
+    n = len(a)
+    if not n:
+        return float("nan")
+    po = sum(x == y for x, y in zip(a, b, strict=True)) / n
+    ca, cb = Counter(a), Counter(b)
+    pe = sum(ca[k] * cb[k] for k in set(ca) | set(cb)) / (n * n)
+    return (po - pe) / (1 - pe) if pe < 1 else 1.0
+
+
+def valid_reply(r: dict) -> str | None:
+    if not isinstance(r.get("text"), str) or not r["text"].strip():
+        return "empty text"
+    if r.get("source") not in SOURCES:
+        return "bad source"
+    if r.get("sentiment") not in SENTIMENTS:
+        return "bad sentiment"
+    if not isinstance(r.get("risks"), list) or not set(r["risks"]) <= set(CATEGORIES):
+        return "bad risks"
+    if r["source"] == "visit" and len(r["text"]) > 20:
+        return "visit note over 20 characters"
+    return None
+
+
+def valid_question(q: dict) -> str | None:
+    if not isinstance(q.get("text"), str) or not q["text"].strip():
+        return "empty text"
+    if q.get("intent") not in INTENTS:
+        return "bad intent"
+    if q.get("period") is not None and not PERIOD.match(str(q["period"])):
+        return "bad period"
+    return None
+
+
+def load_adjudication() -> dict[tuple[str, str], tuple[str, str]]:
+    out = {}
+    if ADJ.exists():
+        for line in ADJ.read_text(encoding="utf-8").splitlines():
+            if line.strip() and not line.startswith("#"):
+                rid, field, value, reason = (line.split("\t") + ["", "", "", ""])[:4]
+                out[(rid, field)] = (value, reason)
+    return out
+
+
+MISSING = object()  # no second label (a null period is a label)
+
+
+def decide(rid: str, field: str, mine, second, adj, guideline=None) -> tuple[object, str]:
+    if second is MISSING:
+        return mine, "single"
+    if mine == second:
+        return mine, "agree"
+    if guideline is not None:
+        return guideline, "guideline"
+    if (rid, field) in adj:
+        v = adj[(rid, field)][0]
+        return (None if v == "null" else int(v) if v in ("0", "1") else v), "adjudicated"
+    return mine, "writer"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--src", default="/work/corpus")
+    args = ap.parse_args()
+    src = Path(args.src)
+    from rapidfuzz import fuzz, process
+
+    seen = {key(r["text"]) for p in EXISTING if p.exists() for r in read(p)}
+    second: dict[str, dict] = {}
+    for p in sorted(src.glob("labels2_*.jsonl")):
+        for r in read(p):
+            second[r["id"]] = r
+    adj = load_adjudication()
+    stats: Counter = Counter()
+    report: dict[str, list[str]] = {}
+    for kind, validate in (("replies", valid_reply), ("questions", valid_question)):
+        rows, ids, texts = [], set(), []
+        for p in sorted(src.glob(f"{kind}_*.jsonl")):
+            for r in read(p):
+                why = "duplicate id" if r.get("id") in ids else "no writer" if not r.get("writer") else validate(r)
+                k = key(r.get("text") or "")
+                if why is None and k in seen:
+                    why = "exact duplicate"
+                if why:
+                    stats[(kind, why)] += 1
+                    continue
+                ids.add(r["id"])
+                seen.add(k)
+                rows.append(r)
+                texts.append(k)
+        keep = [True] * len(rows)
+        if rows:
+            sim = process.cdist(texts, texts, scorer=fuzz.ratio, score_cutoff=NEAR, dtype="uint8", workers=1)
+            for i in range(len(rows)):
+                if len(texts[i]) < NEAR_MIN_LEN:
+                    continue
+                if any(keep[j] and sim[i, j] for j in range(i)):
+                    keep[i] = False
+                    stats[(kind, "near duplicate")] += 1
+        rows = [r for r, k in zip(rows, keep, strict=True) if k]
+        out = []
+        pairs: dict[str, tuple[list, list]] = {}
+        how: Counter = Counter()
+        for r in rows:
+            s = second.get(r["id"])
+            if kind == "replies":
+                mine = {"sentiment": r["sentiment"], "risks": [c for c in CATEGORIES if c in r["risks"]]}
+                sec = None if s is None else {"sentiment": s.get("sentiment"),
+                                              "risks": [c for c in CATEGORIES if c in (s.get("risks") or [])]}
+                ack = "neu" if is_acknowledgement(normalize(r["text"]).text) else None
+                sent, h = decide(r["id"], "sentiment", mine["sentiment"], MISSING if sec is None else sec["sentiment"],
+                                 adj, ack)
+                how[("sentiment", h)] += 1
+                risks = []
+                for c in CATEGORIES:
+                    v, h = decide(r["id"], c, int(c in mine["risks"]), MISSING if sec is None else int(c in sec["risks"]),
+                                  adj)
+                    how[(c, h)] += 1
+                    if v:
+                        risks.append(c)
+                if sec is not None:
+                    pairs.setdefault("sentiment", ([], []))
+                    pairs["sentiment"][0].append(mine["sentiment"])
+                    pairs["sentiment"][1].append(sec["sentiment"])
+                    for c in CATEGORIES:
+                        pairs.setdefault(c, ([], []))
+                        pairs[c][0].append(c in mine["risks"])
+                        pairs[c][1].append(c in sec["risks"])
+                    pairs.setdefault("risks (exact set)", ([], []))
+                    pairs["risks (exact set)"][0].append(tuple(mine["risks"]))
+                    pairs["risks (exact set)"][1].append(tuple(sec["risks"]))
+                out.append({"id": r["id"], "writer": r["writer"], "text": r["text"], "source": r["source"],
+                            "sentiment": sent, "risks": risks, "label_writer": mine, "label_second": sec})
+            else:
+                mine = {"intent": r["intent"], "period": r.get("period")}
+                sec = None if s is None else {"intent": s.get("intent"), "period": s.get("period")}
+                intent, h1 = decide(r["id"], "intent", mine["intent"], MISSING if sec is None else sec["intent"], adj)
+                period, h2 = decide(r["id"], "period", mine["period"], MISSING if sec is None else sec["period"], adj)
+                how[("intent", h1)] += 1
+                how[("period", h2)] += 1
+                if sec is not None:
+                    for f in ("intent", "period"):
+                        pairs.setdefault(f, ([], []))
+                        pairs[f][0].append(mine[f])
+                        pairs[f][1].append(sec[f])
+                out.append({"id": r["id"], "writer": r["writer"], "text": r["text"], "intent": intent,
+                            "period": period, "label_writer": mine, "label_second": sec})
+        OUT.mkdir(parents=True, exist_ok=True)
+        (OUT / f"{kind}.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in out),
+                                           encoding="utf-8")
+        lines = [f"### {kind}: {len(out)} rows kept from {len(set(r['writer'] for r in out))} writer personas; "
+                 f"{sum(r['label_second'] is not None for r in out)} with a second label", "",
+                 "| field | n (double-labelled) | raw agreement | Cohen's kappa | agree | guideline | adjudicated | writer's label kept |",
+                 "|---|---|---|---|---|---|---|---|"]
+        for f, (a, b) in pairs.items():
+            agree = sum(x == y for x, y in zip(a, b, strict=True)) / len(a)
+            hf = f if f != "risks (exact set)" else None
+            counts = " | ".join(str(how[(hf, h)]) if hf else "-" for h in ("agree", "guideline", "adjudicated", "writer"))
+            lines.append(f"| {f} | {len(a)} | {agree:.3f} | {kappa(a, b):.3f} | {counts} |")
+        dropped = {w: n for (k, w), n in stats.items() if k == kind}
+        lines += ["", f"Dropped at validation: {dropped or 'none'}.", ""]
+        report[kind] = lines
+        print("\n".join(lines))
+    (OUT / "AGREEMENT.md").write_text(
+        "# Corpus: validation and inter-annotator agreement (written by scripts/corpus_import.py)\n\n"
+        "Each row has the writer's label and a blind second label (labels2_<writer>.jsonl). Kappa is Cohen's\n"
+        "kappa between the two raw labels (per risk class: present / absent). Adjudication rules: see\n"
+        "scripts/corpus_import.py and nlp/data/GUIDELINE.md; recorded decisions in adjudication.tsv.\n\n"
+        + "\n".join(report["replies"] + report["questions"]) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,317 @@
+"""Train the learned reply model (nlp/reply_model.py): risk classes + sentiment, grouped cross-validation.
+
+    python scripts/train_replies.py            # CV report (nlp/data/corpus/CV.md) + write nlp/data/reply_model.tsv
+    python scripts/train_replies.py --cv-only  # CV report only
+
+Offline only: needs scikit-learn (requirements-dev.txt); the bot reads the TSV with plain Python.
+
+Training rows (every labelled reply in the repository; never anything under /work/heldout, which the
+script refuses to read): ../shared/data/replies_dev.jsonl (read in place), tests/nlp/data/heldout*_replies
+.jsonl (the old held-out sets A-I, training data since issue 14), nlp/data/train_replies.jsonl (t-NNN) and
+the writers' corpus nlp/data/corpus/replies.jsonl (adjudicated labels, see scripts/corpus_import.py).
+
+Groups for cross-validation (leave one group out): each corpus writer persona (`writer`), dev, each old
+held-out set (A..I), t0..t3. A writer's rows are never split between train and test.
+
+Thresholds: per class, the lowest-recall-loss threshold whose out-of-fold precision is at least
+MIN_PRECISION (the target asks >= 0.85 precision AND recall per class; a false alarm about a person is
+costly), else the best F1. Sentiment offsets maximise out-of-fold macro-F1.
+
+Honest figures: the rules and lexicons were tuned on dev and the old sets, so out-of-fold figures on those
+rows are optimistic; the corpus rows were never tuned on, so their out-of-fold figures are the in-house
+estimate. Thresholds (risk) and offsets (sentiment) are chosen on the out-of-fold predictions of the
+corpus rows (all rows while the corpus is small), so the reported CV figure is itself slightly optimistic
+about the choice of these few numbers; the frozen held-out set measured by the lead is the real estimate.
+
+Model: scikit-learn LogisticRegression (liblinear, L2) per risk class with balanced class weights, and a
+multinomial one for sentiment, over the binary features of nlp/reply_model.py plus the numeric rule
+sentiment score. Features seen in fewer than MIN_DF training rows are dropped, and after the final fit
+features whose largest absolute weight is below PRUNE are dropped, so the file stays small. Deterministic.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from corpus_import import read  # noqa: E402  (scripts/ is on sys.path when a script runs)
+
+from nlp.analyze import SOURCES as VALID_SOURCES  # noqa: E402
+from nlp.analyze import model_inputs  # noqa: E402
+from nlp.lexicon import CATEGORIES  # noqa: E402
+from nlp.normalize import normalize  # noqa: E402
+from nlp.reply_model import LEX_CLIP, MODEL_PATH, SENTIMENTS, Model, Policy, Scores, class_facts, keeps, score  # noqa: E402
+
+DATA = ROOT / "tests" / "nlp" / "data"
+CORPUS = ROOT / "nlp" / "data" / "corpus" / "replies.jsonl"
+SOURCES = [ROOT.parent / "shared" / "data" / "replies_dev.jsonl", *sorted(DATA.glob("heldout*_replies.jsonl")),
+           ROOT / "nlp" / "data" / "train_replies.jsonl", CORPUS]
+CV_REPORT = ROOT / "nlp" / "data" / "corpus" / "CV.md"
+MIN_DF = 3
+PRUNE = 0.1
+RISK_C = float(os.environ.get("RISK_C", "0.5"))
+SENT_C = float(os.environ.get("SENT_C", "0.5"))
+CORPUS_WEIGHT = float(os.environ.get("CORPUS_WEIGHT", "2.0"))  # sample weight of a corpus row
+RISK_CW = None if os.environ.get("RISK_CW") == "none" else "balanced"
+MIN_PRECISION = 0.87  # per-class out-of-fold precision floor when choosing thresholds (target 0.85, a margin)
+GRID = [round(0.1 + 0.025 * i, 3) for i in range(33)]  # 0.10 .. 0.90
+OFFSETS = [round(-1.5 + 0.25 * i, 2) for i in range(13)]
+
+
+def group_of(row: dict) -> str:
+    if row.get("writer"):
+        return "w:" + row["writer"]
+    rid = row["id"]
+    if rid.startswith("rd-"):
+        return "dev"
+    if rid.startswith("t-"):
+        return f"t{int(rid[2:]) % 4}"
+    return rid.split("-")[1][0]  # rh-a001 -> a, r2-c001 -> c, r6-i001 -> i
+
+
+def load() -> list[dict]:
+    rows = []
+    for path in SOURCES:
+        for r in read(path):
+            src = r.get("source", "checkin")
+            r["_src"] = src = src if src in VALID_SOURCES else "checkin"
+            norm = normalize(r["text"])
+            if norm.text.strip():
+                det, tf, extra, total = model_inputs(norm, src)
+                r["_feats"] = dict.fromkeys(tf, 1.0) | dict.fromkeys(extra, 1.0)
+                r["_feats"]["n:lex"] = max(-LEX_CLIP, min(LEX_CLIP, total))
+                r["_in"] = (det, tf, extra, total)
+            else:
+                r["_feats"], r["_in"] = {}, None
+            r["_rules"] = {m.category for m in det.matches} if r["_in"] else set()
+            r["_group"] = group_of(r)
+            r["_corpus"] = path == CORPUS
+            rows.append(r)
+    return rows
+
+
+def _int32(x):
+    """liblinear accepts only 32-bit sparse indices (recent scipy builds 64-bit ones)."""
+    x = x.tocsr()
+    x.indices = x.indices.astype("int32")
+    x.indptr = x.indptr.astype("int32")
+    return x
+
+
+def fit(rows: list[dict]):
+    from sklearn.feature_extraction import DictVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    df = Counter(f for r in rows for f in r["_feats"])
+    keep = {f for f, n in df.items() if n >= MIN_DF}
+    vec = DictVectorizer()
+    x = _int32(vec.fit_transform([{f: v for f, v in r["_feats"].items() if f in keep} for r in rows]))
+    sw = [CORPUS_WEIGHT if r["_corpus"] else 1.0 for r in rows]
+    risk = []
+    for c in CATEGORIES:
+        y = [int(c in r["risks"]) for r in rows]
+        m = LogisticRegression(C=RISK_C, solver="liblinear", class_weight=RISK_CW, max_iter=2000)
+        risk.append(m.fit(x, y, sample_weight=sw))
+    sent = LogisticRegression(C=SENT_C, max_iter=3000, class_weight="balanced")
+    sent.fit(x, [SENTIMENTS.index(r["sentiment"]) for r in rows], sample_weight=sw)
+    return vec, risk, sent
+
+
+def to_model(fitted, thr: dict[str, float] | None = None, off: tuple[float, ...] = (0.0, 0.0, 0.0),
+             policy: Policy = Policy(False, True)) -> Model:
+    """The runtime Model of a fit (pruned exactly as written to disk)."""
+    vec, risk, sent = fitted
+    cols = [m.coef_[0] for m in risk] + [sent.coef_[k] for k in range(3)]
+    weights = {}
+    for j, f in enumerate(vec.get_feature_names_out()):
+        w = tuple(round(float(c[j]), 3) for c in cols)
+        if max(abs(v) for v in w) >= PRUNE:
+            weights[str(f)] = w
+    return Model(tuple(round(float(m.intercept_[0]), 4) for m in risk), thr or dict.fromkeys(CATEGORIES, 0.5),
+                 policy, tuple(round(float(v), 4) for v in sent.intercept_), off, weights)
+
+
+def runtime_scores(model: Model, row: dict) -> Scores | None:
+    if row["_in"] is None:
+        return None
+    _det, tf, extra, total = row["_in"]
+    return score(model, tf, extra, total)
+
+
+def facts(model: Model, row: dict, sc: Scores | None) -> list[tuple[float, bool, bool, float, bool]] | None:
+    """Per class (p, ruled, vetoed, evidence weight, span ok): all a threshold/policy decision needs."""
+    if sc is None:
+        return None
+    cf = class_facts(row["_in"][0], sc, row["_src"])
+    return [(sc.risk[k], *cf[k][:2], sc.evidence[k], cf[k][2]) for k in range(len(CATEGORIES))]
+
+
+def risk_pred(fx, thr: dict[str, float], pol: Policy) -> set[str]:
+    if fx is None:
+        return set()
+    return {c for c, (p, ruled, vetoed, ev, ok) in zip(CATEGORIES, fx, strict=True)
+            if keeps(pol, thr[c], p, ruled, vetoed, ev, ok)}
+
+
+def sent_pred(sc: Scores | None, off: tuple[float, ...]) -> str:
+    if sc is None:
+        return "neu"
+    return SENTIMENTS[max(range(3), key=lambda k: sc.sentiment[k] + off[k])]
+
+
+def prf(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
+    p = tp / (tp + fp) if tp + fp else 0.0
+    r = tp / (tp + fn) if tp + fn else 0.0
+    return p, r, (2 * p * r / (p + r) if p + r else 0.0)
+
+
+def risk_counts(rows, preds) -> dict[str, list[int]]:
+    out = {c: [0, 0, 0] for c in CATEGORIES}
+    for r, pred in zip(rows, preds, strict=True):
+        gold = set(r["risks"])
+        for c in CATEGORIES:
+            out[c][0] += c in gold and c in pred
+            out[c][1] += c in pred and c not in gold
+            out[c][2] += c in gold and c not in pred
+    return out
+
+
+def macro_f1(gold: list[str], pred: list[str]) -> tuple[float, dict[str, tuple[float, float, float]]]:
+    per = {}
+    for c in SENTIMENTS:
+        tp = sum(g == p == c for g, p in zip(gold, pred, strict=True))
+        fp = sum(p == c != g for g, p in zip(gold, pred, strict=True))
+        fn = sum(g == c != p for g, p in zip(gold, pred, strict=True))
+        per[c] = prf(tp, fp, fn)
+    return sum(v[2] for v in per.values()) / 3, per
+
+
+# Eligible policies: rule signals are kept, the rules' vetoes bind and the model's own evidence passes the
+# clause rules, because the guideline's cases (tests/nlp/test_replies.py: negated, resolved, answered,
+# declined, a third party's, one-off, colleagues leaving -> resource) are a contract. Letting the model drop
+# rule signals or override vetoes measured 0.01-0.02 better corpus micro-F1 (within noise) and broke those
+# cases. Conservative first: a tie (within 0.005 micro-F1) keeps the earlier policy.
+POLICIES = [Policy(False, True, e) for e in (1.0, 0.75, 0.5, 0.25, 0.0)]
+
+
+def choose_thresholds(rows, fxs, policy: Policy) -> tuple[dict[str, float], float]:
+    """Per class, the threshold with the best out-of-fold recall among those whose precision reaches
+    MIN_PRECISION (else the best F1); returns them and the resulting micro-F1."""
+    thr = {}
+    preds = {t: [risk_pred(fx, dict.fromkeys(CATEGORIES, t), policy) for fx in fxs] for t in GRID}
+    for c in CATEGORIES:
+        cnt = {t: prf(*risk_counts(rows, preds[t])[c]) for t in GRID}
+        precise = [t for t in GRID if cnt[t][0] >= MIN_PRECISION]
+        if precise:  # the target asks precision >= 0.85 per class: the best recall among those thresholds
+            thr[c] = max(precise, key=lambda t: (round(cnt[t][1], 9), round(cnt[t][2], 9), t))
+        else:
+            thr[c] = max(GRID, key=lambda t: (round(cnt[t][2], 9), -abs(t - 0.5)))
+    final = [{c for c in CATEGORIES if c in preds[thr[c]][i]} for i in range(len(rows))]
+    cnt = risk_counts(rows, final)
+    tp, fp, fn = (sum(v[i] for v in cnt.values()) for i in range(3))
+    return thr, prf(tp, fp, fn)[2]
+
+
+def choose_offsets(rows, oof) -> tuple[float, ...]:
+    gold = [r["sentiment"] for r in rows]
+    best = None
+    for a in OFFSETS:  # pos
+        for b in OFFSETS:  # neg (neu fixed at 0)
+            off = (a, 0.0, b)
+            f = macro_f1(gold, [sent_pred(sc, off) for sc in oof])[0]
+            if best is None or f > best[0] + 1e-9:
+                best = (f, off)
+    return best[1]
+
+
+def report_lines(name: str, rows, risk_preds, sent_preds) -> list[str]:
+    cnt = risk_counts(rows, risk_preds)
+    tp, fp, fn = (sum(v[i] for v in cnt.values()) for i in range(3))
+    per = " | ".join(f"{prf(*cnt[c])[0]:.2f} / {prf(*cnt[c])[1]:.2f}" for c in CATEGORIES)
+    mf, sp = macro_f1([r["sentiment"] for r in rows], sent_preds)
+    return [f"| {name} | {len(rows)} | {prf(tp, fp, fn)[2]:.3f} | {per} | {mf:.3f} | {sp['pos'][1]:.2f} |"]
+
+
+def cross_validate(rows: list[dict], full: bool) -> tuple[dict[str, float], tuple[float, ...], Policy, list[str]]:
+    """Leave one group out. Only corpus groups are folds unless `full` (the other rows, tuned on by the
+    rules, are always in training then: their out-of-fold figures would be optimistic anyway)."""
+    groups = sorted({r["_group"] for r in rows if full or r["_corpus"]})
+    fxs: list = [None] * len(rows)
+    oof: list[Scores | None] = [None] * len(rows)
+    for g in groups:
+        model = to_model(fit([r for r in rows if r["_group"] != g]))
+        for i, r in enumerate(rows):
+            if r["_group"] == g:
+                oof[i] = runtime_scores(model, r)
+                fxs[i] = facts(model, r, oof[i])
+        print(f"  [cv] {g}", flush=True)
+    corpus = [i for i, r in enumerate(rows) if r["_corpus"]]
+    pick = corpus if len(corpus) >= 300 else [i for i, r in enumerate(rows) if r["_group"] in groups]
+    sub_rows, sub_fx = [rows[i] for i in pick], [fxs[i] for i in pick]
+    best = None
+    for pol in POLICIES:
+        thr, micro = choose_thresholds(sub_rows, sub_fx, pol)
+        print(f"policy {pol}: thresholds {thr} out-of-fold micro-F1 {micro:.3f}")
+        if best is None or micro > best[0] + 0.005:  # a tie keeps the more conservative policy (listed first)
+            best = (micro, thr, pol)
+    _, thr, pol = best
+    off = choose_offsets(sub_rows, [oof[i] for i in pick])
+    lines = ["| rows | n | risk micro-F1 | P / R burnout | attrition | resource | conflict | sentiment macro-F1 | pos recall |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for name, idx in [("corpus (honest)", corpus), ("dev + old sets + t (optimistic)",
+                                                    [i for i, r in enumerate(rows) if not r["_corpus"]])]:
+        idx = [i for i in idx if rows[i]["_group"] in groups]
+        if not idx:
+            continue
+        part = [rows[i] for i in idx]
+        sents = [sent_pred(oof[i], off) for i in idx]
+        lines += report_lines(name + ", model", part, [risk_pred(fxs[i], thr, pol) for i in idx], sents)
+        lines += report_lines(name + ", rules only", part, [rows[i]["_rules"] for i in idx], sents)
+    return thr, off, pol, lines
+
+
+def write(model: Model, path: Path) -> None:
+    lines = ["# PerfBot learned reply model - generated by scripts/train_replies.py, do not edit by hand.",
+             "# feature <TAB> weights: " + " ".join(CATEGORIES) + " | " + " ".join(SENTIMENTS),
+             "@risk_bias\t" + "\t".join(f"{v:.4f}" for v in model.risk_bias),
+             "@threshold\t" + "\t".join(f"{model.threshold[c]:.3f}" for c in CATEGORIES),
+             f"@policy\t{int(model.policy.model_drops_rules)}\t{int(model.policy.vetoes_bind)}\t{model.policy.min_evidence}"
+             f"\t{int(model.policy.guards)}",
+             "@sent_bias\t" + "\t".join(f"{v:.4f}" for v in model.sent_bias),
+             "@sent_offset\t" + "\t".join(f"{v:.2f}" for v in model.sent_offset)]
+    lines += [f + "\t" + "\t".join(f"{v:.3f}" for v in w) for f, w in sorted(model.weights.items())]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--cv-only", action="store_true")
+    ap.add_argument("--full", action="store_true", help="also fold over dev/old sets/t (slow, optimistic figures)")
+    args = ap.parse_args()
+    rows = load()
+    print(f"{len(rows)} rows, groups {dict(Counter(r['_group'] for r in rows))}")
+    thr, off, pol, lines = cross_validate(rows, args.full)
+    print("\n".join(lines))
+    print(f"thresholds {thr}, policy {pol}, sentiment offsets {off}")
+    if args.cv_only:
+        return
+    CV_REPORT.parent.mkdir(parents=True, exist_ok=True)
+    CV_REPORT.write_text(
+        "# Grouped cross-validation of the reply model (written by scripts/train_replies.py)\n\n"
+        "Leave-one-group-out over the corpus writer personas (dev, old sets A-I and t are always in training). Out-of-fold figures.\n"
+        "Corpus rows were never tuned on (honest); the other rows were used to tune the lexicons (optimistic).\n\n"
+        + "\n".join(lines) + f"\n\nThresholds {thr}; {pol}; sentiment offsets (pos, neu, neg) {off}.\n",
+        encoding="utf-8")
+    model = to_model(fit(rows), thr, off, pol)
+    write(model, MODEL_PATH)
+    print(f"wrote {MODEL_PATH} ({MODEL_PATH.stat().st_size} bytes, {len(model.weights)} features)")
+
+
+if __name__ == "__main__":
+    main()
