@@ -65,8 +65,8 @@ OFFSETS = [round(-1.5 + 0.25 * i, 2) for i in range(13)]
 
 
 def group_of(row: dict) -> str:
-    if row.get("writer"):
-        return "w:" + row["writer"]
+    if row.get("writer"):  # a persona (w1a); CV_GROUP=writer groups a writer's personas together (w1)
+        return "w:" + (row["writer"].rstrip("abcdefghijklmnopqrstuvwxyz") if os.environ.get("CV_GROUP") == "writer" else row["writer"])
     rid = row["id"]
     if rid.startswith("rd-"):
         return "dev"
