@@ -16,6 +16,7 @@ from bot.clock import SystemClock
 from bot.config import Settings
 from bot.dispatch import Dispatcher
 from bot.messenger import Messenger
+from bot.metrics import Metrics, warm_up
 from bot.sender import OutboxWorker, worker_id
 from bot.services import DirectoryReader, Services
 from handlers import load_jobs, load_routers
@@ -85,7 +86,9 @@ class PerfBot:
             self.scheduler = SchedulerRunner(self.services, node=worker_id())
         self._runner: web.AppRunner | None = None
         self._sweeper: asyncio.Task[None] | None = None
+        self.metrics = Metrics()
         self.started = False
+        self.ready = False
 
     @property
     def channels(self) -> dict[str, Channel]:
@@ -95,6 +98,8 @@ class PerfBot:
     def web_app(self) -> web.Application:
         app = web.Application(client_max_size=self.settings.server.max_body_bytes)
         app.router.add_get("/healthz", self._healthz)
+        app.router.add_get("/readyz", self._readyz)
+        app.router.add_get("/metrics", self._metrics)
         for ch in self.channels.values():
             app.add_routes(ch.routes())
         if self.settings.server.ingest_token:
@@ -104,11 +109,27 @@ class PerfBot:
         return app
 
     async def _healthz(self, request: web.Request) -> web.Response:
+        """Liveness: the process answers. Cheap on purpose (no database call)."""
         return web.json_response({
             "status": "ok",
+            "ready": self.ready,
             "channels": {name: ch.health() for name, ch in self.channels.items()},
-            "outbox": outbox.stats(self.db),
         })
+
+    async def _readyz(self, request: web.Request) -> web.Response:
+        """Readiness: models loaded, workers running and the database answering."""
+        if not self.ready:
+            return web.json_response({"status": "starting"}, status=503)
+        try:
+            stats = await self.db.run(outbox.stats, self.db)
+        except Exception as exc:
+            return web.json_response({"status": "database unavailable", "error": exc.__class__.__name__}, status=503)
+        return web.json_response({"status": "ready", "outbox": stats})
+
+    async def _metrics(self, request: web.Request) -> web.Response:
+        text = await self.metrics.render(self)
+        return web.Response(text=text, content_type="text/plain", charset="utf-8",
+                            headers={"X-Prometheus-Format": "0.0.4"})
 
     async def serve_http(self, host: str | None = None, port: int | None = None) -> int:
         """Start the HTTP server; returns the bound port (port 0 picks a free one)."""
@@ -125,17 +146,23 @@ class PerfBot:
     # -- lifecycle ----------------------------------------------------------------------------
     async def start(self, workers: bool = True) -> None:
         self._warn_calendar()
-        for ch in self.channels.values():
-            await ch.start()
+        self.services.loop = asyncio.get_running_loop()
+        self.metrics.start_probe()
+        # Models load once, off the loop, before the process reports ready.
+        await asyncio.to_thread(warm_up)
+        self.dispatcher.pool.start()
         if workers:
             for w in self.services.workers.values():
                 w.start()
         await self.dispatcher.replay_pending()
-        if not self.db.is_sqlite:  # several processes: keep sweeping for events a dead node left
-            self._sweeper = asyncio.create_task(self._sweep_inbound())
+        # Keep sweeping: events a full queue left pending (and, on PostgreSQL, events a dead node left).
+        self._sweeper = asyncio.create_task(self._sweep_inbound(self.settings.engine.pending_sweep_seconds))
         if self.scheduler is not None:
             await self.scheduler.start()
+        for ch in self.channels.values():  # last: take new traffic once everything else runs
+            await ch.start()
         self.started = True
+        self.ready = True
 
     def _warn_calendar(self) -> None:
         """One warning line per year (this one, and the next one from December) without holiday data."""
@@ -156,6 +183,7 @@ class PerfBot:
                 log.exception("sweeping pending inbound events failed; will retry")
 
     async def stop(self) -> None:
+        self.ready = False
         if self._sweeper is not None:
             self._sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -171,6 +199,9 @@ class PerfBot:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        await asyncio.to_thread(self.dispatcher.pool.stop)
+        await asyncio.to_thread(self.services.job_pool.stop)
+        await self.metrics.stop_probe()
         self.started = False
 
     async def drain(self) -> int:

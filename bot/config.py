@@ -39,6 +39,17 @@ class StorageSettings:
 
 
 @dataclass
+class EngineSettings:
+    """How much work one process does at once (see docs/DEVELOPING.md, "The engine")."""
+
+    event_workers: int = 8  # PostgreSQL: worker threads (and pooled connections) for inbound events
+    sqlite_workers: int = 2  # SQLite: one writer at a time, so a couple of workers is enough
+    queue_per_worker: int = 1000  # events waiting per worker; beyond it they stay pending in the inbox
+    fanout_chunk: int = 500  # rows per transaction when a job builds a large fan-out
+    pending_sweep_seconds: int = 60  # how often events left pending (crash, full queue) are replayed
+
+
+@dataclass
 class WeComSettings:
     corp_id: str = ""
     agent_id: int = 0
@@ -186,6 +197,7 @@ class SmtpSettings:
 class Settings:
     server: ServerSettings = field(default_factory=ServerSettings)
     storage: StorageSettings = field(default_factory=StorageSettings)
+    engine: EngineSettings = field(default_factory=EngineSettings)
     wecom: WeComSettings = field(default_factory=WeComSettings)
     dingtalk: DingTalkSettings = field(default_factory=DingTalkSettings)
     schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
@@ -314,6 +326,11 @@ def _validate(s: Settings) -> None:
                        ("dingtalk.app_qps", s.dingtalk.app_qps)):
         if value < 1:
             raise ConfigError(key, "must be at least 1")
+    for name in ("event_workers", "sqlite_workers", "queue_per_worker", "fanout_chunk", "pending_sweep_seconds"):
+        if getattr(s.engine, name) < 1:
+            raise ConfigError(f"engine.{name}", "must be at least 1")
+    if s.engine.event_workers > 32:
+        raise ConfigError("engine.event_workers", "must be at most 32 (each holds a database connection)")
     if not 1 <= s.dingtalk.batch_size <= 20:
         raise ConfigError("dingtalk.batch_size", "must be between 1 and 20 (DingTalk's per-call limit)")
 

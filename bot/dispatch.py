@@ -6,108 +6,153 @@ import asyncio
 import logging
 from datetime import timedelta
 
-from sqlalchemy import select
-
 from bot.context import Ctx
+from bot.engine import Backlogged, GroupAccept, WorkerPool
 from bot.events import InboundEvent, SystemEvent, event_from_dict
 from bot.router import Router
 from bot.routing import Classifier, Routing
 from bot.services import Services
-from storage import inbox
-from storage.locks import EmployeeLocks
+from storage import inbox, locks
+from storage.db import is_transient
+from storage.identity import IdentityCache
 from storage.models import Employee
 
 log = logging.getLogger(__name__)
 
 STALE_INBOUND = timedelta(minutes=5)
+TRANSIENT_RETRIES = 5  # tries after the first on a dropped connection, serialization failure, busy DB
 UNKNOWN_USER = "抱歉，没有在通讯录中找到你的账号，暂时无法使用绩效助手。请联系 HR 开通。"
 ERROR_REPLY = "抱歉，处理你的消息时出了点问题，我们已记录。请稍后再试。"
 
 
 class Dispatcher:
-    def __init__(self, services: Services, routers: list[Router], classify: Classifier | None = None) -> None:
+    def __init__(self, services: Services, routers: list[Router], classify: Classifier | None = None,
+                 workers: int | None = None, queue_capacity: int | None = None) -> None:
         """``routers``: the feature routers in order (checked at once: a clash raises RoutingError);
         ``classify``: the intent classifier (e.g. ``nlp.intent.parse_question``)."""
         self.services = services
         self.routers = routers
         self.routing = Routing(routers, classify)
-        self._locks = EmployeeLocks(services.db)
-        self._tasks: set[asyncio.Task[None]] = set()
+        db = services.db
+        engine = services.settings.engine
+        self.identity = IdentityCache(db)
+        self.pool = WorkerPool(
+            "events", workers or (engine.sqlite_workers if db.is_sqlite else engine.event_workers),
+            queue_capacity or engine.queue_per_worker,
+        )
+        self._accept = GroupAccept(self._write_accepted)
+        self.backlogged = 0  # events left pending because the queue was full (the sweeper replays them)
+        self.transient_retries = 0
 
     # -- entry points ------------------------------------------------------------------------
     async def submit(self, event: InboundEvent, wait: bool = False) -> bool:
-        """Accept an event durably (False if it is a duplicate), then process it in the background.
+        """Accept an event durably (False if it is a duplicate), then process it on a worker thread.
         Channels call this before acknowledging the platform; the work happens after."""
-        if not inbox.accept(self.services.db, event.key, event.channel, event.to_dict(), self.services.now()):
+        if not await self._accept.accept(event):
             log.info("duplicate inbound event %s ignored", event.key)
             return False
-        if wait:
-            await self.process(event)
-        else:
-            task = asyncio.create_task(self.process(event))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+        fut = self.schedule(event, block=wait)
+        if wait and fut is not None:
+            await fut
         return True
 
+    async def _write_accepted(self, events: list[InboundEvent]) -> set[str]:
+        db = self.services.db
+        return await db.run(inbox.accept_many, db, [(e.key, e.channel, e.to_dict()) for e in events],
+                            self.services.now())
+
+    def schedule(self, event: InboundEvent, block: bool = False) -> asyncio.Future[None] | None:
+        """Hand an accepted event to its worker; None when the queue is full (it stays pending)."""
+        try:
+            return self.pool.submit(f"{event.channel}:{event.sender}", lambda: self.process(event), block=block)
+        except Backlogged:
+            self.backlogged += 1
+            log.warning("event queue full: %s stays pending and is replayed by the sweeper", event.key)
+            return None
+
     async def replay_pending(self, min_age: timedelta | None = None) -> int:
-        """Process events accepted before a crash but never finished. On SQLite (one process) all
-        of them at start; on PostgreSQL only those older than ``min_age`` (others may belong to a
-        live node), each claimed by one process."""
+        """Process events accepted but never finished (a crash, a full queue). On SQLite (one
+        process) all of them; on PostgreSQL only those older than ``min_age`` (others may belong
+        to a live node), each claimed by one process."""
         db = self.services.db
         if min_age is None:
             min_age = timedelta(0) if db.is_sqlite else STALE_INBOUND
-        rows = inbox.claim_stale(db, self.services.now(), min_age) if min_age else inbox.pending(db)
-        for row in rows:
-            await self.process(event_from_dict(row.payload))
-        if rows:
-            log.info("replayed %d inbound events left pending by a previous run", len(rows))
-        return len(rows)
-
-    @property
-    def busy(self) -> bool:
-        """True while accepted events are still being processed in the background."""
-        return bool(self._tasks)
+        now = self.services.now()
+        if min_age:
+            rows = await db.run(inbox.claim_stale, db, now, min_age)
+        else:
+            rows = await db.run(inbox.pending, db)
+        futs = [f for row in rows if (f := self.schedule(event_from_dict(row.payload), block=True)) is not None]
+        if futs:
+            await asyncio.gather(*futs, return_exceptions=True)
+            log.info("replayed %d inbound events left pending", len(futs))
+        return len(futs)
 
     async def idle(self) -> None:
         """Wait until background processing has finished (tests, shutdown)."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self.pool.idle()
 
-    # -- processing --------------------------------------------------------------------------
+    @property
+    def busy(self) -> bool:
+        return self.pool.in_flight > 0
+
+    # -- processing (on a worker thread) -------------------------------------------------------
     def resolve(self, event: InboundEvent) -> Employee | None:
-        db = self.services.db
-        with db.session() as s:
-            if event.channel in ("terminal", "system"):
-                emp = s.get(Employee, event.sender)
-            else:
-                ch = self.services.channels.get(event.channel)
-                attr = ch.employee_key() if ch else None
-                if attr is None:
-                    return None
-                emp = s.execute(select(Employee).where(getattr(Employee, attr) == event.sender)).scalar()
-        if emp is not None and not emp.active:
+        if event.channel in ("terminal", "system"):
+            return self.identity.lookup(None, event.sender)
+        ch = self.services.channels.get(event.channel)
+        attr = ch.employee_key() if ch else None
+        if attr is None:
             return None
-        return emp
+        return self.identity.lookup(attr, event.sender)
 
     async def process(self, event: InboundEvent) -> None:
+        """One event, one transaction: identity, the per-employee lock, the handler's reads and
+        writes, the replies it queues and marking the event done commit together. A transient
+        database error retries the whole event; a handler bug fails it with a polite reply."""
+        db = self.services.db
+        for attempt in range(TRANSIENT_RETRIES + 1):
+            try:
+                with db.unit_of_work():
+                    await self._process_once(event)
+                return
+            except Exception as exc:
+                if is_transient(exc):
+                    if attempt < TRANSIENT_RETRIES:
+                        self.transient_retries += 1
+                        log.warning("transient database error on %s (%s); retrying", event.key,
+                                    exc.__class__.__name__)
+                        await asyncio.sleep(min(5.0, 0.1 * 2**attempt))
+                        continue
+                    log.error("database unavailable for %s after %d tries; it stays pending and is replayed",
+                              event.key, attempt + 1)
+                    return
+                log.exception("handler failed for %s", event.key)
+                await self._fail(event, exc)
+                return
+
+    async def _process_once(self, event: InboundEvent) -> None:
         now = self.services.now
         employee = self.resolve(event)
         if employee is None:
             await self._unknown(event)
             inbox.finish(self.services.db, event.key, now())
             return
+        locks.hold_for_transaction(self.services.db, employee.id)
         event.employee_id = employee.id
-        ctx = Ctx(self.services, employee, event)
-        try:
-            async with self._locks.hold(employee.id):
-                await self._route(ctx, event)
-        except Exception as exc:  # one bad event must not stop the bot
-            log.exception("handler failed for %s", event.key)
-            inbox.finish(self.services.db, event.key, now(), error=repr(exc)[:500])
-            if not isinstance(event, SystemEvent):
-                await ctx.reply(ERROR_REPLY)
-            return
+        await self._route(Ctx(self.services, employee, event), event)
         inbox.finish(self.services.db, event.key, now())
+
+    async def _fail(self, event: InboundEvent, exc: Exception) -> None:
+        db = self.services.db
+        try:
+            with db.unit_of_work():
+                inbox.finish(db, event.key, self.services.now(), error=repr(exc)[:500])
+                employee = self.resolve(event)
+                if employee is not None and not isinstance(event, SystemEvent):
+                    await Ctx(self.services, employee, event).reply(ERROR_REPLY)
+        except Exception:
+            log.exception("could not record the failure of %s; it stays pending", event.key)
 
     async def _unknown(self, event: InboundEvent) -> None:
         log.warning("message from unknown %s user %r: replied politely, nothing stored", event.channel, event.sender)

@@ -80,8 +80,11 @@ class OutboxWorker:
                 n = 0
             if n == 0:
                 self._wake.clear()
+                # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancellation
+                # that arrives as the event is set (a wake-up from a worker thread), and stop() hangs.
                 try:
-                    await asyncio.wait_for(self._wake.wait(), self.poll_interval)
+                    async with asyncio.timeout(self.poll_interval):
+                        await self._wake.wait()
                 except TimeoutError:
                     pass
 

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from bot.config import Settings
 from bot.directory import Snapshot
+from bot.engine import WorkerPool, run_on_loop
 from storage.db import Database
 
 if TYPE_CHECKING:
@@ -20,6 +22,8 @@ if TYPE_CHECKING:
     from scheduler.registry import JobSpec
 
 DirectoryReader = Callable[[], Awaitable[Snapshot]]  # one platform's contacts (channels provide them)
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -33,6 +37,8 @@ class Services:
     dispatcher: Dispatcher = None
     jobs: dict[str, JobSpec] = field(default_factory=dict)  # registered by the app
     directory_readers: dict[str, DirectoryReader] = field(default_factory=dict)  # platform -> contacts reader
+    loop: asyncio.AbstractEventLoop | None = None  # the serving loop (set by PerfBot.start)
+    job_pool: WorkerPool = field(default_factory=lambda: WorkerPool("jobs", 1, 100))  # jobs run here
 
     @property
     def tz(self) -> ZoneInfo:
@@ -45,6 +51,12 @@ class Services:
         return self.clock.now().astimezone(self.tz)
 
     def wake(self, channel: str) -> None:
+        """Tell ``channel``'s outbox worker there is work, once the rows it should see are
+        committed (after the active unit of work), from whatever thread this runs on."""
         worker = self.workers.get(channel)
         if worker is not None:
-            worker.wake()
+            self.db.after_commit(lambda: run_on_loop(self.loop, worker.wake))
+
+    async def offload(self, make: Callable[[], Awaitable[T]]) -> T:
+        """Run ``make()`` on the jobs worker thread (its own event loop), off the serving loop."""
+        return await self.job_pool.submit("jobs", make, block=True)

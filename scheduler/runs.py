@@ -36,6 +36,12 @@ async def run_job(services: Services, name: str, at: datetime, *, scheduled: boo
     manual runs always run (the jobs' own outbox keys keep their messages from repeating)."""
     if name not in services.jobs:
         raise UnknownJob(name)
+    # Jobs read and write the database and may build large fan-outs: they run on the jobs worker
+    # thread, never on the serving loop.
+    return await services.offload(lambda: _run(services, name, at, scheduled, owner))
+
+
+async def _run(services, name: str, at: datetime, scheduled: bool, owner: str) -> str | None:  # type: ignore[no-untyped-def]
     run_key = f"{name}@{at.isoformat()}" if scheduled else f"{name}@{at.isoformat()}#manual-{uuid.uuid4().hex[:8]}"
     if not _claim(services, name, run_key, at, owner):
         log.info("job %s for %s already ran; skipped", name, at.isoformat())

@@ -8,6 +8,7 @@ import logging
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -15,12 +16,25 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as SATimeoutError
 from sqlmodel import Session, create_engine
 
 import storage.models  # noqa: F401  (registers tables)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+# Connections one process may hold on PostgreSQL: event workers + database threads + scheduler +
+# headroom. Two processes stay well under PostgreSQL's default max_connections (100).
+POOL_SIZE = 12
+POOL_OVERFLOW = 4
+POOL_RECYCLE_SECONDS = 1800
+RUN_RETRIES = 3
+TRANSIENT_MESSAGES = (
+    "database is locked", "server closed the connection", "connection already closed",
+    "terminating connection", "could not connect", "connection refused", "ssl syscall error",
+    "consuming input failed", "the connection is lost",
+)
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
@@ -31,32 +45,87 @@ def normalise_url(url: str) -> str:
     return url
 
 
-class Database:
-    """Owns the engine. ``session()`` yields a session that commits on success."""
+class UnitOfWork:
+    """The one transaction of a piece of work (an inbound event, a job chunk).
 
-    def __init__(self, url: str) -> None:
+    While it is active in this thread (or task), :meth:`Database.session` joins it instead of
+    opening and committing a session of its own, so everything the work reads and writes commits
+    together, once. ``after_commit`` callbacks run only if it commits (e.g. waking outbox workers
+    for the rows it queued)."""
+
+    def __init__(self, db: Database, session: Session) -> None:
+        self.db = db
+        self.session = session
+        self._after: list[Callable[[], None]] = []
+
+    def after_commit(self, fn: Callable[[], None]) -> None:
+        if fn not in self._after:
+            self._after.append(fn)
+
+
+_current: ContextVar[UnitOfWork | None] = ContextVar("perfbot_unit_of_work", default=None)
+
+
+def current_unit() -> UnitOfWork | None:
+    return _current.get()
+
+
+class Database:
+    """Owns the engine. ``session()`` yields a session that commits on success, or joins the
+    active :class:`UnitOfWork`. Blocking work from the event loop goes through :meth:`run`."""
+
+    def __init__(self, url: str, pool_size: int | None = None) -> None:
         self.url = normalise_url(url)
         self.is_sqlite = self.url.startswith("sqlite")
         self.run_threads = 2 if self.is_sqlite else 4
         self._pool: ThreadPoolExecutor | None = None
+        self.commits = 0  # transactions committed by this process (benchmarks, tests)
         if self.is_sqlite:
             self.engine: Engine = create_engine(
                 self.url, connect_args={"check_same_thread": False, "timeout": 30}
             )
             event.listen(self.engine, "connect", _sqlite_pragmas)
         else:
-            self.engine = create_engine(self.url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+            # No ping per checkout (a round trip on every session): connections are recycled
+            # and a dropped one surfaces as a transient error that the caller retries.
+            self.engine = create_engine(
+                self.url, pool_size=pool_size or POOL_SIZE, max_overflow=POOL_OVERFLOW,
+                pool_recycle=POOL_RECYCLE_SECONDS, pool_timeout=30,
+            )
+        event.listen(self.engine, "commit", self._count_commit)
+
+    def _count_commit(self, _conn: Any) -> None:
+        self.commits += 1
 
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run blocking database work ``fn(*args, **kwargs)`` in the database thread pool, so code on
-        the event loop (channels, outbox workers, HTTP handlers) never blocks it."""
+        the event loop (channels, outbox workers, HTTP handlers) never blocks it. A transient error
+        (dropped connection, serialization failure, busy database) is retried a few times."""
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=self.run_threads, thread_name_prefix="db")
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, functools.partial(fn, *args, **kwargs))
+        call = functools.partial(fn, *args, **kwargs)
+        for attempt in range(RUN_RETRIES + 1):
+            try:
+                return await loop.run_in_executor(self._pool, call)
+            except Exception as exc:
+                if attempt == RUN_RETRIES or not is_transient(exc):
+                    raise
+                log.warning("transient database error (%s); retrying", exc.__class__.__name__)
+                await asyncio.sleep(0.05 * 2**attempt)
+        raise AssertionError("unreachable")  # pragma: no cover
 
     @contextmanager
     def session(self) -> Iterator[Session]:
+        unit = _current.get()
+        if unit is not None and unit.db is self:
+            # Join the unit of work: flush so later reads see these writes, then detach what was
+            # loaded, so callers get the same detached objects a committed session gave them.
+            s = unit.session
+            yield s
+            s.flush()
+            s.expunge_all()
+            return
         with Session(self.engine, expire_on_commit=False) as s:
             try:
                 yield s
@@ -64,6 +133,43 @@ class Database:
             except BaseException:
                 s.rollback()
                 raise
+
+    @contextmanager
+    def unit_of_work(self) -> Iterator[UnitOfWork]:
+        """One transaction for everything done inside (see :class:`UnitOfWork`). Nested calls join
+        the outer unit."""
+        outer = _current.get()
+        if outer is not None and outer.db is self:
+            yield outer
+            return
+        with Session(self.engine, expire_on_commit=False) as s:
+            unit = UnitOfWork(self, s)
+            if self.is_sqlite:
+                # Take the write lock up front: two threads that both read and then write would
+                # otherwise fail with SQLITE_BUSY (the busy timeout does not cover lock upgrades).
+                s.connection().exec_driver_sql("BEGIN IMMEDIATE")
+            token = _current.set(unit)
+            try:
+                yield unit
+                s.commit()
+            except BaseException:
+                s.rollback()
+                raise
+            finally:
+                _current.reset(token)
+        for fn in unit._after:
+            try:
+                fn()
+            except Exception:  # a wake-up must never undo a commit
+                log.exception("after-commit callback failed")
+
+    def after_commit(self, fn: Callable[[], None]) -> None:
+        """Run ``fn`` once the active unit of work commits, or now when there is none."""
+        unit = _current.get()
+        if unit is not None and unit.db is self:
+            unit.after_commit(fn)
+        else:
+            fn()
 
     def migrate(self) -> None:
         """Bring the schema to the newest revision (idempotent)."""
@@ -77,6 +183,21 @@ class Database:
             self._pool.shutdown(wait=True)
             self._pool = None
         self.engine.dispose()
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Errors worth retrying the whole unit of work for: a dropped connection, a serialization
+    failure or deadlock, a lock time-out, a busy SQLite database. Anything else is a bug."""
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        orig = exc.orig
+        state = getattr(orig, "sqlstate", None) or getattr(getattr(orig, "diag", None), "sqlstate", None)
+        if state and (state[:2] in ("08", "40", "57") or state in ("55P03", "53300")):
+            return True
+        msg = str(orig).lower()
+        return any(m in msg for m in TRANSIENT_MESSAGES)
+    return isinstance(exc, (SATimeoutError, ConnectionError))
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from storage import identity
 from storage.db import Database
 from storage.import_rows import COLUMNS, KEYS, REQUIRED, Known, check, write
 from storage.models import Employee
@@ -269,6 +270,7 @@ def import_path(db: Database, path: Path, tz: ZoneInfo | None = None, dry_run: b
                 if src.name == "visits" and status == "new":
                     report.new_visits.append(clean["id"])
             report.loaded[src.name] = report.loaded.get(src.name, 0) + ok
+    identity.invalidate()  # platform ids and managers may have changed: drop cached identities
     return report
 
 

@@ -28,6 +28,21 @@ def accept(db: Database, key: str, channel: str, payload: dict[str, Any], now: d
         return s.execute(stmt).first() is not None
 
 
+def accept_many(db: Database, items: list[tuple[str, str, dict[str, Any]]], now: datetime) -> set[str]:
+    """Record many events in one transaction (group commit); returns the keys that were new.
+    ``items``: ``(key, channel, payload)``; a key repeated within ``items`` is recorded once."""
+    rows, seen = [], set()
+    for key, channel, payload in items:
+        if key not in seen:
+            seen.add(key)
+            rows.append(dict(key=key, channel=channel, payload=payload, status="pending", received_at=now))
+    if not rows:
+        return set()
+    stmt = _insert(db).values(rows).on_conflict_do_nothing(index_elements=["key"]).returning(InboundEvent.key)
+    with db.session() as s:
+        return set(s.execute(stmt).scalars())
+
+
 def finish(db: Database, key: str, now: datetime, error: str | None = None) -> None:
     with db.session() as s:
         s.execute(

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from bot.directory import PDept, Snapshot
+from storage import identity
 from storage.db import Database
 from storage.models import AdjustmentRequest, Department, Employee, Task
 
@@ -166,6 +167,8 @@ def apply(db: Database, snap: Snapshot, dry_run: bool = False, max_leavers_perce
             ch.left = [_deactivate(s, e, everyone) for e in gone]
         if dry_run:
             s.rollback()
+    if not dry_run:
+        identity.invalidate()  # platform ids, managers and leavers changed: drop cached identities
     return ch
 
 

@@ -1,59 +1,77 @@
 from __future__ import annotations
 
-import asyncio
+import threading
 
 import pytest
 
 from storage.db import open_database
-from storage.locks import EmployeeLocks
+from storage.locks import hold_for_transaction
 
 
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
-async def test_employee_lock_serialises_across_processes(db_url):
-    """Two lock holders on separate engines stand for two bot processes sharing the database."""
+def test_employee_lock_serialises_across_processes(db_url):
+    """Two units of work on separate engines stand for two bot processes sharing the database: the
+    second one waits for the first to commit, a different employee is never blocked."""
     a, b = open_database(db_url), open_database(db_url)
-    la, lb = EmployeeLocks(a, poll_seconds=0.005), EmployeeLocks(b, poll_seconds=0.005)
     order: list[str] = []
-    release = asyncio.Event()
-    a_inside = asyncio.Event()
+    a_inside, release, b_waiting = threading.Event(), threading.Event(), threading.Event()
 
-    async def first() -> None:
-        async with la.hold("E101"):
+    def first() -> None:
+        with a.unit_of_work():
+            hold_for_transaction(a, "E101")
             order.append("a-in")
             a_inside.set()
-            await release.wait()
+            release.wait(10)
             order.append("a-out")
 
-    async def second() -> None:
-        await a_inside.wait()
-        async with lb.hold("E101"):
+    def second() -> None:
+        a_inside.wait(10)
+        with b.unit_of_work():
+            b_waiting.set()
+            hold_for_transaction(b, "E101")
             order.append("b-in")
 
-    async def other_employee() -> None:
-        await a_inside.wait()
-        async with lb.hold("E102"):  # a different employee is never blocked
-            order.append("other")
+    t1, t2 = threading.Thread(target=first), threading.Thread(target=second)
+    t1.start()
+    t2.start()
+    a_inside.wait(10)
+    with b.unit_of_work():
+        hold_for_transaction(b, "E102")
+        order.append("other")
+    b_waiting.wait(10)
+    # "b" is now blocked inside pg_advisory_xact_lock: PostgreSQL shows it waiting on the lock.
+    with b.session() as s:
+        from sqlalchemy import text
 
-    t1, t2 = asyncio.create_task(first()), asyncio.create_task(second())
-    await other_employee()
-    for _ in range(20):  # give "b" every chance to (wrongly) get in while "a" holds the lock
-        await asyncio.sleep(0.005)
+        for _ in range(200):
+            waiting = s.execute(text("select count(*) from pg_locks where locktype='advisory' and not granted")).scalar()
+            if waiting:
+                break
+            threading.Event().wait(0.01)
+    assert waiting == 1
     release.set()
-    await asyncio.gather(t1, t2)
+    t1.join(10)
+    t2.join(10)
     assert order == ["a-in", "other", "a-out", "b-in"]
     a.dispose()
     b.dispose()
 
 
-async def test_same_process_events_of_one_employee_run_in_order(sqlite_url):
-    locks = EmployeeLocks(open_database(sqlite_url))
-    order: list[int] = []
+def test_unit_of_work_commits_once_and_rolls_back_whole(sqlite_url):
+    """Everything inside one unit of work commits together, or not at all."""
+    from storage import inbox
+    from tests.conftest import DEMO_NOW
 
-    async def work(i: int) -> None:
-        async with locks.hold("E101"):
-            order.append(i)
-            await asyncio.sleep(0)
-            order.append(i)
-
-    await asyncio.gather(*(work(i) for i in range(5)))
-    assert order == [0, 0, 1, 1, 2, 2, 3, 3, 4, 4]
+    db = open_database(sqlite_url)
+    before = db.commits
+    with db.unit_of_work():
+        for i in range(5):
+            inbox.accept(db, f"k{i}", "terminal", {}, DEMO_NOW)
+            inbox.finish(db, f"k{i}", DEMO_NOW)
+    assert db.commits - before == 1
+    assert inbox.status_of(db, "k4") == "done"
+    with pytest.raises(RuntimeError), db.unit_of_work():
+        inbox.accept(db, "lost", "terminal", {}, DEMO_NOW)
+        raise RuntimeError("handler bug")
+    assert inbox.status_of(db, "lost") is None
+    db.dispose()

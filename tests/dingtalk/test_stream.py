@@ -31,6 +31,8 @@ async def test_clean_close_does_not_storm_the_gateway(emu, make_bot):
     emu.close_on_connect = True
     bot = await make_bot(connect=False)
     stream = stream_of(bot)
+    # below the cap, jittered delays of consecutive attempts cannot overlap ([0.5, 1]× of a doubling)
+    stream.backoff_max = 5.0
     await until(lambda: len(emu.gateway_calls) >= 6, what="several attempts")
     delays = stream.delays[:5]
     # exponential backoff: each delay at least the previous one (jitter stays within [0.5, 1]×)

@@ -1,0 +1,188 @@
+"""The engine under the dispatcher: a bounded pool of worker threads that runs inbound events (and
+jobs) off the event loop.
+
+Why threads and not async SQLAlchemy: every handler, store and job is written against one
+synchronous data seam (``storage.db.Database.session()``), and CPU-heavy NLP must leave the loop
+too. Running each event's whole unit of work on a worker thread with its own event loop moves both
+off the serving loop with one change, keeps the handlers' code as it is, and lets one event be one
+transaction (``Database.unit_of_work``). The serving loop only parses, verifies, accepts
+(durably) and acknowledges. See docs/DEVELOPING.md, "The engine".
+
+Ordering: events of one sender always go to the same worker (partitioned by channel and sender),
+so they are processed in arrival order without a lock; across processes a PostgreSQL
+transaction-level advisory lock per employee serialises them.
+
+Back-pressure: each worker's queue is bounded. An event that does not fit stays ``pending`` in the
+durable inbox (it was accepted before the platform got its acknowledgement) and the sweeper
+replays it later, so a burst costs latency, never memory or messages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import queue
+import threading
+import zlib
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+Job = tuple[Callable[[], Awaitable[Any]], concurrent.futures.Future[Any]]
+
+
+class Worker(threading.Thread):
+    """One thread with its own event loop, running submitted coroutines one at a time."""
+
+    def __init__(self, name: str, capacity: int) -> None:
+        super().__init__(name=name, daemon=True)
+        self.jobs: queue.Queue[Job | None] = queue.Queue(maxsize=capacity)
+        self.busy = False
+
+    def run(self) -> None:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        try:
+            while True:
+                item = self.jobs.get()
+                if item is None:
+                    break
+                make, fut = item
+                if not fut.set_running_or_notify_cancel():
+                    continue
+                self.busy = True
+                try:
+                    fut.set_result(loop.run_until_complete(make()))
+                except BaseException as exc:  # noqa: BLE001 - handed to the waiting side
+                    fut.set_exception(exc)
+                finally:
+                    self.busy = False
+        finally:
+            loop.run_until_complete(loop.shutdown_default_executor())
+            loop.close()
+
+
+class Backlogged(Exception):
+    """The partition's queue is full: leave the work for later (it is durable)."""
+
+
+class WorkerPool:
+    """``workers`` threads; ``submit(key, make)`` runs ``make()`` on the thread that owns ``key``."""
+
+    def __init__(self, name: str, workers: int, capacity: int) -> None:
+        self.name = name
+        self.workers = [Worker(f"{name}-{i}", capacity) for i in range(max(1, workers))]
+        self._started = False
+        self._pending: set[concurrent.futures.Future[Any]] = set()
+        self._lock = threading.Lock()
+        self.loop: asyncio.AbstractEventLoop | None = None  # the serving loop (for wake-ups)
+
+    def start(self) -> None:
+        if not self._started:
+            for w in self.workers:
+                w.start()
+            self._started = True
+
+    def submit(self, key: str, make: Callable[[], Awaitable[Any]], block: bool = False) -> asyncio.Future[Any]:
+        """Queue ``make()`` on the worker owning ``key``; returns an awaitable for its result.
+        Raises :class:`Backlogged` when that worker's queue is full (unless ``block``)."""
+        self.start()
+        worker = self.workers[zlib.crc32(key.encode()) % len(self.workers)]
+        fut: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        try:
+            worker.jobs.put((make, fut), block=block)
+        except queue.Full:
+            raise Backlogged(key) from None
+        with self._lock:
+            self._pending.add(fut)
+        fut.add_done_callback(self._done)
+        return asyncio.wrap_future(fut)
+
+    def _done(self, fut: concurrent.futures.Future[Any]) -> None:
+        with self._lock:
+            self._pending.discard(fut)
+
+    @property
+    def backlog(self) -> int:
+        return sum(w.jobs.qsize() for w in self.workers)
+
+    @property
+    def in_flight(self) -> int:
+        with self._lock:
+            return len(self._pending)
+
+    async def idle(self) -> None:
+        """Wait until everything submitted so far has finished."""
+        while True:
+            with self._lock:
+                pending = list(self._pending)
+            if not pending:
+                return
+            await asyncio.gather(*(asyncio.wrap_future(f) for f in pending), return_exceptions=True)
+
+    def stop(self, timeout: float = 30.0) -> None:
+        if not self._started:
+            return
+        for w in self.workers:
+            w.jobs.put(None)
+        for w in self.workers:
+            w.join(timeout)
+        self._started = False
+        self.workers = [Worker(w.name, w.jobs.maxsize) for w in self.workers]
+
+
+class GroupAccept:
+    """Durable acceptance of inbound events with group commit: callers arriving while a write is in
+    flight are written together in the next one (one transaction for many events), so a burst of
+    callbacks costs a few commits, not one each. ``accept`` answers True for a new event, False for
+    a duplicate, and raises if the write failed (the channel then answers 5xx and the platform
+    retries)."""
+
+    def __init__(self, write: Callable[[list[Any]], Awaitable[set[str]]], max_batch: int = 256) -> None:
+        self._write = write
+        self.max_batch = max_batch
+        self._queue: list[tuple[Any, asyncio.Future[bool]]] = []
+        self._task: asyncio.Task[None] | None = None
+        self.batches = 0
+
+    async def accept(self, event: Any) -> bool:
+        fut: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._queue.append((event, fut))
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._flush())
+        return await fut
+
+    async def _flush(self) -> None:
+        while self._queue:
+            batch, self._queue = self._queue[: self.max_batch], self._queue[self.max_batch:]
+            self.batches += 1
+            try:
+                new = await self._write([e for e, _ in batch])
+            except Exception as exc:
+                for _, fut in batch:
+                    if not fut.done():
+                        fut.set_exception(exc)
+                continue
+            answered: set[str] = set()
+            for event, fut in batch:
+                fresh = event.key in new and event.key not in answered
+                answered.add(event.key)
+                if not fut.done():
+                    fut.set_result(fresh)
+
+
+def run_on_loop(loop: asyncio.AbstractEventLoop | None, fn: Callable[[], None]) -> None:
+    """Call ``fn`` on ``loop`` (thread-safe); directly when already on it or when there is none."""
+    if loop is None or loop.is_closed():
+        fn()
+        return
+    try:
+        running = asyncio.get_running_loop()
+    except RuntimeError:
+        running = None
+    if running is loop:
+        fn()
+    else:
+        loop.call_soon_threadsafe(fn)

@@ -1,0 +1,70 @@
+"""Platform id -> employee, cached in memory.
+
+Every inbound event starts with this lookup, so it is served from memory: entries live for
+``TTL_SECONDS`` and the whole cache is dropped at once when the organisation changes in this process
+(``invalidate()``: the importer and directory sync call it). Another process's import is seen after
+at most the TTL. Cached employees are detached snapshots: read them, never add them to a session.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from sqlalchemy import select
+
+from storage.db import Database
+from storage.models import Employee
+
+TTL_SECONDS = 60.0
+_generation = 0
+_gen_lock = threading.Lock()
+
+
+def invalidate() -> None:
+    """Forget every cached identity in this process (after an import or a directory change)."""
+    global _generation
+    with _gen_lock:
+        _generation += 1
+
+
+class IdentityCache:
+    def __init__(self, db: Database, ttl: float = TTL_SECONDS, clock=time.monotonic) -> None:  # noqa: ANN001
+        self.db = db
+        self.ttl = ttl
+        self._clock = clock
+        self._entries: dict[tuple[str | None, str], tuple[float, Employee | None]] = {}
+        self._generation = _generation
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def lookup(self, column: str | None, value: str) -> Employee | None:
+        """The active employee whose ``column`` (None: the employee id) equals ``value``."""
+        key = (column, value)
+        now = self._clock()
+        with self._lock:
+            if self._generation != _generation:
+                self._entries.clear()
+                self._generation = _generation
+            hit = self._entries.get(key)
+            if hit is not None and hit[0] > now:
+                self.hits += 1
+                return hit[1]
+        self.misses += 1
+        emp = self._load(column, value)
+        with self._lock:
+            if len(self._entries) > 200_000:  # far above any real organisation; keep memory bounded
+                self._entries.clear()
+            self._entries[key] = (now + self.ttl, emp)
+        return emp
+
+    def _load(self, column: str | None, value: str) -> Employee | None:
+        with self.db.session() as s:
+            if column is None:
+                emp = s.get(Employee, value)
+            else:
+                emp = s.execute(select(Employee).where(getattr(Employee, column) == value)).scalar()
+        if emp is not None and not emp.active:
+            return None
+        return emp

@@ -1,0 +1,257 @@
+"""The engine under the flows: one transaction per event, work off the serving loop, bounded
+queues that lose nothing, readiness and metrics, transient database errors retried."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import aiohttp
+import pytest
+from sqlalchemy import create_engine, func, select, text
+
+from bot.app import PerfBot
+from bot.channels.terminal import TerminalChannel
+from bot.clock import ManualClock
+from bot.demo import seed_demo
+from storage import identity
+from storage.db import open_database
+from storage.models import Employee, InboundEvent, OutboxMessage
+from tests.conftest import DEMO_NOW, DEMO_TODAY, make_settings
+from tests.emulators.wecom import WeComEmulator
+from tests.emulators.wecom_driver import CallbackDriver
+from tests.wecom.conftest import AES_KEY, CORP_ID, TOKEN, until, wecom_settings
+
+MESSAGES = (
+    "帮助",
+    "本月还有哪些任务没完成",
+    "我的KPI进度",
+    "成果：签下仁和医院首单 障碍：报价审批流程太慢 行动：推动华山医院进入商务谈判",
+    "最近天天加班到半夜，真的有点顶不住了",
+)
+
+
+@pytest.mark.parametrize("message", MESSAGES)
+async def test_one_inbound_text_is_one_transaction(chat_any_db, message):
+    """Accepting the event and handling it (lookups, the handler's writes, the replies it queues,
+    marking it done) take at most 3 commits, and the user still gets the answer."""
+    bot = chat_any_db.bot
+    event = chat_any_db.terminal.text_event("E101", message)
+    before = bot.db.commits
+    assert await bot.dispatcher.submit(event, wait=True)
+    commits = bot.db.commits - before
+    assert commits <= 3, f"{commits} commits for {message!r}"
+    with bot.db.session() as s:
+        status = s.execute(select(InboundEvent.status).where(InboundEvent.key == event.key)).scalar()
+        queued = s.execute(select(func.count()).select_from(OutboxMessage)
+                           .where(OutboxMessage.key.startswith(event.key))).scalar()
+    assert status == "done"
+    assert queued >= 1
+    await bot.drain()
+    assert chat_any_db.terminal.take("E101"), "the user saw no answer"
+
+
+async def test_a_failing_handler_rolls_back_everything_it_did(chat):
+    """A handler bug leaves no half-written state: replies it queued before failing are not sent,
+    the event is marked failed, and the user gets one polite error message."""
+    from bot.dispatch import Dispatcher
+    from bot.router import Router
+
+    bot = chat.bot
+    extra = Router("broken_feature")
+
+    @extra.command("坏掉的命令")
+    async def broken(ctx, msg):  # sends, then crashes
+        await ctx.reply("这一条不应该发出去")
+        raise RuntimeError("bug")
+
+    dispatcher = Dispatcher(bot.services, [*bot.dispatcher.routers, extra])
+    try:
+        assert await dispatcher.submit(chat.terminal.text_event("E101", "坏掉的命令"), wait=True)
+        await bot.drain()
+    finally:
+        await asyncio.to_thread(dispatcher.pool.stop)
+    texts = [s.text for s in chat.terminal.take("E101")]
+    assert "这一条不应该发出去" not in texts
+    assert any("出了点问题" in t for t in texts)
+    with bot.db.session() as s:
+        assert s.execute(select(func.count()).select_from(InboundEvent)
+                         .where(InboundEvent.status == "failed")).scalar() == 1
+
+
+async def test_full_queue_leaves_events_pending_and_the_sweeper_answers_each_once(sqlite_url, tmp_path):
+    """With a tiny queue, a burst does not grow memory: what does not fit stays pending in the
+    durable inbox and is answered once by the sweep, nothing lost, nothing twice."""
+    settings = make_settings(sqlite_url)
+    settings.engine.sqlite_workers = 1
+    settings.engine.queue_per_worker = 2
+    db = open_database(sqlite_url)
+    seed_demo(db, settings, today=DEMO_TODAY)
+    terminal = TerminalChannel(out_dir=tmp_path / "files")
+    bot = PerfBot(settings, clock=ManualClock(DEMO_NOW), channels=[terminal], db=db, scheduler=False)
+    await bot.start(workers=False)
+    try:
+        people = ["E101", "E102", "E103", "E104", "E105", "E111", "E112", "E113", "E114", "E201"]
+        events = [terminal.text_event(p, "帮助") for p in people]
+        results = await asyncio.gather(*(bot.dispatcher.submit(e) for e in events))
+        assert all(results)
+        assert bot.dispatcher.backlogged > 0  # some did not fit the queue
+        await bot.dispatcher.idle()
+        await bot.dispatcher.replay_pending()
+        await bot.drain()
+        for p in people:
+            cards = [s for s in terminal.take(p) if s.kind == "card"]
+            assert len(cards) == 1, p
+        with db.session() as s:
+            statuses = dict(s.execute(select(InboundEvent.status, func.count()).group_by(InboundEvent.status)).all())
+        assert statuses == {"done": len(people)}
+    finally:
+        await bot.stop()
+        db.dispose()
+
+
+async def test_identity_cache_sees_an_import_at_once(chat):
+    """A platform id moved to another person by an import is used for the very next message."""
+    bot = chat.bot
+    assert bot.dispatcher.identity.lookup(None, "E101").name == "张伟"
+    with bot.db.session() as s:
+        emp = s.get(Employee, "E101")
+        emp.name = "张伟伟"
+        s.add(emp)
+    identity.invalidate()  # what the importer and directory sync call
+    assert bot.dispatcher.identity.lookup(None, "E101").name == "张伟伟"
+
+
+# -- through the WeCom emulator -----------------------------------------------------------------------
+async def _wecom_bot(url: str, emulator: WeComEmulator, clock: ManualClock) -> tuple[PerfBot, int]:
+    settings = wecom_settings(url, emulator.api_base)
+    db = open_database(url)
+    seed_demo(db, settings, today=DEMO_TODAY)
+    with db.session() as s:
+        emulator.users = {u for u in s.execute(select(Employee.wecom_userid)).scalars() if u}
+    bot = PerfBot(settings, clock=clock, db=db, scheduler=False)
+    port = await bot.serve_http(host="127.0.0.1", port=0)
+    return bot, port
+
+
+async def test_readiness_liveness_and_metrics(sqlite_url):
+    clock = ManualClock(DEMO_NOW)
+    emulator = WeComEmulator(corp_id=CORP_ID, now=lambda: clock.now().timestamp())
+    await emulator.start()
+    bot, port = await _wecom_bot(sqlite_url, emulator, clock)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"{base}/healthz") as r:
+                assert r.status == 200
+            async with http.get(f"{base}/readyz") as r:
+                assert r.status == 503  # models not loaded, workers not running yet
+            await bot.start()
+            async with http.get(f"{base}/readyz") as r:
+                assert r.status == 200
+            driver = CallbackDriver(f"{base}/wecom/callback", emulator, TOKEN, AES_KEY,
+                                    now=lambda: clock.now().timestamp())
+            assert await driver.post_signed(driver.sign(driver.text_xml("wx_e101", "帮助"))) == 200
+            await until(lambda: emulator.seen.get("wx_e101"), "the reply")
+            async with http.get(f"{base}/metrics") as r:
+                body = await r.text()
+            await driver.close()
+        for name in ("perfbot_inbound_events", "perfbot_inbound_queue", "perfbot_outbox_messages",
+                     "perfbot_send_latency_seconds", "perfbot_event_loop_lag_seconds", "process_resident_memory_bytes"):
+            assert f"\n{name}" in body or body.startswith(name) or f"\n# TYPE {name}" in body, name
+        assert 'perfbot_inbound_events{status="done"} 1' in body
+        assert 'perfbot_outbox_messages{status="sent"} 1' in body
+    finally:
+        await bot.stop()
+        bot.db.dispose()
+        await emulator.stop()
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+async def test_dropped_database_connections_fail_no_event(db_url):
+    """PostgreSQL terminates the bot's connections three times during a burst of 60 messages from
+    60 people: every event is retried, none fails, everyone gets exactly one answer."""
+    clock = ManualClock(DEMO_NOW)
+    emulator = WeComEmulator(corp_id=CORP_ID, now=lambda: clock.now().timestamp())
+    await emulator.start()
+    bot, port = await _wecom_bot(db_url, emulator, clock)
+    # 60 extra employees so that each message comes from someone else
+    with bot.db.session() as s:
+        for i in range(60):
+            s.add(Employee(id=f"X{i:03d}", name=f"临时{i}", role="employee", manager_id="E100",
+                           wecom_userid=f"wx_x{i:03d}", active=True, weekly_capacity_hours=40.0))
+    users = [f"wx_x{i:03d}" for i in range(60)]
+    emulator.users |= set(users)
+    await bot.start()
+    driver = CallbackDriver(f"http://127.0.0.1:{port}/wecom/callback", emulator, TOKEN, AES_KEY,
+                            now=lambda: clock.now().timestamp())
+    admin = create_engine(db_url.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
+    name = db_url.rsplit("/", 1)[1]
+
+    def kill_connections() -> int:
+        with admin.connect() as c:
+            return len(c.execute(text(
+                "select pg_terminate_backend(pid) from pg_stat_activity where datname = :n and pid <> pg_backend_pid()"),
+                {"n": name}).all())
+
+    try:
+        statuses: list[int] = []
+
+        async def send(u: str, i: int) -> None:
+            plain = driver.text_xml(u, "本月还有哪些任务没完成" if i % 2 else "我的KPI进度")
+            for _ in range(5):  # WeCom retries a callback that did not get 200
+                status = await driver.post_signed(driver.sign(plain))
+                if status == 200:
+                    break
+            statuses.append(status)
+
+        killed = 0
+        for part in range(3):
+            chunk = users[part * 20:(part + 1) * 20]
+            sends = [asyncio.create_task(send(u, i)) for i, u in enumerate(chunk)]
+            await asyncio.sleep(0)
+            killed += await asyncio.to_thread(kill_connections)
+            await asyncio.gather(*sends)
+        assert killed > 0
+        assert statuses == [200] * 60
+        await until(lambda: all(emulator.seen.get(u) for u in users), "everyone answered", rounds=6000)
+        await bot.drain()
+        with bot.db.session() as s:
+            counts = dict(s.execute(select(InboundEvent.status, func.count())
+                                    .where(InboundEvent.payload["sender"].as_string().in_(users))
+                                    .group_by(InboundEvent.status)).all())
+        assert counts == {"done": 60}
+        assert {u: len(emulator.seen[u]) for u in users} == {u: 1 for u in users}
+    finally:
+        await driver.close()
+        await bot.stop()
+        bot.db.dispose()
+        admin.dispose()
+        await emulator.stop()
+
+
+def test_no_snownlp_model_is_loaded_to_find_pinyin(tmp_path: Path):
+    """The typo repair reads snownlp's pinyin table without importing snownlp (which loads every
+    model it has: seconds and hundreds of megabytes)."""
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    code = ("import sys; from nlp import typos; typos._char_pinyin(); "
+            "print(sorted(m for m in sys.modules if m.startswith('snownlp')))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+async def test_the_same_event_delivered_twice_at_once_is_handled_once(chat_any_db):
+    """A platform retry racing its original (both in one group commit, or in two) is accepted once
+    and answered once."""
+    bot = chat_any_db.bot
+    event = chat_any_db.terminal.text_event("E101", "帮助")
+    results = await asyncio.gather(*(bot.dispatcher.submit(event) for _ in range(3)),
+                                   bot.dispatcher.submit(chat_any_db.terminal.text_event("E102", "帮助")))
+    assert sorted(results[:3]) == [False, False, True] and results[3] is True
+    await bot.drain()
+    assert len([s for s in chat_any_db.terminal.take("E101") if s.kind == "card"]) == 1
+    assert len([s for s in chat_any_db.terminal.take("E102") if s.kind == "card"]) == 1
