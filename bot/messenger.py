@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from cards.model import Card
 from storage import cardstore, employees
+from storage.db import current_unit
 from storage.models import Employee
 from storage.outbox import NewMessage, enqueue_many
 
@@ -92,8 +93,31 @@ class Messenger:
                 msgs.append(NewMessage(f"{key}#{i}", channel, recipient, "text", {"text": part}, employee_id))
         else:
             msgs.append(NewMessage(key, channel, recipient, kind, payload, employee_id))
-        n = enqueue_many(self.services.db, msgs, self.services.clock.now())
+        n = await self._enqueue(msgs)
         self.services.wake(channel)
+        return n
+
+    async def _enqueue(self, msgs: list[NewMessage]) -> int:
+        """Inside a unit of work the rows join its transaction; on the serving loop (channels
+        answering unknown users) they are written from the database thread pool."""
+        db, now = self.services.db, self.services.clock.now()
+        if current_unit() is not None:
+            return enqueue_many(db, msgs, now)
+        return await db.run(enqueue_many, db, msgs, now)
+
+    async def send_many(self, items: list[tuple[Employee, str, dict[str, Any], str]]) -> int:
+        """Queue many messages at once, ``(employee, kind, payload, key)`` each, in one insert (large
+        pushes). Returns how many were new; employees no enabled channel knows are skipped (logged)."""
+        msgs: list[NewMessage] = []
+        for emp, kind, payload, key in items:
+            target = self.route(emp)
+            if target is None:
+                log.warning("send %s: employee %s has no id on any enabled channel; message not sent", key, emp.id)
+                continue
+            msgs.append(NewMessage(key, target[0], target[1], kind, payload, emp.id))
+        n = await self._enqueue(msgs)
+        for ch in {m.channel for m in msgs}:
+            self.services.wake(ch)
         return n
 
     async def send_text(self, who: Employee | str, text: str, key: str, channel: str | None = None) -> bool:
@@ -120,7 +144,6 @@ class Messenger:
 
     async def update_cards(self, subject: str, card: Card, key: str) -> int:
         """Replace every delivered card about ``subject`` (all recipients, all channels)."""
-        now = self.services.clock.now()
         msgs = [
             NewMessage(
                 f"{key}:{rec.id}", rec.channel, rec.recipient, "update_card",
@@ -129,7 +152,7 @@ class Messenger:
             for rec in cardstore.for_subject(self.services.db, subject)
             if rec.channel in self.services.channels
         ]
-        n = enqueue_many(self.services.db, msgs, now)
+        n = await self._enqueue(msgs)
         for ch in {m.channel for m in msgs}:
             self.services.wake(ch)
         return n

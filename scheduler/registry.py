@@ -5,11 +5,12 @@ package lists its jobs (``jobs = [...]``) and the app registers them (``services
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from storage import jobruns
 
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
     from bot.services import Services
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass
@@ -37,6 +39,31 @@ class JobCtx:
         """``async with jctx.row(f"visit:{v.id}"):`` — one bad row never stops the job: its error is
         logged once (the first run that meets it), noted in ``job_row_failures``, and the job goes on."""
         return RowGuard(self.services, self.job, key)
+
+    async def in_chunks(self, items: Sequence[T], fn: Callable[[Sequence[T]], Awaitable[int]],
+                        size: int | None = None, key: Callable[[T], str] | None = None) -> int:
+        """Run ``fn`` over ``items`` in chunks (``[engine] fanout_chunk``, 500 by default), each chunk
+        one transaction, yielding between chunks so inbound events interleave with a large push.
+        Returns the sum of what ``fn`` returned. A crash loses at most the chunk in progress, and
+        running the job again resumes: the outbox keys of what was already queued are not reused.
+        With ``key``, a chunk that fails is redone row by row, each row guarded (:meth:`row`): one
+        poison row is skipped and noted, the other 499 still go out."""
+        size = size or self.services.settings.engine.fanout_chunk
+        total = 0
+        for i in range(0, len(items), size):
+            chunk = items[i:i + size]
+            try:
+                with self.services.db.unit_of_work():
+                    total += await fn(chunk)
+            except Exception:
+                if key is None:
+                    raise
+                for item in chunk:  # find the bad row: the others still go out
+                    async with self.row(key(item)):
+                        with self.services.db.unit_of_work():
+                            total += await fn([item])
+            await asyncio.sleep(0)
+        return total
 
 
 def row_guard(services: Services, job: str, key: str) -> RowGuard:

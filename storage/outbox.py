@@ -62,13 +62,13 @@ def enqueue_many(db: Database, messages: Iterable[NewMessage], now: datetime) ->
     ]
     if not rows:
         return 0
-    total = 0
+    # One cached statement with many parameter sets (SQLAlchemy batches them into multi-row
+    # INSERTs itself): compiling a fresh 500-row VALUES statement per call dominated large pushes.
+    stmt = dialect.insert(db, OutboxMessage).on_conflict_do_nothing(index_elements=["key"]).returning(OutboxMessage.id)
     with db.session() as s:
-        for i in range(0, len(rows), 500):
-            stmt = (dialect.insert(db, OutboxMessage).values(rows[i : i + 500])
-                    .on_conflict_do_nothing(index_elements=["key"]).returning(OutboxMessage.id))
-            total += len(s.execute(stmt).all())
-    return total
+        if len(rows) == 1:
+            return len(s.execute(stmt.values(rows[0])).all())
+        return len(s.execute(stmt, rows).all())
 
 
 def enqueue(db: Database, message: NewMessage, now: datetime) -> bool:

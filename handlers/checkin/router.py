@@ -13,6 +13,7 @@ the growth archive in handlers.checkin.archive; the review and archive routers a
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 from bot.context import Ctx
 from bot.events import CardAction, TextMessage
@@ -41,10 +42,10 @@ from handlers.common.calendar import (
     week_key,
     week_label,
 )
-from handlers.common.goals import format_progress, goals_of
+from handlers.common.goals import format_progress, goals_of, goals_of_many
 from handlers.risk.analysis_hook import record
 from scheduler.registry import JobCtx, job
-from storage.models import CheckIn, Conversation, Employee
+from storage.models import CheckIn, Conversation, Employee, Goal
 
 log = logging.getLogger(__name__)
 router = Router("checkin")
@@ -52,9 +53,9 @@ FLOW = "checkin"
 
 
 # -- the push -------------------------------------------------------------------------------------
-def push_card(services: Services, emp: Employee, ci: CheckIn) -> Card:
+def push_card(services: Services, emp: Employee, ci: CheckIn, goals: list[Goal] | None = None) -> Card:
     monday = monday_of(ci.week)
-    goals = goals_of(services.db, emp.id, monday)[:3]
+    goals = (goals_of(services.db, emp.id, monday) if goals is None else goals)[:3]
     fields = [("目标", format_progress(g)) for g in goals]
     return Card(
         title=f"周复盘 · {week_label(monday)}",
@@ -86,17 +87,21 @@ async def checkin_push(jctx: JobCtx) -> str:
         return f"not a check-in moment (this week's check-in day: {day or 'none'}){note}"
     week = week_key(day)
     people = store.people_to_check_in(services.db)
-    sent = 0
-    for emp in people:
-        async with jctx.row(f"checkin:{emp.id}:{week}"):
-            ci = store.ensure(services.db, emp.id, week)
-            if ci.status != "pending":
-                continue
-            if await services.messenger.send_card(emp, push_card(services, emp, ci), f"checkin:push:{emp.id}:{week}",
-                                                  subject(ci)):
-                sent += 1
-            if ci.pushed_at is None:
-                store.update(services.db, ci.id, pushed_at=jctx.at)
+    monday = monday_of(week)
+
+    async def push(chunk: Sequence[Employee]) -> int:
+        ids = [e.id for e in chunk]
+        checkins = store.ensure_many(services.db, ids, week)
+        goals = goals_of_many(services.db, ids, monday)
+        due = [(e, checkins[e.id]) for e in chunk if checkins[e.id].status == "pending"]
+        sent = await services.messenger.send_many([
+            (e, "card", {"card": push_card(services, e, ci, goals[e.id]).to_dict(), "subject": subject(ci)},
+             f"checkin:push:{e.id}:{week}")
+            for e, ci in due])
+        store.mark_pushed(services.db, [ci.id for _, ci in due if ci.pushed_at is None], jctx.at)
+        return sent
+
+    sent = await jctx.in_chunks(people, push, key=lambda e: f"checkin:{e.id}:{week}")
     return f"pushed {sent} check-in cards for {week}{note}"
 
 

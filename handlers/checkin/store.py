@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy import update as sa_update
 
 from storage import dialect
 from storage.db import Database
@@ -137,3 +138,22 @@ def latest_submitted(db: Database, employee_id: str) -> CheckIn | None:
     with db.session() as s:
         return s.execute(select(CheckIn).where(CheckIn.employee_id == employee_id, CheckIn.status == "submitted")
                          .order_by(CheckIn.week.desc()).limit(1)).scalar()
+
+
+def ensure_many(db: Database, employee_ids: list[str], week: str) -> dict[str, CheckIn]:
+    """``ensure`` for many employees in two statements (the Friday push builds 500 at a time)."""
+    if not employee_ids:
+        return {}
+    with db.session() as s:
+        s.execute(dialect.insert(db, CheckIn).on_conflict_do_nothing(index_elements=["employee_id", "week"]),
+                  [{"employee_id": e, "week": week, "status": "pending"} for e in employee_ids])
+        rows = s.execute(select(CheckIn).where(CheckIn.week == week, CheckIn.employee_id.in_(employee_ids))).scalars()
+        return {ci.employee_id: ci for ci in rows}
+
+
+def mark_pushed(db: Database, checkin_ids: list[int], at: datetime) -> None:
+    """Record the first push of these check-ins (later pushes keep the first time)."""
+    if not checkin_ids:
+        return
+    with db.session() as s:
+        s.execute(sa_update(CheckIn).where(CheckIn.id.in_(checkin_ids), CheckIn.pushed_at.is_(None)).values(pushed_at=at))

@@ -73,10 +73,24 @@ def alignment(db: Database, goal_id: str) -> Alignment | None:
 def goals_of(db: Database, employee_id: str, on: date | None = None) -> list[Goal]:
     """The employee's own goals, those open on ``on`` first, by weight."""
     goals = store.owned_goals(db, employee_id)
+    return _by_relevance(goals, on)
 
+
+def _by_relevance(goals: list[Goal], on: date | None) -> list[Goal]:
     def is_open(g: Goal) -> bool:
         if on is None:
             return True
         return (g.period_start is None or g.period_start <= on) and (g.period_end is None or on <= g.period_end)
 
     return sorted(goals, key=lambda g: (not is_open(g), -(g.weight or 0), g.id))
+
+
+def goals_of_many(db: Database, employee_ids: list[str], on: date | None = None) -> dict[str, list[Goal]]:
+    """``goals_of`` for many employees in one query."""
+    if not employee_ids:
+        return {}
+    goals = store.owned_goals_many(db, employee_ids)
+    out: dict[str, list[Goal]] = {e: [] for e in employee_ids}
+    for g in goals:
+        out[g.owner_id].append(g)
+    return {e: _by_relevance(gs, on) for e, gs in out.items()}

@@ -22,3 +22,8 @@ def sibling_weights(db: Database, parent_id: str | None) -> list[float]:
 def owned_goals(db: Database, employee_id: str) -> list[Goal]:
     with db.session() as s:
         return list(s.execute(select(Goal).where(Goal.owner_id == employee_id)).scalars())
+
+
+def owned_goals_many(db: Database, employee_ids: list[str]) -> list[Goal]:
+    with db.session() as s:
+        return list(s.execute(select(Goal).where(Goal.owner_id.in_(employee_ids))).scalars())

@@ -1,154 +1,445 @@
-"""Benchmark: N encrypted WeCom text callbacks through the whole bot vs a bare aiohttp handler.
+"""Benchmark: the load a real Friday afternoon makes, through the whole bot and through a bare
+handler, side by side in one run, on SQLite and PostgreSQL.
 
-    python -m tests.bench.bench_wecom [-n 1000] [-c 20]
+    python -m tests.bench.bench_wecom [--users 2000] [--messages 2000] [-c 32] [--db sqlite,postgresql]
+                                      [--profile]
 
-Full path: HTTP → verify/decrypt → dispatch (durable inbox) → 「帮助」 handler → outbox → worker →
-message/send on the WeCom emulator; latency is from sending the callback until the emulator has the
-reply. Bare path: an aiohttp handler that only decrypts, parses and encrypts a reply; latency is
-the HTTP round trip. Both run in this process on loopback against the same emulator crypto.
+- An organisation of ``--users`` employees (plus managers, directors, HR) is written as CSV and
+  loaded with the real importer (``python -m bot import``).
+- The bot runs as its own process (``python -m bot serve``) against the WeCom emulator, which runs
+  here and records every message the bot sends; the bare handler (``tests.bench.bare_wecom``:
+  verify, decrypt, parse, encrypt, nothing else) runs as its own process too.
+- Every callback is encrypted and signed BEFORE the clock starts, so the load generator only posts.
+- Five message kinds in rotation, each user sending one per phase: 帮助, a task question, a KPI
+  question, a one-message check-in, a vent that needs the NLP.
+- Phase A (closed loop, ``-c`` concurrent senders): acks/s, ack p50/p99, reply latency p50/p99
+  (callback sent → the emulator received the reply to that user), commits per message (the bot's
+  own counter; on PostgreSQL also pg_stat_database), maximum event-loop lag, RSS, and the time to
+  drain the backlog after the load stops.
+- Phase B (open loop at half the bot's measured end-to-end rate): reply latency p50/p99.
+- ``--profile``: py-spy samples the bot process during phase A and prints where the time goes.
+
+Figures are printed, never asserted (tests never time anything).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
+import os
+import re
+import shutil
+import socket
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
-from aiohttp import web
-from sqlalchemy import insert
-from wechatpy.work.crypto import WeChatCrypto
+import aiohttp
+from sqlalchemy import create_engine, text
 
-from bot.app import PerfBot
-from bot.channels.wecom.inbound import parse_xml
-from storage.db import open_database
-from storage.models import Employee
+from tests.bench.org import write_org
 from tests.emulators.wecom import WeComEmulator
-from tests.emulators.wecom_driver import CallbackDriver
-from tests.wecom.conftest import AES_KEY, CORP_ID, TOKEN, wecom_settings
+from tests.emulators.wecom_driver import CallbackDriver, Signed
+from tests.wecom.conftest import AES_KEY, CORP_ID, TOKEN
+
+REPO = Path(__file__).resolve().parents[2]
+PG_ADMIN_URL = os.environ.get("PERFBOT_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+KINDS = (
+    ("help", "帮助"),
+    ("tasks", "本月还有哪些任务没完成"),
+    ("kpi", "我的KPI进度"),
+    ("checkin", "成果：完成了华山医院方案初稿 障碍：预算审批还没下来 行动：下周跟进预算审批"),
+    ("vent", "最近天天加班到半夜，真的有点顶不住了"),
+)
 
 
-def summary(name: str, latencies: list[float], elapsed: float) -> dict[str, float]:
-    lat = sorted(latencies)
-    p = {
-        "rate": len(lat) / elapsed,
-        "p50": statistics.median(lat) * 1000,
-        "p99": lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000,
-    }
-    print(f"{name:<32} {p['rate']:9.1f} msg/s   p50 {p['p50']:7.1f} ms   p99 {p['p99']:7.1f} ms")
-    return p
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
-async def run_pool(n: int, concurrency: int, one) -> float:
-    queue: asyncio.Queue[int] = asyncio.Queue()
-    for i in range(n):
-        queue.put_nowait(i)
-
-    async def worker() -> None:
-        while not queue.empty():
-            await one(queue.get_nowait())
-
-    start = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return time.perf_counter() - start
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    v = sorted(values)
+    return v[min(len(v) - 1, int(q * len(v)))]
 
 
-async def bench_full(n: int, concurrency: int, tmp: Path) -> dict[str, float]:
-    emulator = WeComEmulator(corp_id=CORP_ID)
-    settings = wecom_settings(f"sqlite:///{tmp / 'bench.db'}", await emulator.start())
-    users = [f"wx_b{i:06d}" for i in range(n)]
-    emulator.users = set(users)
-    db = open_database(settings.storage.url)
-    with db.session() as s:
-        s.execute(insert(Employee), [{"id": f"B{i:06d}", "name": f"员工{i}", "wecom_userid": u, "role": "employee",
-                                      "weekly_capacity_hours": 40.0, "active": True} for i, u in enumerate(users)])
-    bot = PerfBot(settings, db=db, scheduler=False)
-    port = await bot.serve_http(host="127.0.0.1", port=0)
-    await bot.start()
-    driver = CallbackDriver(f"http://127.0.0.1:{port}{settings.wecom.callback_path}", emulator, TOKEN, AES_KEY,
-                            now=time.time)
-    sent_at: dict[str, float] = {}
-    acks: list[float] = []
+@dataclass
+class Figures:
+    acks_per_s: float = 0.0
+    ack_p50_ms: float = 0.0
+    ack_p99_ms: float = 0.0
+    reply_p50_s: float = float("nan")
+    reply_p99_s: float = float("nan")
+    drain_s: float = float("nan")
+    e2e_per_s: float = float("nan")
+    commits_per_msg: float = float("nan")
+    pg_commits_per_msg: float = float("nan")
+    loop_lag_ms: float = float("nan")
+    rss_mb: float = float("nan")
+    ready_s: float = float("nan")
+    half_rate: float = float("nan")
+    half_p50_s: float = float("nan")
+    half_p99_s: float = float("nan")
+    missing_replies: int = 0
+    profile: list[str] = field(default_factory=list)
 
-    async def one(i: int) -> None:
-        user = users[i]
-        signed = driver.sign(driver.text_xml(user, "帮助"))
-        sent_at[user] = time.time()
-        assert await driver.post_signed(signed) == 200
-        acks.append(time.time() - sent_at[user])
 
+async def post_all(url: str, calls: list[Signed], concurrency: int) -> tuple[list[float], list[float], float]:
+    """Closed loop: ``concurrency`` senders post every call once. Returns (send times, ack latencies,
+    elapsed)."""
+    sent_at = [0.0] * len(calls)
+    acks = [0.0] * len(calls)
+    idx = iter(range(len(calls)))
+    conn = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=conn, timeout=aiohttp.ClientTimeout(total=60)) as http:
+        async def sender() -> None:
+            for i in idx:
+                c = calls[i]
+                t0 = time.time()
+                sent_at[i] = t0
+                async with http.post(url, params=c.query, data=c.body) as resp:
+                    await resp.read()
+                    if resp.status != 200:
+                        raise RuntimeError(f"callback answered {resp.status}")
+                acks[i] = time.time() - t0
+
+        start = time.perf_counter()
+        await asyncio.gather(*(sender() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - start
+    return sent_at, acks, elapsed
+
+
+async def post_at_rate(url: str, calls: list[Signed], rate: float) -> list[float]:
+    """Open loop: one call every 1/rate seconds, whatever the answers. Returns send times."""
+    sent_at = [0.0] * len(calls)
+    conn = aiohttp.TCPConnector(limit=256)
+    async with aiohttp.ClientSession(connector=conn, timeout=aiohttp.ClientTimeout(total=60)) as http:
+        async def one(i: int) -> None:
+            sent_at[i] = time.time()
+            async with http.post(url, params=calls[i].query, data=calls[i].body) as resp:
+                await resp.read()
+
+        tasks = []
+        start = time.perf_counter()
+        for i in range(len(calls)):
+            delay = start + i / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one(i)))
+        await asyncio.gather(*tasks)
+    return sent_at
+
+
+def reply_latencies(emulator: WeComEmulator, users: list[str], sent_at: list[float]) -> tuple[list[float], int]:
+    """For each callback (one per user in a phase), the first message the user got after it."""
+    out, missing = [], 0
+    for user, t in zip(users, sent_at, strict=True):
+        after = [s.at for s in emulator.seen.get(user, []) if s.at >= t]
+        if after:
+            out.append(min(after) - t)
+        else:
+            missing += 1
+    return out, missing
+
+
+async def wait_for_replies(emulator: WeComEmulator, users: list[str], sent_at: list[float], limit_s: float) -> float:
+    """Seconds until every user has a reply after their callback (bounded by ``limit_s``)."""
+    t0 = time.time()
+    pending = set(range(len(users)))
+    while pending and time.time() - t0 < limit_s:
+        pending = {i for i in pending if not any(s.at >= sent_at[i] for s in emulator.seen.get(users[i], []))}
+        if pending:
+            await asyncio.sleep(0.05)
+    return time.time() - t0
+
+
+async def scrape(port: int) -> dict[str, float]:
+    async with aiohttp.ClientSession() as http, http.get(f"http://127.0.0.1:{port}/metrics") as resp:
+        body = await resp.text()
+    out: dict[str, float] = {}
+    for line in body.splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.rpartition(" ")
+            out[name] = float(value)
+    return out
+
+
+async def wait_ready(port: int, proc: subprocess.Popen[bytes] | None, limit_s: float = 120) -> float:
+    t0 = time.time()
+    async with aiohttp.ClientSession() as http:
+        while time.time() - t0 < limit_s:
+            if proc is not None and proc.poll() is not None:
+                raise RuntimeError("the server process exited during start-up")
+            try:
+                async with http.get(f"http://127.0.0.1:{port}/readyz") as resp:
+                    if resp.status == 200:
+                        return time.time() - t0
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.05)
+    raise RuntimeError("server never became ready")
+
+
+def pg_commits(url: str) -> int:
+    name = url.rsplit("/", 1)[1]
+    eng = create_engine(PG_ADMIN_URL)
+    with eng.connect() as c:
+        n = c.execute(text("select xact_commit from pg_stat_database where datname = :n"), {"n": name}).scalar()
+    eng.dispose()
+    return int(n or 0)
+
+
+def make_pg_database() -> str:
+    name = f"perfbot_bench_{uuid.uuid4().hex[:8]}"
+    eng = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with eng.connect() as c:
+        c.execute(text(f'CREATE DATABASE "{name}"'))
+    eng.dispose()
+    return PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+
+
+def drop_pg_database(url: str) -> None:
+    name = url.rsplit("/", 1)[1]
+    eng = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with eng.connect() as c:
+        c.execute(text(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"))
+        c.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+    eng.dispose()
+
+
+OURS = re.compile(r"\((?:.*/)?(?:bot|storage|handlers|scheduler|nlp)/[^/]*\.py|\((?:.*/)?bot/channels/")
+
+
+def summarise_profile(raw: Path, top: int = 12) -> list[str]:
+    """py-spy raw (collapsed) stacks → share of samples by where the time goes."""
+    if not raw.exists():
+        return ["(no profile written)"]
+    total = 0
+    by_thread: collections.Counter[str] = collections.Counter()
+    buckets: collections.Counter[str] = collections.Counter()
+    leaf: collections.Counter[str] = collections.Counter()
+    loop_db: collections.Counter[str] = collections.Counter()  # database work on the serving loop, by our caller
+    worker_ours: collections.Counter[str] = collections.Counter()  # event workers' time, by our outermost handler frame
+    for line in raw.read_text(encoding="utf-8", errors="replace").splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not count.isdigit():
+            continue
+        n = int(count)
+        total += n
+        frames = stack.split(";")
+        thread = frames[0]
+        by_thread["serving loop" if "MainThread" in thread or "process " in thread and "events-" not in stack
+                  else "event workers" if "events-" in thread else "db pool" if "db_" in thread
+                  else "other threads"] += n
+        joined = stack
+        if "sqlalchemy" in joined or "psycopg" in joined or "sqlite3" in joined:
+            buckets["database (SQLAlchemy/driver)"] += n
+        elif "/nlp/" in joined or "jieba" in joined:
+            buckets["NLP"] += n
+        elif "aiohttp" in joined or "wechatpy" in joined or "cryptography" in joined:
+            buckets["HTTP and crypto"] += n
+        elif "select (" in frames[-1] or "wait (" in frames[-1] or "get (queue" in frames[-1]:
+            buckets["idle / waiting"] += n
+        else:
+            buckets["other Python"] += n
+        leaf[re.sub(r"\s+\(.*", "", frames[-1])] += n
+        on_loop = "events-" not in thread and "db_" not in thread and "asyncio_" not in thread and "jobs-" not in thread
+        if "events-" in thread:
+            ours = [f for f in frames if OURS.search(f) and "bot/engine.py" not in f and "bot/dispatch.py" not in f
+                    and "bot/routing.py" not in f]
+            worker_ours[re.sub(r"\s+\((?:.*/)?", " (", ours[0]) if ours else "(engine, dispatch, routing)"] += n
+        if on_loop and ("sqlalchemy" in joined or "sqlite3" in joined or "psycopg" in joined):
+            ours = [f for f in frames if OURS.search(f)]
+            loop_db[ours[-1] if ours else frames[-1]] += n
+    if not total:
+        return ["(no samples)"]
+    lines = ["where the samples were (all threads):"]
+    lines += [f"  {k:<32} {100 * v / total:5.1f}%" for k, v in buckets.most_common()]
+    lines += ["by thread:"] + [f"  {k:<32} {100 * v / total:5.1f}%" for k, v in by_thread.most_common()]
+    if loop_db:
+        lines += ["database work ON the serving loop, by our innermost caller:"]
+        lines += [f"  {k[:70]:<70} {100 * v / total:5.1f}%" for k, v in loop_db.most_common(6)]
+    if worker_ours:
+        lines += ["event workers' time, by the handler or store function it was in:"]
+        lines += [f"  {k[:70]:<70} {100 * v / total:5.1f}%" for k, v in worker_ours.most_common(10)]
+    lines += ["top leaf functions:"] + [f"  {k[:60]:<60} {100 * v / total:5.1f}%" for k, v in leaf.most_common(top)]
+    return lines
+
+
+class Rig:
+    """One database's run: the org, the emulator, the bot process."""
+
+    def __init__(self, db: str, users: int, tmp: Path) -> None:
+        self.db, self.n_users, self.tmp = db, users, tmp
+        self.url = f"sqlite:///{tmp / 'bench.db'}" if db == "sqlite" else make_pg_database()
+        self.emulator = WeComEmulator(corp_id=CORP_ID)
+        self.emulator.per_user_per_minute = 1000
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.port = free_port()
+
+    async def start(self) -> float:
+        api_base = await self.emulator.start()
+        users = write_org(self.tmp / "org", self.n_users, date.today())
+        self.users = users
+        self.emulator.users = set(users) | {f"wx_m{t:05d}" for t in range(self.n_users // 10 + 1)} | {"wx_h0001"}
+        cfg = self.tmp / "bench.toml"
+        cfg.write_text(
+            f'[server]\nhost = "127.0.0.1"\nport = {self.port}\n\n[storage]\nurl = "{self.url}"\n\n'
+            f'[wecom]\ncorp_id = "{CORP_ID}"\nagent_id = 1000002\nsecret = "emulator-secret"\n'
+            f'token = "{TOKEN}"\nencoding_aes_key = "{AES_KEY}"\napi_base = "{api_base}"\n'
+            f"per_user_per_minute = 1000\nper_user_per_hour = 10000\n", encoding="utf-8")
+        self.cfg = cfg
+        env = {**os.environ, "PYTHONPATH": str(REPO)}
+        subprocess.run([sys.executable, "-m", "bot", "--config", str(cfg), "--log-level", "WARNING", "import",
+                        str(self.tmp / "org")], cwd=REPO, env=env, check=True, stdout=subprocess.DEVNULL)
+        self.log = open(self.tmp / "bot.log", "wb")  # noqa: SIM115 - closed in stop()
+        t0 = time.time()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "bot", "--config", str(cfg), "--log-level", "WARNING", "serve"],
+            cwd=REPO, env=env, stdout=self.log, stderr=self.log)
+        await wait_ready(self.port, self.proc)
+        return time.time() - t0
+
+    async def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        self.log.close()
+        await self.emulator.stop()
+        if self.db != "sqlite":
+            drop_pg_database(self.url)
+
+
+def sign_calls(emulator: WeComEmulator, users: list[str], offset: int) -> list[Signed]:
+    driver = CallbackDriver("http://unused", emulator, TOKEN, AES_KEY, now=time.time)
+    return [driver.sign(driver.text_xml(u, KINDS[(i + offset) % len(KINDS)][1])) for i, u in enumerate(users)]
+
+
+async def bench_bot(db: str, users: int, messages: int, concurrency: int, profile: bool) -> Figures:
+    f = Figures()
+    with tempfile.TemporaryDirectory() as tmpdir:
+        rig = Rig(db, users, Path(tmpdir))
+        try:
+            f.ready_s = await rig.start()
+            phase_users = rig.users[:messages]
+            calls = sign_calls(rig.emulator, phase_users, 0)
+            before = await scrape(rig.port)
+            pg_before = pg_commits(rig.url) if db != "sqlite" else 0
+            spy = None
+            if profile and shutil.which("py-spy") is None and not (Path(sys.executable).parent / "py-spy").exists():
+                f.profile = ["(py-spy not installed: pip install py-spy)"]
+            elif profile and rig.proc is not None:
+                spy_bin = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+                spy = subprocess.Popen([spy_bin, "record", "--pid", str(rig.proc.pid), "--format", "raw",
+                                        "--rate", "200", "--threads", "--nonblocking", "-o",
+                                        str(rig.tmp / "profile.txt")],
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            sent_at, acks, elapsed = await post_all(f"http://127.0.0.1:{rig.port}/wecom/callback", calls, concurrency)
+            load_end = time.time()
+            await wait_for_replies(rig.emulator, phase_users, sent_at, 300)
+            lat, f.missing_replies = reply_latencies(rig.emulator, phase_users, sent_at)
+            last = max((sent_at[i] + x for i, x in enumerate(lat)), default=load_end)
+            if spy is not None:
+                spy.send_signal(2)
+                try:
+                    spy.wait(30)
+                except subprocess.TimeoutExpired:
+                    spy.kill()
+                f.profile = summarise_profile(rig.tmp / "profile.txt")
+            after = await scrape(rig.port)
+            f.acks_per_s = len(calls) / elapsed
+            f.ack_p50_ms, f.ack_p99_ms = statistics.median(acks) * 1000, pct(acks, 0.99) * 1000
+            f.reply_p50_s, f.reply_p99_s = pct(lat, 0.5), pct(lat, 0.99)
+            f.drain_s = max(0.0, last - load_end)
+            f.e2e_per_s = len(calls) / max(1e-9, last - min(sent_at))
+            f.commits_per_msg = (after["perfbot_db_commits_total"] - before["perfbot_db_commits_total"]) / len(calls)
+            if db != "sqlite":
+                f.pg_commits_per_msg = (pg_commits(rig.url) - pg_before) / len(calls)
+            f.loop_lag_ms = after['perfbot_event_loop_lag_seconds{window="since_start"}'] * 1000
+            f.rss_mb = after["process_resident_memory_bytes"] / 2**20
+            # Phase B: open loop at half the end-to-end rate the bot just reached.
+            f.half_rate = f.e2e_per_s / 2
+            n_b = min(len(rig.users), max(50, int(f.half_rate * 10)))
+            b_users = rig.users[:n_b]
+            calls_b = sign_calls(rig.emulator, b_users, 1)
+            sent_b = await post_at_rate(f"http://127.0.0.1:{rig.port}/wecom/callback", calls_b, f.half_rate)
+            await wait_for_replies(rig.emulator, b_users, sent_b, 120)
+            lat_b, _ = reply_latencies(rig.emulator, b_users, sent_b)
+            f.half_p50_s, f.half_p99_s = pct(lat_b, 0.5), pct(lat_b, 0.99)
+            end = await scrape(rig.port)
+            f.loop_lag_ms = end['perfbot_event_loop_lag_seconds{window="since_start"}'] * 1000
+            f.rss_mb = end["process_resident_memory_bytes"] / 2**20
+        finally:
+            await rig.stop()
+    return f
+
+
+async def bench_bare(users: int, messages: int, concurrency: int) -> Figures:
+    f = Figures()
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "tests.bench.bare_wecom", str(port)], cwd=REPO,
+                            env={**os.environ, "PYTHONPATH": str(REPO)})
     try:
-        start = time.time()
-        ack_elapsed = await run_pool(n, concurrency, one)
-        summary("full bot: callback acknowledged", acks, ack_elapsed)
-        for _ in range(600_000):  # bounded wait for the last replies
-            if len(emulator.seen) >= n:
-                break
-            await asyncio.sleep(0.001)
-        done = max(emulator.seen[u][0].at for u in users)
-        latencies = [emulator.seen[u][0].at - sent_at[u] for u in users]
-        return summary("full bot: reply at WeCom", latencies, done - start)
+        await wait_ready(port, proc)
+        emulator = WeComEmulator(corp_id=CORP_ID)
+        names = [f"wx_u{i:06d}" for i in range(messages)]
+        calls = sign_calls(emulator, names, 0)
+        _, acks, elapsed = await post_all(f"http://127.0.0.1:{port}/wecom/callback", calls, concurrency)
+        f.acks_per_s = len(calls) / elapsed
+        f.ack_p50_ms, f.ack_p99_ms = statistics.median(acks) * 1000, pct(acks, 0.99) * 1000
     finally:
-        await bot.stop()
-        await driver.close()
-        await emulator.stop()
-        db.dispose()
+        proc.terminate()
+        proc.wait(30)
+    return f
 
 
-async def bench_bare(n: int, concurrency: int) -> dict[str, float]:
-    """The floor: decrypt, parse, encrypt a reply; nothing else."""
-    crypto = WeChatCrypto(TOKEN, AES_KEY, CORP_ID)
-
-    async def handler(request: web.Request) -> web.Response:
-        q = request.query
-        outer = parse_xml(await request.read())
-        plain = crypto.decrypt_message({"Encrypt": outer.findtext("Encrypt")}, q["msg_signature"], q["timestamp"],
-                                       q["nonce"])
-        msg = parse_xml(plain)
-        reply = f"<xml><ToUserName><![CDATA[{msg.findtext('FromUserName')}]]></ToUserName><Content>ok</Content></xml>"
-        return web.Response(text=crypto.encrypt_message(reply, q["nonce"], q["timestamp"]))
-
-    app = web.Application()
-    app.router.add_post("/cb", handler)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]
-    emulator = WeComEmulator(corp_id=CORP_ID)
-    driver = CallbackDriver(f"http://127.0.0.1:{port}/cb", emulator, TOKEN, AES_KEY, now=time.time)
-    latencies: list[float] = []
-
-    async def one(i: int) -> None:
-        signed = driver.sign(driver.text_xml(f"wx_b{i:06d}", "帮助"))
-        t0 = time.perf_counter()
-        async with driver.session().post(driver.url, params=signed.query, data=signed.body) as resp:
-            assert resp.status == 200
-            await resp.read()
-        latencies.append(time.perf_counter() - t0)
-
-    try:
-        elapsed = await run_pool(n, concurrency, one)
-        return summary("bare handler (decrypt+parse+enc)", latencies, elapsed)
-    finally:
-        await driver.close()
-        await runner.cleanup()
+def report(db: str, bot: Figures, bare: Figures) -> None:
+    print(f"\n== {db} ==")
+    print(f"{'':<28}{'acks/s':>9}{'ack p50':>10}{'ack p99':>10}")
+    print(f"{'bare handler':<28}{bare.acks_per_s:>9.0f}{bare.ack_p50_ms:>8.1f}ms{bare.ack_p99_ms:>8.1f}ms")
+    print(f"{'bot':<28}{bot.acks_per_s:>9.0f}{bot.ack_p50_ms:>8.1f}ms{bot.ack_p99_ms:>8.1f}ms")
+    print(f"bot / bare (acks/s)          {bot.acks_per_s / bare.acks_per_s:.2f}")
+    print(f"end-to-end (reply at WeCom)  {bot.e2e_per_s:.0f} msg/s; reply p50 {bot.reply_p50_s:.2f} s, "
+          f"p99 {bot.reply_p99_s:.2f} s; missing replies {bot.missing_replies}")
+    print(f"backlog drained              {bot.drain_s:.2f} s after the load stopped")
+    print(f"at half that rate ({bot.half_rate:.0f}/s)   reply p50 {bot.half_p50_s:.2f} s, p99 {bot.half_p99_s:.2f} s")
+    pg = f", PostgreSQL xact_commit {bot.pg_commits_per_msg:.2f}" if db != "sqlite" else ""
+    print(f"commits per message          {bot.commits_per_msg:.2f} (bot process, all threads){pg}")
+    print(f"max event-loop lag           {bot.loop_lag_ms:.1f} ms")
+    print(f"RSS after the run            {bot.rss_mb:.0f} MB; ready {bot.ready_s:.2f} s after start")
+    for line in bot.profile:
+        print(line)
 
 
-async def main(n: int, concurrency: int) -> None:
-    print(f"{n} encrypted text callbacks, {concurrency} concurrent senders")
-    with tempfile.TemporaryDirectory() as tmp:
-        full = await bench_full(n, concurrency, Path(tmp))
-    bare = await bench_bare(n, concurrency)
-    print(f"{'ratio bare / full':<32} {bare['rate'] / full['rate']:9.1f}x throughput   "
-          f"p50 {full['p50'] / bare['p50']:5.1f}x   p99 {full['p99'] / bare['p99']:5.1f}x latency")
+async def main(users: int, messages: int, concurrency: int, dbs: list[str], profile: bool) -> None:
+    messages = min(messages, users)
+    print(f"{users} employees imported; {messages} callbacks per phase, each user once, kinds in rotation: "
+          f"{', '.join(k for k, _ in KINDS)}; {concurrency} concurrent senders")
+    for db in dbs:
+        bare = await bench_bare(users, messages, concurrency)
+        bot = await bench_bot(db, users, messages, concurrency, profile)
+        report(db, bot, bare)
 
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("-n", type=int, default=1000, help="callbacks per run")
-    ap.add_argument("-c", type=int, default=20, help="concurrent senders")
+    ap.add_argument("--users", type=int, default=2000, help="employees in the imported organisation")
+    ap.add_argument("--messages", type=int, default=2000, help="callbacks per phase (at most one per user)")
+    ap.add_argument("-c", type=int, default=32, help="concurrent senders")
+    ap.add_argument("--db", default="sqlite,postgresql", help="comma-separated: sqlite, postgresql")
+    ap.add_argument("--profile", action="store_true", help="sample the bot with py-spy and print where time goes")
     args = ap.parse_args()
-    asyncio.run(main(args.n, args.c))
+    asyncio.run(main(args.users, args.messages, args.c, args.db.split(","), args.profile))
