@@ -41,7 +41,7 @@ async def run_job(services: Services, name: str, at: datetime, *, scheduled: boo
     return await services.offload(lambda: _run(services, name, at, scheduled, owner))
 
 
-async def _run(services, name: str, at: datetime, scheduled: bool, owner: str) -> str | None:  # type: ignore[no-untyped-def]
+async def _run(services, name: str, at: datetime, scheduled: bool, owner: str) -> str | None:
     run_key = f"{name}@{at.isoformat()}" if scheduled else f"{name}@{at.isoformat()}#manual-{uuid.uuid4().hex[:8]}"
     if not _claim(services, name, run_key, at, owner):
         log.info("job %s for %s already ran; skipped", name, at.isoformat())

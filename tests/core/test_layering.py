@@ -25,7 +25,6 @@ SESSION = re.compile(r"\bdb\.session\(")
 # should move into a storage module (the list may only shrink).
 SESSION_DEBT = {
     "bot/demo.py",  # the demo seeder (a dev tool that writes fixtures)
-    "bot/dispatch.py",  # resolve(): the engine is rewriting it (storage.employees has what it needs)
 }
 
 

@@ -24,14 +24,14 @@ PEOPLE = 1500
 CHUNK = 50
 
 
-def config(path, url: str, api_base: str) -> None:  # type: ignore[no-untyped-def]
+def config(path, url: str, api_base: str) -> None:
     path.write_text(
         f'[storage]\nurl = "{url}"\n\n[engine]\nfanout_chunk = {CHUNK}\n\n'
         f'[wecom]\ncorp_id = "{CORP_ID}"\nagent_id = 1000002\nsecret = "emulator-secret"\ntoken = "{TOKEN}"\n'
         f'encoding_aes_key = "{AES_KEY}"\napi_base = "{api_base}"\n', encoding="utf-8")
 
 
-async def cli(cfg, log, *args: str) -> asyncio.subprocess.Process:  # type: ignore[no-untyped-def]
+async def cli(cfg, log, *args: str) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "--config", str(cfg), "--log-level", "WARNING", *args,
         cwd=str(REPO), stdout=log, stderr=log, env={**os.environ, "PYTHONPATH": str(REPO)})
