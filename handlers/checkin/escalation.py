@@ -120,12 +120,21 @@ async def scan(services: Services, now: datetime) -> dict[str, int]:
                         now >= add_work_hours(ci.submitted_at, pol.feedback_hrbp_hours, tz, cal):
                     to_hrbp.setdefault((emp.hrbp_id, "feedback", ci.week), []).append((ci, emp))
     for (hrbp_id, kind, week), items in sorted(to_hrbp.items()):
-        items = [(c, e) for c, e in items
-                 if _still(services, c, ("pending", "answering") if kind == "checkin" else ("submitted",))]
+        states = ("pending", "answering") if kind == "checkin" else ("submitted",)
+        items = [(fresh, e) for c, e in items if (fresh := _still(services, c, states)) is not None]
         if items:
             counts["hrbp" if kind == "checkin" else "feedback_hrbp"] += await _tell_hrbp(
                 services, hrbp_id, kind, week, items, now)
     return counts
+
+
+def _reminded(ci: CheckIn, now: datetime, services: Services) -> str:
+    """Say what really happened to the employee's own reminder (it may have gone out in this same run)."""
+    if ci.reminded_at is None:
+        return "尚未提醒本人"
+    if ci.reminded_at == now:
+        return "本次已同时提醒本人"
+    return f"{local(ci.reminded_at, services.tz)} 已提醒本人"
 
 
 async def _tell_hrbp(services: Services, hrbp_id: str, kind: str, week: str,
@@ -135,8 +144,8 @@ async def _tell_hrbp(services: Services, hrbp_id: str, kind: str, week: str,
         return 0
     pol = services.settings.policy
     if kind == "checkin":
-        head = f"以下同事 {week} 的周复盘推送后超过 {pol.hrbp_escalation_hours} 个工作小时仍未填写（已提醒过本人）："
-        lines = [f"· {e.name}（{e.id}）" for _, e in items]
+        head = f"以下同事 {week} 的周复盘推送后超过 {pol.hrbp_escalation_hours} 个工作小时仍未填写："
+        lines = [f"· {e.name}（{e.id}，{_reminded(c, now, services)}）" for c, e in items]
         column = "hrbp_alerted_at"
     else:
         head = f"以下 {week} 周复盘提交后超过 {pol.feedback_hrbp_hours} 个工作小时，主管仍未反馈："
