@@ -20,7 +20,9 @@ if TYPE_CHECKING:
     from storage.outbox import Claimed
 
 log = logging.getLogger(__name__)
-APP_WINDOW_SECONDS = 60
+# The per-minute budget is enforced in 10-second windows of a sixth each, so any sliding minute
+# sees at most 7/6 of it (one fixed 60-second window could let twice the budget through around its edge).
+APP_WINDOW_SECONDS = 10
 
 
 class WeComChannel(Channel):
@@ -43,8 +45,8 @@ class WeComChannel(Channel):
         super().bind(services)
         self.callback.services = services
         s = self.settings
-        limiter = AppLimiter(services.db, f"wecom:{s.corp_id}:{s.agent_id}", s.app_calls_per_minute,
-                             APP_WINDOW_SECONDS)
+        per_window = max(1, s.app_calls_per_minute * APP_WINDOW_SECONDS // 60)
+        limiter = AppLimiter(services.db, f"wecom:{s.corp_id}:{s.agent_id}", per_window, APP_WINDOW_SECONDS)
         self.outbound = Outbound(self.api, services.db, limiter, s.max_users_per_call)
 
     async def stop(self) -> None:
