@@ -284,7 +284,14 @@ async def _outbox(args: argparse.Namespace, settings: Settings) -> int:
     from storage.db import open_database
 
     if args.outbox_cmd == "stats":
-        print(json.dumps(outbox.stats(open_database(settings.storage.url))))
+        from storage import inbox
+
+        db = open_database(settings.storage.url)
+        figures: dict[str, int] = dict(outbox.stats(db))
+        backlog = inbox.counts(db)  # the inbound side of the queue, visible next to the outbound one
+        figures["inbound_pending"] = backlog.get("pending", 0)
+        figures["inbound_failed"] = backlog.get("failed", 0)
+        print(json.dumps(figures))
         return 0
     if args.outbox_cmd == "failures":
         for row in outbox.failures(open_database(settings.storage.url)):

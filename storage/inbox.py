@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from storage import dialect
 from storage.db import Database
@@ -85,3 +85,10 @@ def claim_stale(db: Database, now: datetime, min_age: timedelta, limit: int = 50
 def status_of(db: Database, key: str) -> str | None:
     with db.session() as s:
         return s.execute(select(InboundEvent.status).where(InboundEvent.key == key)).scalar()
+
+
+def counts(db: Database) -> dict[str, int]:
+    """Inbound events by status (``pending`` = accepted and not processed yet: the backlog)."""
+    with db.session() as s:
+        return {str(k): int(n) for k, n in s.execute(
+            select(InboundEvent.status, func.count()).group_by(InboundEvent.status)).all()}

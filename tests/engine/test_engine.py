@@ -255,3 +255,24 @@ async def test_the_same_event_delivered_twice_at_once_is_handled_once(chat_any_d
     await bot.drain()
     assert len([s for s in chat_any_db.terminal.take("E101") if s.kind == "card"]) == 1
     assert len([s for s in chat_any_db.terminal.take("E102") if s.kind == "card"]) == 1
+
+
+def test_outbox_stats_shows_the_inbound_backlog(sqlite_url, tmp_path):
+    """`python -m bot outbox stats` shows events accepted but not processed yet next to the outbox."""
+    import json
+
+    from storage import inbox
+    from tests.core.test_cli import run
+
+    db = open_database(sqlite_url)
+    for k in ("a", "b"):
+        inbox.accept(db, f"wecom:{k}", "wecom", {"kind": "text"}, DEMO_NOW)
+    inbox.accept(db, "wecom:c", "wecom", {"kind": "text"}, DEMO_NOW)
+    inbox.finish(db, "wecom:c", DEMO_NOW)
+    db.dispose()
+    cfg = tmp_path / "stats.toml"
+    cfg.write_text(f'[storage]\nurl = "{sqlite_url}"\n', encoding="utf-8")
+    r = run(["outbox", "stats"], str(cfg))
+    assert r.returncode == 0, r.stderr
+    figures = json.loads(r.stdout)
+    assert figures["inbound_pending"] == 2 and figures["inbound_failed"] == 0
