@@ -276,3 +276,29 @@ def test_outbox_stats_shows_the_inbound_backlog(sqlite_url, tmp_path):
     assert r.returncode == 0, r.stderr
     figures = json.loads(r.stdout)
     assert figures["inbound_pending"] == 2 and figures["inbound_failed"] == 0
+
+
+async def test_sqlite_sweeper_answers_events_left_pending_without_a_restart(sqlite_url, tmp_path):
+    """An event acknowledged but left pending (here: written straight into the inbox, as when the
+    queue was full) is picked up by the periodic sweep on SQLite too, not only at the next start."""
+    settings = make_settings(sqlite_url)
+    settings.engine.pending_sweep_seconds = 1
+    db = open_database(sqlite_url)
+    seed_demo(db, settings, today=DEMO_TODAY)
+    terminal = TerminalChannel(out_dir=tmp_path / "files")
+    bot = PerfBot(settings, clock=ManualClock(DEMO_NOW), channels=[terminal], db=db, scheduler=False)
+    await bot.start()
+    try:
+        from storage import inbox
+
+        event = terminal.text_event("E101", "帮助")
+        assert await db.run(inbox.accept, db, event.key, event.channel, event.to_dict(), DEMO_NOW)
+        for _ in range(600):  # bounded wait for the sweep (every second here)
+            if await db.run(inbox.status_of, db, event.key) == "done":
+                break
+            await asyncio.sleep(0.01)
+        await bot.drain()
+        assert [s.kind for s in terminal.take("E101")] == ["card"]
+    finally:
+        await bot.stop()
+        db.dispose()
