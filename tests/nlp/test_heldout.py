@@ -65,6 +65,15 @@ REPLY_SETS = [
      {"risk_micro_f1": 0.92, "burnout_recall": 0.90, "attrition_recall": 0.85, "sentiment_macro_f1": 0.80}),
     ("I", "heldout6_replies.jsonl", "r6-i", "risk micro 0.810 (burnout R 0.92, attrition R 0.67), sentiment 0.758",
      {"risk_micro_f1": 0.90, "burnout_recall": 0.90, "attrition_recall": 0.91, "sentiment_macro_f1": 0.74}),
+    # H7: 600 replies by six personas of a writer who never saw the corpus, the code or the model;
+    # measured once on the issue-14 model (2026-12-04) and frozen. This is the honest estimate of that
+    # model; it must not be tuned on (the next round gets a new set).
+    ("H7 (frozen, issue 14)", "heldout7_replies.jsonl", "h7-",
+     "risk micro 0.837 (R burnout 0.80, attrition 0.87, resource 0.88, conflict 0.88; "
+     "P 0.91, 0.94, 0.72, 0.78), sentiment 0.869",
+     {"risk_micro_f1": 0.83, "burnout_recall": 0.80, "attrition_recall": 0.86, "resource_recall": 0.87,
+      "conflict_recall": 0.88, "burnout_precision": 0.91, "attrition_precision": 0.93,
+      "resource_precision": 0.72, "conflict_precision": 0.77, "sentiment_macro_f1": 0.86}),
 ]
 
 QUESTION_SETS = [
@@ -77,6 +86,8 @@ QUESTION_SETS = [
      {"intent_accuracy": 0.97, "period_accuracy": 0.97}),
     ("E", "heldout2_questions.jsonl", "q2-e", "intent 0.963, period 1.00",
      {"intent_accuracy": 0.95, "period_accuracy": 0.95}),
+    ("H7 (frozen, issue 14)", "heldout7_questions.jsonl", "h7-", "intent 0.967, period 0.95",
+     {"intent_accuracy": 0.96, "period_accuracy": 0.95}),
 ]
 
 

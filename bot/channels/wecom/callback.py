@@ -162,7 +162,7 @@ class CallbackHandler:
                                               f"{event.key}:unsupported")
             return
         if isinstance(event, CardAction) and event.handle.get("task_id") and event.handle.get("response_code"):
-            self._store_fresh_code(event)
+            await services.db.run(self._store_fresh_code, event)  # off the serving loop
         await services.dispatcher.submit(event)
 
     def _store_fresh_code(self, event: CardAction) -> None:
