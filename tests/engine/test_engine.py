@@ -153,8 +153,13 @@ async def test_readiness_liveness_and_metrics(sqlite_url):
                                     now=lambda: clock.now().timestamp())
             assert await driver.post_signed(driver.sign(driver.text_xml("wx_e101", "帮助"))) == 200
             await until(lambda: emulator.seen.get("wx_e101"), "the reply")
-            async with http.get(f"{base}/metrics") as r:
-                body = await r.text()
+            body = ""
+            for _ in range(500):  # the worker records the send just after WeCom answered
+                async with http.get(f"{base}/metrics") as r:
+                    body = await r.text()
+                if 'perfbot_outbox_messages{status="sent"} 1' in body:
+                    break
+                await asyncio.sleep(0.01)
             await driver.close()
         for name in ("perfbot_inbound_events", "perfbot_inbound_queue", "perfbot_outbox_messages",
                      "perfbot_send_latency_seconds", "perfbot_event_loop_lag_seconds", "process_resident_memory_bytes"):
