@@ -20,6 +20,7 @@ def dingtalk_settings(url: str, emu: DingTalkEmulator) -> Settings:
     s.dingtalk.client_id = emu.client_id
     s.dingtalk.client_secret = emu.client_secret
     s.dingtalk.openapi_base = emu.base
+    s.dingtalk.oapi_base = emu.base  # the contacts host too: no test talks to a real server
     return s
 
 

@@ -33,7 +33,7 @@ async def test_serve_runs_wecom_and_dingtalk_side_by_side(emu, sqlite_url, tmp_p
         '[wecom]\ncorp_id = "wwcorp"\nagent_id = 1000002\nsecret = "s"\ntoken = "t"\n'
         f'encoding_aes_key = "{"a" * 43}"\napi_base = "{emu.base}/wecom-unused"\n\n'
         f'[dingtalk]\nclient_id = "{emu.client_id}"\nclient_secret = "{emu.client_secret}"\n'
-        f'openapi_base = "{emu.base}"\n', encoding="utf-8")
+        f'openapi_base = "{emu.base}"\noapi_base = "{emu.base}"\n', encoding="utf-8")  # every host local
     with open(tmp_path / "serve.log", "wb") as log:  # noqa: ASYNC230 - a log file for the subprocess
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "bot", "--config", str(config), "serve", cwd=str(REPO), stdout=log,
