@@ -31,6 +31,7 @@ def _setup_logging(level: str = "INFO", to_file: str | None = None) -> None:
     install()  # every log line passes through credential redaction
     logging.getLogger("jieba").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # nine INFO lines on every command otherwise
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -281,6 +281,7 @@ def test_outbox_stats_shows_the_inbound_backlog(sqlite_url, tmp_path):
     assert r.returncode == 0, r.stderr
     figures = json.loads(r.stdout)
     assert figures["inbound_pending"] == 2 and figures["inbound_failed"] == 0
+    assert "alembic" not in r.stderr and "Building prefix dict" not in r.stderr  # no log noise
 
 
 async def test_sqlite_sweeper_answers_events_left_pending_without_a_restart(sqlite_url, tmp_path):
