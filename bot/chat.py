@@ -13,11 +13,13 @@ from bot.clock import OffsetClock
 from scheduler.runs import run_job
 from storage import employees
 
+WEEKDAYS = "一二三四五六日"
 CHAT_HELP = """终端命令：
   /as 员工编号        切换身份（如 /as E002），/who 查看当前身份
   /1 /2 …            按下最新卡片的第 N 个按钮；/press 卡片号 按钮号
   /tags 卡片号 1,3    在卡片上勾选第 1、3 个标签
-  /time 2026-11-27T16:00   把时钟拨到某个时刻；/advance 24h（或 30m、2d）
+  /time              查看当前时钟；/time 2026-11-27T16:00 把时钟拨到某个时刻
+  /advance 24h       时钟前进 24 小时（或 30m、2d）
   /jobs              列出定时任务；/run 任务名  以当前时钟运行一次
   /quit              退出
 其余输入都会作为消息发给绩效助手，例如「帮助」。"""
@@ -48,6 +50,10 @@ class ChatSession:
         emp = employees.get(self.bot.db, emp_id)
         return f"{emp.name}（{emp.id}，{emp.role}）" if emp else None
 
+    def _clock_line(self) -> str:
+        now = self.bot.services.local_now()
+        return f"当前时间：{now:%Y-%m-%d} 周{WEEKDAYS[now.weekday()]} {now:%H:%M}（{self.bot.services.tz.key}）"
+
     async def handle(self, line: str) -> bool:
         """Handle one input line; False to quit."""
         line = line.strip()
@@ -71,6 +77,8 @@ class ChatSession:
                     print(f"已切换为 {name}")
                     for shown in t.take(who):
                         print(f"\n🤖（离线消息）{shown.text}\n")
+            elif line == "/time":
+                print(self._clock_line())
             elif line.startswith("/time "):
                 when = datetime.fromisoformat(line[6:].strip())
                 if when.tzinfo is None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import itertools
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,6 +21,23 @@ from cards.text import button_list, render_text
 from storage import cardstore
 from storage.models import Employee
 from storage.outbox import Claimed
+
+_LINK = re.compile(r"\[([^\]]*)\]\(([^)\s]+)\)")
+_EMPHASIS = re.compile(r"(\*\*|__)(.+?)\1")
+_HEADING = re.compile(r"^\s{0,3}#{1,6}\s*")
+_QUOTE = re.compile(r"^\s{0,3}>\s?")
+_FONT = re.compile(r"</?font[^>]*>")
+
+
+def markdown_text(md: str) -> str:
+    """Markdown as plain readable text for the terminal: no ``**``/``#``/``>`` marks, links as
+    ``text (url)``, list bullets kept."""
+    lines = []
+    for line in md.splitlines():
+        line = _QUOTE.sub("", _HEADING.sub("", line))
+        line = _LINK.sub(lambda m: f"{m.group(1)} ({m.group(2)})" if m.group(1) else m.group(2), line)
+        lines.append(_FONT.sub("", _EMPHASIS.sub(r"\2", line)).rstrip())
+    return "\n".join(lines).strip()
 
 
 @dataclass
@@ -60,7 +78,7 @@ class TerminalChannel(Channel):
         if item.kind == "text":
             shown = Shown("text", p["text"])
         elif item.kind == "markdown":
-            shown = Shown("markdown", f"{p.get('title', '')}\n{p['text']}".strip())
+            shown = Shown("markdown", markdown_text(f"{p.get('title', '')}\n{p['text']}".strip()))
         elif item.kind == "card":
             no = next(self._numbers)
             card = Card.from_dict(p["card"])

@@ -122,3 +122,12 @@ async def test_on_postgresql_only_stale_pending_events_are_replayed_once(chat_an
     await bot.drain()
     assert [s.kind for s in chat.terminal.take("E101")] == ["card"]
     assert inbox.status_of(bot.db, young.key) == "done"
+
+
+async def test_time_without_argument_shows_the_clock(chat, capsys):
+    from bot.chat import ChatSession
+
+    session = ChatSession(chat.bot, chat.terminal, chat.clock, "E101")
+    assert await session.handle("/time")
+    out = capsys.readouterr().out
+    assert "当前时间：2026-11-24 周二 10:00（Asia/Shanghai）" in out and "未知命令" not in out
