@@ -3,13 +3,29 @@
 from __future__ import annotations
 
 import io
+import json
+import logging
 from functools import lru_cache
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
+from PIL.PngImagePlugin import PngInfo
 
-# Fonts that can draw Chinese, tried in order; without one, labels must be ASCII (see ``ascii_safe``).
-CJK_FONTS = (
+log = logging.getLogger(__name__)
+
+
+def _packaged_cjk_font() -> tuple[str, ...]:
+    """Noto Sans SC shipped by the ``pylopdf-fonts-zh-cn`` wheel (requirements.txt), so every
+    host can label charts in Chinese without system font packages."""
+    try:
+        import pylopdf_fonts_zh_cn
+    except ImportError:
+        return ()
+    return (str(pylopdf_fonts_zh_cn.sans_path()),)
+
+
+# Fonts that can draw Chinese, tried in order; without one, callers label with ASCII codes.
+CJK_FONTS = _packaged_cjk_font() + (
     "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
     "/usr/share/fonts/noto-cjk/NotoSansCJK-Regular.ttc",
     "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
@@ -24,13 +40,23 @@ Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
 @lru_cache(maxsize=8)
 def _font(size: int, cjk: bool) -> tuple[Font, bool]:
     for path in (CJK_FONTS if cjk else ()) + LATIN_FONTS:
-        if Path(path).exists():
+        if not Path(path).exists():
+            continue
+        try:
             return ImageFont.truetype(path, size), path in CJK_FONTS
+        except OSError as exc:
+            log.warning("chart font %s could not be loaded (%s); trying the next one", path, exc)
     return ImageFont.load_default(size), False
 
 
+@lru_cache(maxsize=1)
 def has_cjk_font() -> bool:
-    return _font(14, True)[1]
+    """True when a Chinese-capable font loads; otherwise says once how to fix it."""
+    ok = _font(14, True)[1]
+    if not ok:
+        log.warning("no Chinese font for charts: labelling departments with codes; "
+                    "install pylopdf-fonts-zh-cn (requirements.txt) to get Chinese labels")
+    return ok
 
 
 def _colour(v: float, vmax: float) -> tuple[int, int, int]:
@@ -42,10 +68,12 @@ def _colour(v: float, vmax: float) -> tuple[int, int, int]:
 
 
 def heatmap(rows: list[str], cols: list[str], values: list[list[float]], title: str) -> bytes:
-    """A rows × cols heat map with the value written in each cell; returns PNG bytes."""
+    """A rows × cols heat map with the value written in each cell; returns PNG bytes. The title,
+    labels and values are also stored as JSON in the PNG's ``Description`` text chunk (alt text
+    for readers that cannot see the image, and what tests read)."""
     font, _ = _font(14, True)
     small, _ = _font(12, True)
-    cell_w, cell_h, pad = 72, 30, 12
+    cell_w, cell_h, pad = 84, 30, 12
     probe = ImageDraw.Draw(Image.new("RGB", (1, 1)))
     label_w = max([int(probe.textlength(r, font=font)) for r in rows] + [60]) + 2 * pad
     width = label_w + cell_w * max(1, len(cols)) + pad
@@ -66,6 +94,9 @@ def heatmap(rows: list[str], cols: list[str], values: list[list[float]], title: 
             x = label_w + j * cell_w
             d.rectangle([x + 1, y + 1, x + cell_w - 1, y + cell_h - 1], fill=_colour(v, vmax))
             d.text((x + cell_w / 2, y + cell_h / 2), f"{v:g}", fill=(30, 30, 30), font=small, anchor="mm")
+    meta = PngInfo()
+    meta.add_itxt("Description", json.dumps({"title": title, "rows": rows, "cols": cols, "values": values},
+                                            ensure_ascii=False))
     buf = io.BytesIO()
-    img.save(buf, format="PNG", optimize=True)
+    img.save(buf, format="PNG", optimize=True, pnginfo=meta)
     return buf.getvalue()

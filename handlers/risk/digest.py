@@ -1,11 +1,13 @@
 """The weekly HR risk digest (job ``risk_digest``, Monday 9:30): per department, open flags by
 category with evidence snippets, new flags this week vs. last week, the sentiment trend, last week's
-check-in response rate, and a department × week heat map of risk signals (PNG)."""
+check-in response rate, and a department × week heat map (PNG) of the same new flags the text
+counts: one column per 7-day window ending at the run time, so the last two columns are the text's
+「近 7 天」 and 「此前 7 天」."""
 
 from __future__ import annotations
 
 import asyncio
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -27,18 +29,24 @@ CHART_WEEKS = 6
 class DeptStats:
     name: str
     open_by_cat: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
-    new_this: int = 0
-    new_last: int = 0
+    new_by_window: list[int] = field(default_factory=lambda: [0] * CHART_WEEKS)  # oldest first
     scores_this: list[float] = field(default_factory=list)
     scores_last: list[float] = field(default_factory=list)
     pushed: int = 0
     submitted: int = 0
-    signals: Counter[str] = field(default_factory=Counter)  # ISO week -> replies carrying a risk
+
+    @property
+    def new_this(self) -> int:
+        return self.new_by_window[-1]
+
+    @property
+    def new_last(self) -> int:
+        return self.new_by_window[-2]
 
     @property
     def has_data(self) -> bool:
-        return bool(self.open_by_cat or self.new_this or self.new_last or self.scores_this
-                    or self.scores_last or self.pushed or sum(self.signals.values()))
+        return bool(self.open_by_cat or any(self.new_by_window) or self.scores_this
+                    or self.scores_last or self.pushed)
 
 
 def _mean(xs: list[float]) -> float | None:
@@ -54,12 +62,17 @@ def _trend(a: float | None, b: float | None) -> str:
     return f"{a:+.2f} → {b:+.2f} {arrow}"
 
 
-def collect(db: Database, at: datetime, tz) -> tuple[list[DeptStats], list[str], str]:
-    """Per-department figures as of ``at``; also the chart's weeks and last week's key."""
+def window_ends(at: datetime) -> list[datetime]:
+    """The chart's columns: the ends of CHART_WEEKS 7-day windows, the last one ending at ``at``."""
+    return [at - timedelta(weeks=k) for k in range(CHART_WEEKS - 1, -1, -1)]
+
+
+def collect(db: Database, at: datetime, tz) -> tuple[list[DeptStats], str]:
+    """Per-department figures as of ``at``; also last week's key."""
     d7, d14 = at - timedelta(days=7), at - timedelta(days=14)
-    weeks = [week_of(at - timedelta(weeks=k), tz) for k in range(CHART_WEEKS - 1, -1, -1)]
+    since = at - timedelta(weeks=CHART_WEEKS)
     last_week = week_of(d7, tz)
-    depts, people, flags, rows, checkins = digest_inputs(db, at, d14, at - timedelta(weeks=CHART_WEEKS), last_week)
+    depts, people, flags, rows, checkins = digest_inputs(db, at, since, d14, last_week)
     stats: dict[int, DeptStats] = {i: DeptStats(n) for i, n in sorted(depts.items())}
 
     def dept_of(emp_id: str) -> DeptStats | None:
@@ -74,10 +87,8 @@ def collect(db: Database, at: datetime, tz) -> tuple[list[DeptStats], list[str],
             quote = "、".join(dict.fromkeys(e.get("snippet", "") for e in f.evidence[-2:] if e.get("snippet")))
             name = people[f.employee_id].name
             st.open_by_cat[f.category].append(name if f.category == TREND or not quote else f"{name}「{quote}」")
-        if d7 < f.created_at <= at:
-            st.new_this += 1
-        elif d14 < f.created_at <= d7:
-            st.new_last += 1
+        if since < f.created_at <= at:
+            st.new_by_window[CHART_WEEKS - 1 - (at - f.created_at) // timedelta(weeks=1)] += 1
     for r in rows:
         st = dept_of(r.employee_id)
         if st is None:
@@ -86,15 +97,13 @@ def collect(db: Database, at: datetime, tz) -> tuple[list[DeptStats], list[str],
             st.scores_this.append(r.score)
         elif r.created_at > d14:
             st.scores_last.append(r.score)
-        if r.risks:
-            st.signals[week_of(r.created_at, tz)] += 1
     for c in checkins:
         st = dept_of(c.employee_id)
         if st is None or (c.pushed_at is None and c.status != "submitted"):
             continue
         st.pushed += 1
         st.submitted += c.status == "submitted"
-    return [st for st in stats.values() if st.has_data], weeks, last_week
+    return [st for st in stats.values() if st.has_data], last_week
 
 
 def digest_text(stats: list[DeptStats], week: str, last_week: str, at_label: str, legend: str) -> str:
@@ -127,16 +136,18 @@ def digest_text(stats: list[DeptStats], week: str, last_week: str, at_label: str
 async def risk_digest(jctx: JobCtx) -> str:
     services = jctx.services
     tz = services.tz
-    stats, weeks, last_week = collect(services.db, jctx.at, tz)
+    stats, last_week = collect(services.db, jctx.at, tz)
     week = week_of(jctx.at, tz)
+    cols = [f"{d.month}/{d.day}" for d in (end.astimezone(tz) for end in window_ends(jctx.at))]
     if has_cjk_font():
         row_labels, legend = [st.name for st in stats], ""
+        title = "新增风险提醒（按部门；每列为截至该日的 7 天）"
     else:  # no Chinese font on this host: number the departments and explain the numbers in the text
         row_labels = [f"D{i}" for i in range(1, len(stats) + 1)]
         legend = "图中部门编号：" + "，".join(f"{c} {st.name}" for c, st in zip(row_labels, stats, strict=True))
-    title = "风险信号热力图（部门 × 周）" if has_cjk_font() else "Risk signals by department and ISO week"
-    values = [[float(st.signals.get(w, 0)) for w in weeks] for st in stats] or [[0.0] * len(weeks)]
-    png = await asyncio.to_thread(heatmap, row_labels or ["-"], [w.split("-")[1] for w in weeks], values, title)
+        title = "New risk flags by department (7 days up to each date)"
+    values = [[float(n) for n in st.new_by_window] for st in stats] or [[0.0] * CHART_WEEKS]
+    png = await asyncio.to_thread(heatmap, row_labels or ["-"], cols, values, title)
     text = digest_text(stats, week, last_week, local(jctx.at, tz), legend)
     text += digest_section(services.db, jctx.at, tz)  # the early-warning alerts (handlers/alerts)
     hr = employees.active_with_role(services.db, "hr")

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
+from PIL import Image
 from sqlalchemy import select
 
 from handlers.risk import record_reply
@@ -109,3 +112,33 @@ async def test_digest_counts_new_flags_by_week(chat):
     body = texts(chat.seen("E002"))
     assert "近 7 天新增 1 条，此前 7 天 1 条" in body
     assert "待跟进：离职倾向 2" in body
+
+
+def chart_data(path: str) -> dict:
+    """The heat map's title, labels and values, as stored in the PNG's Description chunk."""
+    with Image.open(path) as img:
+        return json.loads(img.info["Description"])
+
+
+async def test_digest_chart_counts_the_flags_the_text_counts_and_names_departments(chat):
+    await raise_attrition(chat)  # 华东销售组, now a week before the digest
+    chat.clock.advance(days=7)
+    await raise_attrition(chat, "E102", "我想离职。")  # 华东销售组, this week
+    await raise_attrition(chat, "E201", "我想离职了。")  # 研发部, this week
+    await record_reply(chat.bot.services, "E202", "压力有点大。", "checkin", "ci:E202:x")  # a signal, no flag
+    await chat.bot.drain()
+    await chat.run_job("risk_digest")
+    shown = chat.seen("E002")
+    body = texts([s for s in shown if s.kind == "text"])
+    [image] = [s for s in shown if s.kind == "image"]
+    chart = chart_data(image.path)
+    assert "新增风险提醒" in chart["title"]
+    per_dept = {}  # department -> (new flags in the last 7 days, in the 7 days before), as the text says
+    for section in body.split("▌")[1:]:
+        m = re.search(r"· 新增：近 7 天 (\d+) / 此前 7 天 (\d+)", section)
+        per_dept[section.split("\n")[0].strip()] = (int(m.group(1)), int(m.group(2)))
+    assert per_dept["华东销售组"] == (1, 1) and per_dept["研发部"] == (1, 0)
+    assert chart["rows"] == list(per_dept)  # department names, not D1…D6 codes
+    for name, row in zip(chart["rows"], chart["values"], strict=True):
+        assert (row[-1], row[-2]) == per_dept[name], name
+    assert "图中部门编号" not in body
