@@ -73,3 +73,19 @@ def update_handle_in(s: Any, record_id: int, handle: dict[str, Any], now: dateti
         rec.card = card
     rec.updated_at = now
     s.add(rec)
+
+
+def highest_handle_number(db: Database, channel: str, prefix: str) -> int:
+    """The highest ``N`` among the channel's handle keys ``{prefix}N`` (the terminal's card numbers), or 0."""
+    with db.session() as s:
+        keys = s.execute(select(CardRecord.handle_key).where(
+            CardRecord.channel == channel, CardRecord.handle_key.like(f"{prefix}%"))).scalars()
+        return max((int(k[len(prefix):]) for k in keys if k[len(prefix):].isdigit()), default=0)
+
+
+def latest_open(db: Database, channel: str, recipient: str) -> CardRecord | None:
+    """The newest card delivered to ``recipient`` on ``channel`` that is not processed yet."""
+    with db.session() as s:
+        q = select(CardRecord).where(CardRecord.channel == channel, CardRecord.recipient == recipient,
+                                     CardRecord.state.is_(None), CardRecord.handle_key.is_not(None))
+        return s.execute(q.order_by(CardRecord.id.desc()).limit(1)).scalar()

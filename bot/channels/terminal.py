@@ -62,13 +62,18 @@ class TerminalChannel(Channel):
         super().__init__()
         self.inbox: dict[str, list[Shown]] = {}
         self.cards: dict[int, tuple[str, Card]] = {}  # card number -> (employee id, card)
-        self._numbers = itertools.count(1)
+        self._numbers: itertools.count[int] | None = None  # continues after the stored cards (see deliver)
 
     def recipient_for(self, employee: Employee) -> str | None:
         return employee.id
 
     # -- outbound -----------------------------------------------------------------------------
     async def deliver(self, items: list[Claimed]) -> list[Delivery]:
+        if self._numbers is None:
+            # Card numbers continue after a restart: start after the highest stored terminal card.
+            db = self.services.db if self.services else None
+            last = await db.run(cardstore.highest_handle_number, db, self.name, "t") if db else 0
+            self._numbers = itertools.count(last + 1)
         return [self._show(item) for item in items]
 
     def _show(self, item: Claimed) -> Delivery:
@@ -109,7 +114,7 @@ class TerminalChannel(Channel):
     def press_event(self, employee_id: str, card_no: int, button_no: int,
                     selected: list[str] | None = None) -> CardAction:
         """A click on button ``button_no`` (1-based) of card ``card_no``; raises LookupError."""
-        if card_no not in self.cards:
+        if card_no not in self.cards and not self._restore(card_no):
             raise LookupError(f"没有编号为 #{card_no} 的卡片")
         owner, card = self.cards[card_no]
         if card.state:
@@ -137,7 +142,23 @@ class TerminalChannel(Channel):
 
     def latest_card(self, employee_id: str) -> int | None:
         mine = [no for no, (owner, c) in self.cards.items() if owner == employee_id and not c.state]
-        return max(mine) if mine else None
+        if mine:
+            return max(mine)
+        # After a restart: the newest open card shown before it (from the card store).
+        rec = cardstore.latest_open(self.services.db, self.name, employee_id) if self.services else None
+        if rec is None or not self._restore(int(rec.handle["card_no"])):
+            return None
+        return int(rec.handle["card_no"])
+
+    def _restore(self, card_no: int) -> bool:
+        """Load card ``card_no`` shown before a restart from the card store; False if unknown."""
+        rec = cardstore.find_by_handle(self.services.db, self.name, f"t{card_no}") if self.services else None
+        if rec is None:
+            return False
+        card = Card.from_dict(rec.card)
+        card.state = card.state or rec.state
+        self.cards[card_no] = (rec.recipient, card)
+        return True
 
     def take(self, employee_id: str) -> list[Shown]:
         """Everything shown to ``employee_id`` since the last take."""

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 
 import pytest
 from sqlalchemy import select
@@ -131,3 +132,30 @@ async def test_time_without_argument_shows_the_clock(chat, capsys):
     assert await session.handle("/time")
     out = capsys.readouterr().out
     assert "当前时间：2026-11-24 周二 10:00（Asia/Shanghai）" in out and "未知命令" not in out
+
+
+async def test_card_numbers_continue_and_old_cards_stay_pressable_after_a_restart(chat):
+    from bot.app import PerfBot
+    from bot.channels.terminal import TerminalChannel
+    from tests.conftest import TZ
+
+    chat.clock.set(datetime(2026, 11, 27, 16, 0, tzinfo=TZ))
+    await chat.run_job("checkin_push")
+    old = chat.terminal.latest_card("E101")
+    assert old is not None and "开始填写" in texts(chat.seen("E101"))
+    highest = max(chat.terminal.cards)
+    # `python -m bot chat` restarted on the same database: a fresh terminal, nothing in memory.
+    terminal = TerminalChannel(out_dir=chat.terminal.out_dir)
+    bot = PerfBot(chat.bot.settings, clock=chat.clock, channels=[terminal], db=chat.bot.db, scheduler=False)
+    await bot.start(workers=False)
+    try:
+        await bot.dispatcher.submit(terminal.text_event("E102", "帮助"), wait=True)
+        await bot.drain()
+        shown = terminal.take("E102")
+        assert shown[0].card_no == highest + 1 and f"卡片 #{highest + 1}" in shown[0].text
+        assert terminal.latest_card("E101") == old  # `/1` finds the card shown before the restart
+        await bot.dispatcher.submit(terminal.press_event("E101", old, 1), wait=True)
+        await bot.drain()
+        assert "1/3" in texts(terminal.take("E101"))  # 开始填写 asks the first question
+    finally:
+        await bot.stop()
