@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -58,6 +59,15 @@ class UnitOfWork:
         self.session = session
         self._after: list[Callable[[], None]] = []
 
+    @contextmanager
+    def gate(self) -> Iterator[None]:
+        """Hold SQLite's in-process write gate (no-op on PostgreSQL, which locks rows)."""
+        if not self.is_sqlite:
+            yield
+            return
+        with self.write_gate:
+            yield
+
     def after_commit(self, fn: Callable[[], None]) -> None:
         if fn not in self._after:
             self._after.append(fn)
@@ -80,6 +90,10 @@ class Database:
         self.run_threads = 2 if self.is_sqlite else 4
         self._pool: ThreadPoolExecutor | None = None
         self.commits = 0  # transactions committed by this process (benchmarks, tests)
+        # SQLite has one writer at a time and its busy handler waits by polling (sleeps of up to
+        # 100 ms). Units of work and inbound acceptance queue on this in-process gate instead, so the
+        # next writer starts the moment the previous one commits.
+        self.write_gate = threading.RLock()
         if self.is_sqlite:
             self.engine: Engine = create_engine(
                 self.url, connect_args={"check_same_thread": False, "timeout": 30}
@@ -142,7 +156,7 @@ class Database:
         if outer is not None and outer.db is self:
             yield outer
             return
-        with Session(self.engine, expire_on_commit=False) as s:
+        with self.gate(), Session(self.engine, expire_on_commit=False) as s:
             unit = UnitOfWork(self, s)
             if self.is_sqlite:
                 # Take the write lock up front: two threads that both read and then write would
@@ -162,6 +176,15 @@ class Database:
                 fn()
             except Exception:  # a wake-up must never undo a commit
                 log.exception("after-commit callback failed")
+
+    @contextmanager
+    def gate(self) -> Iterator[None]:
+        """Hold SQLite's in-process write gate (no-op on PostgreSQL, which locks rows)."""
+        if not self.is_sqlite:
+            yield
+            return
+        with self.write_gate:
+            yield
 
     def after_commit(self, fn: Callable[[], None]) -> None:
         """Run ``fn`` once the active unit of work commits, or now when there is none."""

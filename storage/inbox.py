@@ -39,7 +39,7 @@ def accept_many(db: Database, items: list[tuple[str, str, dict[str, Any]]], now:
     if not rows:
         return set()
     stmt = _insert(db).values(rows).on_conflict_do_nothing(index_elements=["key"]).returning(InboundEvent.key)
-    with db.session() as s:
+    with db.gate(), db.session() as s:
         return set(s.execute(stmt).scalars())
 
 
