@@ -42,6 +42,17 @@ def can_see_raw(viewer: Employee, subject: Employee) -> bool:
     return viewer.role == "hr" or viewer.id in (subject.manager_id, subject.hrbp_id)
 
 
+def records(flag: RiskFlag) -> list[dict]:
+    """The flag's evidence with an identical sentence listed once (its latest occurrence): what the
+    care card, 「风险列表」 and 「风险详情」 all count and show."""
+    latest: dict[object, dict] = {}
+    for e in flag.evidence:
+        key = e.get("text") or e.get("snippet") or e.get("analysis_id")
+        latest.pop(key, None)
+        latest[key] = e
+    return list(latest.values())
+
+
 def snippets(flag: RiskFlag, limit: int = 3) -> list[str]:
     out = [e.get("snippet", "") for e in flag.evidence if e.get("snippet")]
     return list(dict.fromkeys(out))[-limit:]
@@ -56,7 +67,7 @@ def care_card(flag: RiskFlag, subject: Employee, tz: tzinfo) -> Card:
     return Card(
         title=f"关怀提醒 · {subject.name}",
         body=body,
-        fields=[("信号", label(flag.category)), ("相关记录", f"{len(flag.evidence)} 条"),
+        fields=[("信号", label(flag.category)), ("相关记录", f"{len(records(flag))} 条"),
                 ("发现于", local_day(flag.created_at, tz))],
         buttons=[Button("已跟进", pack("risk", "ack", flag.id)),
                  Button("已解决", pack("risk", "resolve", flag.id), "default")],
@@ -71,7 +82,7 @@ def closed_card(flag: RiskFlag, subject: Employee, handler: Employee | None, tz:
 
 def detail_text(flag: RiskFlag, subject: Employee, rows: dict[int, ReplyAnalysis], tz: tzinfo) -> str:
     lines = [f"风险提醒 #{flag.id} · {subject.name} · {label(flag.category)}（{STATUS_TEXT[flag.status]}）"]
-    for e in flag.evidence:
+    for e in records(flag):
         row = rows.get(e.get("analysis_id") or -1)
         text = row.text if row else e.get("snippet", "")
         at = row.created_at if row else datetime.fromisoformat(e["at"])

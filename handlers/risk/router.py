@@ -18,7 +18,7 @@ from bot.services import Services
 from cards.payload import Action
 from handlers.risk import rules
 from handlers.risk import store as risk
-from handlers.risk.cards import STATUS_TEXT, can_see_raw, care_card, closed_card, detail_text, label
+from handlers.risk.cards import STATUS_TEXT, can_see_raw, care_card, closed_card, detail_text, label, records
 from nlp.analyze import SOURCES, analyze
 from storage import employees
 from storage.models import Employee, ReplyAnalysis, RiskFlag
@@ -56,14 +56,23 @@ async def record_reply(services: Services, employee_id: str, text: str, source: 
     if row is None:
         return risk.get_analysis(services.db, ref)  # the same reply was recorded concurrently
     policy = rules.Rules.from_policy(services.settings.policy)
+    touched: dict[int, bool] = {}  # flag id -> created by this reply
     for category, rule, evidence in risk.evaluate(services.db, row, policy, services.tz):
         flag, created = risk.raise_flag(services.db, employee_id, category, rule, evidence, services.now(),
                                         services.tz)
+        touched[flag.id] = touched.get(flag.id, False) or created
         if created:
             log.info("risk flag #%s raised for %s: %s (%s)", flag.id, employee_id, category, rule)
-            await notify_manager(services, flag, emp)
-            if raised is not None:
-                raised.append(flag)
+    for flag_id, created in touched.items():  # cards after every rule, so they show all records
+        flag = risk.get_flag(services.db, flag_id)
+        if flag is None:
+            continue
+        if not created:
+            await refresh_card(services, flag, emp)
+            continue
+        await notify_manager(services, flag, emp)
+        if raised is not None:
+            raised.append(flag)
     return row
 
 
@@ -75,6 +84,21 @@ async def notify_manager(services: Services, flag: RiskFlag, emp: Employee) -> N
         return
     await services.messenger.send_card(to, care_card(flag, emp, services.tz), f"risk:card:{flag.id}",
                                        subject=f"risk:{flag.id}")
+
+
+async def refresh_card(services: Services, flag: RiskFlag, emp: Employee) -> None:
+    """A flag still being followed up that absorbed new records: the delivered care card shows the
+    new count, as 「风险列表」 does (no-op when nothing changed: the key names the count and status).
+    A resolved flag's card keeps the state it was closed with."""
+    if flag.status == "resolved":
+        return
+    if flag.status == "open":
+        card = care_card(flag, emp, services.tz)
+    else:
+        by = employees.get(services.db, flag.handled_by) if flag.handled_by else None
+        card = closed_card(flag, emp, by, services.tz)
+    await services.messenger.update_cards(f"risk:{flag.id}", card,
+                                          f"risk:card:{flag.id}:r{len(records(flag))}:{flag.status}")
 
 
 # -- handling flags -----------------------------------------------------------------------------
@@ -167,6 +191,6 @@ async def on_list(ctx: Ctx, msg: TextMessage) -> None:
     lines = [f"待跟进的风险提醒（{len(flags)} 条）："]
     for f in flags:
         name = people[f.employee_id].name if f.employee_id in people else f.employee_id
-        lines.append(f"· #{f.id} {name} · {label(f.category)}（{STATUS_TEXT[f.status]}，{len(f.evidence)} 条记录）")
+        lines.append(f"· #{f.id} {name} · {label(f.category)}（{STATUS_TEXT[f.status]}，{len(records(f))} 条记录）")
     lines.append("发送「风险详情 编号」查看原话，「跟进风险 编号」或「解决风险 编号」更新状态。")
     await ctx.reply("\n".join(lines))

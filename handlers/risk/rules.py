@@ -47,7 +47,7 @@ def reply_group(a: ReplyAnalysis) -> str:
 def _evidence(a: ReplyAnalysis, category: str) -> dict[str, Any]:
     snippets = [r["evidence"] for r in a.risks if r.get("category") == category]
     return {"analysis_id": a.id, "source": a.source, "at": a.created_at.isoformat(),
-            "snippet": "、".join(dict.fromkeys(snippets)) or a.text[:30], "score": round(a.score, 2)}
+            "snippet": "、".join(dict.fromkeys(snippets)) or a.text[:30], "text": a.text, "score": round(a.score, 2)}
 
 
 def evaluate(a: ReplyAnalysis, recent: list[ReplyAnalysis], checkin_history: list[ReplyAnalysis], rules: Rules,
@@ -89,5 +89,5 @@ def falling(rows: list[ReplyAnalysis], tz: tzinfo) -> list[dict] | None:
     for w, m in zip(last3, means, strict=True):
         r = weeks[w][0]  # newest of the week
         out.append({"analysis_id": r.id, "source": r.source, "at": r.created_at.isoformat(),
-                    "snippet": r.text[:30], "score": round(m, 2), "week": w})
+                    "snippet": r.text[:30], "text": r.text, "score": round(m, 2), "week": w})
     return out

@@ -113,7 +113,8 @@ async def test_open_flag_absorbs_new_evidence_instead_of_a_second_card(chat):
     await record(chat, "猎头在联系我，在看机会。", "ci:E101:2")
     [flag] = flags(chat)
     assert len(flag.evidence) >= 2
-    assert len(chat.seen("E100")) == 1
+    shown = chat.seen("E100")  # one card, updated in place with the new count
+    assert [s.kind for s in shown] == ["card", "update_card"] and "相关记录：2 条" in shown[-1].text
 
 
 async def test_same_week_dedup_key_after_resolution(chat):
@@ -138,3 +139,18 @@ async def test_parts_of_one_checkin_count_as_one_reply(chat):
     await record(chat, "测试环境也没有，缺人。", "checkin:78:obstacle", employee_id="E104")
     [flag] = flags(chat, "E104")
     assert (flag.category, flag.rule) == ("resource", "repeated")
+
+
+async def test_card_list_and_detail_count_the_same_records_and_list_a_sentence_once(chat):
+    await record(chat, "我想离职了。", "checkin:7:obstacle")
+    chat.clock.advance(days=2)
+    await record(chat, "我想离职了。", "checkin:7:obstacle:r2")  # the same sentence, revised check-in
+    await record(chat, "在看机会，准备投简历。", "ci:E101:chat")
+    [flag] = flags(chat)
+    cards = [s for s in chat.seen("E100") if s.kind in ("card", "update_card")]
+    latest = cards[-1].text  # the care card as the manager sees it now
+    assert "相关记录：2 条" in latest, latest
+    listed = texts(await chat.say("风险列表", as_="E100"))
+    assert f"#{flag.id} 张伟 · 离职倾向（待跟进，2 条记录）" in listed
+    detail = texts(await chat.say(f"风险详情 {flag.id}", as_="E100"))
+    assert detail.count("我想离职了。") == 1 and detail.count("投简历") == 1
