@@ -56,12 +56,27 @@ TASKS = {
     "mkt": ["策划{c}学术会议", "更新产品宣传册", "整理线索转化数据", "准备行业展会物料"],
     "other": ["整理季度绩效数据", "组织季度复盘会", "更新培训计划"],
 }
-CHECKINS = [
-    ("完成了{c}的方案汇报，客户反馈积极。", "报价审批流程较慢。", "推动{c}进入商务谈判。"),
-    ("本周新签1家客户，回款30万。", "无明显障碍。", "跟进两家意向客户。"),
-    ("接口联调完成，测试通过率98%。", "测试环境不稳定，影响进度。", "完成压测并修复问题。"),
-    ("完成了展会物料准备。", "设计资源紧张，排期排不上。", "确认展位布置方案。"),
-]
+# Past check-ins by kind of work (four each: the demo history draws the same picks whatever the kind).
+CHECKINS = {
+    "sales": [
+        ("完成了{c}的方案汇报，客户反馈积极。", "报价审批流程较慢。", "推动{c}进入商务谈判。"),
+        ("本周新签1家客户，回款30万。", "无明显障碍。", "跟进两家意向客户。"),
+        ("{c}产品演示顺利，科室主任认可。", "客户预算审批还没下来。", "约{c}采购科确认招标时间。"),
+        ("拜访了3家医院，收集到2条新需求。", "竞品报价低，客户在比价。", "准备{c}的报价方案。"),
+    ],
+    "rd": [
+        ("接口联调完成，测试通过率98%。", "测试环境不稳定，影响进度。", "完成压测并修复问题。"),
+        ("修复了压测发现的3个性能问题。", "需求变更频繁，排期被打乱。", "完成设备对接文档评审。"),
+        ("新版本需求评审完成。", "无明显障碍。", "补齐订单模块单元测试。"),
+        ("设备对接文档初稿完成。", "联调依赖的设备还没到位。", "和硬件组确认设备到货时间。"),
+    ],
+    "mkt": [
+        ("完成了展会物料准备。", "设计资源紧张，排期排不上。", "确认展位布置方案。"),
+        ("{c}学术会议议程确定。", "讲者时间还没敲定。", "发出会议邀请函。"),
+        ("产品宣传册更新完成。", "无明显障碍。", "整理本月线索转化数据。"),
+        ("本周新增有效线索40条。", "部分线索质量不高。", "和销售对齐线索分配规则。"),
+    ],
+}
 
 
 def _kind(dept: str) -> str:
@@ -134,7 +149,8 @@ def build_csvs(folder: Path, today: date, tz) -> None:
             continue
         cur = float(goal_row[9])
         for w in range(4, 0, -1):
-            rows["metrics"].append([goal_row[0], today - timedelta(days=7 * w), round(cur * (1 - 0.12 * w), 1)])
+            # Every individual goal counts things (家/个/条): whole numbers only.
+            rows["metrics"].append([goal_row[0], today - timedelta(days=7 * w), round(cur * (1 - 0.12 * w))])
     for eid, _name, dept, *_ in PEOPLE[3:12]:
         for d in range(1, 4):
             rows["worklogs"].append([eid, today - timedelta(days=d), f"{rnd.choice(TASKS[_kind(dept)])}".format(
@@ -157,7 +173,7 @@ def _alert_examples(rows: dict[str, list[list[object]]], today: date) -> None:
             goal[9] = 330
     cur = next(float(g[9]) for g in rows["goals"] if g[0] == "G-E112")
     for w in range(5, 13):
-        rows["metrics"].append(["G-E112", today - timedelta(days=7 * w), round(cur * 1.3, 1)])
+        rows["metrics"].append(["G-E112", today - timedelta(days=7 * w), round(cur * 1.3)])
     for d in (100, 107, 114):
         rows["worklogs"].append(["E303", today - timedelta(days=d), "整理线索转化数据"])
     monday = today - timedelta(days=today.weekday())
@@ -168,7 +184,8 @@ def _alert_examples(rows: dict[str, list[list[object]]], today: date) -> None:
 def seed_history(db: Database, today: date, tz) -> None:
     """Past check-ins, manager feedback, visit notes and points (idempotent)."""
     employees = [(eid, mgr) for eid, _name, _dept, mgr, role, _ in PEOPLE if role == "employee"]
-    seed.history(db, today, tz, employees, [p[0] for p in PEOPLE[5:14]], CHECKINS, CUSTOMERS)
+    phrases = {eid: CHECKINS[_kind(dept)] for eid, _name, dept, *_ in PEOPLE if _kind(dept) in CHECKINS}
+    seed.history(db, today, tz, employees, [p[0] for p in PEOPLE[5:14]], phrases, CUSTOMERS)
 
 
 def seed_demo(db: Database, settings: Settings, export_dir: Path | None = None, today: date | None = None) -> str:

@@ -13,8 +13,9 @@ from storage.models import CheckIn, Feedback, PointsEntry, Visit, VisitFeedback
 
 
 def history(db: Database, today: date, tz: tzinfo, employees: list[tuple[str, str | None]],
-            visitors: list[str], checkins: list[tuple[str, str, str]], customers: list[str]) -> None:
-    """Past check-ins with manager feedback for ``employees`` ((id, manager id)), points for
+            visitors: list[str], checkins: dict[str, list[tuple[str, str, str]]], customers: list[str]) -> None:
+    """Past check-ins with manager feedback for ``employees`` ((id, manager id)), drawn from that
+    employee's ``checkins`` phrases (sales reps report sales, R&D reports R&D), points for
     ``visitors`` and visit notes for ended visits (idempotent: rerunning adds nothing)."""
     rnd = random.Random(7)
     with db.session() as s:
@@ -25,7 +26,7 @@ def history(db: Database, today: date, tz: tzinfo, employees: list[tuple[str, st
                 key = f"{year}-W{week:02d}"
                 if s.execute(select(CheckIn).where(CheckIn.employee_id == eid, CheckIn.week == key)).scalar():
                     continue
-                a, o, n = rnd.choice(checkins)
+                a, o, n = rnd.choice(checkins[eid])
                 c = rnd.choice(customers)
                 friday = day - timedelta(days=day.weekday()) + timedelta(days=4)
                 at = datetime.combine(friday, time(17, 10), tz).astimezone(UTC)

@@ -24,7 +24,8 @@ async def test_request_above_the_second_threshold_goes_to_the_manager_first(chat
     assert fields["调整"] == "18 → 17 家（-5.6%）"
     assert fields["原因"] == "XX医院招标推迟到明年一季度"
     assert fields["当前进度"] == "新客户签约数：12/18 家（67%）"
-    assert "11-17 10.6" in fields["近期数据"]  # MetricValue history
+    assert "11-17 11" in fields["近期数据"]  # MetricValue history, whole customers (a count)
+    assert "." not in fields["近期数据"]
     assert "跟进博爱医院采购流程" in fields["未完成任务"]  # open tasks
     assert [b.text for b in card.card.buttons] == ["批准", "驳回"]
     assert card.card.buttons[0].action == f"adj:approve:{req.id}:v1"
