@@ -59,15 +59,6 @@ class UnitOfWork:
         self.session = session
         self._after: list[Callable[[], None]] = []
 
-    @contextmanager
-    def gate(self) -> Iterator[None]:
-        """Hold SQLite's in-process write gate (no-op on PostgreSQL, which locks rows)."""
-        if not self.is_sqlite:
-            yield
-            return
-        with self.write_gate:
-            yield
-
     def after_commit(self, fn: Callable[[], None]) -> None:
         if fn not in self._after:
             self._after.append(fn)

@@ -14,20 +14,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import tempfile
 import time
-import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import create_engine, insert, select, text, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 from bot.engine import WorkerPool
 from storage.db import open_database
 from storage.models import Conversation, Employee, InboundEvent, OutboxMessage, Task
+from tests.bench.bench_wecom import drop_pg_database, make_pg_database
 
-PG_ADMIN_URL = os.environ.get("PERFBOT_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 USERS = 500
 CONCURRENCY = 8
 
@@ -124,36 +122,18 @@ async def async_engine(url: str, n: int) -> tuple[float, float]:
     return n / elapsed, lag.max
 
 
-def pg_database() -> str:
-    name = f"perfbot_seam_{uuid.uuid4().hex[:8]}"
-    eng = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with eng.connect() as c:
-        c.execute(text(f'CREATE DATABASE "{name}"'))
-    eng.dispose()
-    return PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-
-
-def drop(url: str) -> None:
-    name = url.rsplit("/", 1)[1]
-    eng = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with eng.connect() as c:
-        c.execute(text(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"))
-        c.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-    eng.dispose()
-
-
 async def main(n: int, dbs: list[str]) -> None:
     print(f"{n} events of 3 reads + 2 writes in one transaction each, {CONCURRENCY} at a time")
     for kind in dbs:
         with tempfile.TemporaryDirectory() as tmp:
-            url = f"sqlite:///{tmp}/seam.db" if kind == "sqlite" else pg_database()
+            url = f"sqlite:///{tmp}/seam.db" if kind == "sqlite" else make_pg_database()
             try:
                 seed(url)
                 t_rate, t_lag = await thread_seam(url, n)
                 a_rate, a_lag = await async_engine(url, n)
             finally:
                 if kind != "sqlite":
-                    drop(url)
+                    drop_pg_database(url)
         print(f"{kind:<11} thread seam  {t_rate:7.0f} events/s  max loop lag {t_lag * 1000:6.1f} ms")
         print(f"{'':<11} async engine {a_rate:7.0f} events/s  max loop lag {a_lag * 1000:6.1f} ms")
 

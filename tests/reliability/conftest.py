@@ -9,14 +9,10 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy import select
 
-from bot.clock import ManualClock
-from bot.demo import seed_demo
-from storage.db import Database, open_database
+from bot.config import Settings
+from storage.db import Database
 from storage.models import Department, Employee
-from tests.conftest import DEMO_NOW, DEMO_TODAY
-from tests.emulators.wecom import WeComEmulator
-from tests.emulators.wecom_driver import CallbackDriver
-from tests.wecom.conftest import AES_KEY, CORP_ID, TOKEN, WeComRig, start_bot, wecom_settings
+from tests.wecom.conftest import WeComRig, make_rig
 
 API_TIMEOUT = 0.4  # seconds the bot waits for WeCom before the call is "in doubt"
 INGEST_TOKEN = "ingest-secret-7f3a9c"
@@ -37,28 +33,10 @@ def add_reps(db: Database, n: int) -> list[str]:
 @pytest.fixture
 async def frig(db_url: str, caplog: pytest.LogCaptureFixture) -> AsyncIterator[WeComRig]:
     caplog.set_level(logging.INFO)
-    clock = ManualClock(DEMO_NOW)
-    emulator = WeComEmulator(corp_id=CORP_ID, now=lambda: clock.now().timestamp())
-    api_base = await emulator.start()
-    r: WeComRig | None = None
-    try:
-        settings = wecom_settings(db_url, api_base)
+
+    def configure(settings: Settings) -> None:
         settings.wecom.api_timeout_seconds = API_TIMEOUT
         settings.server.ingest_token = INGEST_TOKEN
-        db = open_database(db_url)
-        seed_demo(db, settings, today=DEMO_TODAY)
-        add_reps(db, len(REPS))
-        with db.session() as s:
-            emulator.users = {u for u in s.execute(select(Employee.wecom_userid)).scalars() if u}
-        db.dispose()
-        bot = await start_bot(settings, clock)
-        url = f"http://127.0.0.1:{bot._port}{settings.wecom.callback_path}"
-        driver = CallbackDriver(url, emulator, TOKEN, AES_KEY, now=lambda: clock.now().timestamp())
-        r = WeComRig(bot, emulator, driver, clock, settings, db_url)
+
+    async for r in make_rig(db_url, configure, lambda db: add_reps(db, len(REPS))):
         yield r
-    finally:
-        if r is not None:
-            await r.bot.stop()
-            r.bot.db.dispose()
-            await r.driver.close()
-        await emulator.stop()

@@ -4,7 +4,7 @@ the WeCom emulator (API side) and driven by encrypted callbacks (callback side).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 import pytest
@@ -14,7 +14,7 @@ from bot.app import PerfBot
 from bot.clock import ManualClock
 from bot.config import Settings
 from bot.demo import seed_demo
-from storage.db import open_database
+from storage.db import Database, open_database
 from storage.models import Employee, OutboxMessage
 from tests.conftest import DEMO_NOW, DEMO_TODAY, make_settings
 from tests.emulators.wecom import WeComEmulator
@@ -79,23 +79,29 @@ async def start_bot(settings: Settings, clock: ManualClock) -> PerfBot:
     return bot
 
 
-@pytest.fixture
-async def rig(sqlite_url):
+async def make_rig(url: str, configure: Callable[[Settings], object] | None = None,
+                   prepare: Callable[[Database], object] | None = None) -> AsyncIterator[WeComRig]:
+    """A bot on ``url`` with the demo organisation (plus ``prepare``'s people) behind the WeCom
+    emulator; ``configure`` adjusts the settings first. Yields the rig, stops everything after."""
     clock = ManualClock(DEMO_NOW)
     emulator = WeComEmulator(corp_id=CORP_ID, now=lambda: clock.now().timestamp())
     api_base = await emulator.start()
     r: WeComRig | None = None
     try:
-        settings = wecom_settings(sqlite_url, api_base)
-        db = open_database(sqlite_url)
+        settings = wecom_settings(url, api_base)
+        if configure is not None:
+            configure(settings)
+        db = open_database(url)
         seed_demo(db, settings, today=DEMO_TODAY)
+        if prepare is not None:
+            prepare(db)
         with db.session() as s:
             emulator.users = {u for u in s.execute(select(Employee.wecom_userid)).scalars() if u}
         db.dispose()
         bot = await start_bot(settings, clock)
-        url = f"http://127.0.0.1:{bot._port}{settings.wecom.callback_path}"
-        driver = CallbackDriver(url, emulator, TOKEN, AES_KEY, now=lambda: clock.now().timestamp())
-        r = WeComRig(bot, emulator, driver, clock, settings, sqlite_url)
+        url_cb = f"http://127.0.0.1:{bot._port}{settings.wecom.callback_path}"
+        driver = CallbackDriver(url_cb, emulator, TOKEN, AES_KEY, now=lambda: clock.now().timestamp())
+        r = WeComRig(bot, emulator, driver, clock, settings, url)
         yield r
     finally:
         if r is not None:
@@ -103,3 +109,9 @@ async def rig(sqlite_url):
             r.bot.db.dispose()
             await r.driver.close()
         await emulator.stop()
+
+
+@pytest.fixture
+async def rig(sqlite_url):
+    async for r in make_rig(sqlite_url):
+        yield r
