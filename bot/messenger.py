@@ -7,7 +7,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from cards.model import Card
-from storage import cardstore, employees
+from storage import cardstore
 from storage.db import current_unit
 from storage.models import Employee
 from storage.outbox import NewMessage, enqueue_many
@@ -66,7 +66,7 @@ class Messenger:
     def _employee(self, who: Employee | str) -> Employee | None:
         if isinstance(who, Employee):
             return who
-        return employees.get(self.services.db, who)
+        return self.services.employee(who)
 
     # -- sending ----------------------------------------------------------------------------
     async def send(

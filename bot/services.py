@@ -12,7 +12,9 @@ from zoneinfo import ZoneInfo
 from bot.config import Settings
 from bot.directory import Snapshot
 from bot.engine import WorkerPool, run_on_loop
+from storage import employees
 from storage.db import Database
+from storage.models import Employee
 
 if TYPE_CHECKING:
     from bot.channels.base import Channel
@@ -50,12 +52,33 @@ class Services:
     def local_now(self) -> datetime:
         return self.clock.now().astimezone(self.tz)
 
+    def employee(self, employee_id: str | None) -> Employee | None:
+        """An employee by id: from the identity cache when active (a detached snapshot; the cache is
+        dropped on import and directory sync), else from the database (leavers too)."""
+        if not employee_id:
+            return None
+        cached = self.dispatcher.identity.lookup(None, employee_id) if self.dispatcher is not None else None
+        return cached or employees.get(self.db, employee_id)
+
     def wake(self, channel: str) -> None:
         """Tell ``channel``'s outbox worker there is work, once the rows it should see are
         committed (after the active unit of work), from whatever thread this runs on."""
         worker = self.workers.get(channel)
         if worker is not None:
             self.db.after_commit(lambda: run_on_loop(self.loop, worker.wake))
+
+    async def compute(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run blocking work ``fn(*args)`` (NLP, a heavy query) so that it never blocks the serving
+        loop: in a thread when called on the serving loop, directly when already on a worker thread
+        (handlers and jobs run there, and a second thread hop would only add latency). Either way it
+        joins the caller's unit of work."""
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is not None and (running is self.loop or self.loop is None):
+            return await asyncio.to_thread(fn, *args)
+        return fn(*args)
 
     async def offload(self, make: Callable[[], Awaitable[T]]) -> T:
         """Run ``make()`` on the jobs worker thread (its own event loop), off the serving loop."""

@@ -100,10 +100,8 @@ def is_question(text: str) -> bool:
 
 def _care_who(ctx: Ctx, ids: list[tuple[str, str | None]]) -> str:
     """「主管王磊或 HRBP 吴婷」 for [("主管", "E100"), ("HRBP", "E003")]."""
-    from storage.employees import get
-
     names = [f"{role}{e.name}" if role != "HRBP" else f"HRBP {e.name}"
-             for role, i in ids if i and (e := get(ctx.db, i)) is not None]
+             for role, i in ids if i and (e := ctx.services.employee(i)) is not None]
     return " 或 ".join(names) if names else "HR"
 
 

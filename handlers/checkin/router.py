@@ -43,7 +43,7 @@ from handlers.common.calendar import (
     week_label,
 )
 from handlers.common.goals import format_progress, goals_of, goals_of_many
-from handlers.risk.analysis_hook import record
+from handlers.risk.analysis_hook import record_many
 from scheduler.registry import JobCtx, job
 from storage.models import CheckIn, Conversation, Employee, Goal
 
@@ -330,8 +330,8 @@ async def submit(ctx: Ctx, ci: CheckIn, revised: bool = False) -> None:
     await ctx.reply(f"✅ {ci.week} 周复盘{state}，谢谢！\n{summary(ci.__dict__)}\n"
                     f"主管查看前都可以发送「修改周复盘」修改。")
     suffix = f":r{int(now.timestamp())}" if revised else ""
-    for p in PARTS:
-        await record(ctx, ci.employee_id, getattr(ci, p) or "", "checkin", f"checkin:{ci.id}:{p}{suffix}")
+    await record_many(ctx, ci.employee_id,
+                      [(getattr(ci, p) or "", "checkin", f"checkin:{ci.id}:{p}{suffix}") for p in PARTS])
     await checkin_review.on_submitted(ctx, ci, revised)
 
 

@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from bot.context import Ctx
@@ -30,19 +29,19 @@ async def answer(ctx: Ctx, msg: TextMessage, intent: str, question: Question | N
     found = people.resolve(ctx.db, ctx.employee, msg.text)
     subject, refusal = found.employee, found.reply
     if found.supported is not None and intent in team.TEAM_INTENTS:  # an HRBP: status of the people they support
-        await ctx.reply(await asyncio.to_thread(team.hrbp_status, ctx.db, found.supported, intent, q.period, today,
-                                                msg.text))
+        await ctx.reply(await ctx.services.compute(team.hrbp_status, ctx.db, found.supported, intent, q.period,
+                                                   today, msg.text))
         return
     if subject is ctx.employee and intent in team.TEAM_INTENTS and team.is_team_question(msg.text):
-        await ctx.reply(await asyncio.to_thread(team.answer_team, ctx.db, ctx.employee, intent, q.period, today,
-                                                msg.text))
+        await ctx.reply(await ctx.services.compute(team.answer_team, ctx.db, ctx.employee, intent, q.period,
+                                                   today, msg.text))
         return
     if subject is None:
         await ctx.reply(refusal or ONLY_SELF)
         return
     ask = Ask(ctx.db, subject, q.period, today, ctx.services.tz, subject.id == ctx.employee.id, ctx.settings.policy,
               msg.text)
-    await ctx.reply(await asyncio.to_thread(ANSWERS[intent], ask))
+    await ctx.reply(await ctx.services.compute(ANSWERS[intent], ask))
 
 
 # 我的积分: the exact phrase always works (also mid-flow), answered by the one points answer.
@@ -69,6 +68,6 @@ async def on_adjust_status(ctx: Ctx, msg: TextMessage, question: Question) -> No
     from handlers.adjust.status import answer_status
 
     if wants_history(msg.text):
-        await ctx.reply(await asyncio.to_thread(answer_history, ctx.db, ctx.employee, msg.text, ctx.services.tz))
+        await ctx.reply(await ctx.services.compute(answer_history, ctx.db, ctx.employee, msg.text, ctx.services.tz))
         return
-    await ctx.reply(await asyncio.to_thread(answer_status, ctx.db, ctx.employee, ctx.services.tz))
+    await ctx.reply(await ctx.services.compute(answer_status, ctx.db, ctx.employee, ctx.services.tz))

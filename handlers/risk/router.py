@@ -7,7 +7,6 @@ Other features call :func:`record_reply` after a check-in answer, a visit note o
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 
@@ -37,43 +36,63 @@ async def record_reply(services: Services, employee_id: str, text: str, source: 
     employee). ``services`` may also be a handler's ``Ctx`` (its services are used). Flags this reply
     raised (their care cards are on the way) are appended to ``raised``, so a reply to the employee
     can promise only what really happens."""
+    rows = await record_replies(services, employee_id, [(text, source, ref)], raised)
+    return rows[0]
+
+
+async def record_replies(services: Services, employee_id: str, items: list[tuple[str, str, str]],
+                         raised: list[RiskFlag] | None = None) -> list[ReplyAnalysis | None]:
+    """:func:`record_reply` for several replies of one employee at once, ``(text, source, ref)``
+    each, in order (the three parts of a check-in): the same result as recording them one by one,
+    with one read of what was stored before, one insert and one read of the employee's recent
+    analyses instead of one of each per reply."""
     services = getattr(services, "services", services)
-    if not text or not text.strip():
-        return None
-    earlier = risk.get_analysis(services.db, ref)
-    if earlier is not None:
-        return earlier
-    emp = employees.get(services.db, employee_id)
+    out: list[ReplyAnalysis | None] = [None] * len(items)
+    todo = [i for i, (text, _s, _r) in enumerate(items) if text and text.strip()]
+    if not todo:
+        return out
+    earlier = risk.analyses_by_ref(services.db, [items[i][2] for i in todo])
+    for i in todo:
+        out[i] = earlier.get(items[i][2])
+    todo = [i for i in todo if out[i] is None and items[i][2] not in {items[j][2] for j in todo if j < i}]
+    if not todo:
+        return out
+    emp = services.employee(employee_id)
     if emp is None:
-        log.warning("record_reply %s: unknown employee %r; reply not analysed", ref, employee_id)
-        return None
-    result = await asyncio.to_thread(analyze, text, source if source in SOURCES else "checkin")
-    row = risk.save_analysis(services.db, ReplyAnalysis(
-        employee_id=employee_id, source=source, ref=ref, text=text, sentiment=result.sentiment,
-        score=result.score, created_at=services.now(),
-        risks=[{"category": r.category, "evidence": r.evidence, "start": r.start, "end": r.end,
-                "severity": r.severity} for r in result.risks]))
-    if row is None:
-        return risk.get_analysis(services.db, ref)  # the same reply was recorded concurrently
+        log.warning("record_reply %s: unknown employee %r; reply not analysed", items[todo[0]][2], employee_id)
+        return out
+    now = services.now()
+    new: list[ReplyAnalysis] = []
+    for i in todo:
+        text, source, ref = items[i]
+        result = await services.compute(analyze, text, source if source in SOURCES else "checkin")
+        new.append(ReplyAnalysis(
+            employee_id=employee_id, source=source, ref=ref, text=text, sentiment=result.sentiment,
+            score=result.score, created_at=now,
+            risks=[{"category": r.category, "evidence": r.evidence, "start": r.start, "end": r.end,
+                    "severity": r.severity} for r in result.risks]))
     policy = rules.Rules.from_policy(services.settings.policy)
-    touched: dict[int, bool] = {}  # flag id -> created by this reply
-    for category, rule, evidence in risk.evaluate(services.db, row, policy, services.tz):
-        flag, created = risk.raise_flag(services.db, employee_id, category, rule, evidence, services.now(),
-                                        services.tz)
-        touched[flag.id] = touched.get(flag.id, False) or created
-        if created:
-            log.info("risk flag #%s raised for %s: %s (%s)", flag.id, employee_id, category, rule)
-    for flag_id, created in touched.items():  # cards after every rule, so they show all records
-        flag = risk.get_flag(services.db, flag_id)
-        if flag is None:
-            continue
+    recent, history = risk.recent_analyses(services.db, employee_id, now, policy,
+                                            any(r.source == "checkin" for r in new))  # before these replies
+    if not risk.save_analyses(services.db, new):  # the same replies were recorded concurrently
+        return [out[i] if i not in todo else risk.get_analysis(services.db, items[i][2]) for i in range(len(items))]
+    touched: dict[int, tuple[RiskFlag, bool]] = {}  # flag id -> (newest state, created by these replies)
+    for n, (i, row) in enumerate(zip(todo, new, strict=True)):
+        out[i] = row
+        hist = [*reversed([r for r in new[: n + 1] if r.source == "checkin"]), *history][:risk.HISTORY]
+        for category, rule, evidence in rules.evaluate(row, [*recent, *new[: n + 1]], hist, policy, services.tz):
+            flag, created = risk.raise_flag(services.db, employee_id, category, rule, evidence, now, services.tz)
+            touched[flag.id] = (flag, touched.get(flag.id, (flag, False))[1] or created)
+            if created:
+                log.info("risk flag #%s raised for %s: %s (%s)", flag.id, employee_id, category, rule)
+    for flag, created in touched.values():  # cards after every rule, so they show all records
         if not created:
             await refresh_card(services, flag, emp)
             continue
         await notify_manager(services, flag, emp)
         if raised is not None:
             raised.append(flag)
-    return row
+    return out
 
 
 async def notify_manager(services: Services, flag: RiskFlag, emp: Employee) -> None:

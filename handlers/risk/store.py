@@ -19,6 +19,7 @@ from storage.db import Database
 from storage.models import CheckIn, Department, Employee, ReplyAnalysis, RiskFlag
 
 OPEN_STATUSES = ("open", "acknowledged")
+HISTORY = 40  # check-in analyses the trend rule reads
 STATUSES = ("open", "acknowledged", "resolved")
 
 
@@ -27,27 +28,36 @@ def get_analysis(db: Database, ref: str) -> ReplyAnalysis | None:
         return s.execute(select(ReplyAnalysis).where(ReplyAnalysis.ref == ref)).scalar()
 
 
-def save_analysis(db: Database, row: ReplyAnalysis) -> ReplyAnalysis | None:
-    """Store one analysis; None when its ``ref`` was stored before (idempotent)."""
+def analyses_by_ref(db: Database, refs: list[str]) -> dict[str, ReplyAnalysis]:
+    with db.session() as s:
+        return {r.ref: r for r in s.execute(select(ReplyAnalysis).where(ReplyAnalysis.ref.in_(refs))).scalars()}
+
+
+def save_analyses(db: Database, rows: list[ReplyAnalysis]) -> bool:
+    """Store analyses in one insert; False when one of their ``ref`` was stored before."""
     try:
         with db.session() as s:
-            s.add(row)
-        return row
+            s.add_all(rows)
+        return True
     except IntegrityError:
-        return None
+        return False
 
 
-def evaluate(db: Database, a: ReplyAnalysis, policy: rules.Rules, tz: tzinfo) -> list[tuple[str, str, list[dict]]]:
-    """(category, rule, evidence) for every rule the new analysis ``a`` fires (see rules.py)."""
-    since = a.created_at - timedelta(days=policy.repeat_days)
+def recent_analyses(db: Database, employee_id: str, now: datetime, policy: rules.Rules, checkin: bool) -> tuple[
+        list[ReplyAnalysis], list[ReplyAnalysis]]:
+    """What the flag rules read besides a new analysis: the employee's analyses of the last
+    ``repeat_days`` days (oldest first) and, when ``checkin``, their latest check-in analyses (newest
+    first)."""
+    since = now - timedelta(days=policy.repeat_days)
     with db.session() as s:
         recent = list(s.execute(select(ReplyAnalysis).where(
-            ReplyAnalysis.employee_id == a.employee_id, ReplyAnalysis.created_at >= since,
-            ReplyAnalysis.created_at <= a.created_at).order_by(ReplyAnalysis.created_at)).scalars())
-        history = [] if a.source != "checkin" else list(s.execute(select(ReplyAnalysis).where(
-            ReplyAnalysis.employee_id == a.employee_id, ReplyAnalysis.source == "checkin",
-            ReplyAnalysis.created_at <= a.created_at).order_by(ReplyAnalysis.created_at.desc()).limit(40)).scalars())
-    return rules.evaluate(a, recent, history, policy, tz)
+            ReplyAnalysis.employee_id == employee_id, ReplyAnalysis.created_at >= since,
+            ReplyAnalysis.created_at <= now).order_by(ReplyAnalysis.created_at, ReplyAnalysis.id)).scalars())
+        history = [] if not checkin else list(s.execute(select(ReplyAnalysis).where(
+            ReplyAnalysis.employee_id == employee_id, ReplyAnalysis.source == "checkin",
+            ReplyAnalysis.created_at <= now).order_by(ReplyAnalysis.created_at.desc(), ReplyAnalysis.id.desc())
+            .limit(HISTORY)).scalars())
+    return recent, history
 
 
 def raise_flag(db: Database, employee_id: str, category: str, rule: str, evidence: list[dict],
@@ -56,11 +66,13 @@ def raise_flag(db: Database, employee_id: str, category: str, rule: str, evidenc
     key = f"{employee_id}:{category}:{week_of(now, tz)}"
     for _attempt in range(2):
         with db.session() as s:
-            flag = s.execute(select(RiskFlag).where(
+            # The open flag of this category absorbs the evidence; else the one of this week (resolved).
+            found = list(s.execute(select(RiskFlag).where(
                 RiskFlag.employee_id == employee_id, RiskFlag.category == category,
-                RiskFlag.status.in_(OPEN_STATUSES)).order_by(RiskFlag.id.desc())).scalar()
-            if flag is None:
-                flag = s.execute(select(RiskFlag).where(RiskFlag.dedup_key == key)).scalar()
+                RiskFlag.status.in_(OPEN_STATUSES) | (RiskFlag.dedup_key == key))).scalars())
+            opened = [f for f in found if f.status in OPEN_STATUSES]
+            flag = max(opened, key=lambda f: f.id or 0) if opened else next(
+                (f for f in found if f.dedup_key == key), None)
             if flag is not None:
                 known = {e.get("analysis_id") for e in flag.evidence}
                 new = [e for e in evidence if e.get("analysis_id") not in known]
