@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from handlers.visit.store import balances, points_balance
+from handlers.visit.store import ledger_sum
 from storage.db import Database
 from storage.employees import named_in as employees_named_in  # noqa: F401  (used by qa.people)
 from storage.models import CheckIn, Department, Employee, Feedback, PointsEntry, Task
@@ -73,16 +73,21 @@ class Points:
 
 
 def points(db: Database, emp: Employee, start: date | None, end: date | None, tz: tzinfo) -> Points:
-    """Balance from the append-only ledger and the rank within the employee's department."""
+    """Balance from the append-only ledger and the rank within the employee's department, in one
+    session: one query lists the department's active members with their balances."""
+    names: dict[str, str] = {}
+    bal: dict[str, int] = {}
+    group = ""
     with db.session() as s:
-        members: dict[str, str] = {}
         if emp.department_id is not None:
-            members = dict(s.execute(select(Employee.id, Employee.name).where(
-                Employee.department_id == emp.department_id, Employee.active)).all())
-        members.setdefault(emp.id, emp.name)
-        sums = balances(db, list(members))
-        sums.setdefault(emp.id, points_balance(db, emp.id))
-        group = s.get(Department, emp.department_id).name if emp.department_id is not None else ""
+            rows = s.execute(select(Employee.id, Employee.name, ledger_sum(Employee.id)).where(
+                Employee.department_id == emp.department_id, Employee.active)).all()
+            for eid, name, n in rows:
+                names[eid], bal[eid] = name, int(n or 0)
+            group = s.get(Department, emp.department_id).name
+        if emp.id not in bal:  # inactive, or in no department
+            names[emp.id] = emp.name
+            bal[emp.id] = int(s.execute(select(ledger_sum(emp.id))).scalar() or 0)
         earned = None
         if start is not None or end is not None:
             lo, hi = _utc_bounds(start, end, tz)
@@ -92,11 +97,10 @@ def points(db: Database, emp: Employee, start: date | None, end: date | None, tz
             if hi is not None:
                 q = q.where(PointsEntry.created_at < hi)
             earned = int(s.execute(q).scalar_one())
-    bal = {eid: int(sums.get(eid) or 0) for eid in members}
     mine = bal[emp.id]
     ranked = sorted(bal.items(), key=lambda kv: (-kv[1], kv[0]))
-    return Points(mine, 1 + sum(1 for v in bal.values() if v > mine), group, len(members),
-                  [(members[eid], v) for eid, v in ranked[:3] if v > 0], earned)
+    return Points(mine, 1 + sum(1 for v in bal.values() if v > mine), group, len(names),
+                  [(names[eid], v) for eid, v in ranked[:3] if v > 0], earned)
 
 
 def checkins(db: Database, employee_id: str, weeks: list[str]) -> dict[str, CheckIn]:

@@ -169,3 +169,37 @@ async def test_tasks_left_for_other_periods(chat):
         assert_lists_exactly(answer, expected, mine)
         if not expected:
             assert "没有未完成的任务" in answer
+
+
+def test_points_rank_counts_active_department_members_and_ties_share_a_rank(db):
+    """Rank and top 3 within the asker's department (active members, plus the asker even when
+    inactive), ties share a rank; without a department the asker is ranked alone."""
+    from datetime import UTC, datetime
+
+    from handlers.qa import store as queries
+    from storage.models import Department
+
+    at = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
+    with db.session() as s:
+        s.add_all([Department(id=1, name="华东销售组"), Department(id=2, name="研发部")])
+    with db.session() as s:
+        for eid, name, dept, active in (("A", "甲", 1, True), ("B", "乙", 1, True), ("C", "丙", 1, True),
+                                        ("D", "丁", 1, True), ("X", "戊", 1, False), ("R", "己", 2, True),
+                                        ("N", "庚", None, True)):
+            s.add(Employee(id=eid, name=name, department_id=dept, active=active))
+        for i, (eid, delta) in enumerate((("A", 5), ("B", 7), ("B", -2), ("C", 9), ("X", 50), ("R", 90),
+                                          ("N", 3), ("D", -1))):
+            s.add(PointsEntry(employee_id=eid, delta=delta, reason="测试", ref=f"r:{i}", created_at=at))
+    with db.session() as s:
+        emp = {e.id: e for e in s.execute(select(Employee)).scalars()}
+    a = queries.points(db, emp["A"], None, None, TZ)
+    assert (a.balance, a.rank, a.group, a.group_size) == (5, 2, "华东销售组", 4)
+    assert a.top == [("丙", 9), ("甲", 5), ("乙", 5)] and a.earned is None
+    assert queries.points(db, emp["B"], None, None, TZ).rank == 2  # tied with A
+    d = queries.points(db, emp["D"], None, None, TZ)
+    assert (d.balance, d.rank) == (-1, 4)
+    x = queries.points(db, emp["X"], None, None, TZ)  # inactive: ranked against the active members
+    assert (x.balance, x.rank, x.group_size, x.top[0]) == (50, 1, 5, ("戊", 50))
+    n = queries.points(db, emp["N"], date(2026, 11, 16), date(2026, 11, 23), TZ)
+    assert (n.balance, n.rank, n.group, n.group_size, n.top, n.earned) == (3, 1, "", 1, [("庚", 3)], 3)
+    assert queries.points(db, emp["N"], date(2026, 11, 23), None, TZ).earned == 0
