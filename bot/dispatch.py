@@ -64,7 +64,8 @@ class Dispatcher:
     def schedule(self, event: InboundEvent, block: bool = False) -> asyncio.Future[None] | None:
         """Hand an accepted event to its worker; None when the queue is full (it stays pending)."""
         try:
-            return self.pool.submit(f"{event.channel}:{event.sender}", lambda: self.process(event), block=block)
+            return self.pool.submit(f"{event.channel}:{event.sender}", lambda: self.process(event), block=block,
+                                    result=block)
         except Backlogged:
             self.backlogged += 1
             log.warning("event queue full: %s stays pending and is replayed by the sweeper", event.key)

@@ -85,8 +85,10 @@ class WorkerPool:
                 w.start()
             self._started = True
 
-    def submit(self, key: str, make: Callable[[], Awaitable[Any]], block: bool = False) -> asyncio.Future[Any]:
-        """Queue ``make()`` on the worker owning ``key``; returns an awaitable for its result.
+    def submit(self, key: str, make: Callable[[], Awaitable[Any]], block: bool = False,
+               result: bool = True) -> asyncio.Future[Any] | None:
+        """Queue ``make()`` on the worker owning ``key``; returns an awaitable for its result (None
+        with ``result=False``: fire and forget, which spares the serving loop a wake-up per job).
         Raises :class:`Backlogged` when that worker's queue is full (unless ``block``)."""
         self.start()
         worker = self.workers[zlib.crc32(key.encode()) % len(self.workers)]
@@ -98,7 +100,7 @@ class WorkerPool:
         with self._lock:
             self._pending.add(fut)
         fut.add_done_callback(self._done)
-        return asyncio.wrap_future(fut)
+        return asyncio.wrap_future(fut) if result else None
 
     def _done(self, fut: concurrent.futures.Future[Any]) -> None:
         with self._lock:

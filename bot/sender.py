@@ -57,6 +57,13 @@ class OutboxWorker:
     def wake(self) -> None:
         self._wake.set()
 
+    @property
+    def woken(self) -> bool:
+        """A wake-up is pending: the worker's next round (which claims after this was read) will
+        see rows committed before the read, so another wake-up is not needed. Safe to read from
+        any thread."""
+        return self._wake.is_set()
+
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name=f"outbox-{self.channel.name}")
 

@@ -65,7 +65,7 @@ class Services:
         committed (after the active unit of work), from whatever thread this runs on."""
         worker = self.workers.get(channel)
         if worker is not None:
-            self.db.after_commit(lambda: run_on_loop(self.loop, worker.wake))
+            self.db.after_commit(lambda: worker.woken or run_on_loop(self.loop, worker.wake))
 
     async def compute(self, fn: Callable[..., T], *args: Any) -> T:
         """Run blocking work ``fn(*args)`` (NLP, a heavy query) so that it never blocks the serving
