@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
+from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
 
 from storage.db import Database
@@ -14,3 +16,16 @@ def insert(db: Database, table: Any) -> Any:
     """``INSERT`` for ``table`` (a model or table) in the database's dialect, so ``ON CONFLICT``
     clauses work on both. Returns ``sqlite.Insert`` or ``postgresql.Insert``."""
     return (sqlite.insert if db.is_sqlite else postgresql.insert)(table)
+
+
+def insert_ignore(db: Database, model: Any, index: str, returning: str) -> Any:
+    """A Core ``INSERT ... ON CONFLICT (index) DO NOTHING RETURNING returning`` on the model's table,
+    built once per dialect and reused: the hot paths (inbound dedup, outbox enqueue) run it on the
+    session's connection with plain parameter dicts, skipping the ORM's per-statement setup."""
+    return _insert_ignore(db.is_sqlite, model.__table__, index, returning)
+
+
+@lru_cache(maxsize=32)
+def _insert_ignore(is_sqlite: bool, table: Table, index: str, returning: str) -> Any:
+    ins = (sqlite.insert if is_sqlite else postgresql.insert)(table)
+    return ins.on_conflict_do_nothing(index_elements=[index]).returning(table.c[returning])

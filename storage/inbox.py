@@ -5,27 +5,19 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, bindparam, func, select, update
 
 from storage import dialect
 from storage.db import Database
 from storage.models import InboundEvent
 
 
-def _insert(db: Database) -> Any:
-    return dialect.insert(db, InboundEvent)
-
-
 def accept(db: Database, key: str, channel: str, payload: dict[str, Any], now: datetime) -> bool:
     """Record the event; False when the key was seen before (a platform retry or a duplicate)."""
-    stmt = (
-        _insert(db)
-        .values(key=key, channel=channel, payload=payload, status="pending", received_at=now)
-        .on_conflict_do_nothing(index_elements=["key"])
-        .returning(InboundEvent.id)
-    )
+    stmt = dialect.insert_ignore(db, InboundEvent, "key", "id")
+    row = dict(key=key, channel=channel, payload=payload, status="pending", received_at=now)
     with db.session() as s:
-        return s.execute(stmt).first() is not None
+        return s.connection().execute(stmt, row).first() is not None
 
 
 def accept_many(db: Database, items: list[tuple[str, str, dict[str, Any]]], now: datetime) -> set[str]:
@@ -38,18 +30,25 @@ def accept_many(db: Database, items: list[tuple[str, str, dict[str, Any]]], now:
             rows.append(dict(key=key, channel=channel, payload=payload, status="pending", received_at=now))
     if not rows:
         return set()
-    stmt = _insert(db).values(rows).on_conflict_do_nothing(index_elements=["key"]).returning(InboundEvent.key)
+    stmt = dialect.insert_ignore(db, InboundEvent, "key", "key")
     with db.gate(), db.session() as s:
-        return set(s.execute(stmt).scalars())
+        return set(s.connection().execute(stmt, rows).scalars())
+
+
+# Marking an event done runs once per event: one prebuilt Core UPDATE, executed on the unit of
+# work's connection (no ORM statement setup per call).
+_TABLE: Table = InboundEvent.__table__
+_FINISH = (
+    update(_TABLE)
+    .where(_TABLE.c.key == bindparam("b_key"))
+    .values(status=bindparam("b_status"), error=bindparam("b_error"), processed_at=bindparam("b_at"))
+)
 
 
 def finish(db: Database, key: str, now: datetime, error: str | None = None) -> None:
     with db.session() as s:
-        s.execute(
-            update(InboundEvent)
-            .where(InboundEvent.key == key)
-            .values(status="failed" if error else "done", error=error, processed_at=now)
-        )
+        s.connection().execute(
+            _FINISH, {"b_key": key, "b_status": "failed" if error else "done", "b_error": error, "b_at": now})
 
 
 def pending(db: Database, limit: int = 500) -> list[InboundEvent]:
