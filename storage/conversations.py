@@ -5,6 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import delete
+from sqlalchemy import update as sa_update
+
+from storage import dialect
 from storage.db import Database
 from storage.models import Conversation
 
@@ -15,28 +19,27 @@ def get(db: Database, employee_id: str) -> Conversation | None:
 
 
 def start(db: Database, employee_id: str, flow: str, step: str, data: dict[str, Any], now: datetime) -> None:
+    """Begin ``flow`` (replacing any other): one upsert."""
+    stmt = dialect.insert(db, Conversation).values(
+        employee_id=employee_id, flow=flow, step=step, data=dict(data), updated_at=now, version=1)
+    stmt = stmt.on_conflict_do_update(index_elements=["employee_id"], set_={
+        "flow": stmt.excluded.flow, "step": stmt.excluded.step, "data": stmt.excluded.data,
+        "updated_at": stmt.excluded.updated_at, "version": Conversation.version + 1})
     with db.session() as s:
-        conv = s.get(Conversation, employee_id)
-        if conv is None:
-            s.add(Conversation(employee_id=employee_id, flow=flow, step=step, data=data, updated_at=now))
-        else:
-            conv.flow, conv.step, conv.data, conv.updated_at = flow, step, dict(data), now
-            conv.version += 1
-            s.add(conv)
+        s.execute(stmt)
 
 
 def update(db: Database, employee_id: str, step: str, data: dict[str, Any], now: datetime) -> None:
+    """Move the active flow to ``step`` (nothing when there is none): one update."""
     with db.session() as s:
-        conv = s.get(Conversation, employee_id)
-        if conv is None:
-            return
-        conv.step, conv.data, conv.updated_at = step, dict(data), now
-        conv.version += 1
-        s.add(conv)
+        s.execute(sa_update(Conversation).where(Conversation.employee_id == employee_id).values(
+            step=step, data=dict(data), updated_at=now, version=Conversation.version + 1))
 
 
 def clear(db: Database, employee_id: str, flow: str | None = None) -> None:
+    """End the employee's flow (only if it is ``flow``, when given): one delete."""
+    stmt = delete(Conversation).where(Conversation.employee_id == employee_id)
+    if flow is not None:
+        stmt = stmt.where(Conversation.flow == flow)
     with db.session() as s:
-        conv = s.get(Conversation, employee_id)
-        if conv is not None and (flow is None or conv.flow == flow):
-            s.delete(conv)
+        s.execute(stmt)

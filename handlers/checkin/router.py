@@ -166,7 +166,7 @@ def current_or_open(ctx: Ctx) -> CheckIn:
     if ci is not None:
         return ci
     this_week = week_key(ctx.local_now().date())
-    return store.for_week(ctx.db, ctx.employee.id, this_week) or store.ensure(ctx.db, ctx.employee.id, this_week)
+    return store.ensure(ctx.db, ctx.employee.id, this_week)
 
 
 @router.command("填写周复盘", "周复盘", "开始填写", "写周复盘", "补填周复盘")

@@ -49,14 +49,10 @@ def latest(db: Database, employee_id: str) -> CheckIn | None:
 
 
 def update(db: Database, checkin_id: int, **values: object) -> CheckIn | None:
+    """Set ``values`` on the check-in and return it as stored (one UPDATE ... RETURNING)."""
     with db.session() as s:
-        ci = s.get(CheckIn, checkin_id)
-        if ci is None:
-            return None
-        for k, v in values.items():
-            setattr(ci, k, v)
-        s.add(ci)
-        return ci
+        return s.execute(sa_update(CheckIn).where(CheckIn.id == checkin_id).values(**values)
+                         .returning(CheckIn)).scalar()
 
 
 def history(db: Database, employee_id: str) -> list[tuple[CheckIn, list[Feedback]]]:
