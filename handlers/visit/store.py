@@ -37,12 +37,22 @@ def points_balance(db: Database, employee_id: str) -> int:
 
 def balances(db: Database, employee_ids: list[str] | None = None) -> dict[str, int]:
     """Points balance of each active employee (all of them, or those in ``employee_ids``)."""
+    return {eid: n for eid, _name, n in _balances_named(db, employee_ids)}
+
+
+def _balances_named(db: Database, employee_ids: list[str] | None) -> list[tuple[str, str, int]]:
+    """[(employee_id, name, balance)] of active employees. Everyone: one pass over the ledger,
+    grouped. A list of ids (a team): one index range of the ledger per member (``ledger_sum``), so
+    a team's board never reads the whole ledger whatever the planner's statistics say."""
     with db.session() as s:
-        q = select(Employee.id, func.coalesce(func.sum(PointsEntry.delta), 0)).outerjoin(
-            PointsEntry, PointsEntry.employee_id == Employee.id).where(Employee.active).group_by(Employee.id)
-        if employee_ids is not None:
-            q = q.where(Employee.id.in_(employee_ids))
-        return {eid: int(n) for eid, n in s.execute(q).all()}
+        if employee_ids is None:
+            q = select(Employee.id, Employee.name, func.coalesce(func.sum(PointsEntry.delta), 0)).outerjoin(
+                PointsEntry, PointsEntry.employee_id == Employee.id).where(Employee.active).group_by(
+                Employee.id, Employee.name)
+        else:
+            q = select(Employee.id, Employee.name, ledger_sum(Employee.id)).where(
+                Employee.active, Employee.id.in_(employee_ids))
+        return [(eid, name, int(n or 0)) for eid, name, n in s.execute(q).all()]
 
 
 def points_rank(db: Database, employee_id: str) -> tuple[int, int]:
@@ -55,11 +65,7 @@ def points_rank(db: Database, employee_id: str) -> tuple[int, int]:
 
 def leaderboard(db: Database, team_ids: list[str] | None, limit: int = 10) -> list[tuple[str, str, int]]:
     """[(employee_id, name, points)] best first; ``team_ids`` None = everyone."""
-    bal = balances(db, team_ids)
-    with db.session() as s:
-        names = dict(s.execute(select(Employee.id, Employee.name).where(Employee.id.in_(list(bal)))).all())
-    rows = sorted(((e, names.get(e, e), n) for e, n in bal.items()), key=lambda r: (-r[2], r[0]))
-    return rows[:limit]
+    return sorted(_balances_named(db, team_ids), key=lambda r: (-r[2], r[0]))[:limit]
 
 
 def get_visit(db: Database, visit_id: str) -> Visit | None:
