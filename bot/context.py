@@ -13,6 +13,7 @@ from cards.model import Card
 from storage import conversations
 from storage.db import Database
 from storage.models import Conversation, Employee
+from storage.outbox import REPLY
 
 
 @dataclass
@@ -50,13 +51,16 @@ class Ctx:
 
     # -- replies to the sender, on the channel they wrote from --------------------------------
     async def reply(self, text: str) -> None:
-        await self.services.messenger.send_text(self.employee, text, self._key(), self._reply_channel())
+        await self.services.messenger.send_text(self.employee, text, self._key(), self._reply_channel(),
+                                                priority=REPLY)
 
     async def reply_card(self, card: Card, subject: str) -> None:
-        await self.services.messenger.send_card(self.employee, card, self._key(), subject, self._reply_channel())
+        await self.services.messenger.send_card(self.employee, card, self._key(), subject, self._reply_channel(),
+                                                priority=REPLY)
 
     async def reply_file(self, content: bytes, filename: str) -> None:
-        await self.services.messenger.send_file(self.employee, content, filename, self._key(), self._reply_channel())
+        await self.services.messenger.send_file(self.employee, content, filename, self._key(),
+                                                self._reply_channel(), priority=REPLY)
 
     # -- messages to others -------------------------------------------------------------------
     async def send_text(self, to: Employee | str, text: str) -> None:

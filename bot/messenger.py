@@ -10,7 +10,7 @@ from cards.model import Card
 from storage import cardstore
 from storage.db import current_unit
 from storage.models import Employee
-from storage.outbox import NewMessage, enqueue_many
+from storage.outbox import NORMAL, NewMessage, enqueue_many
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -70,7 +70,8 @@ class Messenger:
 
     # -- sending ----------------------------------------------------------------------------
     async def send(
-        self, who: Employee | str, kind: str, payload: dict[str, Any], key: str, channel: str | None = None
+        self, who: Employee | str, kind: str, payload: dict[str, Any], key: str, channel: str | None = None,
+        *, priority: int = NORMAL,
     ) -> bool:
         """Queue one message for an employee; False if nobody can be reached or the key was used."""
         emp = self._employee(who)
@@ -81,18 +82,21 @@ class Messenger:
         if target is None:
             log.warning("send %s: employee %s has no id on any enabled channel; message not sent", key, emp.id)
             return False
-        return await self.send_raw(target[0], target[1], kind, payload, key, employee_id=emp.id) > 0
+        return await self.send_raw(target[0], target[1], kind, payload, key, employee_id=emp.id, priority=priority) > 0
 
     async def send_raw(
         self, channel: str, recipient: str, kind: str, payload: dict[str, Any], key: str,
-        employee_id: str | None = None,
+        employee_id: str | None = None, *, priority: int = NORMAL,
     ) -> int:
+        """Queue one message (split when a text is too long). ``priority``: ``REPLY`` for the answer
+        to the person who just wrote (sent before queued notifications and pushes), else ``NORMAL``."""
         msgs = []
         if kind == "text" and len(payload.get("text", "").encode()) > TEXT_LIMIT_BYTES:
             for i, part in enumerate(split_text(payload["text"])):
-                msgs.append(NewMessage(f"{key}#{i}", channel, recipient, "text", {"text": part}, employee_id))
+                msgs.append(NewMessage(f"{key}#{i}", channel, recipient, "text", {"text": part}, employee_id,
+                                       priority=priority))
         else:
-            msgs.append(NewMessage(key, channel, recipient, kind, payload, employee_id))
+            msgs.append(NewMessage(key, channel, recipient, kind, payload, employee_id, priority=priority))
         n = await self._enqueue(msgs)
         self.services.wake(channel)
         return n
@@ -120,8 +124,9 @@ class Messenger:
             self.services.wake(ch)
         return n
 
-    async def send_text(self, who: Employee | str, text: str, key: str, channel: str | None = None) -> bool:
-        return await self.send(who, "text", {"text": text}, key, channel)
+    async def send_text(self, who: Employee | str, text: str, key: str, channel: str | None = None, *,
+                        priority: int = NORMAL) -> bool:
+        return await self.send(who, "text", {"text": text}, key, channel, priority=priority)
 
     async def send_markdown(
         self, who: Employee | str, title: str, text: str, key: str, channel: str | None = None
@@ -129,18 +134,20 @@ class Messenger:
         return await self.send(who, "markdown", {"title": title, "text": text}, key, channel)
 
     async def send_card(
-        self, who: Employee | str, card: Card, key: str, subject: str, channel: str | None = None
+        self, who: Employee | str, card: Card, key: str, subject: str, channel: str | None = None, *,
+        priority: int = NORMAL,
     ) -> bool:
-        return await self.send(who, "card", {"card": card.to_dict(), "subject": subject}, key, channel)
+        return await self.send(who, "card", {"card": card.to_dict(), "subject": subject}, key, channel,
+                               priority=priority)
 
     async def send_image(self, who: Employee | str, png: bytes, filename: str, key: str) -> bool:
         data = base64.b64encode(png).decode()
         return await self.send(who, "image", {"filename": filename, "data": data}, key)
 
     async def send_file(self, who: Employee | str, content: bytes, filename: str, key: str,
-                        channel: str | None = None) -> bool:
+                        channel: str | None = None, *, priority: int = NORMAL) -> bool:
         data = base64.b64encode(content).decode()
-        return await self.send(who, "file", {"filename": filename, "data": data}, key, channel)
+        return await self.send(who, "file", {"filename": filename, "data": data}, key, channel, priority=priority)
 
     async def update_cards(self, subject: str, card: Card, key: str) -> int:
         """Replace every delivered card about ``subject`` (all recipients, all channels)."""

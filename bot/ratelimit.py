@@ -17,6 +17,7 @@ from storage import ratelimit
 from storage.db import Database
 
 log = logging.getLogger(__name__)
+RESERVED_FOR_REPLIES_PERCENT = 20
 
 
 class AppLimiter:
@@ -26,35 +27,54 @@ class AppLimiter:
         self.waits = 0  # how often a caller had to wait for the next window (health, tests)
         self.prefetch = max(1, min(20, limit // 10))
         self._pool, self._pool_window = 0, -1  # permits fetched for this process, and their window
+        self._urgent = 0  # urgent callers waiting (replies to someone who just wrote)
+        # Share of each window only urgent callers may use: a push or a burst of notifications
+        # cannot spend the whole budget before the replies of the same window (whole budget when
+        # the limit is tiny).
+        self.bulk_cap = self.limit - self.limit * RESERVED_FOR_REPLIES_PERCENT // 100 if self.limit >= 10 else self.limit
 
     def _start(self, now: float) -> int:
         return int(now // self.window) * self.window
 
-    async def _grant(self, n: int, window: int) -> bool:
+    async def _grant(self, n: int, window: int, cap: int) -> bool:
         if self.db.is_sqlite:
             start, used = self._local
             used = used if start == window else 0
-            if used + n > self.limit:
+            if used + n > cap:
                 return False
             self._local = (window, used + n)
             return True
-        return await self.db.run(ratelimit.acquire, self.db, self.key, window, n, self.limit) == n
+        return await self.db.run(ratelimit.acquire, self.db, self.key, window, n, cap) == n
 
-    async def take(self, n: int = 1) -> None:
+    async def take(self, n: int = 1, urgent: bool = False) -> None:
         """Wait until ``n`` (≤ limit) calls may be made now. Permits are fetched a few at a time
-        (``prefetch``) so a busy sender does not ask the database for each call."""
+        (``prefetch``) so a busy sender does not ask the database for each call. While an
+        ``urgent`` caller (a reply) waits, other callers of this process step aside, and only
+        urgent callers may use the last ``RESERVED_FOR_REPLIES_PERCENT`` % of a window (in every
+        process sharing the budget), so a push or a burst of notifications cannot hold replies
+        back."""
         n = min(max(1, n), self.limit)
-        while True:
-            now = time.time()
-            window = self._start(now)
-            if self._pool_window == window and self._pool >= n:
-                self._pool -= n
-                return
-            want = max(n, self.prefetch)
-            for ask in dict.fromkeys((want, n)):
-                if await self._grant(ask, window):
-                    kept = self._pool if self._pool_window == window else 0
-                    self._pool_window, self._pool = window, kept + ask - n
+        if urgent:
+            self._urgent += 1
+        try:
+            while True:
+                if not urgent and self._urgent:
+                    await asyncio.sleep(0.005)
+                    continue
+                now = time.time()
+                window = self._start(now)
+                if self._pool_window == window and self._pool >= n:
+                    self._pool -= n
                     return
-            self.waits += 1
-            await asyncio.sleep(max(0.0, window + self.window - time.time()) + 0.001)
+                want = max(n, self.prefetch)
+                cap = self.limit if urgent else self.bulk_cap
+                for ask in dict.fromkeys((want, n)):
+                    if await self._grant(ask, window, cap):
+                        kept = self._pool if self._pool_window == window else 0
+                        self._pool_window, self._pool = window, kept + ask - n
+                        return
+                self.waits += 1
+                await asyncio.sleep(max(0.0, window + self.window - time.time()) + 0.001)
+        finally:
+            if urgent:
+                self._urgent -= 1

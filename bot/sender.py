@@ -16,6 +16,7 @@ import logging
 import os
 import random
 import socket
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -44,56 +45,96 @@ def worker_id() -> str:
 
 
 class OutboxWorker:
+    """Two lanes over one channel's rows: the bulk lane claims up to ``batch_size`` rows a round
+    (replies first, then notifications and pushes, whose identical texts merge into multi-user
+    calls); the reply lane claims only replies (``priority`` REPLY), a few at a time, so the
+    answer to someone who just wrote never waits for a bulk round of hundreds of rate-limited
+    sends to finish. Both take their calls from the same app-wide limiter."""
+
+    REPLY_LANE_LIMIT = 50
+
     def __init__(self, services: Services, channel: Channel, poll_interval: float = 1.0) -> None:
         self.services = services
         self.channel = channel
         self.owner = f"{worker_id()}:{channel.name}"
         self.poll_interval = poll_interval
         self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._reply_wake = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
         self._inflight: set[int] = set()  # claimed rows this process is still sending (never reclaimed)
         self._round = asyncio.Lock()
+        self._reply_round = asyncio.Lock()
 
     def wake(self) -> None:
         self._wake.set()
+        self._reply_wake.set()
 
     @property
     def woken(self) -> bool:
-        """A wake-up is pending: the worker's next round (which claims after this was read) will
-        see rows committed before the read, so another wake-up is not needed. Safe to read from
-        any thread."""
-        return self._wake.is_set()
+        """A wake-up is pending: a round of each lane that starts after this read follows (a
+        lane's flag is cleared only as its round starts), so they see rows committed before the
+        read and another wake-up is not needed. Safe to read from any thread."""
+        return self._wake.is_set() and self._reply_wake.is_set()
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name=f"outbox-{self.channel.name}")
+        self._tasks = [
+            asyncio.create_task(self._run(self._wake, self._bulk_round), name=f"outbox-{self.channel.name}"),
+            asyncio.create_task(self._run(self._reply_wake, self._reply_lane_round),
+                                name=f"outbox-{self.channel.name}-replies"),
+        ]
 
-    async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
+    async def stop(self, grace: float = 10.0) -> None:
+        """Let the rounds in flight finish (up to ``grace`` seconds: their rows are recorded, not
+        left ``sending`` until the stale reclaim), then stop both lanes."""
+        held: list[asyncio.Lock] = []
+        try:
+            async with asyncio.timeout(grace):
+                for lock in (self._round, self._reply_round):
+                    await lock.acquire()
+                    held.append(lock)
+        except TimeoutError:
+            log.warning("outbox worker %s: a round still in flight after %.0f s; stopping anyway",
+                        self.channel.name, grace)
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
             try:
-                await self._task
+                await task
             except asyncio.CancelledError:
                 pass
-            self._task = None
+        self._tasks = []
+        for lock in held:
+            lock.release()
 
-    async def _run(self) -> None:
+    async def _run(self, wake: asyncio.Event, round_once: Callable[[], Awaitable[int]]) -> None:
         while True:
+            # Clear BEFORE the round: a wake-up set from here on (``woken`` true) is always followed
+            # by a round that starts after it, so a row committed during this round is never left
+            # waiting for the poll interval (clearing after an empty round lost such wake-ups).
+            wake.clear()
             try:
-                n = await self.drain_once()
+                n = await round_once()
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("outbox worker %s failed a round; retrying", self.channel.name)
                 n = 0
             if n == 0:
-                self._wake.clear()
                 # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancellation
                 # that arrives as the event is set (a wake-up from a worker thread), and stop() hangs.
                 try:
                     async with asyncio.timeout(self.poll_interval):
-                        await self._wake.wait()
+                        await wake.wait()
                 except TimeoutError:
                     pass
+
+    async def _bulk_round(self) -> int:
+        async with self._round:
+            return await self._round_once(500)
+
+    async def _reply_lane_round(self) -> int:
+        async with self._reply_round:
+            return await self._round_once(self.REPLY_LANE_LIMIT, ob.REPLY)
 
     async def drain(self, max_rounds: int = 10_000) -> int:
         """Deliver until nothing is due (tests, ``outbox drain``)."""
@@ -106,15 +147,16 @@ class OutboxWorker:
         return total
 
     async def drain_once(self, limit: int = 500) -> int:
-        """One round: claim up to ``limit`` due rows, deliver, record. Rounds of one worker never
-        overlap (``drain()`` waits for the background loop's round in flight)."""
-        async with self._round:
+        """One round: claim up to ``limit`` due rows, deliver, record. Waits for both lanes' rounds
+        in flight, so it never overlaps them (tests and ``outbox drain`` see a settled queue)."""
+        async with self._round, self._reply_round:
             return await self._round_once(limit)
 
-    async def _round_once(self, limit: int) -> int:
+    async def _round_once(self, limit: int, priority: int | None = None) -> int:
         db, ch = self.services.db, self.channel
         now = self.services.now()
-        items = await db.run(ob.claim_due, db, ch.name, self.owner, now, limit=limit, busy=set(self._inflight))
+        items = await db.run(ob.claim_due, db, ch.name, self.owner, now, limit=limit, busy=set(self._inflight),
+                             priority=priority)
         if not items:
             return 0
         ids = {i.id for i in items}

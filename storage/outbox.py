@@ -23,6 +23,11 @@ from storage.db import Database
 from storage.models import OutboxMessage
 from storage.types import UTCDateTime
 
+# Claim order: the answer to someone who just wrote goes before queued notifications and pushes
+# (a burst of manager cards or a Friday push never makes a user wait for their own reply).
+REPLY = 0
+NORMAL = 1
+
 
 @dataclass
 class NewMessage:
@@ -33,6 +38,7 @@ class NewMessage:
     payload: dict[str, Any]
     employee_id: str | None = None
     not_before: datetime | None = None
+    priority: int = NORMAL
 
 
 @dataclass
@@ -48,6 +54,7 @@ class Claimed:
     in_doubt: bool = False
     result: dict[str, Any] = field(default_factory=dict)
     failing_since: datetime | None = None  # first transient failure of the current run
+    priority: int = 1  # REPLY (0) or NORMAL (1)
 
 
 def enqueue_many(db: Database, messages: Iterable[NewMessage], now: datetime) -> int:
@@ -56,7 +63,7 @@ def enqueue_many(db: Database, messages: Iterable[NewMessage], now: datetime) ->
         dict(
             key=m.key, channel=m.channel, recipient=m.recipient, employee_id=m.employee_id, kind=m.kind,
             payload=m.payload, status="pending", attempts=0, in_doubt=False, next_attempt_at=m.not_before or now,
-            result={}, created_at=now,
+            result={}, created_at=now, priority=m.priority,
         )
         for m in messages
     ]
@@ -76,10 +83,11 @@ def enqueue(db: Database, message: NewMessage, now: datetime) -> bool:
 
 def claim_due(
     db: Database, channel: str, owner: str, now: datetime, limit: int = 100, stale_after: float = 120.0,
-    busy: Iterable[int] = (),
+    busy: Iterable[int] = (), priority: int | None = None,
 ) -> list[Claimed]:
-    """Atomically claim due rows for ``channel`` (SKIP LOCKED on PostgreSQL). Rows left ``sending``
-    for ``stale_after`` seconds are reclaimed, except ``busy`` ones (still in flight in this process)."""
+    """Atomically claim due rows for ``channel`` (SKIP LOCKED on PostgreSQL), replies first; only
+    rows of ``priority`` when given. Rows left ``sending`` for ``stale_after`` seconds are
+    reclaimed, except ``busy`` ones (still in flight in this process)."""
     stale = now - timedelta(seconds=stale_after)
     reclaim = and_(OutboxMessage.status == "sending", OutboxMessage.claimed_at < stale)
     busy = list(busy)
@@ -88,8 +96,9 @@ def claim_due(
     due = or_(and_(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now), reclaim)
     inner = (
         select(OutboxMessage.id)
-        .where(OutboxMessage.channel == channel, due)
-        .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+        .where(OutboxMessage.channel == channel, due,
+               *(() if priority is None else (OutboxMessage.priority == priority,)))
+        .order_by(OutboxMessage.priority, OutboxMessage.next_attempt_at, OutboxMessage.id)
         .limit(limit)
     )
     if not db.is_sqlite:
@@ -111,7 +120,7 @@ def claim_due(
                 Claimed(
                     id=r.id, key=r.key, channel=r.channel, recipient=r.recipient, employee_id=r.employee_id,
                     kind=r.kind, payload=dict(r.payload), attempts=r.attempts, in_doubt=bool(r.in_doubt),
-                    result=dict(r.result or {}), failing_since=r.failing_since,
+                    result=dict(r.result or {}), failing_since=r.failing_since, priority=r.priority,
                 )
                 for r in rows
             ),

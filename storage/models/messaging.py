@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index
+from sqlalchemy import JSON, Column, Index, SmallInteger
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime, utcnow
@@ -46,6 +46,8 @@ class OutboxMessage(SQLModel, table=True):
     in_doubt: bool = Field(default=False)
     failing_since: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))  # first transient failure
     next_attempt_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    # Claim order (storage/outbox.py): 0 = the reply to someone who just wrote, 1 = everything else.
+    priority: int = Field(default=1, sa_column=Column(SmallInteger, nullable=False, server_default="1"))
     claimed_by: str | None = Field(default=None, max_length=64)
     claimed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
     sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))

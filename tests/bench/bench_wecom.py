@@ -92,6 +92,8 @@ class Figures:
     half_p50_s: float = float("nan")
     half_p99_s: float = float("nan")
     missing_replies: int = 0
+    sends: int = 0  # messages the bot sent during phase A (to the askers and to others)
+    api_calls: int = 0  # message/send calls they took (identical texts go to many users per call)
     profile: list[str] = field(default_factory=list)
 
 
@@ -277,6 +279,9 @@ def summarise_profile(raw: Path, top: int = 12) -> list[str]:
     return lines
 
 
+APP_CALLS_PER_MINUTE = 6000  # the product's default WeCom app budget (bot/config.py), used by the bot here
+
+
 class Rig:
     """One database's run: the org, the emulator, the bot process."""
 
@@ -298,7 +303,8 @@ class Rig:
             f'[server]\nhost = "127.0.0.1"\nport = {self.port}\n\n[storage]\nurl = "{self.url}"\n\n'
             f'[wecom]\ncorp_id = "{CORP_ID}"\nagent_id = 1000002\nsecret = "emulator-secret"\n'
             f'token = "{TOKEN}"\nencoding_aes_key = "{AES_KEY}"\napi_base = "{api_base}"\n'
-            f"per_user_per_minute = 1000\nper_user_per_hour = 10000\n", encoding="utf-8")
+            f"per_user_per_minute = 1000\nper_user_per_hour = 10000\n"
+            f"app_calls_per_minute = {APP_CALLS_PER_MINUTE}\n", encoding="utf-8")
         self.cfg = cfg
         env = {**os.environ, "PYTHONPATH": str(REPO)}
         subprocess.run([sys.executable, "-m", "bot", "--config", str(cfg), "--log-level", "WARNING", "import",
@@ -355,11 +361,15 @@ async def bench_bot(db: str, users: int, messages: int, concurrency: int, profil
                                         "--rate", "200", "--threads", "--nonblocking", "-o",
                                         str(rig.tmp / "profile.txt")],
                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            calls_before = len(rig.emulator.api_calls)
+            seen_before = sum(len(v) for v in rig.emulator.seen.values())
             sent_at, acks, elapsed = await post_all(f"http://127.0.0.1:{rig.port}/wecom/callback", calls, concurrency)
             load_end = time.time()
             await wait_for_replies(rig.emulator, phase_users, sent_at, 300)
             lat, f.missing_replies = reply_latencies(rig.emulator, phase_users, sent_at)
             last = max((sent_at[i] + x for i, x in enumerate(lat)), default=load_end)
+            f.api_calls = len(rig.emulator.api_calls) - calls_before
+            f.sends = sum(len(v) for v in rig.emulator.seen.values()) - seen_before
             if spy is not None:
                 spy.send_signal(2)
                 try:
@@ -423,6 +433,8 @@ def report(db: str, bot: Figures, bare: Figures) -> None:
     print(f"end-to-end (reply at WeCom)  {bot.e2e_per_s:.0f} msg/s; reply p50 {bot.reply_p50_s:.2f} s, "
           f"p99 {bot.reply_p99_s:.2f} s; missing replies {bot.missing_replies}")
     print(f"backlog drained              {bot.drain_s:.2f} s after the load stopped")
+    print(f"platform calls (phase A)     {bot.api_calls} calls for {bot.sends} messages "
+          f"(WeCom budget [wecom] app_calls_per_minute {APP_CALLS_PER_MINUTE} = {APP_CALLS_PER_MINUTE / 60:.0f}/s)")
     print(f"at half that rate ({bot.half_rate:.0f}/s)   reply p50 {bot.half_p50_s:.2f} s, p99 {bot.half_p99_s:.2f} s")
     pg = f", PostgreSQL xact_commit {bot.pg_commits_per_msg:.2f}" if db != "sqlite" else ""
     print(f"commits per message          {bot.commits_per_msg:.2f} (bot process, all threads){pg}")

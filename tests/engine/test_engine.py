@@ -308,3 +308,18 @@ async def test_sqlite_sweeper_answers_events_left_pending_without_a_restart(sqli
     finally:
         await bot.stop()
         db.dispose()
+
+
+async def test_a_reply_is_sent_before_notifications_queued_earlier(chat):
+    """The answer to someone who just wrote does not wait behind a backlog of notifications or a
+    push queued before it: the next delivery round sends it first."""
+    bot = chat.bot
+    for i in range(30):
+        await bot.services.messenger.send_text("E102", f"通知 {i}", f"test:notice:{i}")
+    await bot.dispatcher.submit(chat.terminal.text_event("E101", "帮助"), wait=True)
+    worker = bot.services.workers["terminal"]
+    assert await worker.drain_once(limit=1) == 1
+    assert chat.terminal.take("E101"), "the asker's reply waited behind the notifications"
+    assert not chat.terminal.take("E102")
+    await bot.drain()
+    assert len(chat.terminal.take("E102")) == 30, "the notifications still go out, after the reply"

@@ -57,3 +57,22 @@ async def test_a_sender_over_budget_waits_for_the_next_window(sqlite_url: str) -
         assert limiter.waits >= 2  # 7 calls at 3 per window span at least three windows
     finally:
         db.dispose()
+
+
+async def test_a_push_cannot_spend_the_share_of_the_budget_kept_for_replies(db_url: str) -> None:
+    """Bulk sends (pushes, notifications) stop at 80% of a window; replies to someone who just
+    wrote still get calls in that window, on SQLite and on PostgreSQL (shared budget)."""
+    db = open_database(db_url)
+    try:
+        limiter = AppLimiter(db, "wecom:reserve-test", limit=20, window_seconds=10**9)  # one window
+        limiter.prefetch = 1
+        for _ in range(16):
+            await asyncio.wait_for(limiter.take(), 10)
+        bulk = asyncio.create_task(limiter.take())
+        await asyncio.sleep(0.2)
+        assert not bulk.done(), "a bulk send went past the 80% mark of the window"
+        for _ in range(3):
+            await asyncio.wait_for(limiter.take(urgent=True), 10)  # replies still go out
+        bulk.cancel()
+    finally:
+        db.dispose()
