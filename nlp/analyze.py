@@ -21,7 +21,7 @@ import math
 from dataclasses import dataclass
 
 from nlp.lexicon import CATEGORIES
-from nlp.normalize import Normalized, normalize
+from nlp.normalize import Normalized, looks_like_question, normalize
 from nlp.reply_model import load_model, risk_matches, score, sentiment_label, shape_features, text_features
 from nlp.risk import Detection, detect_full
 from nlp.sentiment import is_acknowledgement, lexicon_total, rule_label
@@ -59,6 +59,9 @@ def model_inputs(norm: Normalized, source: str) -> tuple[Detection, dict[str, tu
     return det, feats, shape_features(det.text, source, det.matches, det.vetoed), total
 
 
+QUESTION_NEG_FLOOR = -1.0  # lexicon total below which a question still reads as negative
+
+
 def analyze(text: str, source: str = "checkin") -> Analysis:
     if source not in SOURCES:
         source = "checkin"
@@ -74,6 +77,10 @@ def analyze(text: str, source: str = "checkin") -> Analysis:
         label = sentiment_label(s)
         matches = risk_matches(model, det, s, source)
     if is_acknowledgement(norm.text):
+        label = "neu"
+    elif label == "neg" and not matches and total > QUESTION_NEG_FLOOR and looks_like_question(norm.text):
+        # A plain question to the bot (我离目标还差多少？) is neutral: only one that carries a risk
+        # signal or clearly negative words reads as negative (never a distress reply to a question).
         label = "neu"
     risks = []
     for m in sorted(matches, key=lambda x: (CATEGORIES.index(x.category), x.start)):

@@ -50,12 +50,17 @@ from nlp.reply_model import LEX_CLIP, MODEL_PATH, SENTIMENTS, Model, Policy, Sco
 
 DATA = ROOT / "tests" / "nlp" / "data"
 CORPUS = ROOT / "nlp" / "data" / "corpus" / "replies.jsonl"
-SOURCES = [ROOT.parent / "shared" / "data" / "replies_dev.jsonl", *sorted(DATA.glob("heldout*_replies.jsonl")),
+# The newest frozen held-out set measures the model trained without it: it is never a training row
+# (tests/nlp/test_heldout.py holds its first-seen figures). A later round that writes a new frozen set
+# may move this name to that set, and then this one becomes training data like the older ones.
+NEWEST_FROZEN = "heldout8"
+SOURCES = [ROOT.parent / "shared" / "data" / "replies_dev.jsonl",
+           *sorted(p for p in DATA.glob("heldout*_replies.jsonl") if not p.name.startswith(NEWEST_FROZEN + "_")),
            ROOT / "nlp" / "data" / "train_replies.jsonl", CORPUS]
 CV_REPORT = ROOT / "nlp" / "data" / "corpus" / "CV.md"
 MIN_DF = 3
 PRUNE = 0.1
-RISK_C = float(os.environ.get("RISK_C", "0.5"))
+RISK_C = float(os.environ.get("RISK_C", "1.0"))  # grouped CV on 32 personas: 0.25 0.818, 0.5 0.817, 1.0 0.822, 2.0 0.822
 SENT_C = float(os.environ.get("SENT_C", "0.5"))
 CORPUS_WEIGHT = float(os.environ.get("CORPUS_WEIGHT", "2.0"))  # sample weight of a corpus row
 RISK_CW = None if os.environ.get("RISK_CW") == "none" else "balanced"
