@@ -28,6 +28,12 @@ NO_TEAM = "团队视图只对有下属的主管和 HRBP 开放。你可以问「
 MAX_PEOPLE = 60
 
 
+# 团队的任务完成情况: for one person 任务完成情况 usually means their quota (goal_progress, as the
+# corpus reads it), but a manager naming tasks and no target wants the team's task list.
+_TASK_WORDS = re.compile(r"任务|待办|工作项")
+_GOAL_WORDS = re.compile(r"kpi|okr|指标|目标|业绩|达成|签约|销售额|回款")
+
+
 def is_team_question(text: str) -> bool:
     t = text.lower()
     return _TEAM.search(t) is not None and re.search(r"我的|我自己|我本人", t) is None
@@ -148,7 +154,7 @@ def answer_team(db: Database, me: Employee, intent: str, p: Period, today: date,
         return NO_TEAM
     if intent == "checkin_status":
         return checkin_view(db, team, p, today)
-    if intent == "goal_progress":
+    if intent == "goal_progress" and not (_TASK_WORDS.search(text) and not _GOAL_WORDS.search(text.lower())):
         return kpi_view(db, team, today)
     return tasks_view(db, team, p, today, text)
 
