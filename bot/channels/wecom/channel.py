@@ -20,9 +20,11 @@ if TYPE_CHECKING:
     from storage.outbox import Claimed
 
 log = logging.getLogger(__name__)
-# The per-minute budget is enforced in 10-second windows of a sixth each, so any sliding minute
-# sees at most 7/6 of it (one fixed 60-second window could let twice the budget through around its edge).
-APP_WINDOW_SECONDS = 10
+# The per-minute budget is enforced in 1-second windows of a sixtieth each: any sliding minute sees at
+# most 61/60 of it (one fixed 60-second window could let twice the budget through around its edge), and
+# a spent window holds senders back for under a second (10-second windows stalled replies for up to 10 s
+# once a burst had spent them).
+APP_WINDOW_SECONDS = 1
 
 
 class WeComChannel(Channel):
