@@ -17,7 +17,8 @@ from storage import ratelimit
 from storage.db import Database
 
 log = logging.getLogger(__name__)
-RESERVED_FOR_REPLIES_PERCENT = 20
+RESERVED_FOR_REPLIES_PERCENT = 20  # at least this share of a window is kept for replies...
+MAX_RESERVED_PERCENT = 80  # ...and at most this share, following the replies' demand of the last window
 
 
 class AppLimiter:
@@ -28,10 +29,21 @@ class AppLimiter:
         self.prefetch = max(1, min(20, limit // 10))
         self._pool, self._pool_window = 0, -1  # permits fetched for this process, and their window
         self._urgent = 0  # urgent callers waiting (replies to someone who just wrote)
-        # Share of each window only urgent callers may use: a push or a burst of notifications
-        # cannot spend the whole budget before the replies of the same window (whole budget when
-        # the limit is tiny).
-        self.bulk_cap = self.limit - self.limit * RESERVED_FOR_REPLIES_PERCENT // 100 if self.limit >= 10 else self.limit
+        # Urgent calls granted per window: the share kept for replies follows their demand (bulk_cap).
+        self._urgent_used: dict[int, int] = {}  # window start -> urgent calls granted in this process
+
+    def bulk_cap(self, window: int) -> int:
+        """How much of ``window`` non-urgent callers may use: the budget minus the replies' share,
+        which is at least RESERVED_FOR_REPLIES_PERCENT and grows with the replies this process sent
+        in the previous window (plus a quarter), up to MAX_RESERVED_PERCENT. Tiny budgets are not
+        split."""
+        if self.limit < 10:
+            return self.limit
+        for old in [w for w in self._urgent_used if w < window - self.window]:
+            del self._urgent_used[old]
+        recent = max(self._urgent_used.get(window - self.window, 0), self._urgent_used.get(window, 0))
+        reserve = max(self.limit * RESERVED_FOR_REPLIES_PERCENT // 100, recent + recent // 4)
+        return self.limit - min(reserve, self.limit * MAX_RESERVED_PERCENT // 100)
 
     def _start(self, now: float) -> int:
         return int(now // self.window) * self.window
@@ -50,9 +62,9 @@ class AppLimiter:
         """Wait until ``n`` (≤ limit) calls may be made now. Permits are fetched a few at a time
         (``prefetch``) so a busy sender does not ask the database for each call. While an
         ``urgent`` caller (a reply) waits, other callers of this process step aside, and only
-        urgent callers may use the last ``RESERVED_FOR_REPLIES_PERCENT`` % of a window (in every
-        process sharing the budget), so a push or a burst of notifications cannot hold replies
-        back."""
+        urgent callers may use the share of a window kept for replies (``bulk_cap``: at least
+        ``RESERVED_FOR_REPLIES_PERCENT`` %, more while replies need it), so a push or a burst of
+        notifications cannot hold replies back."""
         n = min(max(1, n), self.limit)
         if urgent:
             self._urgent += 1
@@ -65,13 +77,17 @@ class AppLimiter:
                 window = self._start(now)
                 if self._pool_window == window and self._pool >= n:
                     self._pool -= n
+                    if urgent:
+                        self._urgent_used[window] = self._urgent_used.get(window, 0) + n
                     return
                 want = max(n, self.prefetch)
-                cap = self.limit if urgent else self.bulk_cap
+                cap = self.limit if urgent else self.bulk_cap(window)
                 for ask in dict.fromkeys((want, n)):
                     if await self._grant(ask, window, cap):
                         kept = self._pool if self._pool_window == window else 0
                         self._pool_window, self._pool = window, kept + ask - n
+                        if urgent:
+                            self._urgent_used[window] = self._urgent_used.get(window, 0) + n
                         return
                 self.waits += 1
                 await asyncio.sleep(max(0.0, window + self.window - time.time()) + 0.001)

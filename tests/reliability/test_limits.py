@@ -76,3 +76,23 @@ async def test_a_push_cannot_spend_the_share_of_the_budget_kept_for_replies(db_u
         bulk.cancel()
     finally:
         db.dispose()
+
+
+async def test_the_share_kept_for_replies_grows_with_their_demand(sqlite_url: str) -> None:
+    """When replies are busy (40 of a 100-call window), bulk sends leave them their pace plus a
+    quarter (50), not just the fixed fifth: bulk stops at 50 used in all."""
+    db = open_database(sqlite_url)
+    try:
+        limiter = AppLimiter(db, "wecom:demand-test", limit=100, window_seconds=10**9)  # one window
+        limiter.prefetch = 1
+        for _ in range(40):
+            await asyncio.wait_for(limiter.take(urgent=True), 10)
+        for _ in range(10):
+            await asyncio.wait_for(limiter.take(), 10)
+        bulk = asyncio.create_task(limiter.take())
+        await asyncio.sleep(0.2)
+        assert not bulk.done(), "bulk sends ate into the replies' share"
+        await asyncio.wait_for(limiter.take(urgent=True), 10)
+        bulk.cancel()
+    finally:
+        db.dispose()
