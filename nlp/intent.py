@@ -30,7 +30,6 @@ Add phrasings by adding rows to ``intents.tsv``; ``python -m bot eval questions`
 
 from __future__ import annotations
 
-import logging
 import math
 import re
 import unicodedata
@@ -141,12 +140,12 @@ class _Model:
                 self.vocab_by_reading[r].append(w)
             self.vocab_by_reading["=" + w[0]].append(w)
 
-        import jieba  # local import: jieba is slow to import and only needed here
+        # jieba's dictionary once per process: the reply side's tokenizer, read with jieba's own
+        # frequencies (nlp.lexicon.base_freq), so typo repair decides exactly as with a plain jieba
+        from nlp.lexicon import base_freq, tokenizer
 
-        jieba.setLogLevel(logging.WARNING)
-        self.tokenizer = jieba.Tokenizer()
-        self.tokenizer.initialize()
-        self.freq = self.tokenizer.FREQ
+        self.tokenizer = tokenizer()
+        self.freq = base_freq()
 
     # ----------------------------------------------------------------- typo repair
 
