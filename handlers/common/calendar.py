@@ -18,6 +18,7 @@ Rules (documented for operators):
 
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
@@ -58,6 +59,13 @@ def is_workday(d: date, cal: CalendarSettings | None = None) -> bool:
             return True
         if d in cal.holidays():
             return False
+    return _maintained_workday(d)
+
+
+@functools.lru_cache(maxsize=8192)
+def _maintained_workday(d: date) -> bool:
+    """chinesecalendar's answer (cached: it scans its whole holiday table to validate each date,
+    and answers count working days over months, per message)."""
     try:
         return bool(chinese_calendar.is_workday(d))
     except NotImplementedError:
