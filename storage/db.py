@@ -6,6 +6,7 @@ import asyncio
 import functools
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -85,6 +86,9 @@ class Database:
         # 100 ms). Units of work and inbound acceptance queue on this in-process gate instead, so the
         # next writer starts the moment the previous one commits.
         self.write_gate = threading.RLock()
+        self._first_lock = threading.Lock()
+        self._first_waiting = 0  # writers asking to go first (gate(first=True)) that wait for the gate
+        self._gate_owner: int | None = None  # thread holding the gate (outermost hold)
         if self.is_sqlite:
             self.engine: Engine = create_engine(
                 self.url, connect_args={"check_same_thread": False, "timeout": 30}
@@ -169,13 +173,36 @@ class Database:
                 log.exception("after-commit callback failed")
 
     @contextmanager
-    def gate(self) -> Iterator[None]:
-        """Hold SQLite's in-process write gate (no-op on PostgreSQL, which locks rows)."""
+    def gate(self, first: bool = False) -> Iterator[None]:
+        """Hold SQLite's in-process write gate (no-op on PostgreSQL, which locks rows). ``first``:
+        this writer goes before the others waiting (inbound acceptance: a callback's acknowledgement
+        waits for it, and it holds the gate for one short insert); other writers hold back while
+        one waits (unless their thread already holds the gate)."""
         if not self.is_sqlite:
             yield
             return
-        with self.write_gate:
+        me = threading.get_ident()
+        if first:
+            with self._first_lock:
+                self._first_waiting += 1
+            try:
+                self.write_gate.acquire()
+            finally:
+                with self._first_lock:
+                    self._first_waiting -= 1
+        else:
+            while self._first_waiting and self._gate_owner != me:
+                time.sleep(0.0005)
+            self.write_gate.acquire()
+        outer = self._gate_owner != me
+        if outer:
+            self._gate_owner = me
+        try:
             yield
+        finally:
+            if outer:
+                self._gate_owner = None
+            self.write_gate.release()
 
     def after_commit(self, fn: Callable[[], None]) -> None:
         """Run ``fn`` once the active unit of work commits, or now when there is none."""

@@ -31,7 +31,7 @@ def accept_many(db: Database, items: list[tuple[str, str, dict[str, Any]]], now:
     if not rows:
         return set()
     stmt = dialect.insert_ignore(db, InboundEvent, "key", "key")
-    with db.gate(), db.session() as s:
+    with db.gate(first=True), db.session() as s:
         return set(s.connection().execute(stmt, rows).scalars())
 
 

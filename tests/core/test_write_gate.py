@@ -1,0 +1,78 @@
+"""SQLite's in-process write gate: accepting inbound callbacks goes before waiting event work, so a
+platform's callback is acknowledged without queueing behind every event transaction."""
+
+from __future__ import annotations
+
+import threading
+
+from storage.db import open_database
+
+
+def test_acceptance_goes_before_event_work_waiting_for_the_gate(sqlite_url: str) -> None:
+    db = open_database(sqlite_url)
+    order: list[str] = []
+    release = threading.Event()
+    holding = threading.Event()
+
+    def event_in_progress() -> None:
+        with db.gate():
+            holding.set()
+            release.wait(10)
+            order.append("event 1")
+
+    def acceptance() -> None:
+        with db.gate(first=True):
+            order.append("acceptance")
+
+    def next_event() -> None:
+        with db.gate():
+            order.append("event 2")
+
+    try:
+        t0 = threading.Thread(target=event_in_progress)
+        t0.start()
+        assert holding.wait(10)
+        t_accept = threading.Thread(target=acceptance)
+        t_accept.start()
+        while not db._first_waiting:  # the acceptance is waiting for the gate
+            threading.Event().wait(0.001)
+        t_next = threading.Thread(target=next_event)
+        t_next.start()
+        release.set()
+        for t in (t0, t_accept, t_next):
+            t.join(10)
+        assert order == ["event 1", "acceptance", "event 2"]
+    finally:
+        db.dispose()
+
+
+def test_a_thread_holding_the_gate_may_take_it_again_while_acceptance_waits(sqlite_url: str) -> None:
+    """Re-entering the gate (nested work on the same thread) never deadlocks behind a waiting acceptance."""
+    db = open_database(sqlite_url)
+    done = threading.Event()
+
+    def nested() -> None:
+        with db.gate():
+            while not db._first_waiting:
+                threading.Event().wait(0.001)
+            with db.gate():
+                done.set()
+
+    try:
+        t = threading.Thread(target=nested)
+        t.start()
+        while not db._gate_owner:
+            threading.Event().wait(0.001)
+        accepted = threading.Event()
+
+        def acceptance() -> None:
+            with db.gate(first=True):
+                accepted.set()
+
+        t_accept = threading.Thread(target=acceptance)
+        t_accept.start()
+        t.join(10)
+        t_accept.join(10)
+        assert done.is_set() and accepted.is_set()
+    finally:
+        db.dispose()
