@@ -69,28 +69,29 @@ class AppLimiter:
         if urgent:
             self._urgent += 1
         try:
-            while True:
-                if not urgent and self._urgent:
-                    await asyncio.sleep(0.005)
-                    continue
-                now = time.time()
-                window = self._start(now)
-                if self._pool_window == window and self._pool >= n:
-                    self._pool -= n
-                    if urgent:
-                        self._urgent_used[window] = self._urgent_used.get(window, 0) + n
-                    return
-                want = max(n, self.prefetch)
-                cap = self.limit if urgent else self.bulk_cap(window)
-                for ask in dict.fromkeys((want, n)):
-                    if await self._grant(ask, window, cap):
-                        kept = self._pool if self._pool_window == window else 0
-                        self._pool_window, self._pool = window, kept + ask - n
-                        if urgent:
-                            self._urgent_used[window] = self._urgent_used.get(window, 0) + n
-                        return
-                self.waits += 1
-                await asyncio.sleep(max(0.0, window + self.window - time.time()) + 0.001)
+            window = await self._permit(n, urgent)
         finally:
             if urgent:
                 self._urgent -= 1
+        if urgent:
+            self._urgent_used[window] = self._urgent_used.get(window, 0) + n
+
+    async def _permit(self, n: int, urgent: bool) -> int:
+        """Wait for ``n`` permits (from this process's pool or the shared budget); returns their window."""
+        while True:
+            if not urgent and self._urgent:
+                await asyncio.sleep(0.005)
+                continue
+            window = self._start(time.time())
+            if self._pool_window == window and self._pool >= n:
+                self._pool -= n
+                return window
+            want = max(n, self.prefetch)
+            cap = self.limit if urgent else self.bulk_cap(window)
+            for ask in dict.fromkeys((want, n)):
+                if await self._grant(ask, window, cap):
+                    kept = self._pool if self._pool_window == window else 0
+                    self._pool_window, self._pool = window, kept + ask - n
+                    return window
+            self.waits += 1
+            await asyncio.sleep(max(0.0, window + self.window - time.time()) + 0.001)

@@ -51,6 +51,7 @@ class OutboxWorker:
     answer to someone who just wrote never waits for a bulk round of hundreds of rate-limited
     sends to finish. Both take their calls from the same app-wide limiter."""
 
+    BULK_ROUND_LIMIT = 500
     REPLY_LANE_LIMIT = 50
 
     def __init__(self, services: Services, channel: Channel, poll_interval: float = 1.0) -> None:
@@ -130,7 +131,7 @@ class OutboxWorker:
 
     async def _bulk_round(self) -> int:
         async with self._round:
-            return await self._round_once(500)
+            return await self._round_once(self.BULK_ROUND_LIMIT)
 
     async def _reply_lane_round(self) -> int:
         async with self._reply_round:
@@ -146,7 +147,7 @@ class OutboxWorker:
             total += n
         return total
 
-    async def drain_once(self, limit: int = 500) -> int:
+    async def drain_once(self, limit: int = BULK_ROUND_LIMIT) -> int:
         """One round: claim up to ``limit`` due rows, deliver, record. Waits for both lanes' rounds
         in flight, so it never overlaps them (tests and ``outbox drain`` see a settled queue)."""
         async with self._round, self._reply_round:

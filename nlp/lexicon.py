@@ -7,6 +7,7 @@ possible first characters lets the matcher skip rows that cannot occur in a text
 
 from __future__ import annotations
 
+import io
 import re
 import threading
 from dataclasses import dataclass
@@ -226,12 +227,11 @@ def tokenizer():
             tok = jieba.Tokenizer()
             tok.initialize()
             literals = [w for w in sorted(load_lexicon().literals) if len(w) >= 2]
-            user_words = [line.split()[0] for line in (DATA_DIR / "userdict.txt").read_text(encoding="utf-8")
-                          .splitlines() if line.strip()]
+            userdict = (DATA_DIR / "userdict.txt").read_bytes()
+            user_words = [line.split()[0] for line in userdict.decode("utf-8").splitlines() if line.strip()]
             global _base_freq
             _base_freq = {w[:i]: tok.FREQ.get(w[:i]) for w in [*user_words, *literals] for i in range(1, len(w) + 1)}
-            with open(DATA_DIR / "userdict.txt", "rb") as fh:
-                tok.load_userdict(fh)
+            tok.load_userdict(io.BytesIO(userdict))
             for word in literals:
                 tok.add_word(word, freq=max(tok.suggest_freq(word, tune=False), 2000))
             _tokenizer = tok
