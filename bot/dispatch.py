@@ -83,7 +83,18 @@ class Dispatcher:
             rows = await db.run(inbox.claim_stale, db, now, min_age)
         else:
             rows = await db.run(inbox.pending, db)
-        futs = [f for row in rows if (f := self.schedule(event_from_dict(row.payload), block=True)) is not None]
+        futs = []
+        for row in rows:
+            try:
+                event = event_from_dict(row.payload)
+            except (KeyError, TypeError, ValueError) as exc:
+                # Not an event (a DingTalk tag toggle interrupted mid-way records its own payload):
+                # nothing to replay. Close it, so it never again stands in front of the others.
+                log.warning("pending inbound %s is not a replayable event (%r); marked failed", row.key, exc)
+                await db.run(inbox.finish, db, row.key, now, error=f"not replayable: {exc!r}"[:500])
+                continue
+            if (f := self.schedule(event, block=True)) is not None:
+                futs.append(f)
         if futs:
             await asyncio.gather(*futs, return_exceptions=True)
             log.info("replayed %d inbound events left pending", len(futs))

@@ -82,6 +82,19 @@ async def test_pending_inbound_event_is_replayed_after_restart(chat):
     assert await bot.dispatcher.replay_pending() == 0
 
 
+async def test_a_pending_row_that_is_no_event_does_not_block_the_replay_of_the_others(chat):
+    bot = chat.bot
+    # A DingTalk tag toggle interrupted between its accept and finish leaves its own payload behind.
+    assert inbox.accept(bot.db, "dingtalk:frame:m1", "dingtalk", {"toggle": "t1", "card": "c1"}, chat.clock.now())
+    event = chat.terminal.text_event("E101", "帮助")
+    assert inbox.accept(bot.db, event.key, event.channel, event.to_dict(), chat.clock.now())
+    assert await bot.dispatcher.replay_pending() == 1
+    await bot.drain()
+    assert chat.terminal.take("E101")[0].kind == "card"  # the real event is answered
+    assert inbox.status_of(bot.db, "dingtalk:frame:m1") == "failed"  # closed, never replayed again
+    assert await bot.dispatcher.replay_pending() == 0
+
+
 async def test_long_text_is_split_not_cut(chat):
     body = "\n".join(f"第{i}行：" + "很长的内容" * 20 for i in range(40))
     await chat.bot.services.messenger.send_text("E101", body, key="t:long")
