@@ -80,7 +80,7 @@ class CardCallbackHandler(CallbackHandler):
         params = dict(private.get("params") or {})
         action_ids = private.get("actionIds") or []
         user, track = str(data.get("userId") or ""), str(data.get("outTrackId") or "")
-        rec = cardstore.find_by_handle(ch.db, ch.name, track) if track else None
+        rec = await ch.db.run(cardstore.find_by_handle, ch.db, ch.name, track) if track else None  # off the loop
         card = Card.from_dict(rec.card) if rec is not None else None
         if card is not None and not params and action_ids:
             params = control_for(card, str(action_ids[0])) or {}
@@ -107,17 +107,18 @@ class CardCallbackHandler(CallbackHandler):
     async def _toggle(self, message_id: str, user: str, track: str, option: str) -> None:
         """Toggle one tag on the user's card and show the running selection (stored on the record)."""
         ch = self.channel
-        rec = cardstore.find_by_handle(ch.db, ch.name, track)  # fresh, under the card's lock
+        db = ch.db  # every database call below runs in the database thread pool, never on the serving loop
+        rec = await db.run(cardstore.find_by_handle, db, ch.name, track)  # fresh, under the card's lock
         if rec is None or rec.recipient != user:
             log.warning("tag toggle on %s by %s ignored: not their card", track, user)
             return
         key = f"dingtalk:frame:{message_id}"
-        if not inbox.accept(ch.db, key, ch.name, {"toggle": option, "card": track}, ch.now()):
+        if not await db.run(inbox.accept, db, key, ch.name, {"toggle": option, "card": track}, ch.now()):
             return
         card = Card.from_dict(rec.card)
         tags = card.tags
         if tags is None or card.state or option not in {o.id for o in tags.options}:
-            inbox.finish(ch.db, key, ch.now())
+            await db.run(inbox.finish, db, key, ch.now())
             return
         chosen = set(tags.selected)
         if option in chosen:
@@ -125,10 +126,10 @@ class CardCallbackHandler(CallbackHandler):
         elif len(chosen) < tags.max_selected:
             chosen.add(option)
         tags.selected = [o.id for o in tags.options if o.id in chosen]
-        cardstore.update_handle(ch.db, rec.id, {"selected": tags.selected}, ch.now(), card=card.to_dict())
+        await db.run(cardstore.update_handle, db, rec.id, {"selected": tags.selected}, ch.now(), card=card.to_dict())
         await ch.services.messenger.send_raw(
             ch.name, rec.recipient, "update_card",
             {"record_id": rec.id, "card": card.to_dict(), "subject": rec.subject}, f"{key}:show",
             employee_id=rec.employee_id,
         )
-        inbox.finish(ch.db, key, ch.now())
+        await db.run(inbox.finish, db, key, ch.now())
