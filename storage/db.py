@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import threading
-import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -23,6 +21,7 @@ from sqlalchemy.exc import TimeoutError as SATimeoutError
 from sqlmodel import Session, create_engine
 
 import storage.models  # noqa: F401  (registers tables)
+from storage.gate import WriteGate
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -85,10 +84,7 @@ class Database:
         # SQLite has one writer at a time and its busy handler waits by polling (sleeps of up to
         # 100 ms). Units of work and inbound acceptance queue on this in-process gate instead, so the
         # next writer starts the moment the previous one commits.
-        self.write_gate = threading.RLock()
-        self._first_lock = threading.Lock()
-        self._first_waiting = 0  # writers asking to go first (gate(first=True)) that wait for the gate
-        self._gate_owner: int | None = None  # thread holding the gate (outermost hold)
+        self.write_gate = WriteGate()
         if self.is_sqlite:
             self.engine: Engine = create_engine(
                 self.url, connect_args={"check_same_thread": False, "timeout": 30}
@@ -176,33 +172,23 @@ class Database:
     def gate(self, first: bool = False) -> Iterator[None]:
         """Hold SQLite's in-process write gate (no-op on PostgreSQL, which locks rows). ``first``:
         this writer goes before the others waiting (inbound acceptance: a callback's acknowledgement
-        waits for it, and it holds the gate for one short insert); other writers hold back while
-        one waits (unless their thread already holds the gate)."""
+        waits for it, and it holds the gate for one short insert); see storage/gate.py."""
         if not self.is_sqlite:
             yield
             return
-        me = threading.get_ident()
-        if first:
-            with self._first_lock:
-                self._first_waiting += 1
-            try:
-                self.write_gate.acquire()
-            finally:
-                with self._first_lock:
-                    self._first_waiting -= 1
-        else:
-            while self._first_waiting and self._gate_owner != me:
-                time.sleep(0.0005)
-            self.write_gate.acquire()
-        outer = self._gate_owner != me
-        if outer:
-            self._gate_owner = me
+        self.write_gate.acquire(first)
         try:
             yield
         finally:
-            if outer:
-                self._gate_owner = None
             self.write_gate.release()
+
+    @property
+    def _first_waiting(self) -> int:
+        return self.write_gate.first_waiting
+
+    @property
+    def _gate_owner(self) -> int | None:
+        return self.write_gate.owner
 
     def after_commit(self, fn: Callable[[], None]) -> None:
         """Run ``fn`` once the active unit of work commits, or now when there is none."""

@@ -53,7 +53,9 @@ def test_a_thread_holding_the_gate_may_take_it_again_while_acceptance_waits(sqli
 
     def nested() -> None:
         with db.gate():
-            while not db._first_waiting:
+            for _ in range(10_000):  # until the acceptance waits (bounded: a failure must not hang the suite)
+                if db._first_waiting:
+                    break
                 threading.Event().wait(0.001)
             with db.gate():
                 done.set()
