@@ -1,6 +1,7 @@
 """Learned reply model: risk classes and sentiment from one linear model over generalising features.
 
 Features of one reply (`reply_features`), all binary except `n:lex`:
+- `k:` concepts of nlp/data/concepts.tsv (nlp/concepts.py: many expressions, one weight; `k!:` negated);
 - `w:` jieba tokens and `c:` character 1-, 2- and 3-grams of the normalised, typo-repaired text (n-grams
   never cross punctuation or spaces; digit runs are skipped; a Chinese character alone counts only as a
   jieba token, and single-character function words such as 我/的/了 not at all) - they carry words the
@@ -29,6 +30,7 @@ import math
 import threading
 from dataclasses import dataclass
 
+from nlp.concepts import concept_features
 from nlp.lexicon import CATEGORIES
 from nlp.normalize import DATA_DIR, looks_like_question
 
@@ -36,6 +38,7 @@ MODEL_PATH = DATA_DIR / "reply_model.tsv"
 SENTIMENTS = ("pos", "neu", "neg")
 _SKIP = set("，。！？；：,.!?;:、\n \t…~\"'“”‘’（）()[]【】《》<>-—_/\\|*#@&%+=") | {"\ue000"}
 LEX_CLIP = 4.0
+CONCEPTS = True  # `k:` concept features (nlp/concepts.py); scripts/train_replies.py may switch them off to compare
 # single-character function words are no features on their own (they still appear inside 2-3-grams):
 # alone they only learn who writes in the first person (我 weighed for conflict, 组 for resource)
 _FUNCTION = set("我你他她它咱们的地得了着过是在都也就和与及或个一这那有被把让给对又还很")
@@ -63,6 +66,8 @@ def text_features(text: str, tokens: list[tuple[int, int]]) -> dict[str, tuple[i
             out.setdefault("c:" + text[i:i + 2], (i, i + 2))
             if i + 2 < n and not stop[i + 2] and not (digit[i + 2] and digit[i + 1]):
                 out.setdefault("c:" + text[i:i + 3], (i, i + 3))
+    if CONCEPTS:
+        out.update(concept_features(text))
     return out
 
 
@@ -87,6 +92,9 @@ class Policy:
     vetoes_bind: bool  # a class the rules vetoed (negated, a third party's...) cannot come from the model
     min_evidence: float = 0.0  # the model's own class needs one text feature weighing at least this much
     guards: bool = True  # the model's own evidence must pass the clause rules (nlp.risk.model_span_ok)
+    # with model_drops_rules: a rule signal is dropped only when P(class) is under min(threshold, rule_floor),
+    # so the model overrules a lexicon hit only when it is confident against it (人手不够 alone stays resource)
+    rule_floor: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -109,8 +117,10 @@ def parse_model(lines: list[str]) -> Model:
         vec = tuple(float(x) for x in cols[1:])
         (meta if cols[0].startswith("@") else weights)[cols[0]] = vec
     pol = meta.get("@policy", (0.0, 1.0, 0.0, 1.0))
+    floor = pol[4] if len(pol) > 4 else 1.0
     return Model(meta["@risk_bias"], dict(zip(CATEGORIES, meta["@threshold"], strict=True)),
-                 Policy(bool(pol[0]), bool(pol[1]), pol[2], bool(pol[3])), meta["@sent_bias"], meta["@sent_offset"], weights)
+                 Policy(bool(pol[0]), bool(pol[1]), pol[2], bool(pol[3]), floor), meta["@sent_bias"],
+                 meta["@sent_offset"], weights)
 
 
 _lock = threading.Lock()
@@ -182,7 +192,7 @@ def keeps(pol: Policy, thr: float, p: float, ruled: bool, vetoed: bool, evidence
     """Whether one class is reported, from the facts about it (scripts/train_replies.py tunes on this).
     `span_ok`: None when there is no evidence span, else whether it passes the clause rules."""
     if ruled:
-        return p >= thr or not pol.model_drops_rules
+        return p >= min(thr, pol.rule_floor) or not pol.model_drops_rules
     return (p >= thr and evidence >= pol.min_evidence and span_ok is not None and (span_ok or not pol.guards)
             and not (pol.vetoes_bind and vetoed))
 

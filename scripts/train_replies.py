@@ -13,9 +13,10 @@ the writers' corpus nlp/data/corpus/replies.jsonl (adjudicated labels, see scrip
 Groups for cross-validation (leave one group out): each corpus writer persona (`writer`), dev, each old
 held-out set (A..I), t0..t3. A writer's rows are never split between train and test.
 
-Thresholds: per class, the lowest-recall-loss threshold whose out-of-fold precision is at least
-MIN_PRECISION (the target asks >= 0.85 precision AND recall per class; a false alarm about a person is
-costly), else the best F1. Sentiment offsets maximise out-of-fold macro-F1.
+Thresholds: per class, the one with the best out-of-fold F1 (THR_RULE=precision: the best recall among
+those with out-of-fold precision >= MIN_PRECISION, the rule until issue 14's third round; see THR_RULE).
+The policy (how the model meets the lexicon rules, and rule_floor) is chosen by the same CV from POLICIES.
+Sentiment offsets maximise out-of-fold macro-F1.
 
 Honest figures: the rules and lexicons were tuned on dev and the old sets, so out-of-fold figures on those
 rows are optimistic; the corpus rows were never tuned on, so their out-of-fold figures are the in-house
@@ -53,18 +54,18 @@ CORPUS = ROOT / "nlp" / "data" / "corpus" / "replies.jsonl"
 # The newest frozen held-out set measures the model trained without it: it is never a training row
 # (tests/nlp/test_heldout.py holds its first-seen figures). A later round that writes a new frozen set
 # may move this name to that set, and then this one becomes training data like the older ones.
-NEWEST_FROZEN = "heldout8"
+NEWEST_FROZEN = "heldout9"
 SOURCES = [ROOT.parent / "shared" / "data" / "replies_dev.jsonl",
            *sorted(p for p in DATA.glob("heldout*_replies.jsonl") if not p.name.startswith(NEWEST_FROZEN + "_")),
            ROOT / "nlp" / "data" / "train_replies.jsonl", CORPUS]
 CV_REPORT = ROOT / "nlp" / "data" / "corpus" / "CV.md"
 MIN_DF = 3
-PRUNE = 0.1
+PRUNE = float(os.environ.get("PRUNE", "0.2"))  # 10,200 corpus rows: 0.15 -> 18,400 features, 1.03 MB, CV 0.870; 0.2 -> 13,400, 0.75 MB, 0.869
 RISK_C = float(os.environ.get("RISK_C", "1.0"))  # grouped CV on 32 personas: 0.25 0.818, 0.5 0.817, 1.0 0.822, 2.0 0.822
 SENT_C = float(os.environ.get("SENT_C", "0.5"))
 CORPUS_WEIGHT = float(os.environ.get("CORPUS_WEIGHT", "2.0"))  # sample weight of a corpus row
 RISK_CW = None if os.environ.get("RISK_CW") == "none" else "balanced"
-MIN_PRECISION = 0.87  # per-class out-of-fold precision floor when choosing thresholds (target 0.85, a margin)
+MIN_PRECISION = 0.87  # THR_RULE=precision: per-class out-of-fold precision floor (target 0.85, a margin)
 GRID = [round(0.1 + 0.025 * i, 3) for i in range(33)]  # 0.10 .. 0.90
 OFFSETS = [round(-1.5 + 0.25 * i, 2) for i in range(13)]
 
@@ -121,7 +122,9 @@ def fit(rows: list[dict]):
     risk = []
     for c in CATEGORIES:
         y = [int(c in r["risks"]) for r in rows]
-        m = LogisticRegression(C=RISK_C, solver="liblinear", class_weight=RISK_CW, max_iter=2000)
+        # liblinear shuffles the rows with a random seed: fixed, so a retrain writes the same file (the model
+        # measured on H9 was trained before the seed was fixed; a retrain matches it within 0.001 per weight)
+        m = LogisticRegression(C=RISK_C, solver="liblinear", class_weight=RISK_CW, max_iter=2000, random_state=0)
         risk.append(m.fit(x, y, sample_weight=sw))
     sent = LogisticRegression(C=SENT_C, max_iter=3000, class_weight="balanced")
     sent.fit(x, [SENTIMENTS.index(r["sentiment"]) for r in rows], sample_weight=sw)
@@ -197,23 +200,31 @@ def macro_f1(gold: list[str], pred: list[str]) -> tuple[float, dict[str, tuple[f
     return sum(v[2] for v in per.values()) / 3, per
 
 
-# Eligible policies: rule signals are kept, the rules' vetoes bind and the model's own evidence passes the
-# clause rules, because the guideline's cases (tests/nlp/test_replies.py: negated, resolved, answered,
-# declined, a third party's, one-off, colleagues leaving -> resource) are a contract. Letting the model drop
-# rule signals or override vetoes measured 0.01-0.02 better corpus micro-F1 (within noise) and broke those
-# cases. Conservative first: a tie (within 0.005 micro-F1) keeps the earlier policy.
-POLICIES = [Policy(False, True, e) for e in (1.0, 0.75, 0.5, 0.25, 0.0)]
+# Eligible policies. The model decides (model_drops_rules) but overrules a lexicon hit only when it is
+# confident against it (P under rule_floor), and the rules' vetoes bind (negated, resolved, answered, a
+# third party's, one-off: the guideline's cases in tests/nlp/test_replies.py are a contract). The clause
+# guards on the model's own evidence are off: with the concept features they cost recall for no precision.
+# Grouped CV on 64 personas (10,200 corpus rows, with concepts): rules always kept (the earlier policy)
+# 0.844; model decides with guards on 0.859, guards off 0.870. Without a floor the model dropped 人手不够
+# alone (P 0.35) and 有点累 (P 0.41) - hence the floor. Conservative first: a tie (within 0.005 micro-F1) keeps the earlier (lower) floor.
+POLICIES = [Policy(True, True, 0.0, False, f) for f in (0.05, 0.1, 0.2, 0.3)]
+# Thresholds: "f1" maximises each class's out-of-fold F1. The earlier rule ("precision": the best recall
+# with out-of-fold precision >= MIN_PRECISION) bought CV precision that the frozen set did not confirm
+# (H8: precision 0.80-0.88 at CV 0.87) and cost recall (H8 0.77-0.85); the target asks both >= 0.85.
+THR_RULE = os.environ.get("THR_RULE", "f1")
 
 
 def choose_thresholds(rows, fxs, policy: Policy) -> tuple[dict[str, float], float]:
-    """Per class, the threshold with the best out-of-fold recall among those whose precision reaches
-    MIN_PRECISION (else the best F1); returns them and the resulting micro-F1."""
+    """Per class, the threshold with the best out-of-fold F1 (THR_RULE=precision: the best recall among
+    those whose precision reaches MIN_PRECISION, else the best F1); returns them and the micro-F1."""
     thr = {}
     preds = {t: [risk_pred(fx, dict.fromkeys(CATEGORIES, t), policy) for fx in fxs] for t in GRID}
     for c in CATEGORIES:
         cnt = {t: prf(*risk_counts(rows, preds[t])[c]) for t in GRID}
         precise = [t for t in GRID if cnt[t][0] >= MIN_PRECISION]
-        if precise:  # the target asks precision >= 0.85 per class: the best recall among those thresholds
+        if THR_RULE == "f1":
+            thr[c] = max(GRID, key=lambda t: (round(cnt[t][2], 9), -abs(t - 0.5)))
+        elif precise:  # the target asks precision >= 0.85 per class: the best recall among those thresholds
             thr[c] = max(precise, key=lambda t: (round(cnt[t][1], 9), round(cnt[t][2], 9), t))
         else:
             thr[c] = max(GRID, key=lambda t: (round(cnt[t][2], 9), -abs(t - 0.5)))
@@ -287,7 +298,7 @@ def write(model: Model, path: Path) -> None:
              "@risk_bias\t" + "\t".join(f"{v:.4f}" for v in model.risk_bias),
              "@threshold\t" + "\t".join(f"{model.threshold[c]:.3f}" for c in CATEGORIES),
              f"@policy\t{int(model.policy.model_drops_rules)}\t{int(model.policy.vetoes_bind)}\t{model.policy.min_evidence}"
-             f"\t{int(model.policy.guards)}",
+             f"\t{int(model.policy.guards)}\t{model.policy.rule_floor}",
              "@sent_bias\t" + "\t".join(f"{v:.4f}" for v in model.sent_bias),
              "@sent_offset\t" + "\t".join(f"{v:.2f}" for v in model.sent_offset)]
     lines += [f + "\t" + "\t".join(f"{v:.3f}" for v in w) for f, w in sorted(model.weights.items())]
