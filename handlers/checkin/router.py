@@ -308,17 +308,18 @@ async def on_reprompt(ctx: Ctx, conv: Conversation) -> None:
 
 async def take_answers(ctx: Ctx, ci: CheckIn, parts: dict[str, str], data: dict | None, raw: str) -> None:
     values = {p: v for p, v in parts.items() if v}
-    ci = store.update(ctx.db, ci.id, status="answering", **values) or ci
-    nxt = first_missing(ci)
-    if nxt is not None:
-        await ask(ctx, ci, nxt, {"retried": (data or {}).get("retried", [])})
-        return
-    await submit(ctx, ci)
+    if any(not (values.get(p) or getattr(ci, p)) for p in PARTS):
+        ci = store.update(ctx.db, ci.id, status="answering", **values) or ci
+        nxt = first_missing(ci)
+        if nxt is not None:
+            await ask(ctx, ci, nxt, {"retried": (data or {}).get("retried", [])})
+            return
+    await submit(ctx, ci, answers=values)  # the last answers and the submission: one UPDATE
 
 
-async def submit(ctx: Ctx, ci: CheckIn, revised: bool = False) -> None:
+async def submit(ctx: Ctx, ci: CheckIn, revised: bool = False, answers: dict[str, str] | None = None) -> None:
     now = ctx.now()
-    values: dict[str, object] = {"status": "submitted"}
+    values: dict[str, object] = {"status": "submitted", **(answers or {})}
     if revised:
         values["revised_at"] = now
     else:

@@ -25,11 +25,13 @@ def for_week(db: Database, employee_id: str, week: str) -> CheckIn | None:
 
 
 def ensure(db: Database, employee_id: str, week: str) -> CheckIn:
-    """The employee's check-in row for ``week`` (created pending if missing; safe under races)."""
+    """The employee's check-in row for ``week`` (created pending if missing; safe under races), in one
+    statement: an upsert whose no-op update makes ``RETURNING`` give the existing row too."""
+    stmt = (dialect.insert(db, CheckIn).values(employee_id=employee_id, week=week, status="pending")
+            .on_conflict_do_update(index_elements=["employee_id", "week"], set_={"week": week})
+            .returning(CheckIn))
     with db.session() as s:
-        s.execute(dialect.insert(db, CheckIn).values(employee_id=employee_id, week=week, status="pending")
-                  .on_conflict_do_nothing(index_elements=["employee_id", "week"]))
-    found = for_week(db, employee_id, week)
+        found = s.execute(select(CheckIn).from_statement(stmt), execution_options={"populate_existing": True}).scalar()
     if found is None:
         raise RuntimeError(f"check-in {employee_id}/{week} missing right after insert")
     return found

@@ -219,3 +219,22 @@ async def test_answers_and_feedback_reach_the_analysis_hook(chat):
     ci = checkin(chat)
     assert refs.get(f"checkin:{ci.id}:obstacle") == "checkin"
     assert any(src == "manager" for src in refs.values())
+
+
+async def test_a_one_message_check_in_is_stored_whole_on_both_databases(chat_any_db):
+    """The check-in row is created or found in one upsert and the answers and the submission are one
+    update: what the employee wrote is what is stored, once per week, on SQLite and PostgreSQL."""
+    chat = chat_any_db
+    out = await chat.say("成果：签下仁和医院首单 障碍：报价审批太慢 行动：推动华山医院谈判", as_="E101")
+    assert any("周复盘已提交" in s.text for s in out)
+    with chat.bot.db.session() as s:
+        rows = list(s.execute(select(CheckIn).where(CheckIn.employee_id == "E101",
+                                                   CheckIn.achievement == "签下仁和医院首单")).scalars())
+    assert len(rows) == 1 and rows[0].status == "submitted"
+    ci = rows[0]
+    assert (ci.achievement, ci.obstacle, ci.next_action) == ("签下仁和医院首单", "报价审批太慢", "推动华山医院谈判")
+    assert ci.submitted_at is not None
+    again = store.ensure(chat.bot.db, "E101", ci.week)  # the existing row, unchanged, no second row
+    assert (again.id, again.status, again.achievement) == (ci.id, "submitted", "签下仁和医院首单")
+    fresh = store.ensure(chat.bot.db, "E101", "2030-W01")
+    assert fresh.status == "pending" and fresh.id != ci.id
