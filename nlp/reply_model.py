@@ -38,7 +38,6 @@ MODEL_PATH = DATA_DIR / "reply_model.tsv"
 SENTIMENTS = ("pos", "neu", "neg")
 _SKIP = set("，。！？；：,.!?;:、\n \t…~\"'“”‘’（）()[]【】《》<>-—_/\\|*#@&%+=") | {"\ue000"}
 LEX_CLIP = 4.0
-CONCEPTS = True  # `k:` concept features (nlp/concepts.py); scripts/train_replies.py may switch them off to compare
 # single-character function words are no features on their own (they still appear inside 2-3-grams):
 # alone they only learn who writes in the first person (我 weighed for conflict, 组 for resource)
 _FUNCTION = set("我你他她它咱们的地得了着过是在都也就和与及或个一这那有被把让给对又还很")
@@ -66,8 +65,7 @@ def text_features(text: str, tokens: list[tuple[int, int]]) -> dict[str, tuple[i
             out.setdefault("c:" + text[i:i + 2], (i, i + 2))
             if i + 2 < n and not stop[i + 2] and not (digit[i + 2] and digit[i + 1]):
                 out.setdefault("c:" + text[i:i + 3], (i, i + 3))
-    if CONCEPTS:
-        out.update(concept_features(text))
+    out.update(concept_features(text))
     return out
 
 

@@ -221,10 +221,8 @@ def choose_thresholds(rows, fxs, policy: Policy) -> tuple[dict[str, float], floa
     preds = {t: [risk_pred(fx, dict.fromkeys(CATEGORIES, t), policy) for fx in fxs] for t in GRID}
     for c in CATEGORIES:
         cnt = {t: prf(*risk_counts(rows, preds[t])[c]) for t in GRID}
-        precise = [t for t in GRID if cnt[t][0] >= MIN_PRECISION]
-        if THR_RULE == "f1":
-            thr[c] = max(GRID, key=lambda t: (round(cnt[t][2], 9), -abs(t - 0.5)))
-        elif precise:  # the target asks precision >= 0.85 per class: the best recall among those thresholds
+        precise = [t for t in GRID if cnt[t][0] >= MIN_PRECISION] if THR_RULE == "precision" else []
+        if precise:  # the target asks precision >= 0.85 per class: the best recall among those thresholds
             thr[c] = max(precise, key=lambda t: (round(cnt[t][1], 9), round(cnt[t][2], 9), t))
         else:
             thr[c] = max(GRID, key=lambda t: (round(cnt[t][2], 9), -abs(t - 0.5)))
