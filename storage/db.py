@@ -182,14 +182,6 @@ class Database:
         finally:
             self.write_gate.release()
 
-    @property
-    def _first_waiting(self) -> int:
-        return self.write_gate.first_waiting
-
-    @property
-    def _gate_owner(self) -> int | None:
-        return self.write_gate.owner
-
     def after_commit(self, fn: Callable[[], None]) -> None:
         """Run ``fn`` once the active unit of work commits, or now when there is none."""
         unit = _current.get()

@@ -34,7 +34,7 @@ def test_acceptance_goes_before_event_work_waiting_for_the_gate(sqlite_url: str)
         assert holding.wait(10)
         t_accept = threading.Thread(target=acceptance)
         t_accept.start()
-        while not db._first_waiting:  # the acceptance is waiting for the gate
+        while not db.write_gate.first_waiting:  # the acceptance is waiting for the gate
             threading.Event().wait(0.001)
         t_next = threading.Thread(target=next_event)
         t_next.start()
@@ -54,7 +54,7 @@ def test_a_thread_holding_the_gate_may_take_it_again_while_acceptance_waits(sqli
     def nested() -> None:
         with db.gate():
             for _ in range(10_000):  # until the acceptance waits (bounded: a failure must not hang the suite)
-                if db._first_waiting:
+                if db.write_gate.first_waiting:
                     break
                 threading.Event().wait(0.001)
             with db.gate():
@@ -63,7 +63,7 @@ def test_a_thread_holding_the_gate_may_take_it_again_while_acceptance_waits(sqli
     try:
         t = threading.Thread(target=nested)
         t.start()
-        while not db._gate_owner:
+        while not db.write_gate.owner:
             threading.Event().wait(0.001)
         accepted = threading.Event()
 
