@@ -308,13 +308,12 @@ async def on_reprompt(ctx: Ctx, conv: Conversation) -> None:
 
 async def take_answers(ctx: Ctx, ci: CheckIn, parts: dict[str, str], data: dict | None, raw: str) -> None:
     values = {p: v for p, v in parts.items() if v}
-    if any(not (values.get(p) or getattr(ci, p)) for p in PARTS):
-        ci = store.update(ctx.db, ci.id, status="answering", **values) or ci
-        nxt = first_missing(ci)
-        if nxt is not None:
-            await ask(ctx, ci, nxt, {"retried": (data or {}).get("retried", [])})
-            return
-    await submit(ctx, ci, answers=values)  # the last answers and the submission: one UPDATE
+    nxt = next((p for p in PARTS if not (values.get(p) or getattr(ci, p))), None)
+    if nxt is None:
+        await submit(ctx, ci, answers=values)  # the last answers and the submission: one UPDATE
+        return
+    ci = store.update(ctx.db, ci.id, status="answering", **values) or ci
+    await ask(ctx, ci, nxt, {"retried": (data or {}).get("retried", [])})
 
 
 async def submit(ctx: Ctx, ci: CheckIn, revised: bool = False, answers: dict[str, str] | None = None) -> None:
