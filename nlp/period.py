@@ -71,7 +71,7 @@ NO_PERIOD = Period(None, None, None)
 # --------------------------------------------------------------------------- text normalisation
 
 # Traditional characters that matter for time expressions (the full table lives in intent.py's data).
-_T2S_MIN = str.maketrans({"週": "周", "個": "个", "來": "来", "這": "这", "後": "后", "內": "内", "兩": "两", "號": "号"})
+_T2S_MIN = str.maketrans({"週": "周", "個": "个", "來": "来", "這": "这", "後": "后", "內": "内", "兩": "两", "號": "号", "禮": "礼"})
 
 
 @lru_cache(maxsize=4096)
@@ -177,13 +177,13 @@ _RELATIVE: list[tuple[str, str]] = [
     (r"上上(?:个)?" + r"(?:周|星期|礼拜)", "week_before_last"),
     (r"上上(?:个)?月", "month_before_last"),
     (r"上上(?:个)?季度?", "quarter_before_last"),
-    (r"(?:本|这|这个|这一|当|今个|今個)(?:周|星期|礼拜|禮拜)|this week", "this_week"),  # 今个礼拜: Cantonese
+    (r"(?:本|这|这个|这一|当|今个)(?:周|星期|礼拜)|this week", "this_week"),  # 今个礼拜: Cantonese
     (r"上(?:一|个|一个)?(?:周|星期|礼拜)|last week", "last_week"),
     (r"下(?:一|个|一个)?(?:周|星期|礼拜)|next week", "next_week"),
-    (r"(?:本|这|这个|这一|当|今个|今個)月|this month", "this_month"),
+    (r"(?:本|这|这个|这一|当|今个)月|this month", "this_month"),
     (r"上(?:一|个|一个)?月|last month", "last_month"),
     (r"下(?:一|个|一个)?月|next month", "next_month"),
-    (r"(?:本|这|这个|这一|当|今个|今個|今)季(?:度)?|this quarter", "this_quarter"),
+    (r"(?:本|这|这个|这一|当|今个|今)季(?:度)?|this quarter", "this_quarter"),
     (r"上(?:一|个|一个)?季(?:度)?|last quarter", "last_quarter"),
     (r"下(?:一|个|一个)?季(?:度)?|next quarter", "next_quarter"),
     (r"今年|本年度|本年|这一年|this year", "this_year"),
