@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from cards.model import Button, Card, TagChoice, TagOption
 from storage import cardstore
-from storage.models import InboundEvent
+from storage.models import InboundEvent, OutboxMessage
 from tests.adjust.util import recorded_cards
 from tests.emulators.dingtalk import until
 from tests.emulators.dingtalk_api import card_buttons, card_text
@@ -67,3 +67,22 @@ async def test_approve_an_adjustment_on_dingtalk(emu, make_bot):
     await until(lambda: card.versions >= 2, what="the approval card to close")
     assert card_buttons(card) == [] and "已批准" in card_text(card)
     await until(lambda: any("已获陈刚批准" in t for t in emu.api.texts("dt_e101")), what="the requester's note")
+
+
+async def test_a_redelivered_tap_toggles_once_and_leaves_one_redraw_and_no_pending_row(emu, make_bot):
+    bot = await make_bot()
+    await bot.services.messenger.send_card("E101", visit_card(), key="visit:V0002:card", subject="visit:V0002")
+    await until(lambda: emu.api.card_of("dt_e101") is not None)
+    card = emu.api.card_of("dt_e101")
+    await until(lambda: cardstore.for_subject(bot.db, "visit:V0002"), what="the worker to record the card it sent")
+    frame = emu.click_frame("dt_e101", card, "沟通质量好")
+    await emu.acked(await emu.push(frame))
+    await emu.acked(await emu.push(frame))  # the same frame again (same messageId): not a second tap
+    await bot.drain()
+    await until(lambda: card.versions == 2, what="one redraw of the card")
+    assert "✅ 沟通质量好" in [b["text"] for b in card_buttons(card)]  # toggled on once, not on and off
+    with bot.db.session() as s:
+        taps = [e for e in s.execute(select(InboundEvent)).scalars() if e.key.startswith("dingtalk:frame:")]
+        redraws = s.execute(select(OutboxMessage).where(OutboxMessage.kind == "update_card")).scalars().all()
+    assert [t.status for t in taps] == ["done"]
+    assert len(redraws) == 1 and redraws[0].key == f"{taps[0].key}:show"

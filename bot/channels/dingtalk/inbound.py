@@ -24,7 +24,8 @@ from dingtalk_stream import AckMessage, CallbackHandler, CallbackMessage
 from bot.events import CardAction, TextMessage
 from cards.dingtalk import control_for
 from cards.model import Card
-from storage import cardstore, inbox
+from storage import cardstore, inbox, locks
+from storage.outbox import REPLY, NewMessage, enqueue_many
 
 if TYPE_CHECKING:
     from bot.channels.dingtalk.channel import DingTalkChannel
@@ -105,31 +106,38 @@ class CardCallbackHandler(CallbackHandler):
         return AckMessage.STATUS_OK, {}
 
     async def _toggle(self, message_id: str, user: str, track: str, option: str) -> None:
-        """Toggle one tag on the user's card and show the running selection (stored on the record)."""
-        ch = self.channel
-        db = ch.db  # every database call below runs in the database thread pool, never on the serving loop
-        rec = await db.run(cardstore.find_by_handle, db, ch.name, track)  # fresh, under the card's lock
+        """Toggle one tag on the user's card and show the running selection (stored on the record).
+        One database round trip and one transaction (in the database thread pool): the tap is
+        recorded, the card updated, its redraw queued and the tap marked done together, or none."""
+        await self.channel.db.run(toggle_tag, self.channel, message_id, user, track, option)
+
+
+def toggle_tag(ch: DingTalkChannel, message_id: str, user: str, track: str, option: str) -> None:
+    """The tag toggle's unit of work (blocking; see :meth:`CardCallbackHandler._toggle`)."""
+    db, now = ch.db, ch.now()
+    with db.unit_of_work():
+        rec = cardstore.find_by_handle(db, ch.name, track)
         if rec is None or rec.recipient != user:
             log.warning("tag toggle on %s by %s ignored: not their card", track, user)
             return
+        if rec.employee_id:  # other processes' taps on this person's cards wait for this one
+            locks.hold_for_transaction(db, rec.employee_id)
+            rec = cardstore.find_by_handle(db, ch.name, track) or rec  # as the lock holder left it
         key = f"dingtalk:frame:{message_id}"
-        if not await db.run(inbox.accept, db, key, ch.name, {"toggle": option, "card": track}, ch.now()):
-            return
+        if not inbox.accept(db, key, ch.name, {"toggle": option, "card": track}, now):
+            return  # a redelivered frame: this tap was applied already
         card = Card.from_dict(rec.card)
         tags = card.tags
-        if tags is None or card.state or option not in {o.id for o in tags.options}:
-            await db.run(inbox.finish, db, key, ch.now())
-            return
-        chosen = set(tags.selected)
-        if option in chosen:
-            chosen.discard(option)
-        elif len(chosen) < tags.max_selected:
-            chosen.add(option)
-        tags.selected = [o.id for o in tags.options if o.id in chosen]
-        await db.run(cardstore.update_handle, db, rec.id, {"selected": tags.selected}, ch.now(), card=card.to_dict())
-        await ch.services.messenger.send_raw(
-            ch.name, rec.recipient, "update_card",
-            {"record_id": rec.id, "card": card.to_dict(), "subject": rec.subject}, f"{key}:show",
-            employee_id=rec.employee_id,
-        )
-        await db.run(inbox.finish, db, key, ch.now())
+        if tags is not None and not card.state and option in {o.id for o in tags.options}:
+            chosen = set(tags.selected)
+            if option in chosen:
+                chosen.discard(option)
+            elif len(chosen) < tags.max_selected:
+                chosen.add(option)
+            tags.selected = [o.id for o in tags.options if o.id in chosen]
+            cardstore.update_handle(db, rec.id, {"selected": tags.selected}, now, card=card.to_dict())
+            payload = {"record_id": rec.id, "card": card.to_dict(), "subject": rec.subject}
+            enqueue_many(db, [NewMessage(f"{key}:show", ch.name, rec.recipient, "update_card", payload,
+                                         rec.employee_id, priority=REPLY)], now)
+            ch.services.wake(ch.name)  # after the commit
+        inbox.finish(db, key, now)
