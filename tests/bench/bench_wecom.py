@@ -95,6 +95,7 @@ class Figures:
     sends: int = 0  # messages the bot sent during phase A (to the askers and to others)
     api_calls: int = 0  # message/send calls they took (identical texts go to many users per call)
     profile: list[str] = field(default_factory=list)
+    log: list[str] = field(default_factory=list)  # the bot's warnings and errors, counted by kind
 
 
 async def post_all(url: str, calls: list[Signed], concurrency: int) -> tuple[list[float], list[float], float]:
@@ -223,6 +224,21 @@ def drop_pg_database(url: str) -> None:
 OURS = re.compile(r"\((?:.*/)?(?:bot|storage|handlers|scheduler|nlp)/[^/]*\.py|\((?:.*/)?bot/channels/")
 
 
+def summarise_log(path: Path, top: int = 8) -> list[str]:
+    """The bot's log lines of WARNING and above, grouped by level, logger and message shape (digits,
+    ids and quoted values blanked), most frequent first: what went wrong during the run, if anything."""
+    shapes: collections.Counter[str] = collections.Counter()
+    line_re = re.compile(r"\b(WARNING|ERROR|CRITICAL)\b\s+([^\s:]+):?\s+(.*)")
+    for raw in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        m = line_re.search(raw)
+        if m:
+            msg = re.sub(r"'[^']*'|\"[^\"]*\"|\d+(\.\d+)?", "…", m.group(3))[:110]
+            shapes[f"{m.group(1)} {m.group(2)} {msg}"] += 1
+    if not shapes:
+        return ["bot log: no warnings or errors"]
+    return [f"bot log: {sum(shapes.values())} warnings/errors"] + [f"  {n:>6} × {k}" for k, n in shapes.most_common(top)]
+
+
 def summarise_profile(raw: Path, top: int = 12) -> list[str]:
     """py-spy raw (collapsed) stacks → share of samples by where the time goes."""
     if not raw.exists():
@@ -285,8 +301,8 @@ APP_CALLS_PER_MINUTE = 6000  # the product's default WeCom app budget (bot/confi
 class Rig:
     """One database's run: the org, the emulator, the bot process."""
 
-    def __init__(self, db: str, users: int, tmp: Path) -> None:
-        self.db, self.n_users, self.tmp = db, users, tmp
+    def __init__(self, db: str, users: int, tmp: Path, keep_log: Path | None = None) -> None:
+        self.db, self.n_users, self.tmp, self.keep_log = db, users, tmp, keep_log
         self.url = f"sqlite:///{tmp / 'bench.db'}" if db == "sqlite" else make_pg_database()
         self.emulator = WeComEmulator(corp_id=CORP_ID)
         self.emulator.per_user_per_minute = 1000
@@ -325,6 +341,9 @@ class Rig:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
         self.log.close()
+        if self.keep_log is not None:
+            self.keep_log.mkdir(parents=True, exist_ok=True)
+            shutil.copy(self.tmp / "bot.log", self.keep_log / f"bot-{self.db}.log")
         await self.emulator.stop()
         if self.db != "sqlite":
             drop_pg_database(self.url)
@@ -335,10 +354,11 @@ def sign_calls(emulator: WeComEmulator, users: list[str], offset: int) -> list[S
     return [driver.sign(driver.text_xml(u, KINDS[(i + offset) % len(KINDS)][1])) for i, u in enumerate(users)]
 
 
-async def bench_bot(db: str, users: int, messages: int, concurrency: int, profile: bool) -> Figures:
+async def bench_bot(db: str, users: int, messages: int, concurrency: int, profile: bool,
+                    keep_log: Path | None = None) -> Figures:
     f = Figures()
     with tempfile.TemporaryDirectory() as tmpdir:
-        rig = Rig(db, users, Path(tmpdir))
+        rig = Rig(db, users, Path(tmpdir), keep_log)
         try:
             f.ready_s = await rig.start()
             # The first free-text message after the start (needs the NLP models): callback to reply.
@@ -402,6 +422,7 @@ async def bench_bot(db: str, users: int, messages: int, concurrency: int, profil
             f.rss_mb = end["process_resident_memory_bytes"] / 2**20
         finally:
             await rig.stop()
+            f.log = summarise_log(rig.tmp / "bot.log")
     return f
 
 
@@ -441,17 +462,18 @@ def report(db: str, bot: Figures, bare: Figures) -> None:
     print(f"max event-loop lag           {bot.loop_lag_ms:.1f} ms")
     print(f"RSS after the run            {bot.rss_mb:.0f} MB; ready {bot.ready_s:.2f} s after start; "
           f"first NLP reply {bot.first_nlp_s:.2f} s")
-    for line in bot.profile:
+    for line in bot.log + bot.profile:
         print(line)
 
 
-async def main(users: int, messages: int, concurrency: int, dbs: list[str], profile: bool) -> None:
+async def main(users: int, messages: int, concurrency: int, dbs: list[str], profile: bool,
+               keep_log: Path | None) -> None:
     messages = min(messages, users - 1)  # the last user sends the first message after the start
     print(f"{users} employees imported; {messages} callbacks per phase, each user once, kinds in rotation: "
           f"{', '.join(k for k, _ in KINDS)}; {concurrency} concurrent senders")
     for db in dbs:
         bare = await bench_bare(users, messages, concurrency)
-        bot = await bench_bot(db, users, messages, concurrency, profile)
+        bot = await bench_bot(db, users, messages, concurrency, profile, keep_log)
         report(db, bot, bare)
 
 
@@ -462,5 +484,6 @@ if __name__ == "__main__":
     ap.add_argument("-c", type=int, default=32, help="concurrent senders")
     ap.add_argument("--db", default="sqlite,postgresql", help="comma-separated: sqlite, postgresql")
     ap.add_argument("--profile", action="store_true", help="sample the bot with py-spy and print where time goes")
+    ap.add_argument("--keep-log", type=Path, help="copy each bot process's log to this folder (bot-<db>.log)")
     args = ap.parse_args()
-    asyncio.run(main(args.users, args.messages, args.c, args.db.split(","), args.profile))
+    asyncio.run(main(args.users, args.messages, args.c, args.db.split(","), args.profile, args.keep_log))
