@@ -295,6 +295,7 @@ def summarise_profile(raw: Path, top: int = 12) -> list[str]:
     return lines
 
 
+ENGINE: dict[str, str] = {}  # --engine key=value: [engine] settings of the bot under test (default: the product's)
 APP_CALLS_PER_MINUTE = 6000  # the product's default WeCom app budget (bot/config.py), used by the bot here
 
 
@@ -320,7 +321,8 @@ class Rig:
             f'[wecom]\ncorp_id = "{CORP_ID}"\nagent_id = 1000002\nsecret = "emulator-secret"\n'
             f'token = "{TOKEN}"\nencoding_aes_key = "{AES_KEY}"\napi_base = "{api_base}"\n'
             f"per_user_per_minute = 1000\nper_user_per_hour = 10000\n"
-            f"app_calls_per_minute = {APP_CALLS_PER_MINUTE}\n", encoding="utf-8")
+            f"app_calls_per_minute = {APP_CALLS_PER_MINUTE}\n"
+            + ("\n[engine]\n" + "".join(f"{k} = {v}\n" for k, v in ENGINE.items()) if ENGINE else ""), encoding="utf-8")
         self.cfg = cfg
         env = {**os.environ, "PYTHONPATH": str(REPO)}
         subprocess.run([sys.executable, "-m", "bot", "--config", str(cfg), "--log-level", "WARNING", "import",
@@ -344,6 +346,8 @@ class Rig:
         if self.keep_log is not None:
             self.keep_log.mkdir(parents=True, exist_ok=True)
             shutil.copy(self.tmp / "bot.log", self.keep_log / f"bot-{self.db}.log")
+            if (self.tmp / "profile.txt").exists():
+                shutil.copy(self.tmp / "profile.txt", self.keep_log / f"profile-{self.db}.txt")
         await self.emulator.stop()
         if self.db != "sqlite":
             drop_pg_database(self.url)
@@ -484,6 +488,9 @@ if __name__ == "__main__":
     ap.add_argument("-c", type=int, default=32, help="concurrent senders")
     ap.add_argument("--db", default="sqlite,postgresql", help="comma-separated: sqlite, postgresql")
     ap.add_argument("--profile", action="store_true", help="sample the bot with py-spy and print where time goes")
-    ap.add_argument("--keep-log", type=Path, help="copy each bot process's log to this folder (bot-<db>.log)")
+    ap.add_argument("--keep-log", type=Path, help="copy each bot process's log (bot-<db>.log) and py-spy samples (profile-<db>.txt) here")
+    ap.add_argument("--engine", action="append", default=[], metavar="KEY=VALUE",
+                    help="an [engine] setting for the bot under test, e.g. sqlite_workers=1 (repeatable)")
     args = ap.parse_args()
+    ENGINE.update(kv.split("=", 1) for kv in args.engine)
     asyncio.run(main(args.users, args.messages, args.c, args.db.split(","), args.profile, args.keep_log))
