@@ -19,6 +19,9 @@ offline; only this pure-Python reader runs at run time):
   thresholds chosen by grouped cross-validation (groups = corpus writers, never split across folds);
 - sentiment: a 3-class (pos/neu/neg) logistic regression; the label is argmax(logit + offset), the
   per-class offsets chosen by the same grouped cross-validation (macro-F1).
+- TF-IDF (`@tfidf 1`): the features are weighted by idf and each reply's vector is L2-normalised; the
+  file stores weights already multiplied by idf, plus idf^2 per feature for the norm (a line with one
+  number is a feature known to the norm only). Files without `@tfidf` are the earlier binary models.
 
 Evidence: a rule signal's span when the rules found the class, else the text feature with the largest
 positive weight for the class. Loaded lazily, once, under a lock; read-only afterwards (thread-safe).
@@ -93,6 +96,8 @@ class Policy:
     # with model_drops_rules: a rule signal is dropped only when P(class) is under min(threshold, rule_floor),
     # so the model overrules a lexicon hit only when it is confident against it (人手不够 alone stays resource)
     rule_floor: float = 1.0
+    # a class the rules vetoed is still reported when the model is this sure (P >= veto_over; > 1: never)
+    veto_over: float = 1.01
 
 
 @dataclass(frozen=True)
@@ -103,6 +108,9 @@ class Model:
     sent_bias: tuple[float, ...]
     sent_offset: tuple[float, ...]
     weights: dict[str, tuple[float, ...]]  # feature -> 4 risk weights (CATEGORIES) + 3 sentiment weights
+    # (+ idf^2 when tfidf: the reply's features are x_f = idf_f / ||idf over the reply's known features||,
+    # the stored weights are already multiplied by idf_f, so z = bias + sum(weights) / norm)
+    tfidf: bool = False
 
 
 def parse_model(lines: list[str]) -> Model:
@@ -116,9 +124,13 @@ def parse_model(lines: list[str]) -> Model:
         (meta if cols[0].startswith("@") else weights)[cols[0]] = vec
     pol = meta.get("@policy", (0.0, 1.0, 0.0, 1.0))
     floor = pol[4] if len(pol) > 4 else 1.0
+    veto_over = pol[5] if len(pol) > 5 else 1.01
+    tfidf = bool(meta.get("@tfidf", (0.0,))[0])
+    if tfidf:  # vocabulary-only lines (the norm needs them) carry just idf^2: pad to 7 zero weights
+        weights = {f: w if len(w) == 8 else (0.0,) * 7 + w for f, w in weights.items()}
     return Model(meta["@risk_bias"], dict(zip(CATEGORIES, meta["@threshold"], strict=True)),
-                 Policy(bool(pol[0]), bool(pol[1]), pol[2], bool(pol[3]), floor), meta["@sent_bias"],
-                 meta["@sent_offset"], weights)
+                 Policy(bool(pol[0]), bool(pol[1]), pol[2], bool(pol[3]), floor, veto_over), meta["@sent_bias"],
+                 meta["@sent_offset"], weights, tfidf)
 
 
 _lock = threading.Lock()
@@ -145,8 +157,11 @@ class Scores:
 
 
 def score(model: Model, feats: dict[str, tuple[int, int]], extra: list[str], lex: float) -> Scores:
-    z0, z1, z2, z3 = model.risk_bias
-    s0, s1, s2 = model.sent_bias
+    """The model's risk probabilities and sentiment logits for one reply's features. A TF-IDF model
+    (``model.tfidf``) divides the sums by the reply's L2 norm: the square root of the summed idf^2
+    (each weight line's 8th number) of its known features, ``n:lex`` counted as lex * idf."""
+    tfidf = model.tfidf
+    z0 = z1 = z2 = z3 = s0 = s1 = s2 = q = 0.0
     best = [0.0, 0.0, 0.0, 0.0]
     spans: list[tuple[int, int] | None] = [None] * 4
     weights = model.weights
@@ -161,6 +176,8 @@ def score(model: Model, feats: dict[str, tuple[int, int]], extra: list[str], lex
         s0 += w[4]
         s1 += w[5]
         s2 += w[6]
+        if tfidf:
+            q += w[7]
         if sp[1] - sp[0] < 2:
             continue  # a single character (累, 烦) is no evidence a person can read
         for k in range(4):
@@ -170,13 +187,18 @@ def score(model: Model, feats: dict[str, tuple[int, int]], extra: list[str], lex
     for f in extra:
         w = weights.get(f)
         if w is not None:
+            q += w[7] if tfidf else 0.0
             for k in range(7):
                 z[k] += w[k]
     w = weights.get("n:lex")
     if w is not None:
         v = max(-LEX_CLIP, min(LEX_CLIP, lex))
+        q += w[7] * v * v if tfidf else 0.0
         for k in range(7):
             z[k] += w[k] * v
+    norm = (math.sqrt(q) or 1.0) if tfidf else 1.0
+    bias = model.risk_bias + model.sent_bias
+    z = [bias[k] + z[k] / norm for k in range(7)]
     risk = tuple(1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, v)))) for v in z[:4])
     sent = tuple(z[4 + k] + model.sent_offset[k] for k in range(3))
     return Scores(risk, tuple(spans), tuple(best), sent)
@@ -192,7 +214,7 @@ def keeps(pol: Policy, thr: float, p: float, ruled: bool, vetoed: bool, evidence
     if ruled:
         return p >= min(thr, pol.rule_floor) or not pol.model_drops_rules
     return (p >= thr and evidence >= pol.min_evidence and span_ok is not None and (span_ok or not pol.guards)
-            and not (pol.vetoes_bind and vetoed))
+            and not (pol.vetoes_bind and vetoed and p < pol.veto_over))
 
 
 def class_facts(det, s: Scores, source: str) -> list[tuple[bool, bool, bool | None]]:
