@@ -77,7 +77,7 @@ def pg_database():
     admin.dispose()
 
 
-def _truncate_pg(url: str) -> None:
+def truncate_pg(url: str) -> None:
     eng = create_engine(url)
     with eng.begin() as c:
         tables = [r[0] for r in c.execute(text(
@@ -93,7 +93,7 @@ def db_url(request, tmp_path):
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'perfbot.db'}"
     url = request.getfixturevalue("pg_database")
-    _truncate_pg(url)
+    truncate_pg(url)
     return url
 
 

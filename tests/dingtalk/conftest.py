@@ -11,7 +11,7 @@ from bot.clock import ManualClock
 from bot.config import Settings
 from bot.demo import seed_demo
 from storage.db import open_database
-from tests.conftest import DEMO_NOW, DEMO_TODAY, make_settings
+from tests.conftest import DEMO_NOW, DEMO_TODAY, make_settings, truncate_pg
 from tests.emulators.dingtalk import DingTalkEmulator, until
 
 
@@ -35,17 +35,28 @@ BotFactory = Callable[..., Awaitable[PerfBot]]
 
 
 @pytest.fixture
-async def make_bot(emu, sqlite_url) -> AsyncIterator[BotFactory]:
-    """``await make_bot()`` → a started bot on the emulator; several calls share the SQLite file."""
+def bot_db_url(request) -> str:
+    """The bots' database: SQLite; ``@pytest.mark.parametrize("bot_db_url", ["sqlite", "postgresql"],
+    indirect=True)`` runs a test on both (PostgreSQL: the run's throwaway database, emptied)."""
+    if getattr(request, "param", "sqlite") == "postgresql":
+        url = request.getfixturevalue("pg_database")
+        truncate_pg(url)
+        return url
+    return request.getfixturevalue("sqlite_url")
+
+
+@pytest.fixture
+async def make_bot(emu, bot_db_url) -> AsyncIterator[BotFactory]:
+    """``await make_bot()`` → a started bot on the emulator; several calls share the database."""
     bots: list[PerfBot] = []
     seeded = False
 
     async def make(connect: bool = True, fast: bool = True, **dingtalk: object) -> PerfBot:
         nonlocal seeded
-        settings = dingtalk_settings(sqlite_url, emu)
+        settings = dingtalk_settings(bot_db_url, emu)
         for k, v in dingtalk.items():
             setattr(settings.dingtalk, k, v)
-        db = open_database(sqlite_url)
+        db = open_database(bot_db_url)
         if not seeded:
             seed_demo(db, settings, today=DEMO_TODAY)
             seeded = True

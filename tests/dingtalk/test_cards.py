@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from cards.model import Button, Card, TagChoice, TagOption
@@ -69,6 +70,7 @@ async def test_approve_an_adjustment_on_dingtalk(emu, make_bot):
     await until(lambda: any("已获陈刚批准" in t for t in emu.api.texts("dt_e101")), what="the requester's note")
 
 
+@pytest.mark.parametrize("bot_db_url", ["sqlite", "postgresql"], indirect=True)
 async def test_a_redelivered_tap_toggles_once_and_leaves_one_redraw_and_no_pending_row(emu, make_bot):
     bot = await make_bot()
     await bot.services.messenger.send_card("E101", visit_card(), key="visit:V0002:card", subject="visit:V0002")
