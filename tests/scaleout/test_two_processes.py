@@ -30,7 +30,7 @@ from bot.demo import seed_demo
 from storage import outbox as ob
 from storage.db import Database, open_database
 from storage.models import Employee, InboundEvent, OutboxMessage, SchedulerLease
-from tests.conftest import REPO, _truncate_pg
+from tests.conftest import REPO, truncate_pg
 from tests.emulators.wecom import WeComEmulator
 from tests.emulators.wecom_driver import CallbackDriver
 from tests.wecom.conftest import AES_KEY, CORP_ID, TOKEN
@@ -152,7 +152,7 @@ def add_employees(db: Database, prefix: str, n: int) -> list[str]:
 
 async def test_two_processes_share_one_postgresql(pg_database, tmp_path) -> None:
     url = pg_database
-    _truncate_pg(url)
+    truncate_pg(url)
     db = open_database(url)
     settings = load_settings(REPO / "config.example.toml", env={})
     settings.storage.url = url
