@@ -64,13 +64,11 @@ MIN_DF = 3
 # TF-IDF (default since issue 14's fourth round, chosen from ~30 variants under writer-grouped CV): binary features times idf
 # (log((1+n)/(1+df))+1 over the training rows), each reply L2-normalised; C 32, prune 0.3 in that space.
 # CV_GROUP=writer: risk micro-F1 0.866 -> 0.875 (0.881 with veto_over), sentiment macro-F1 0.860 -> 0.870.
-# TFIDF=idf: idf-scaled binary features without the norm; the weights fold into today's file format
-# (v = w * idf, pruned on |v| >= PRUNE), so nlp/reply_model.py needs no change: C 0.1, sentiment C 0.1.
-IDF_MODE = os.environ.get("TFIDF", "l2")  # l2 | idf | 0
-TFIDF = IDF_MODE == "l2"
-PRUNE = float(os.environ.get("PRUNE", "0.3" if TFIDF else "0.2"))  # 10,200 corpus rows: 0.15 -> 18,400 features, 1.03 MB, CV 0.870; 0.2 -> 13,400, 0.75 MB, 0.869
-RISK_C = float(os.environ.get("RISK_C", "32.0" if TFIDF else "0.1" if IDF_MODE == "idf" else "1.0"))  # grouped CV on 32 personas: 0.25 0.818, 0.5 0.817, 1.0 0.822, 2.0 0.822
-SENT_C = float(os.environ.get("SENT_C", "0.1" if IDF_MODE == "idf" else "0.5"))
+# (idf-scaled features without the norm measured the same risk figure and a worse sentiment: not kept.)
+TFIDF = os.environ.get("TFIDF", "1") != "0"  # TFIDF=0: the plain binary features of the earlier rounds
+PRUNE = float(os.environ.get("PRUNE", "0.3" if TFIDF else "0.2"))  # binary, 10,200 corpus rows: 0.15 -> 18,400 features, 1.03 MB, CV 0.870; 0.2 -> 13,400, 0.75 MB, 0.869
+RISK_C = float(os.environ.get("RISK_C", "32.0" if TFIDF else "1.0"))  # binary, grouped CV on 32 personas: 0.25 0.818, 0.5 0.817, 1.0 0.822, 2.0 0.822
+SENT_C = float(os.environ.get("SENT_C", "0.5"))
 CORPUS_WEIGHT = float(os.environ.get("CORPUS_WEIGHT", "2.0"))  # sample weight of a corpus row
 RISK_CW = None if os.environ.get("RISK_CW") == "none" else "balanced"
 MIN_PRECISION = 0.87  # THR_RULE=precision: per-class out-of-fold precision floor (target 0.85, a margin)
@@ -127,13 +125,12 @@ def fit(rows: list[dict]):
     vec = DictVectorizer()
     x = vec.fit_transform([{f: v for f, v in r["_feats"].items() if f in keep} for r in rows])
     idf = None
-    if IDF_MODE in ("l2", "idf"):
+    if TFIDF:
         import numpy as np
         import scipy.sparse as sp
         df_col = np.asarray((x != 0).sum(axis=0)).ravel()
         idf = np.log((1 + x.shape[0]) / (1 + df_col)) + 1
         x = x @ sp.diags(idf)
-    if TFIDF:
         norm = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
         norm[norm == 0] = 1.0
         x = sp.diags(1.0 / norm) @ x
@@ -159,10 +156,8 @@ def to_model(fitted, thr: dict[str, float] | None = None, off: tuple[float, ...]
     weights = {}
     for j, f in enumerate(vec.get_feature_names_out()):
         w = tuple(round(float(c[j]), 3) for c in cols)
-        if IDF_MODE == "idf":  # fold idf into the weights: today's format and score()
-            w = tuple(round(float(c[j] * idf[j]), 3) for c in cols)
         keep = max(abs(v) for v in w) >= PRUNE
-        if idf is not None and IDF_MODE == "l2":  # weights times idf; every known feature stays (the norm needs its idf^2)
+        if idf is not None:  # weights times idf; every known feature stays (the norm needs its idf^2)
             w = tuple(round(v * float(idf[j]), 3) for v in w) if keep else (0.0,) * 7
             weights[str(f)] = (*w, round(float(idf[j]) ** 2, 2))
         elif keep:
