@@ -88,8 +88,8 @@ class Dispatcher:
             try:
                 event = event_from_dict(row.payload)
             except (KeyError, TypeError, ValueError) as exc:
-                # Not an event (a DingTalk tag toggle interrupted mid-way records its own payload):
-                # nothing to replay. Close it, so it never again stands in front of the others.
+                # Not an event (e.g. a tag-toggle row left by a version before toggles became one
+                # transaction): nothing to replay. Close it, so it never again stands in front of the others.
                 log.warning("pending inbound %s is not a replayable event (%r); marked failed", row.key, exc)
                 await db.run(inbox.finish, db, row.key, now, error=f"not replayable: {exc!r}"[:500])
                 continue

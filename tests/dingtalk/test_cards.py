@@ -5,12 +5,13 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from bot.app import PerfBot
 from cards.model import Button, Card, TagChoice, TagOption
 from storage import cardstore
 from storage.models import InboundEvent, OutboxMessage
 from tests.adjust.util import recorded_cards
-from tests.emulators.dingtalk import until
-from tests.emulators.dingtalk_api import card_buttons, card_text
+from tests.emulators.dingtalk import DingTalkEmulator, until
+from tests.emulators.dingtalk_api import CardState, card_buttons, card_text
 
 REQUEST = "申请把新客户签约数目标从18调到17，原因：XX医院招标推迟到明年一季度"
 
@@ -21,12 +22,17 @@ def visit_card() -> Card:
         "visit_tags", opts, max_selected=2, submit=Button("提交", "visit:tags:V0001:v1")))
 
 
+async def sent_visit_card(bot: PerfBot, emu: DingTalkEmulator, visit: str) -> CardState:
+    """Send E101 the visit card of ``visit``; the card as the emulator shows it, once the bot recorded it."""
+    await bot.services.messenger.send_card("E101", visit_card(), key=f"visit:{visit}:card", subject=f"visit:{visit}")
+    await until(lambda: emu.api.card_of("dt_e101") is not None)
+    await until(lambda: cardstore.for_subject(bot.db, f"visit:{visit}"), what="the worker to record the card it sent")
+    return emu.api.card_of("dt_e101")
+
+
 async def test_tags_toggle_one_tap_at_a_time_then_submit_with_the_selection(emu, make_bot):
     bot = await make_bot()
-    await bot.services.messenger.send_card("E101", visit_card(), key="visit:V0001:card", subject="visit:V0001")
-    await until(lambda: emu.api.card_of("dt_e101") is not None)
-    card = emu.api.card_of("dt_e101")
-    await until(lambda: cardstore.for_subject(bot.db, "visit:V0001"), what="the worker to record the card it sent")
+    card = await sent_visit_card(bot, emu, "V0001")
     for label, version in (("沟通质量好", 2), ("价格异议", 3), ("竞品威胁", 4), ("价格异议", 5)):
         await emu.acked(await emu.click("dt_e101", label))
         await until(lambda v=version: card.versions == v, what=f"the card to show the tap on {label}")
@@ -73,10 +79,7 @@ async def test_approve_an_adjustment_on_dingtalk(emu, make_bot):
 @pytest.mark.parametrize("bot_db_url", ["sqlite", "postgresql"], indirect=True)
 async def test_a_redelivered_tap_toggles_once_and_leaves_one_redraw_and_no_pending_row(emu, make_bot):
     bot = await make_bot()
-    await bot.services.messenger.send_card("E101", visit_card(), key="visit:V0002:card", subject="visit:V0002")
-    await until(lambda: emu.api.card_of("dt_e101") is not None)
-    card = emu.api.card_of("dt_e101")
-    await until(lambda: cardstore.for_subject(bot.db, "visit:V0002"), what="the worker to record the card it sent")
+    card = await sent_visit_card(bot, emu, "V0002")
     frame = emu.click_frame("dt_e101", card, "沟通质量好")
     await emu.acked(await emu.push(frame))
     await emu.acked(await emu.push(frame))  # the same frame again (same messageId): not a second tap
