@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from storage import identity
 from storage.db import Database
 from storage.models import Employee
 
@@ -46,7 +47,7 @@ def named_in(db: Database, text: str, max_len: int = 4) -> list[Employee]:
     up in the name index, so the cost does not grow with the number of employees."""
     text = "".join(text.split())
     subs = {text[i:i + n] for n in range(2, max_len + 1) for i in range(len(text) - n + 1)}
-    subs = {x for x in subs if not x.isascii()}
+    subs = {x for x in subs if not x.isascii()} & identity.active_names(db)
     if not subs:
         return []
     with db.session() as s:

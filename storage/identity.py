@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+import weakref
 
 from sqlalchemy import select
 
@@ -17,6 +18,8 @@ from storage.db import Database
 from storage.models import Employee
 
 TTL_SECONDS = 60.0
+# The keys an employee is looked up by: the employee id (None) and each platform's user id.
+ALIASES: tuple[str | None, ...] = (None, "wecom_userid", "dingtalk_userid")
 _generation = 0
 _gen_lock = threading.Lock()
 
@@ -56,7 +59,12 @@ class IdentityCache:
         with self._lock:
             if len(self._entries) > 200_000:  # far above any real organisation; keep memory bounded
                 self._entries.clear()
-            self._entries[key] = (now + self.ttl, emp)
+            entry = (now + self.ttl, emp)
+            self._entries[key] = entry
+            if emp is not None:  # found by a platform id: its employee id is known too (and vice versa)
+                for alias in ALIASES:
+                    if (v := emp.id if alias is None else getattr(emp, alias, None)):
+                        self._entries.setdefault((alias, v), entry)
         return emp
 
     def _load(self, column: str | None, value: str) -> Employee | None:
@@ -68,3 +76,23 @@ class IdentityCache:
         if emp is not None and not emp.active:
             return None
         return emp
+
+
+_names: weakref.WeakKeyDictionary[Database, tuple[float, int, frozenset[str]]] = weakref.WeakKeyDictionary()
+_names_lock = threading.Lock()
+
+
+def active_names(db: Database, clock=time.monotonic) -> frozenset[str]:  # noqa: ANN001
+    """Every active employee's name, cached like identities (``TTL_SECONDS``, dropped by
+    ``invalidate()``): most questions name nobody, and this answers that without a query."""
+    now = clock()
+    with _names_lock:
+        hit = _names.get(db)
+        if hit is not None and hit[0] > now and hit[1] == _generation:
+            return hit[2]
+        generation = _generation
+    with db.session() as s:
+        names = frozenset(s.execute(select(Employee.name).where(Employee.active).distinct()).scalars())
+    with _names_lock:
+        _names[db] = (now + TTL_SECONDS, generation, names)
+    return names

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import create_engine, event, func, select, text
 
 from bot.app import PerfBot
 from bot.channels.terminal import TerminalChannel
@@ -120,6 +120,31 @@ async def test_identity_cache_sees_an_import_at_once(chat):
         s.add(emp)
     identity.invalidate()  # what the importer and directory sync call
     assert bot.dispatcher.identity.lookup(None, "E101").name == "张伟伟"
+
+
+async def test_identity_found_by_platform_id_is_known_by_employee_id(chat):
+    """An employee looked up by their WeCom id is then found by their employee id (and DingTalk id)
+    without another query: the handler's own lookup after the dispatcher's costs nothing."""
+    bot = chat.bot
+    with bot.db.session() as s:
+        emp = s.get(Employee, "E101")
+        wecom_id, dingtalk_id = emp.wecom_userid, emp.dingtalk_userid
+    assert wecom_id and dingtalk_id
+    cache = identity.IdentityCache(bot.db)
+    assert cache.lookup("wecom_userid", wecom_id).id == "E101"
+    statements: list[str] = []
+
+    def count(_conn, _cursor, statement, *_rest) -> None:  # noqa: ANN001
+        statements.append(statement)
+
+    event.listen(bot.db.engine, "before_cursor_execute", count)
+    try:
+        assert cache.lookup(None, "E101").name == "张伟"
+        assert cache.lookup("dingtalk_userid", dingtalk_id).id == "E101"
+    finally:
+        event.remove(bot.db.engine, "before_cursor_execute", count)
+    assert statements == []
+    assert (cache.hits, cache.misses) == (2, 1)
 
 
 # -- through the WeCom emulator -----------------------------------------------------------------------
