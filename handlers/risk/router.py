@@ -44,16 +44,19 @@ async def record_replies(services: Services, employee_id: str, items: list[tuple
                          raised: list[RiskFlag] | None = None) -> list[ReplyAnalysis | None]:
     """:func:`record_reply` for several replies of one employee at once, ``(text, source, ref)``
     each, in order (the three parts of a check-in): the same result as recording them one by one,
-    with one read of what was stored before, one insert and one read of the employee's recent
-    analyses instead of one of each per reply."""
+    with one read (what was stored before under these refs and the employee's recent analyses) and
+    one insert instead of one of each per reply."""
     services = getattr(services, "services", services)
     out: list[ReplyAnalysis | None] = [None] * len(items)
     todo = [i for i, (text, _s, _r) in enumerate(items) if text and text.strip()]
     if not todo:
         return out
-    earlier = risk.analyses_by_ref(services.db, [items[i][2] for i in todo])
+    now = services.now()
+    policy = rules.Rules.from_policy(services.settings.policy)
+    known = risk.analyses_context(services.db, employee_id, [items[i][2] for i in todo], now, policy,
+                                  any(items[i][1] == "checkin" for i in todo))  # before these replies
     for i in todo:
-        out[i] = earlier.get(items[i][2])
+        out[i] = known.by_ref.get(items[i][2])
     todo = [i for i in todo if out[i] is None and items[i][2] not in {items[j][2] for j in todo if j < i}]
     if not todo:
         return out
@@ -61,7 +64,6 @@ async def record_replies(services: Services, employee_id: str, items: list[tuple
     if emp is None:
         log.warning("record_reply %s: unknown employee %r; reply not analysed", items[todo[0]][2], employee_id)
         return out
-    now = services.now()
     new: list[ReplyAnalysis] = []
     for i in todo:
         text, source, ref = items[i]
@@ -71,9 +73,7 @@ async def record_replies(services: Services, employee_id: str, items: list[tuple
             score=result.score, created_at=now,
             risks=[{"category": r.category, "evidence": r.evidence, "start": r.start, "end": r.end,
                     "severity": r.severity} for r in result.risks]))
-    policy = rules.Rules.from_policy(services.settings.policy)
-    recent, history = risk.recent_analyses(services.db, employee_id, now, policy,
-                                            any(r.source == "checkin" for r in new))  # before these replies
+    recent, history = known.recent, known.history
     if not risk.save_analyses(services.db, new):  # the same replies were recorded concurrently
         return [out[i] if i not in todo else risk.get_analysis(services.db, items[i][2]) for i in range(len(items))]
     touched: dict[int, tuple[RiskFlag, bool]] = {}  # flag id -> (newest state, created by these replies)

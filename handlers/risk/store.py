@@ -8,9 +8,10 @@ week absorbs further evidence of the same week instead of reappearing.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 
-from sqlalchemy import select
+from sqlalchemy import and_, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from handlers.common.calendar import week_of
@@ -28,36 +29,54 @@ def get_analysis(db: Database, ref: str) -> ReplyAnalysis | None:
         return s.execute(select(ReplyAnalysis).where(ReplyAnalysis.ref == ref)).scalar()
 
 
-def analyses_by_ref(db: Database, refs: list[str]) -> dict[str, ReplyAnalysis]:
+@dataclass
+class Context:
+    """What recording new replies reads, in one query: the analyses already stored under their refs
+    (a redelivered reply is not analysed twice), the employee's analyses of the last ``repeat_days``
+    days (oldest first) and, when asked, their latest check-in analyses (newest first)."""
+
+    by_ref: dict[str, ReplyAnalysis]
+    recent: list[ReplyAnalysis]
+    history: list[ReplyAnalysis]
+
+
+def analyses_context(db: Database, employee_id: str, refs: list[str], now: datetime, policy: rules.Rules,
+                     checkin: bool) -> Context:
+    since = now - timedelta(days=policy.repeat_days)
+    mine = ReplyAnalysis.employee_id == employee_id
+    wanted = [ReplyAnalysis.ref.in_(refs), and_(mine, ReplyAnalysis.created_at >= since,
+                                                ReplyAnalysis.created_at <= now)]
+    if checkin:  # the newest HISTORY check-in analyses: every row the trend rule may read is returned
+        wanted.append(ReplyAnalysis.id.in_(
+            select(ReplyAnalysis.id).where(mine, ReplyAnalysis.source == "checkin", ReplyAnalysis.created_at <= now)
+            .order_by(ReplyAnalysis.created_at.desc(), ReplyAnalysis.id.desc()).limit(HISTORY)))
     with db.session() as s:
-        return {r.ref: r for r in s.execute(select(ReplyAnalysis).where(ReplyAnalysis.ref.in_(refs))).scalars()}
+        rows = list(s.execute(select(ReplyAnalysis).where(or_(*wanted))).scalars())
+    refs_set = set(refs)
+    own = [r for r in rows if r.employee_id == employee_id and r.created_at <= now]
+    recent = sorted((r for r in own if r.created_at >= since), key=lambda r: (r.created_at, r.id))
+    history = [] if not checkin else sorted((r for r in own if r.source == "checkin"),
+                                            key=lambda r: (r.created_at, r.id), reverse=True)[:HISTORY]
+    return Context({r.ref: r for r in rows if r.ref in refs_set}, recent, history)
+
+
+_ANALYSES = ReplyAnalysis.__table__
 
 
 def save_analyses(db: Database, rows: list[ReplyAnalysis]) -> bool:
-    """Store analyses in one insert; False when one of their ``ref`` was stored before."""
+    """Store analyses in one statement (their ids are set from it); False when one of their ``ref``
+    was stored before."""
+    cols = [c.name for c in _ANALYSES.columns if c.name != "id"]
     try:
         with db.session() as s:
-            s.add_all(rows)
-        return True
+            got = dict(s.connection().execute(
+                insert(_ANALYSES).values([{c: getattr(r, c) for c in cols} for r in rows])
+                .returning(_ANALYSES.c.ref, _ANALYSES.c.id)).all())
     except IntegrityError:
         return False
-
-
-def recent_analyses(db: Database, employee_id: str, now: datetime, policy: rules.Rules, checkin: bool) -> tuple[
-        list[ReplyAnalysis], list[ReplyAnalysis]]:
-    """What the flag rules read besides a new analysis: the employee's analyses of the last
-    ``repeat_days`` days (oldest first) and, when ``checkin``, their latest check-in analyses (newest
-    first)."""
-    since = now - timedelta(days=policy.repeat_days)
-    with db.session() as s:
-        recent = list(s.execute(select(ReplyAnalysis).where(
-            ReplyAnalysis.employee_id == employee_id, ReplyAnalysis.created_at >= since,
-            ReplyAnalysis.created_at <= now).order_by(ReplyAnalysis.created_at, ReplyAnalysis.id)).scalars())
-        history = [] if not checkin else list(s.execute(select(ReplyAnalysis).where(
-            ReplyAnalysis.employee_id == employee_id, ReplyAnalysis.source == "checkin",
-            ReplyAnalysis.created_at <= now).order_by(ReplyAnalysis.created_at.desc(), ReplyAnalysis.id.desc())
-            .limit(HISTORY)).scalars())
-    return recent, history
+    for r in rows:
+        r.id = got[r.ref]
+    return True
 
 
 def raise_flag(db: Database, employee_id: str, category: str, rule: str, evidence: list[dict],
