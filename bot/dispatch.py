@@ -58,7 +58,7 @@ class Dispatcher:
 
     async def _write_accepted(self, events: list[InboundEvent]) -> set[str]:
         db = self.services.db
-        return await db.run(inbox.accept_many, db, [(e.key, e.channel, e.to_dict()) for e in events],
+        return await db.run_accept(inbox.accept_many, db, [(e.key, e.channel, e.to_dict()) for e in events],
                             self.services.now())
 
     def schedule(self, event: InboundEvent, block: bool = False) -> asyncio.Future[None] | None:

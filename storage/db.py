@@ -80,6 +80,7 @@ class Database:
         self.is_sqlite = self.url.startswith("sqlite")
         self.run_threads = 2 if self.is_sqlite else 4
         self._pool: ThreadPoolExecutor | None = None
+        self._accept_pool: ThreadPoolExecutor | None = None
         self.commits = 0  # transactions committed by this process (benchmarks, tests)
         # SQLite has one writer at a time and its busy handler waits by polling (sleeps of up to
         # 100 ms). Units of work and inbound acceptance queue on this in-process gate instead, so the
@@ -108,11 +109,20 @@ class Database:
         (dropped connection, serialization failure, busy database) is retried a few times."""
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=self.run_threads, thread_name_prefix="db")
+        return await self._run_on(self._pool, functools.partial(fn, *args, **kwargs))
+
+    async def run_accept(self, fn: Callable[..., T], *args: Any) -> T:
+        """:meth:`run` on a thread of its own, for storing inbound events before they are
+        acknowledged: the acknowledgement never queues behind outbox rounds in the shared pool."""
+        if self._accept_pool is None:
+            self._accept_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="db-accept")
+        return await self._run_on(self._accept_pool, functools.partial(fn, *args))
+
+    async def _run_on(self, pool: ThreadPoolExecutor, call: Callable[[], T]) -> T:
         loop = asyncio.get_running_loop()
-        call = functools.partial(fn, *args, **kwargs)
         for attempt in range(RUN_RETRIES + 1):
             try:
-                return await loop.run_in_executor(self._pool, call)
+                return await loop.run_in_executor(pool, call)
             except Exception as exc:
                 if attempt == RUN_RETRIES or not is_transient(exc):
                     raise
@@ -198,9 +208,10 @@ class Database:
             command.upgrade(cfg, "head")
 
     def dispose(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
-            self._pool = None
+        for pool in (self._pool, self._accept_pool):
+            if pool is not None:
+                pool.shutdown(wait=True)
+        self._pool = self._accept_pool = None
         self.engine.dispose()
 
 

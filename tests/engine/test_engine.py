@@ -4,6 +4,7 @@ queues that lose nothing, readiness and metrics, transient database errors retri
 from __future__ import annotations
 
 import asyncio
+import threading
 from pathlib import Path
 
 import aiohttp
@@ -145,6 +146,24 @@ async def test_identity_found_by_platform_id_is_known_by_employee_id(chat):
         event.remove(bot.db.engine, "before_cursor_execute", count)
     assert statements == []
     assert (cache.hits, cache.misses) == (2, 1)
+
+
+async def test_acceptance_does_not_queue_behind_busy_database_threads(chat_any_db):
+    """With every thread of the shared database pool busy (outbox rounds, say), an inbound event is
+    still stored, and so acknowledged, at once: acceptance has a thread of its own."""
+    bot = chat_any_db.bot
+    release = threading.Event()
+    blockers = [asyncio.ensure_future(bot.db.run(release.wait, 30)) for _ in range(bot.db.run_threads)]
+    try:
+        await asyncio.sleep(0.05)  # let the blockers occupy the pool
+        event = chat_any_db.terminal.text_event("E101", "帮助")
+        assert await asyncio.wait_for(bot.dispatcher._accept.accept(event), timeout=20)
+        assert not any(b.done() for b in blockers)  # the pool was still busy when it was accepted
+        with bot.db.session() as s:
+            assert s.execute(select(InboundEvent.status).where(InboundEvent.key == event.key)).scalar() == "pending"
+    finally:
+        release.set()
+        await asyncio.gather(*blockers)
 
 
 # -- through the WeCom emulator -----------------------------------------------------------------------
