@@ -125,6 +125,11 @@ def decide(rid: str, field: str, mine, second, adj, guideline=None) -> tuple[obj
     return mine, "writer"
 
 
+def writer_order(p: Path) -> tuple:
+    """w2 before w10: a later writer's row that repeats an earlier writer's is the one dropped."""
+    return tuple(int(x) if x.isdigit() else x for x in re.split(r"(\d+)", p.stem))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--src", default="/work/corpus")
@@ -142,7 +147,7 @@ def main() -> None:
     report: dict[str, list[str]] = {}
     for kind, validate in (("replies", valid_reply), ("questions", valid_question)):
         rows, ids, texts = [], set(), []
-        for p in sorted(src.glob(f"{kind}_*.jsonl")):
+        for p in sorted(src.glob(f"{kind}_*.jsonl"), key=writer_order):
             for r in read(p):
                 why = "duplicate id" if r.get("id") in ids else "no writer" if not r.get("writer") else validate(r)
                 k = key(r.get("text") or "")
