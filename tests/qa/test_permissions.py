@@ -5,7 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from handlers.common.goals import format_progress, goals_of
-from storage.models import Task
+from storage import identity
+from storage.models import Employee, Task
 from tests.conftest import DEMO_TODAY, texts
 
 
@@ -52,3 +53,15 @@ async def test_mentioning_own_manager_or_self_is_fine(chat):
 
 async def test_hr_is_not_a_back_door(chat):
     assert "张伟不在你的团队里" in texts(await chat.say("张伟的KPI进度", as_="E002"))
+
+
+async def test_a_report_added_by_an_import_is_found_by_name_at_once(chat):
+    """Colleagues' names are cached (most questions name nobody); an import drops that cache, so a
+    manager can ask about a new report in the very next message."""
+    first = texts(await chat.say("钟离秋本月还有哪些任务", as_="E100"))
+    assert not first.startswith("钟离秋本月")  # nobody of that name yet: the manager's own tasks
+    with chat.bot.db.session() as s:
+        s.add(Employee(id="E199", name="钟离秋", manager_id="E100"))
+    identity.invalidate()  # what the importer and directory sync call
+    answer = texts(await chat.say("钟离秋本月还有哪些任务", as_="E100"))
+    assert answer.startswith("钟离秋本月")
