@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
+from typing import Any
 
-from sqlalchemy import and_, insert, or_, select
+from sqlalchemy import and_, bindparam, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from handlers.common.calendar import week_of
@@ -40,18 +41,28 @@ class Context:
     history: list[ReplyAnalysis]
 
 
+def _context_query(checkin: bool) -> Any:
+    mine = ReplyAnalysis.employee_id == bindparam("employee")
+    wanted = [ReplyAnalysis.ref.in_(bindparam("refs", expanding=True)),
+              and_(mine, ReplyAnalysis.created_at >= bindparam("since"), ReplyAnalysis.created_at <= bindparam("now"))]
+    if checkin:  # the newest HISTORY check-in analyses: every row the trend rule may read is returned
+        wanted.append(ReplyAnalysis.id.in_(
+            select(ReplyAnalysis.id).where(mine, ReplyAnalysis.source == "checkin",
+                                           ReplyAnalysis.created_at <= bindparam("now"))
+            .order_by(ReplyAnalysis.created_at.desc(), ReplyAnalysis.id.desc()).limit(HISTORY)))
+    return select(ReplyAnalysis).where(or_(*wanted))
+
+
+# Built once (bound parameters only): building and compiling it per reply cost more than running it.
+_CONTEXT = {checkin: _context_query(checkin) for checkin in (False, True)}
+
+
 def analyses_context(db: Database, employee_id: str, refs: list[str], now: datetime, policy: rules.Rules,
                      checkin: bool) -> Context:
     since = now - timedelta(days=policy.repeat_days)
-    mine = ReplyAnalysis.employee_id == employee_id
-    wanted = [ReplyAnalysis.ref.in_(refs), and_(mine, ReplyAnalysis.created_at >= since,
-                                                ReplyAnalysis.created_at <= now)]
-    if checkin:  # the newest HISTORY check-in analyses: every row the trend rule may read is returned
-        wanted.append(ReplyAnalysis.id.in_(
-            select(ReplyAnalysis.id).where(mine, ReplyAnalysis.source == "checkin", ReplyAnalysis.created_at <= now)
-            .order_by(ReplyAnalysis.created_at.desc(), ReplyAnalysis.id.desc()).limit(HISTORY)))
     with db.session() as s:
-        rows = list(s.execute(select(ReplyAnalysis).where(or_(*wanted))).scalars())
+        rows = list(s.execute(_CONTEXT[checkin], {"employee": employee_id, "refs": refs, "since": since,
+                                                  "now": now}).scalars())
     refs_set = set(refs)
     own = [r for r in rows if r.employee_id == employee_id and r.created_at <= now]
     recent = sorted((r for r in own if r.created_at >= since), key=lambda r: (r.created_at, r.id))
@@ -63,15 +74,17 @@ def analyses_context(db: Database, employee_id: str, refs: list[str], now: datet
 _ANALYSES = ReplyAnalysis.__table__
 
 
+_INSERT_ANALYSES = insert(_ANALYSES).returning(_ANALYSES.c.ref, _ANALYSES.c.id)
+_ANALYSIS_COLUMNS = [c.name for c in _ANALYSES.columns if c.name != "id"]
+
+
 def save_analyses(db: Database, rows: list[ReplyAnalysis]) -> bool:
     """Store analyses in one statement (their ids are set from it); False when one of their ``ref``
     was stored before."""
-    cols = [c.name for c in _ANALYSES.columns if c.name != "id"]
     try:
         with db.session() as s:
             got = dict(s.connection().execute(
-                insert(_ANALYSES).values([{c: getattr(r, c) for c in cols} for r in rows])
-                .returning(_ANALYSES.c.ref, _ANALYSES.c.id)).all())
+                _INSERT_ANALYSES, [{c: getattr(r, c) for c in _ANALYSIS_COLUMNS} for r in rows]).all())
     except IntegrityError:
         return False
     for r in rows:
