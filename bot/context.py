@@ -22,6 +22,10 @@ class Ctx:
     employee: Employee
     event: InboundEvent
     _seq: itertools.count = field(default_factory=lambda: itertools.count(1))
+    # True once this event has read that the employee has no conversation and started none since:
+    # ending a flow then has nothing to delete (the event holds the employee's lock, so nobody else
+    # starts one meanwhile).
+    _no_conversation: bool = False
 
     # -- shortcuts --------------------------------------------------------------------------
     @property
@@ -74,13 +78,24 @@ class Ctx:
 
     # -- conversation state -----------------------------------------------------------------
     def conversation(self) -> Conversation | None:
-        return conversations.get(self.db, self.employee.id)
+        return self.saw_conversation(conversations.get(self.db, self.employee.id))
+
+    def saw_conversation(self, conv: Conversation | None) -> Conversation | None:
+        """Note what a read of the employee's conversation found (routing reads it once per event)."""
+        self._no_conversation = conv is None
+        return conv
 
     def start_flow(self, flow: str, step: str, data: dict[str, Any] | None = None) -> None:
+        self._no_conversation = False
         conversations.start(self.db, self.employee.id, flow, step, data or {}, self.now())
 
     def set_step(self, step: str, data: dict[str, Any]) -> None:
+        self._no_conversation = False
         conversations.update(self.db, self.employee.id, step, data, self.now())
 
     def end_flow(self, flow: str | None = None) -> None:
+        if self._no_conversation:
+            return
         conversations.clear(self.db, self.employee.id, flow)
+        if flow is None:
+            self._no_conversation = True

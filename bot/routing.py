@@ -143,7 +143,7 @@ class Routing:
         await route.handler(ctx, event, action, *args)
 
     async def route_text(self, ctx: Ctx, msg: TextMessage) -> None:
-        conv = conversations.get(ctx.db, ctx.employee.id)
+        conv = ctx.saw_conversation(conversations.get(ctx.db, ctx.employee.id))
         if await self._route_text(ctx, msg, conv) and conv is not None:
             await self._reprompt(ctx, conv)
 
