@@ -29,19 +29,21 @@ class AppLimiter:
         self.prefetch = max(1, min(20, limit // 10))
         self._pool, self._pool_window = 0, -1  # permits fetched for this process, and their window
         self._urgent = 0  # urgent callers waiting (replies to someone who just wrote)
-        # Urgent calls granted per window: the share kept for replies follows their demand (bulk_cap).
-        self._urgent_used: dict[int, int] = {}  # window start -> urgent calls granted in this process
+        # Urgent calls asked for per window, granted or not: the share kept for replies follows their
+        # demand (bulk_cap). Counting only the granted ones let a window that bulk sends had filled
+        # set the next window's share too low, and replies caught up a quarter per window.
+        self._urgent_wanted: dict[int, int] = {}  # window start -> urgent calls asked for in this process
 
     def bulk_cap(self, window: int) -> int:
         """How much of ``window`` non-urgent callers may use: the budget minus the replies' share,
-        which is at least RESERVED_FOR_REPLIES_PERCENT and grows with the replies this process sent
-        in the previous window (plus a quarter), up to MAX_RESERVED_PERCENT. Tiny budgets are not
-        split."""
+        which is at least RESERVED_FOR_REPLIES_PERCENT and grows with the replies this process asked
+        to send in the previous or this window (plus a quarter), up to MAX_RESERVED_PERCENT. Tiny
+        budgets are not split."""
         if self.limit < 10:
             return self.limit
-        for old in [w for w in self._urgent_used if w < window - self.window]:
-            del self._urgent_used[old]
-        recent = max(self._urgent_used.get(window - self.window, 0), self._urgent_used.get(window, 0))
+        for old in [w for w in self._urgent_wanted if w < window - self.window]:
+            del self._urgent_wanted[old]
+        recent = max(self._urgent_wanted.get(window - self.window, 0), self._urgent_wanted.get(window, 0))
         reserve = max(self.limit * RESERVED_FOR_REPLIES_PERCENT // 100, recent + recent // 4)
         return self.limit - min(reserve, self.limit * MAX_RESERVED_PERCENT // 100)
 
@@ -69,20 +71,22 @@ class AppLimiter:
         if urgent:
             self._urgent += 1
         try:
-            window = await self._permit(n, urgent)
+            await self._permit(n, urgent)
         finally:
             if urgent:
                 self._urgent -= 1
-        if urgent:
-            self._urgent_used[window] = self._urgent_used.get(window, 0) + n
 
     async def _permit(self, n: int, urgent: bool) -> int:
         """Wait for ``n`` permits (from this process's pool or the shared budget); returns their window."""
+        counted = None  # the window in which this urgent request was last counted as demand
         while True:
             if not urgent and self._urgent:
                 await asyncio.sleep(0.005)
                 continue
             window = self._start(time.time())
+            if urgent and counted != window:
+                self._urgent_wanted[window] = self._urgent_wanted.get(window, 0) + n
+                counted = window
             if self._pool_window == window and self._pool >= n:
                 self._pool -= n
                 return window

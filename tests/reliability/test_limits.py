@@ -4,6 +4,7 @@ accounting, and an app budget that several processes share without exceeding it.
 from __future__ import annotations
 
 import asyncio
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from bot.ratelimit import AppLimiter
@@ -94,5 +95,26 @@ async def test_the_share_kept_for_replies_grows_with_their_demand(sqlite_url: st
         assert not bulk.done(), "bulk sends ate into the replies' share"
         await asyncio.wait_for(limiter.take(urgent=True), 10)
         bulk.cancel()
+    finally:
+        db.dispose()
+
+
+async def test_replies_held_back_by_a_full_window_keep_their_share_in_the_next(sqlite_url: str) -> None:
+    """Bulk sends had taken 80 of a 100-call window when 30 replies came: 20 go out at once, 10 in
+    the next window, and that window keeps the replies' whole demand (30 plus a quarter) from bulk
+    sends, not only the 20 that fitted (which let replies catch up by a quarter per window)."""
+    db = open_database(sqlite_url)
+    try:
+        limiter = AppLimiter(db, "wecom:carry-test", limit=100, window_seconds=5)
+        limiter.prefetch = 1
+        await asyncio.sleep(5 - time.time() % 5 + 0.01)  # start at a window's beginning
+        window = int(time.time() // 5) * 5
+        for _ in range(80):
+            await asyncio.wait_for(limiter.take(), 10)
+        replies = [asyncio.create_task(limiter.take(urgent=True)) for _ in range(30)]
+        await asyncio.sleep(0.3)
+        assert sum(r.done() for r in replies) == 20  # the rest of this window
+        await asyncio.wait_for(asyncio.gather(*replies), 15)  # the other 10 in the next window
+        assert limiter.bulk_cap(window + 5) <= 100 - (30 + 30 // 4)
     finally:
         db.dispose()
