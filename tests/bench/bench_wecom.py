@@ -16,7 +16,8 @@ handler, side by side in one run, on SQLite and PostgreSQL.
   (callback sent → the emulator received the reply to that user), commits per message (the bot's
   own counter; on PostgreSQL also pg_stat_database), maximum event-loop lag, RSS, and the time to
   drain the backlog after the load stops.
-- Phase B (open loop at half the bot's measured end-to-end rate): reply latency p50/p99.
+- Phase B (open loop at half the bot's measured end-to-end rate): reply latency p50/p99, split by
+  the bot's own tables into processing (received -> done) and the reply's wait in the outbox.
 - ``--profile``: py-spy samples the bot process during phase A and prints where the time goes.
 
 Figures are printed, never asserted (tests never time anything).
@@ -91,6 +92,7 @@ class Figures:
     half_rate: float = float("nan")
     half_p50_s: float = float("nan")
     half_p99_s: float = float("nan")
+    half_split: tuple[float, float, float, float] = (float("nan"),) * 4  # processing p50/p99, outbox wait p50/p99
     missing_replies: int = 0
     sends: int = 0  # messages the bot sent during phase A (to the askers and to others)
     api_calls: int = 0  # message/send calls they took (identical texts go to many users per call)
@@ -201,6 +203,33 @@ def pg_commits(url: str) -> int:
         n = c.execute(text("select xact_commit from pg_stat_database where datname = :n"), {"n": name}).scalar()
     eng.dispose()
     return int(n or 0)
+
+
+def phase_split(url: str, since: float) -> tuple[float, float, float, float]:
+    """Where a reply's time went, for the events received after ``since``: processing (received ->
+    done) p50/p99 and the reply's wait in the outbox (queued -> sent) p50/p99, in seconds, read
+    from the bot's own tables."""
+    from datetime import datetime, timezone
+
+    from sqlalchemy import select
+
+    from storage.db import open_database
+    from storage.models import InboundEvent, OutboxMessage
+    from storage.outbox import REPLY
+
+    t0 = datetime.fromtimestamp(since, timezone.utc)
+    db = open_database(url)
+    try:
+        with db.session() as s:
+            events = s.execute(select(InboundEvent.received_at, InboundEvent.processed_at)
+                               .where(InboundEvent.received_at >= t0)).all()
+            replies = s.execute(select(OutboxMessage.created_at, OutboxMessage.sent_at)
+                                .where(OutboxMessage.created_at >= t0, OutboxMessage.priority == REPLY)).all()
+    finally:
+        db.dispose()
+    proc = [(b - a).total_seconds() for a, b in events if b is not None]
+    wait = [(b - a).total_seconds() for a, b in replies if b is not None]
+    return pct(proc, 0.5), pct(proc, 0.99), pct(wait, 0.5), pct(wait, 0.99)
 
 
 def make_pg_database() -> str:
@@ -417,10 +446,12 @@ async def bench_bot(db: str, users: int, messages: int, concurrency: int, profil
             n_b = min(len(rig.users), max(50, int(f.half_rate * 10)))
             b_users = rig.users[:n_b]
             calls_b = sign_calls(rig.emulator, b_users, 1)
+            t_b = time.time()
             sent_b = await post_at_rate(f"http://127.0.0.1:{rig.port}/wecom/callback", calls_b, f.half_rate)
             await wait_for_replies(rig.emulator, b_users, sent_b, 120)
             lat_b, _ = reply_latencies(rig.emulator, b_users, sent_b)
             f.half_p50_s, f.half_p99_s = pct(lat_b, 0.5), pct(lat_b, 0.99)
+            f.half_split = phase_split(rig.url, t_b)
             end = await scrape(rig.port)
             f.loop_lag_ms = end['perfbot_event_loop_lag_seconds{window="since_start"}'] * 1000
             f.rss_mb = end["process_resident_memory_bytes"] / 2**20
@@ -461,6 +492,8 @@ def report(db: str, bot: Figures, bare: Figures) -> None:
     print(f"platform calls (phase A)     {bot.api_calls} calls for {bot.sends} messages "
           f"(WeCom budget [wecom] app_calls_per_minute {APP_CALLS_PER_MINUTE} = {APP_CALLS_PER_MINUTE / 60:.0f}/s)")
     print(f"at half that rate ({bot.half_rate:.0f}/s)   reply p50 {bot.half_p50_s:.2f} s, p99 {bot.half_p99_s:.2f} s")
+    print("  of which processing p50 {:.2f} s, p99 {:.2f} s; reply's outbox wait p50 {:.2f} s, p99 {:.2f} s"
+          .format(*bot.half_split))
     pg = f", PostgreSQL xact_commit {bot.pg_commits_per_msg:.2f}" if db != "sqlite" else ""
     print(f"commits per message          {bot.commits_per_msg:.2f} (bot process, all threads){pg}")
     print(f"max event-loop lag           {bot.loop_lag_ms:.1f} ms")
