@@ -76,8 +76,8 @@ class AppLimiter:
             if urgent:
                 self._urgent -= 1
 
-    async def _permit(self, n: int, urgent: bool) -> int:
-        """Wait for ``n`` permits (from this process's pool or the shared budget); returns their window."""
+    async def _permit(self, n: int, urgent: bool) -> None:
+        """Wait for ``n`` permits (from this process's pool or the shared budget)."""
         counted = None  # the window in which this urgent request was last counted as demand
         while True:
             if not urgent and self._urgent:
@@ -89,13 +89,13 @@ class AppLimiter:
                 counted = window
             if self._pool_window == window and self._pool >= n:
                 self._pool -= n
-                return window
+                return
             want = max(n, self.prefetch)
             cap = self.limit if urgent else self.bulk_cap(window)
             for ask in dict.fromkeys((want, n)):
                 if await self._grant(ask, window, cap):
                     kept = self._pool if self._pool_window == window else 0
                     self._pool_window, self._pool = window, kept + ask - n
-                    return window
+                    return
             self.waits += 1
             await asyncio.sleep(max(0.0, window + self.window - time.time()) + 0.001)

@@ -82,10 +82,10 @@ _names: weakref.WeakKeyDictionary[Database, tuple[float, int, frozenset[str]]] =
 _names_lock = threading.Lock()
 
 
-def active_names(db: Database, clock=time.monotonic) -> frozenset[str]:  # noqa: ANN001
+def active_names(db: Database) -> frozenset[str]:
     """Every active employee's name, cached like identities (``TTL_SECONDS``, dropped by
     ``invalidate()``): most questions name nobody, and this answers that without a query."""
-    now = clock()
+    now = time.monotonic()
     with _names_lock:
         hit = _names.get(db)
         if hit is not None and hit[0] > now and hit[1] == _generation:

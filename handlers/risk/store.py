@@ -72,8 +72,6 @@ def analyses_context(db: Database, employee_id: str, refs: list[str], now: datet
 
 
 _ANALYSES = ReplyAnalysis.__table__
-
-
 _INSERT_ANALYSES = insert(_ANALYSES).returning(_ANALYSES.c.ref, _ANALYSES.c.id)
 _ANALYSIS_COLUMNS = [c.name for c in _ANALYSES.columns if c.name != "id"]
 
