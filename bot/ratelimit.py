@@ -29,6 +29,10 @@ class AppLimiter:
         self.prefetch = max(1, min(20, limit // 10))
         self._pool, self._pool_window = 0, -1  # permits fetched for this process, and their window
         self._urgent = 0  # urgent callers waiting (replies to someone who just wrote)
+        self._bulk = 0  # other callers waiting
+        self._calm = asyncio.Event()  # set while no urgent caller waits
+        self._calm.set()
+        self._fetching = asyncio.Lock()  # one request to the shared budget at a time
         # Urgent calls asked for per window, granted or not: the share kept for replies follows their
         # demand (bulk_cap). Counting only the granted ones let a window that bulk sends had filled
         # set the next window's share too low, and replies caught up a quarter per window.
@@ -50,52 +54,78 @@ class AppLimiter:
     def _start(self, now: float) -> int:
         return int(now // self.window) * self.window
 
-    async def _grant(self, n: int, window: int, cap: int) -> bool:
+    async def _grant(self, want: int, window: int, cap: int) -> int:
+        """Take up to ``want`` calls of ``window`` (fewer when fewer fit under ``cap``); how many."""
         if self.db.is_sqlite:
             start, used = self._local
             used = used if start == window else 0
-            if used + n > cap:
-                return False
-            self._local = (window, used + n)
-            return True
-        return await self.db.run(ratelimit.acquire, self.db, self.key, window, n, cap) == n
+            got = max(0, min(want, cap - used))
+            self._local = (window, used + got)
+            return got
+        return await self.db.run(ratelimit.acquire, self.db, self.key, window, want, cap)
 
     async def take(self, n: int = 1, urgent: bool = False) -> None:
-        """Wait until ``n`` (≤ limit) calls may be made now. Permits are fetched a few at a time
-        (``prefetch``) so a busy sender does not ask the database for each call. While an
-        ``urgent`` caller (a reply) waits, other callers of this process step aside, and only
-        urgent callers may use the share of a window kept for replies (``bulk_cap``: at least
-        ``RESERVED_FOR_REPLIES_PERCENT`` %, more while replies need it), so a push or a burst of
-        notifications cannot hold replies back."""
+        """Wait until ``n`` (≤ limit) calls may be made now. Permits are fetched for every caller
+        waiting at the time (at least ``prefetch``), by one request at a time, so a busy sender does
+        not ask the database for each call and concurrent callers never strand a window's budget in
+        each other's fetches. While an ``urgent`` caller (a reply) waits, other callers of this
+        process step aside, and only urgent callers may use the share of a window kept for replies
+        (``bulk_cap``: at least ``RESERVED_FOR_REPLIES_PERCENT`` %, more while replies need it), so
+        a push or a burst of notifications cannot hold replies back."""
         n = min(max(1, n), self.limit)
         if urgent:
             self._urgent += 1
+            self._calm.clear()
+        else:
+            self._bulk += 1
         try:
             await self._permit(n, urgent)
         finally:
             if urgent:
                 self._urgent -= 1
+                if not self._urgent:
+                    self._calm.set()
+            else:
+                self._bulk -= 1
+
+    def _from_pool(self, window: int, n: int) -> bool:
+        if self._pool_window == window and self._pool >= n:
+            self._pool -= n
+            return True
+        return False
 
     async def _permit(self, n: int, urgent: bool) -> None:
         """Wait for ``n`` permits (from this process's pool or the shared budget)."""
         counted = None  # the window in which this urgent request was last counted as demand
         while True:
             if not urgent and self._urgent:
-                await asyncio.sleep(0.005)
+                await self._calm.wait()
                 continue
             window = self._start(time.time())
             if urgent and counted != window:
                 self._urgent_wanted[window] = self._urgent_wanted.get(window, 0) + n
                 counted = window
-            if self._pool_window == window and self._pool >= n:
-                self._pool -= n
+            if self._from_pool(window, n):
                 return
-            want = max(n, self.prefetch)
-            cap = self.limit if urgent else self.bulk_cap(window)
-            for ask in dict.fromkeys((want, n)):
-                if await self._grant(ask, window, cap):
-                    kept = self._pool if self._pool_window == window else 0
-                    self._pool_window, self._pool = window, kept + ask - n
+            # One fetch at a time: callers queued here find the pool filled for them. (Each caller
+            # fetching on its own let a few callers' prefetches take a whole window while the rest
+            # were refused and slept to the next one: half the budget went unused under load.)
+            async with self._fetching:
+                window = self._start(time.time())
+                if self._from_pool(window, n):
                     return
+                if not urgent and self._urgent:
+                    continue
+                if urgent:  # only what the waiting replies need: leftovers could go to bulk sends
+                    cap, want = self.limit, max(n, self._urgent)
+                else:
+                    cap, want = self.bulk_cap(window), max(n, self.prefetch, self._bulk)
+                got = await self._grant(min(want, self.limit), window, cap)
+                if got:
+                    kept = self._pool if self._pool_window == window else 0
+                    self._pool_window, self._pool = window, kept + got
+                    if self._from_pool(window, n):
+                        return
+                    continue
             self.waits += 1
             await asyncio.sleep(max(0.0, window + self.window - time.time()) + 0.001)

@@ -1,7 +1,7 @@
 """Platform-wide call budgets in fixed windows, shared by every process through the database.
 
-``acquire(db, key, window_start, want, limit)`` grants all ``want`` calls if they fit into the
-window's remaining budget, else none, under a row lock, so processes sharing one PostgreSQL
+``acquire(db, key, window_start, want, limit)`` grants as many of ``want`` calls as fit into the
+window's remaining budget (possibly none), under a row lock, so processes sharing one PostgreSQL
 database never exceed the limit together. What is not granted waits for the next window
 (``bot.ratelimit.AppLimiter``).
 """
@@ -16,7 +16,7 @@ from storage.models import RateWindow
 
 
 def acquire(db: Database, key: str, window: int, want: int, limit: int) -> int:
-    """Take ``want`` of ``limit`` calls in ``window`` for ``key`` if they fit; returns ``want`` or 0."""
+    """Take up to ``want`` of ``limit`` calls in ``window`` for ``key``; returns how many were taken."""
     if want <= 0:
         return 0
     with db.session() as s:
@@ -26,7 +26,7 @@ def acquire(db: Database, key: str, window: int, want: int, limit: int) -> int:
         if not db.is_sqlite:
             q = q.with_for_update()
         used = int(s.execute(q).scalar_one())
-        granted = want if used + want <= limit else 0
+        granted = max(0, min(want, limit - used))
         if granted:
             s.execute(update(RateWindow).where(RateWindow.key == key, RateWindow.window == window)
                       .values(used=RateWindow.used + granted))

@@ -118,3 +118,24 @@ async def test_replies_held_back_by_a_full_window_keep_their_share_in_the_next(s
         assert limiter.bulk_cap(window + 5) <= 100 - (30 + 30 // 4)
     finally:
         db.dispose()
+
+
+async def test_concurrent_senders_use_the_whole_window_between_them(db_url: str) -> None:
+    """Twenty bulk senders then a hundred replies ask at once, in one 200-call window: every call
+    fits, nobody waits for the next window and exactly 200 calls are counted. (Each sender fetching
+    its own batch of permits let a few fetches take the window while the rest were refused and slept
+    to the next one: under load only half of WeCom's budget was used.)"""
+    db = open_database(db_url)
+    try:
+        limiter = AppLimiter(db, "wecom:share-test", limit=200, window_seconds=10**9)  # one window
+        await asyncio.wait_for(asyncio.gather(*(limiter.take() for _ in range(20))), 10)
+        await asyncio.wait_for(asyncio.gather(*(limiter.take() for _ in range(60))), 10)
+        await asyncio.wait_for(asyncio.gather(*(limiter.take(urgent=True) for _ in range(120))), 10)
+        assert limiter.waits == 0
+        window = int(time.time() // 10**9) * 10**9
+        if db.is_sqlite:
+            assert limiter._local == (window, 200)
+        else:
+            assert ratelimit.acquire(db, "wecom:share-test", window, 1, 200) == 0  # the window is spent
+    finally:
+        db.dispose()
