@@ -16,7 +16,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, literal, or_, select, update
+from sqlalchemy import and_, bindparam, case, func, literal, or_, select, update
+from sqlalchemy.sql import ClauseElement, visitors
+from sqlalchemy.sql.elements import BindParameter
 
 from storage import cardstore, dialect
 from storage.db import Database
@@ -175,22 +177,58 @@ class Outcome:
 
 def record_batch(db: Database, owner: str, outcomes: list[Outcome]) -> int:
     """Record a batch of outcomes (and the cards delivered) in one transaction; returns how many
-    rows this worker still held (a row reclaimed by another worker meanwhile is left alone)."""
+    rows this worker still held (a row reclaimed by another worker meanwhile is left alone).
+    Outcomes without a card note that set the same columns share one executemany (one pipelined
+    statement on PostgreSQL): a round of replies was one UPDATE round trip per row."""
     if not outcomes:
         return 0
     done = 0
+    plain: dict[tuple, list[Outcome]] = {}
     with db.session() as s:
         for o in outcomes:
+            if o.card is None:
+                plain.setdefault(_shape(o.values), []).append(o)
+                continue
             if not finish_in(s, o.row_id, owner, o.values):
                 continue
             done += 1
-            if o.card is not None:
-                note = dict(o.card)
-                if note.pop("op") == "record":
-                    cardstore.record_in(s, **note)
-                else:
-                    cardstore.update_handle_in(s, note.pop("record_id"), note.pop("handle"), note.pop("now"), **note)
+            note = dict(o.card)
+            if note.pop("op") == "record":
+                cardstore.record_in(s, **note)
+            else:
+                cardstore.update_handle_in(s, note.pop("record_id"), note.pop("handle"), note.pop("now"), **note)
+        for shape, group in plain.items():
+            if len(group) == 1:
+                done += finish_in(s, group[0].row_id, owner, group[0].values)
+                continue
+            stmt = _finish_many_stmt(shape, group[0].values)
+            params = [{"_id": o.row_id, "_owner": owner,
+                       **{f"v_{k}": v for k, v in o.values.items() if not isinstance(v, ClauseElement)}}
+                      for o in group]
+            res = s.connection().execute(stmt, params)
+            done += max(0, res.rowcount) if res.rowcount is not None else len(group)
     return done
+
+
+def _shape(values: dict[str, Any]) -> tuple:
+    """Which columns an outcome sets, and the SQL expressions among them (those are part of the
+    statement, the rest are parameters)."""
+    return tuple(sorted((k, _expr_key(v) if isinstance(v, ClauseElement) else "") for k, v in values.items()))
+
+
+def _expr_key(expr: ClauseElement) -> str:
+    """An expression's SQL with the values bound in it (coalesce(failing_since, <now>))."""
+    binds = [repr(e.value) for e in visitors.iterate(expr) if isinstance(e, BindParameter)]
+    return f"{expr} {binds}"
+
+
+def _finish_many_stmt(shape: tuple, sample: dict[str, Any]) -> Any:
+    values = {k: sample[k] if expr else bindparam(f"v_{k}", type_=OutboxMessage.__table__.c[k].type)
+              for k, expr in shape}
+    return (update(OutboxMessage)
+            .where(OutboxMessage.id == bindparam("_id"), OutboxMessage.status == "sending",
+                   OutboxMessage.claimed_by == bindparam("_owner"))
+            .values(**values))
 
 
 def mark_sent(db: Database, row_id: int, owner: str, now: datetime, result: dict[str, Any] | None = None) -> bool:
