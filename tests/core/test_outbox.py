@@ -121,3 +121,23 @@ async def test_due_time_respected(db):
     assert ob.claim_due(db, "rec", "w", clock.now()) == []
     clock.advance(hours=1)
     assert len(ob.claim_due(db, "rec", "w", clock.now())) == 1
+
+
+async def test_a_batch_of_outcomes_is_recorded_row_by_row_and_spares_rows_taken_over(db):
+    """Many sends recorded together keep each row's own result (its platform msgid), retries keep
+    their own error and schedule, and a row another worker reclaimed meanwhile is left to it."""
+    clock = ManualClock(DEMO_NOW)
+    ob.enqueue_many(db, msgs(6), clock.now())
+    mine = ob.claim_due(db, "rec", "me", clock.now())
+    clock.advance(minutes=5)
+    [taken] = [c for c in ob.claim_due(db, "rec", "other", clock.now(), busy=[c.id for c in mine[:5]])]
+    now = clock.now()
+    outcomes = [ob.Outcome(c.id, ob.finish_values("sent", now, result={"msgid": f"m-{c.key}"})) for c in mine[:3]]
+    outcomes += [ob.Outcome(c.id, ob.finish_values("retry", now, error=f"down {c.key}", failing=True,
+                                                   at=now + timedelta(seconds=9))) for c in mine[3:]]
+    assert ob.record_batch(db, "me", outcomes) == 5
+    assert [ob.get(db, f"k{i}").result for i in range(3)] == [{"msgid": f"m-k{i}"} for i in range(3)]
+    assert [(r.status, r.last_error, r.failing_since) for r in (ob.get(db, "k3"), ob.get(db, "k4"))] == [
+        ("pending", "down k3", now), ("pending", "down k4", now)]
+    row = ob.get(db, taken.key)
+    assert row.status == "sending" and row.claimed_by == "other" and row.result == {}
