@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from storage.db import Database
 from storage.models import CardRecord
@@ -36,6 +36,26 @@ def record_in(
     s.add(rec)
     s.flush()
     return rec
+
+
+def record_many_in(s: Any, notes: list[dict[str, Any]]) -> None:
+    """:func:`record_in` for many delivered cards at once (a push round): one SELECT for the records
+    that already exist (a resend in doubt merges its handle), one multi-row INSERT for the rest
+    (each note's outbox key is a different outbox row's)."""
+    if not notes:
+        return
+    keys = [n["outbox_key"] for n in notes]
+    existing = set(s.execute(select(CardRecord.outbox_key).where(CardRecord.outbox_key.in_(keys))).scalars())
+    fresh = []
+    for n in notes:
+        if n["outbox_key"] in existing:
+            record_in(s, **n)
+            continue
+        fresh.append(dict(subject=n["subject"], channel=n["channel"], recipient=n["recipient"],
+                          employee_id=n["employee_id"], outbox_key=n["outbox_key"], handle=n["handle"],
+                          card=n["card"], handle_key=n.get("handle_key"), created_at=n["now"], updated_at=n["now"]))
+    if fresh:
+        s.connection().execute(insert(CardRecord), fresh)
 
 
 def for_subject(db: Database, subject: str) -> list[CardRecord]:

@@ -178,36 +178,34 @@ class Outcome:
 def record_batch(db: Database, owner: str, outcomes: list[Outcome]) -> int:
     """Record a batch of outcomes (and the cards delivered) in one transaction; returns how many
     rows this worker still held (a row reclaimed by another worker meanwhile is left alone).
-    Outcomes without a card note that set the same columns share one executemany (one pipelined
-    statement on PostgreSQL): a round of replies was one UPDATE round trip per row."""
+    A fixed number of statements per batch, not per row: one SELECT (FOR UPDATE on PostgreSQL) of
+    the rows still held, one executemany per set of columns written (pipelined on PostgreSQL), and
+    the new card records in one multi-row INSERT. A 500-card push round was 1,500 statements."""
     if not outcomes:
         return 0
-    done = 0
-    plain: dict[tuple, list[Outcome]] = {}
     with db.session() as s:
-        for o in outcomes:
-            if o.card is None:
-                plain.setdefault(_shape(o.values), []).append(o)
-                continue
-            if not finish_in(s, o.row_id, owner, o.values):
-                continue
-            done += 1
-            note = dict(o.card)
-            if note.pop("op") == "record":
-                cardstore.record_in(s, **note)
-            else:
-                cardstore.update_handle_in(s, note.pop("record_id"), note.pop("handle"), note.pop("now"), **note)
-        for shape, group in plain.items():
-            if len(group) == 1:
-                done += finish_in(s, group[0].row_id, owner, group[0].values)
-                continue
-            stmt = _finish_many_stmt(shape, group[0].values)
+        q = select(OutboxMessage.id).where(OutboxMessage.id.in_([o.row_id for o in outcomes]),
+                                           OutboxMessage.status == "sending", OutboxMessage.claimed_by == owner)
+        held = set(s.execute(q if db.is_sqlite else q.with_for_update()).scalars())
+        mine = [o for o in outcomes if o.row_id in held]
+        shapes: dict[tuple, list[Outcome]] = {}
+        for o in mine:
+            shapes.setdefault(_shape(o.values), []).append(o)
+        for shape, group in shapes.items():
             params = [{"_id": o.row_id, "_owner": owner,
                        **{f"v_{k}": v for k, v in o.values.items() if not isinstance(v, ClauseElement)}}
                       for o in group]
-            res = s.connection().execute(stmt, params)
-            done += max(0, res.rowcount) if res.rowcount is not None else len(group)
-    return done
+            s.connection().execute(_finish_many_stmt(shape, group[0].values), params[0] if len(params) == 1 else params)
+        records: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
+        for o in mine:
+            if o.card is not None:
+                note = dict(o.card)
+                (records if note.pop("op") == "record" else updates).append(note)
+        cardstore.record_many_in(s, records)
+        for note in updates:
+            cardstore.update_handle_in(s, note.pop("record_id"), note.pop("handle"), note.pop("now"), **note)
+    return len(mine)
 
 
 def _shape(values: dict[str, Any]) -> tuple:

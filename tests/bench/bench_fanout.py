@@ -6,7 +6,8 @@ Imports an organisation of ``--employees`` people, runs ``checkin_push`` as of a
 prints: the time to build the queue (outbox rows, in chunks of ``[engine] fanout_chunk``), the
 maximum event-loop lag while it was built (the serving loop must keep answering callbacks), then
 the time to deliver everything to the WeCom emulator next to WeCom's own bound (10,000 calls per
-minute per API per corp: personal cards are one call each).
+minute per API per corp: personal cards are one call each) and the bot's own budget (``[wecom]
+app_calls_per_minute``, of which a push leaves the replies' share unused).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from sqlalchemy import func, select
 from bot.app import PerfBot
 from bot.clock import ManualClock
 from bot.metrics import LoopLag
+from bot.ratelimit import RESERVED_FOR_REPLIES_PERCENT
 from scheduler.runs import run_job
 from storage.db import open_database
 from storage.importer import import_path
@@ -71,8 +73,12 @@ async def one(db_kind: str, employees: int, deliver: bool) -> None:
                     sent = time.perf_counter() - t1
                     got = sum(len(v) for v in emulator.seen.values())
                     bound = queued / WECOM_CALLS_PER_MINUTE * 60
+                    per_minute = bot.services.settings.wecom.app_calls_per_minute
+                    share = 1 - RESERVED_FOR_REPLIES_PERCENT / 100  # a push leaves the replies' share
+                    own = queued / (per_minute / 60 * share)
                     print(f"delivered          {sent:6.2f} s  ({got} messages at the emulator; "
-                          f"WeCom's corp cap alone needs {bound:.0f} s for {queued} calls)")
+                          f"WeCom's corp cap alone needs {bound:.0f} s for {queued} calls; the bot's own "
+                          f"budget, {per_minute}/min of which a push may use {share:.0%}, {own:.0f} s)")
                     print(f"max loop lag       {lag.max_seconds * 1000:6.1f} ms overall")
             finally:
                 await lag.stop()
