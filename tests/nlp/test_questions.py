@@ -343,3 +343,20 @@ def test_eval_questions_small_file(tmp_path: Path) -> None:
     assert result["confusion"] == {"points": {"points": 1}, "help": {"none": 1}}
     assert [e["id"] for e in result["errors"]] == ["x-2"]
     assert "x-2" in format_questions_report(result)
+
+
+def test_eval_scores_a_product_only_period_as_null(tmp_path: Path) -> None:
+    """Labelled sets mark periods outside their set (今年, 下周) null, as the guideline says; the
+    parser still reads them for the product, and eval scores them as null, not as errors. A
+    labelled period the parser misses is still an error."""
+    path = tmp_path / "q.jsonl"
+    path.write_text(
+        '{"id": "y-1", "text": "今年的KPI完成多少了", "intent": "goal_progress", "period": null}\n'
+        '{"id": "y-2", "text": "下周还有哪些任务", "intent": "tasks_left", "period": null}\n'
+        '{"id": "y-3", "text": "今年的KPI完成多少了", "intent": "goal_progress", "period": "this_month"}\n',
+        encoding="utf-8",
+    )
+    result = eval_questions(str(path), today=TODAY)
+    assert result["period_accuracy"] == round(2 / 3, 4)
+    assert [e["id"] for e in result["errors"]] == ["y-3"]
+    assert result["errors"][0]["got"]["period"] == "this_year"  # what the product understood
