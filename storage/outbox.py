@@ -151,19 +151,10 @@ def finish_values(status: str, now: datetime, *, error: str | None = None, resul
     return values
 
 
-def finish_in(s: Any, row_id: int, owner: str, values: dict[str, Any]) -> bool:
-    """Apply ``values`` to a row this worker still holds (inside the caller's transaction)."""
-    res = s.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id == row_id, OutboxMessage.status == "sending", OutboxMessage.claimed_by == owner)
-        .values(**values)
-    )
-    return bool(res.rowcount)
-
-
 def _finish(db: Database, row_id: int, owner: str, values: dict[str, Any]) -> bool:
+    """Apply ``values`` to a row this worker still holds; False when it no longer does."""
     with db.session() as s:
-        return finish_in(s, row_id, owner, values)
+        return bool(s.connection().execute(_finish_stmt(values), _finish_params(row_id, owner, values)).rowcount)
 
 
 @dataclass
@@ -191,11 +182,9 @@ def record_batch(db: Database, owner: str, outcomes: list[Outcome]) -> int:
         shapes: dict[tuple, list[Outcome]] = {}
         for o in mine:
             shapes.setdefault(_shape(o.values), []).append(o)
-        for shape, group in shapes.items():
-            params = [{"_id": o.row_id, "_owner": owner,
-                       **{f"v_{k}": v for k, v in o.values.items() if not isinstance(v, ClauseElement)}}
-                      for o in group]
-            s.connection().execute(_finish_many_stmt(shape, group[0].values), params[0] if len(params) == 1 else params)
+        for group in shapes.values():
+            params = [_finish_params(o.row_id, owner, o.values) for o in group]
+            s.connection().execute(_finish_stmt(group[0].values), params[0] if len(params) == 1 else params)
         records: list[dict[str, Any]] = []
         updates: list[dict[str, Any]] = []
         for o in mine:
@@ -220,13 +209,21 @@ def _expr_key(expr: ClauseElement) -> str:
     return f"{expr} {binds}"
 
 
-def _finish_many_stmt(shape: tuple, sample: dict[str, Any]) -> Any:
-    values = {k: sample[k] if expr else bindparam(f"v_{k}", type_=OutboxMessage.__table__.c[k].type)
-              for k, expr in shape}
+def _finish_stmt(values: dict[str, Any]) -> Any:
+    """The UPDATE that ends an attempt on a row this worker still holds: the SQL expressions among
+    ``values`` are part of it, the other values are parameters (:func:`_finish_params`), so outcomes
+    of one :func:`_shape` share it (one executemany)."""
+    cols = {k: v if isinstance(v, ClauseElement) else bindparam(f"v_{k}", type_=OutboxMessage.__table__.c[k].type)
+            for k, v in values.items()}
     return (update(OutboxMessage)
             .where(OutboxMessage.id == bindparam("_id"), OutboxMessage.status == "sending",
                    OutboxMessage.claimed_by == bindparam("_owner"))
-            .values(**values))
+            .values(**cols))
+
+
+def _finish_params(row_id: int, owner: str, values: dict[str, Any]) -> dict[str, Any]:
+    return {"_id": row_id, "_owner": owner,
+            **{f"v_{k}": v for k, v in values.items() if not isinstance(v, ClauseElement)}}
 
 
 def mark_sent(db: Database, row_id: int, owner: str, now: datetime, result: dict[str, Any] | None = None) -> bool:
