@@ -29,13 +29,19 @@ def record_in(
         existing.updated_at = now
         s.add(existing)
         return existing
-    rec = CardRecord(
-        subject=subject, channel=channel, recipient=recipient, employee_id=employee_id,
-        outbox_key=outbox_key, handle=handle, card=card, handle_key=handle_key, created_at=now, updated_at=now,
-    )
+    rec = CardRecord(**_new_row(subject=subject, channel=channel, recipient=recipient, employee_id=employee_id,
+                                outbox_key=outbox_key, handle=handle, card=card, now=now, handle_key=handle_key))
     s.add(rec)
     s.flush()
     return rec
+
+
+def _new_row(*, subject: str, channel: str, recipient: str, employee_id: str | None, outbox_key: str,
+             handle: dict[str, Any], card: dict[str, Any], now: datetime, handle_key: str | None = None,
+             ) -> dict[str, Any]:
+    """A new card record's column values (:func:`record_in`, :func:`record_many_in`)."""
+    return dict(subject=subject, channel=channel, recipient=recipient, employee_id=employee_id,
+                outbox_key=outbox_key, handle=handle, card=card, handle_key=handle_key, created_at=now, updated_at=now)
 
 
 def record_many_in(s: Any, notes: list[dict[str, Any]]) -> None:
@@ -51,9 +57,7 @@ def record_many_in(s: Any, notes: list[dict[str, Any]]) -> None:
         if n["outbox_key"] in existing:
             record_in(s, **n)
             continue
-        fresh.append(dict(subject=n["subject"], channel=n["channel"], recipient=n["recipient"],
-                          employee_id=n["employee_id"], outbox_key=n["outbox_key"], handle=n["handle"],
-                          card=n["card"], handle_key=n.get("handle_key"), created_at=n["now"], updated_at=n["now"]))
+        fresh.append(_new_row(**n))
     if fresh:
         s.connection().execute(insert(CardRecord), fresh)
 
