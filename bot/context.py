@@ -78,10 +78,8 @@ class Ctx:
 
     # -- conversation state -----------------------------------------------------------------
     def conversation(self) -> Conversation | None:
-        return self.saw_conversation(conversations.get(self.db, self.employee.id))
-
-    def saw_conversation(self, conv: Conversation | None) -> Conversation | None:
-        """Note what a read of the employee's conversation found (routing reads it once per event)."""
+        """The employee's conversation; what it found is noted (routing reads it once per event)."""
+        conv = conversations.get(self.db, self.employee.id)
         self._no_conversation = conv is None
         return conv
 

@@ -29,7 +29,6 @@ from bot.router import (
     normalise,
 )
 from cards.payload import Action, BadPayload, parse
-from storage import conversations
 from storage.employees import report_names as _report_names
 from storage.models import Conversation
 
@@ -143,7 +142,7 @@ class Routing:
         await route.handler(ctx, event, action, *args)
 
     async def route_text(self, ctx: Ctx, msg: TextMessage) -> None:
-        conv = ctx.saw_conversation(conversations.get(ctx.db, ctx.employee.id))
+        conv = ctx.conversation()
         if await self._route_text(ctx, msg, conv) and conv is not None:
             await self._reprompt(ctx, conv)
 
@@ -183,7 +182,7 @@ class Routing:
     async def _reprompt(self, ctx: Ctx, before: Conversation) -> None:
         """The message went elsewhere: if the flow is still where it was, ask its question again."""
         fn = self.routes.reprompts.get(before.flow)
-        now = conversations.get(ctx.db, ctx.employee.id) if fn is not None else None
+        now = ctx.conversation() if fn is not None else None
         if fn is not None and now is not None and (now.flow, now.step) == (before.flow, before.step):
             await fn(ctx, now)
 
