@@ -25,7 +25,6 @@ from sqlalchemy import func, select
 from bot.app import PerfBot
 from bot.clock import ManualClock
 from bot.metrics import LoopLag
-from bot.ratelimit import RESERVED_FOR_REPLIES_PERCENT
 from scheduler.runs import run_job
 from storage.db import open_database
 from storage.importer import import_path
@@ -74,8 +73,9 @@ async def one(db_kind: str, employees: int, deliver: bool) -> None:
                     got = sum(len(v) for v in emulator.seen.values())
                     bound = queued / WECOM_CALLS_PER_MINUTE * 60
                     per_minute = bot.services.settings.wecom.app_calls_per_minute
-                    share = 1 - RESERVED_FOR_REPLIES_PERCENT / 100  # a push leaves the replies' share
-                    own = queued / (per_minute / 60 * share)
+                    limiter = bot.channels["wecom"].outbound.limiter
+                    share = limiter.bulk_cap(0) / limiter.limit  # with no replies waiting, as here
+                    own = queued / (limiter.bulk_cap(0) / limiter.window)
                     print(f"delivered          {sent:6.2f} s  ({got} messages at the emulator; "
                           f"WeCom's corp cap alone needs {bound:.0f} s for {queued} calls; the bot's own "
                           f"budget, {per_minute}/min of which a push may use {share:.0%}, {own:.0f} s)")
