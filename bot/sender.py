@@ -16,6 +16,7 @@ import logging
 import os
 import random
 import socket
+import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,11 +24,12 @@ from typing import Any
 from bot.channels.base import Channel, Delivery
 from bot.redact import redact
 from bot.services import Services
-from storage import employees
+from storage import cardstore, employees
 from storage import outbox as ob
 from storage.models import Employee
 
 log = logging.getLogger(__name__)
+CARD_WAIT_SECONDS = 1.0  # an update to a card in flight elsewhere is looked at again after this
 PARKED_NOTICE = (
     "【绩效助手】有消息在平台持续不可用 {hours} 小时后仍未送达，已暂停重试。请确认企业微信/钉钉恢复后，"
     "在服务器上运行 python -m bot outbox retry --all 重新发送（python -m bot outbox failures 可查看明细）。"
@@ -63,6 +65,10 @@ class OutboxWorker:
         self._reply_wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._inflight: set[int] = set()  # claimed rows this process is still sending (never reclaimed)
+        # Updates waiting for their card's send to return: row id → (card outbox key, until when
+        # (monotonic) they are not claimed again; a card sent by another process frees them then).
+        self._waiting: dict[int, tuple[str, float]] = {}
+        self._landed: dict[str, float] = {}  # cards this process delivered in the last minute → when (monotonic)
         self._round = asyncio.Lock()
         self._reply_round = asyncio.Lock()
 
@@ -131,11 +137,11 @@ class OutboxWorker:
 
     async def _bulk_round(self) -> int:
         async with self._round:
-            return await self._round_once(self.BULK_ROUND_LIMIT)
+            return await self._round_once(self.BULK_ROUND_LIMIT, "bulk")
 
     async def _reply_lane_round(self) -> int:
         async with self._reply_round:
-            return await self._round_once(self.REPLY_LANE_LIMIT, ob.REPLY)
+            return await self._round_once(self.REPLY_LANE_LIMIT, "replies")
 
     async def drain(self, max_rounds: int = 10_000) -> int:
         """Deliver until nothing is due (tests, ``outbox drain``)."""
@@ -153,11 +159,13 @@ class OutboxWorker:
         async with self._round, self._reply_round:
             return await self._round_once(limit)
 
-    async def _round_once(self, limit: int, priority: int | None = None) -> int:
+    async def _round_once(self, limit: int, lane: str | None = None) -> int:
         db, ch = self.services.db, self.channel
         now = self.services.now()
+        mono = time.monotonic()
+        self._waiting = {row: w for row, w in self._waiting.items() if w[1] > mono}
         items = await db.run(ob.claim_due, db, ch.name, self.owner, now, limit=limit, busy=set(self._inflight),
-                             priority=priority)
+                             lane=lane, card_handle_key=ch.card_handle_key, skip=set(self._waiting))
         if not items:
             return 0
         ids = {i.id for i in items}
@@ -169,7 +177,8 @@ class OutboxWorker:
 
     async def _deliver(self, items: list[ob.Claimed], now: datetime) -> int:
         db, ch = self.services.db, self.channel
-        items = await db.run(self._pace, items, now)
+        items, waiting = await db.run(self._prepare, items, now)
+        self._wait_for_cards(waiting)
         handled = parked = 0
         for i in range(0, len(items), max(1, ch.batch_size)):
             batch = items[i : i + ch.batch_size]
@@ -181,11 +190,45 @@ class OutboxWorker:
             now = self.services.now()
             parked += await db.run(self._record, batch, results, now)
             handled += len(batch)
+            self._release_waiting({i.key for i, r in zip(batch, results, strict=True)
+                                   if i.kind == "card" and r.status == "sent"})
         if parked:
             await self._notify_parked(parked, now)
         return handled
 
+    def _wait_for_cards(self, waiting: dict[int, str]) -> None:
+        """Leave updates unclaimed until their card lands (:meth:`_release_waiting`), at most
+        CARD_WAIT_SECONDS (a card sent by another process), then look again. A card that landed
+        while its update was being looked at does not keep the update waiting."""
+        if not waiting:
+            return
+        mono = time.monotonic()
+        self._landed = {k: t for k, t in self._landed.items() if t > mono - 60}
+        until = mono + CARD_WAIT_SECONDS
+        self._waiting.update((row, (card, until)) for row, card in waiting.items() if card not in self._landed)
+        asyncio.get_running_loop().call_later(CARD_WAIT_SECONDS, self.wake)
+        if any(card in self._landed for card in waiting.values()):
+            self.wake()
+
+    def _release_waiting(self, delivered: set[str]) -> None:
+        """Cards just delivered: the updates waiting for them may go now."""
+        if not delivered:
+            return
+        mono = time.monotonic()
+        self._landed.update(dict.fromkeys(delivered, mono))
+        freed = [row for row, (card, _) in self._waiting.items() if card in delivered]
+        for row in freed:
+            del self._waiting[row]
+        if freed:
+            self.wake()
+
     # -- pacing (database thread) -------------------------------------------------------------
+    def _prepare(self, items: list[ob.Claimed], now: datetime) -> tuple[list[ob.Claimed], dict[int, str]]:
+        """The claimed rows to send now (:meth:`_hold_updates`, then :meth:`_pace`), and the
+        updates left waiting for their card."""
+        items, waiting = self._hold_updates(items, now)
+        return self._pace(items, now), waiting
+
     def _pace(self, items: list[ob.Claimed], now: datetime) -> list[ob.Claimed]:
         """Hold back rows for recipients at their per-minute/hour budget (platforms drop silently)."""
         ch, db = self.channel, self.services.db
@@ -211,6 +254,40 @@ class OutboxWorker:
             keep.append(item)
         ob.record_batch(db, self.owner, held)
         return keep
+
+    def _hold_updates(self, items: list[ob.Claimed], now: datetime) -> tuple[list[ob.Claimed], dict[int, str]]:
+        """Updates to cards, before they go: one to a card whose send is still in flight (the person
+        tapped it before the send call returned) waits for the card; one older than an update the
+        card already shows is dropped (the newest wins, whichever lane sent it first); one to a
+        card never delivered fails. Returns the rows to send, and the rows left waiting → the
+        outbox key of their card."""
+        ids = [i.payload["record_id"] for i in items if i.kind == "update_card" and i.payload.get("record_id")]
+        targets = cardstore.update_targets(self.services.db, ids) if ids else {}
+        keep: list[ob.Claimed] = []
+        done: list[ob.Outcome] = []
+        waiting: dict[int, str] = {}
+        newest: dict[int, int] = {}  # record id → the newest update for it in this round
+        for item in items:
+            if item.kind == "update_card" and item.payload.get("record_id") in targets:
+                rid = item.payload["record_id"]
+                newest[rid] = max(newest.get(rid, 0), targets[rid].last_update, item.id)
+        for item in items:
+            t = targets.get(item.payload.get("record_id")) if item.kind == "update_card" else None
+            if t is None or (t.delivered and newest[item.payload["record_id"]] == item.id):
+                keep.append(item)
+            elif t.delivered:
+                done.append(ob.Outcome(item.id, ob.finish_values(
+                    "sent", now, result={"superseded_by": newest[item.payload["record_id"]]})))
+            elif t.card_status in ("pending", "sending"):
+                at = max(now, t.card_next_at or now) if t.card_status == "pending" else now
+                done.append(ob.Outcome(item.id, ob.finish_values(
+                    "retry", now, error="waiting: the card is still on its way", at=at, undo_attempt=True)))
+                waiting[item.id] = t.card_key
+            else:
+                done.append(ob.Outcome(item.id, ob.finish_values(
+                    "failed", now, error=f"the card was never delivered ({t.card_status or 'its outbox row is gone'})")))
+        ob.record_batch(self.services.db, self.owner, done)
+        return keep, waiting
 
     # -- results (database thread, one transaction per batch) ---------------------------------
     def _record(self, batch: list[ob.Claimed], results: list[Delivery], now: datetime) -> int:
@@ -283,6 +360,7 @@ def _card_note(item: ob.Claimed, res: Delivery, now: datetime) -> dict[str, Any]
                 "recipient": item.recipient, "employee_id": item.employee_id, "outbox_key": item.key,
                 "handle": res.handle, "card": item.payload["card"], "now": now, "handle_key": res.handle_key}
     if item.kind == "update_card" and item.payload.get("record_id"):
-        return {"op": "update", "record_id": item.payload["record_id"], "handle": res.handle, "now": now,
+        return {"op": "update", "record_id": item.payload["record_id"], "now": now,
+                "handle": {**res.handle, "last_update": item.id},  # older updates still queued are superseded
                 "state": item.payload["card"].get("state"), "card": item.payload["card"]}
     return None

@@ -2,64 +2,95 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, func, insert, select, update
 
 from storage.db import Database
-from storage.models import CardRecord
+from storage.models import CardRecord, OutboxMessage
 
 
-def record(db: Database, **kw: Any) -> CardRecord:
-    """Record a delivered card (or merge the handle into the existing record for that outbox key)."""
-    with db.session() as s:
-        return record_in(s, **kw)
-
-
-def record_in(
-    s: Any, *, subject: str, channel: str, recipient: str, employee_id: str | None, outbox_key: str,
-    handle: dict[str, Any], card: dict[str, Any], now: datetime, handle_key: str | None = None,
-) -> CardRecord:
-    """:func:`record` inside the caller's session (the outbox worker's batch transaction)."""
-    existing = s.execute(select(CardRecord).where(CardRecord.outbox_key == outbox_key)).scalar()
-    if existing is not None:
-        existing.handle = {**existing.handle, **handle}
-        existing.handle_key = handle_key or existing.handle_key
-        existing.updated_at = now
-        s.add(existing)
-        return existing
-    rec = CardRecord(**_new_row(subject=subject, channel=channel, recipient=recipient, employee_id=employee_id,
-                                outbox_key=outbox_key, handle=handle, card=card, now=now, handle_key=handle_key))
-    s.add(rec)
-    s.flush()
-    return rec
-
-
-def _new_row(*, subject: str, channel: str, recipient: str, employee_id: str | None, outbox_key: str,
-             handle: dict[str, Any], card: dict[str, Any], now: datetime, handle_key: str | None = None,
-             ) -> dict[str, Any]:
-    """A new card record's column values (:func:`record_in`, :func:`record_many_in`)."""
-    return dict(subject=subject, channel=channel, recipient=recipient, employee_id=employee_id,
-                outbox_key=outbox_key, handle=handle, card=card, handle_key=handle_key, created_at=now, updated_at=now)
-
-
-def record_many_in(s: Any, notes: list[dict[str, Any]]) -> None:
-    """:func:`record_in` for many delivered cards at once (a push round): one SELECT for the records
-    that already exist (a resend in doubt merges its handle), one multi-row INSERT for the rest
-    (each note's outbox key is a different outbox row's)."""
+def claimed_many_in(s: Any, notes: list[dict[str, Any]]) -> None:
+    """Record cards whose outbox rows were just claimed, before the platform call (the claim's
+    transaction): the person may see the card, and tap it, before the call returns, and a tap or an
+    update must find it. ``handle_key`` is the id the platform will know the card by, when the
+    channel can tell it beforehand. A row claimed again (a resend in doubt) keeps its record."""
     if not notes:
         return
     keys = [n["outbox_key"] for n in notes]
     existing = set(s.execute(select(CardRecord.outbox_key).where(CardRecord.outbox_key.in_(keys))).scalars())
-    fresh = []
-    for n in notes:
-        if n["outbox_key"] in existing:
-            record_in(s, **n)
-            continue
-        fresh.append(_new_row(**n))
+    fresh = [_new_row(**n, handle={}, delivered_at=None) for n in notes if n["outbox_key"] not in existing]
     if fresh:
         s.connection().execute(insert(CardRecord), fresh)
+
+
+def record_many_in(s: Any, notes: list[dict[str, Any]]) -> None:
+    """Note delivered cards (a delivery round, the outbox worker's transaction): the platform's
+    handle is merged into the record written at claim time (a click's code stored meanwhile is
+    kept) and the card marked delivered; a card with no record yet gets one. Three statements
+    whatever the round's size: one SELECT of the records (FOR UPDATE on PostgreSQL), one
+    executemany UPDATE, one multi-row INSERT."""
+    if not notes:
+        return
+    keys = [n["outbox_key"] for n in notes]
+    q = select(CardRecord.id, CardRecord.outbox_key, CardRecord.handle, CardRecord.handle_key).where(
+        CardRecord.outbox_key.in_(keys))
+    if s.get_bind().dialect.name != "sqlite":
+        q = q.with_for_update()
+    existing = {row.outbox_key: row for row in s.execute(q)}
+    merged, fresh = [], []
+    for n in notes:
+        row = existing.get(n["outbox_key"])
+        if row is None:
+            fresh.append(_new_row(**{**n, "delivered_at": n["now"]}))
+            continue
+        merged.append({"_id": row.id, "v_handle": {**(row.handle or {}), **n["handle"]},
+                       "v_key": n.get("handle_key") or row.handle_key, "v_at": n["now"]})
+    if merged:
+        cols = CardRecord.__table__.c
+        stmt = (update(CardRecord).where(CardRecord.id == bindparam("_id"))
+                .values(handle=bindparam("v_handle", type_=cols.handle.type),
+                        handle_key=bindparam("v_key", type_=cols.handle_key.type),
+                        delivered_at=func.coalesce(CardRecord.delivered_at,
+                                                   bindparam("v_at", type_=cols.delivered_at.type))))
+        s.connection().execute(stmt, merged)
+    if fresh:
+        s.connection().execute(insert(CardRecord), fresh)
+
+
+def _new_row(*, subject: str, channel: str, recipient: str, employee_id: str | None, outbox_key: str,
+             handle: dict[str, Any], card: dict[str, Any], now: datetime, handle_key: str | None = None,
+             delivered_at: datetime | None = None) -> dict[str, Any]:
+    """A new card record's column values (:func:`claimed_many_in`, :func:`record_many_in`)."""
+    return dict(subject=subject, channel=channel, recipient=recipient, employee_id=employee_id,
+                outbox_key=outbox_key, handle=handle, card=card, handle_key=handle_key, created_at=now,
+                updated_at=now, delivered_at=delivered_at)
+
+
+@dataclass
+class UpdateTarget:
+    """What an update about to be sent needs to know of its card (:func:`update_targets`)."""
+
+    delivered: bool
+    card_key: str  # the card's outbox key
+    card_status: str | None  # its outbox row's status while not delivered (None: the row is gone)
+    card_next_at: datetime | None
+    last_update: int  # the outbox id of the newest update applied to it (0: none)
+
+
+def update_targets(db: Database, record_ids: list[int]) -> dict[int, UpdateTarget]:
+    """The cards that updates are about to change, by record id (one query)."""
+    if not record_ids:
+        return {}
+    with db.session() as s:
+        q = (select(CardRecord.id, CardRecord.delivered_at, CardRecord.outbox_key, CardRecord.handle,
+                    OutboxMessage.status, OutboxMessage.next_attempt_at)
+             .join(OutboxMessage, OutboxMessage.key == CardRecord.outbox_key, isouter=True)
+             .where(CardRecord.id.in_(record_ids)))
+        return {r.id: UpdateTarget(r.delivered_at is not None, r.outbox_key, r.status, r.next_attempt_at,
+                                   int((r.handle or {}).get("last_update") or 0)) for r in s.execute(q)}
 
 
 def for_subject(db: Database, subject: str) -> list[CardRecord]:
@@ -81,13 +112,15 @@ def find_by_handle(db: Database, channel: str, handle_key: str) -> CardRecord | 
 
 def update_handle(db: Database, record_id: int, handle: dict[str, Any], now: datetime,
                   state: str | None = None, card: dict[str, Any] | None = None) -> None:
-    with db.session() as s:
-        update_handle_in(s, record_id, handle, now, state=state, card=card)
+    """Merge ``handle`` into a card's record. A unit of work (the write lock first on SQLite, the row
+    locked on PostgreSQL): a tap's code stored while the delivery merges the send's handle keeps both."""
+    with db.unit_of_work() as unit:
+        update_handle_in(unit.session, record_id, handle, now, state=state, card=card)
 
 
 def update_handle_in(s: Any, record_id: int, handle: dict[str, Any], now: datetime,
                      state: str | None = None, card: dict[str, Any] | None = None) -> None:
-    rec = s.get(CardRecord, record_id)
+    rec = s.get(CardRecord, record_id, with_for_update=s.get_bind().dialect.name != "sqlite")
     if rec is None:
         return
     rec.handle = {**rec.handle, **handle}

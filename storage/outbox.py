@@ -11,7 +11,7 @@ deduplicates (WeCom's duplicate check and unique task_id, DingTalk's fixed outTr
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -83,23 +83,37 @@ def enqueue(db: Database, message: NewMessage, now: datetime) -> bool:
     return enqueue_many(db, [message], now) == 1
 
 
+LANES = {
+    "replies": (or_(OutboxMessage.priority == REPLY, OutboxMessage.kind == "update_card"),),
+    "bulk": (OutboxMessage.kind != "update_card",),
+}
+
+
 def claim_due(
     db: Database, channel: str, owner: str, now: datetime, limit: int = 100, stale_after: float = 120.0,
-    busy: Iterable[int] = (), priority: int | None = None,
+    busy: Iterable[int] = (), lane: str | None = None, card_handle_key: Callable[[str], str | None] | None = None,
+    skip: Iterable[int] = (),
 ) -> list[Claimed]:
     """Atomically claim due rows for ``channel`` (SKIP LOCKED on PostgreSQL), replies first; only
-    rows of ``priority`` when given. Rows left ``sending`` for ``stale_after`` seconds are
-    reclaimed, except ``busy`` ones (still in flight in this process)."""
+    the rows of ``lane`` when given: ``"replies"`` (replies, and every card update, so the updates
+    of one card go out one round after another, never from two lanes at once) or ``"bulk"`` (the
+    rest, replies included when it has room). Rows left ``sending`` for ``stale_after`` seconds are
+    reclaimed, except ``busy`` ones (still in flight in this process); ``skip`` rows are left
+    alone (updates waiting for their card). Cards about a subject are
+    recorded in the same transaction, not yet delivered (:func:`cardstore.claimed_many_in`), with
+    the platform id ``card_handle_key`` gives for the row's key."""
     stale = now - timedelta(seconds=stale_after)
     reclaim = and_(OutboxMessage.status == "sending", OutboxMessage.claimed_at < stale)
     busy = list(busy)
     if busy:
         reclaim = and_(reclaim, OutboxMessage.id.not_in(busy))
     due = or_(and_(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now), reclaim)
+    skip = list(skip)
+    if skip:
+        due = and_(due, OutboxMessage.id.not_in(skip))
     inner = (
         select(OutboxMessage.id)
-        .where(OutboxMessage.channel == channel, due,
-               *(() if priority is None else (OutboxMessage.priority == priority,)))
+        .where(OutboxMessage.channel == channel, due, *LANES.get(lane, ()))
         .order_by(OutboxMessage.priority, OutboxMessage.next_attempt_at, OutboxMessage.id)
         .limit(limit)
     )
@@ -117,6 +131,11 @@ def claim_due(
                     in_doubt=case((OutboxMessage.status == "sending", True), else_=OutboxMessage.in_doubt))
             .returning(OutboxMessage)
         ).scalars().all()
+        cardstore.claimed_many_in(s, [
+            {"subject": r.payload["subject"], "channel": r.channel, "recipient": r.recipient,
+             "employee_id": r.employee_id, "outbox_key": r.key, "card": r.payload["card"], "now": now,
+             "handle_key": card_handle_key(r.key) if card_handle_key else None}
+            for r in rows if r.kind == "card" and r.payload.get("subject")])
         return sorted(
             (
                 Claimed(
@@ -174,7 +193,10 @@ def record_batch(db: Database, owner: str, outcomes: list[Outcome]) -> int:
     the new card records in one multi-row INSERT. A 500-card push round was 1,500 statements."""
     if not outcomes:
         return 0
-    with db.session() as s:
+    # A unit of work: on SQLite the write lock is taken up front, so merging a card's handle cannot
+    # interleave with a tap storing its code on the same record (PostgreSQL: FOR UPDATE below).
+    with db.unit_of_work() as unit:
+        s = unit.session
         q = select(OutboxMessage.id).where(OutboxMessage.id.in_([o.row_id for o in outcomes]),
                                            OutboxMessage.status == "sending", OutboxMessage.claimed_by == owner)
         held = set(s.execute(q if db.is_sqlite else q.with_for_update()).scalars())

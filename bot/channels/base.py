@@ -71,6 +71,11 @@ class Channel(ABC):
         """Deliver claimed outbox rows; one Delivery per item, in order. Must not raise for
         per-item problems; raise only when the whole platform is unreachable."""
 
+    def card_handle_key(self, outbox_key: str) -> str | None:
+        """The id the platform will know the card sent for ``outbox_key`` by (the key taps and
+        updates find it with), when it is fixed before sending; None when the platform assigns it."""
+        return None
+
     def health(self) -> dict[str, Any]:
         return {"name": self.name}
 

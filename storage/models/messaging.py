@@ -87,6 +87,9 @@ class CardRecord(SQLModel, table=True):
     state: str | None = Field(default=None, max_length=255)
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    # None while the card is on its way: the record is written when its outbox row is claimed, so a
+    # tap or an update arriving while the platform call is still in flight finds it.
+    delivered_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
 
 
 class JobRun(SQLModel, table=True):

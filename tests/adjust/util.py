@@ -42,11 +42,12 @@ def audits(chat, goal_id: str = "G-E101") -> list[GoalAudit]:
 
 
 def recorded_cards(db, subject_like: str = "adj:%") -> int:
-    """Delivered cards the bot has recorded (a click on a card before its record exists cannot update it)."""
+    """Cards the bot has recorded as delivered (records are written at claim time, before the send returns)."""
     from sqlalchemy import func
 
     from storage.models import CardRecord
 
     with db.session() as s:
         return int(s.execute(select(func.count()).select_from(CardRecord)
-                             .where(CardRecord.subject.like(subject_like))).scalar_one())
+                             .where(CardRecord.subject.like(subject_like),
+                                    CardRecord.delivered_at.is_not(None))).scalar_one())

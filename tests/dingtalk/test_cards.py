@@ -26,8 +26,52 @@ async def sent_visit_card(bot: PerfBot, emu: DingTalkEmulator, visit: str) -> Ca
     """Send E101 the visit card of ``visit``; the card as the emulator shows it, once the bot recorded it."""
     await bot.services.messenger.send_card("E101", visit_card(), key=f"visit:{visit}:card", subject=f"visit:{visit}")
     await until(lambda: emu.api.card_of("dt_e101") is not None)
-    await until(lambda: cardstore.for_subject(bot.db, f"visit:{visit}"), what="the worker to record the card it sent")
+    await until(lambda: delivered(bot, f"visit:{visit}"), what="the worker to record the card it sent")
     return emu.api.card_of("dt_e101")
+
+
+def delivered(bot: PerfBot, subject: str) -> bool:
+    return any(r.delivered_at is not None for r in cardstore.for_subject(bot.db, subject))
+
+
+@pytest.mark.parametrize("bot_db_url", ["sqlite", "postgresql"], indirect=True)
+async def test_a_card_tapped_and_updated_while_its_send_is_in_flight_is_updated_once_it_lands(emu, make_bot):
+    """The person sees a card as soon as DingTalk has it, before the send call returns (a round of
+    20 cards, a slow answer): a tap then, and an update then, both reach the card."""
+    bot = await make_bot()
+    emu.api.hold_card_answers = True
+    await bot.services.messenger.send_card("E101", visit_card(), key="visit:V0003:card", subject="visit:V0003")
+    await until(lambda: emu.api.card_answer_held.is_set(), what="the card shown, its send still waiting")
+    card = emu.api.card_of("dt_e101")
+    await emu.acked(await emu.click("dt_e101", "沟通质量好"))  # a tag tap on the card in flight
+    await bot.services.messenger.update_cards("visit:V0003", visit_card().closed("已提交"), key="visit:V0003:done")
+    await until(lambda: outbox_kinds(bot, "pending") >= {"update_card"}, what="the updates queued")
+    assert card.versions == 1 and not delivered(bot, "visit:V0003")
+    emu.api.card_answer_release.set()
+    await until(lambda: "已提交" in card_text(card), what="the update, once the card landed")
+    await bot.drain()
+    # The tap's redraw is older than the update: it goes first or not at all, never over it.
+    assert "已提交" in card_text(card) and card_buttons(card) == [] and card.versions in (2, 3)
+    assert delivered(bot, "visit:V0003")
+    assert outbox_kinds(bot, "failed") == set() and outbox_kinds(bot, "pending") == set()
+
+
+async def test_an_update_to_a_card_that_was_never_delivered_fails_with_the_reason(emu, make_bot):
+    bot = await make_bot()
+    emu.api.invalid_users = {"dt_e101"}  # DingTalk refuses the card: the record written at claim stays undelivered
+    await bot.services.messenger.send_card("E101", visit_card(), key="visit:V0004:card", subject="visit:V0004")
+    await bot.drain()
+    assert cardstore.for_subject(bot.db, "visit:V0004") and not delivered(bot, "visit:V0004")
+    assert await bot.services.messenger.update_cards("visit:V0004", visit_card().closed("已提交"), key="done") == 1
+    await bot.drain()
+    with bot.db.session() as s:
+        [row] = s.execute(select(OutboxMessage).where(OutboxMessage.kind == "update_card")).scalars().all()
+    assert row.status == "failed" and "never delivered (failed)" in (row.last_error or "")
+
+
+def outbox_kinds(bot: PerfBot, status: str) -> set[str]:
+    with bot.db.session() as s:
+        return set(s.execute(select(OutboxMessage.kind).where(OutboxMessage.status == status)).scalars())
 
 
 async def test_tags_toggle_one_tap_at_a_time_then_submit_with_the_selection(emu, make_bot):

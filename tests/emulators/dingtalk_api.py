@@ -62,6 +62,9 @@ class ApiState:
         self.hold_batch_after: int | None = None  # block batchSend call number N+1 (crash tests)
         self.held = asyncio.Event()
         self.release = asyncio.Event()
+        self.hold_card_answers = False  # deliver standard cards but hold the HTTP answer until released
+        self.card_answer_held = asyncio.Event()
+        self.card_answer_release = asyncio.Event()
         self.batch_calls: list[list[str]] = []
         self.group_calls: list[dict[str, Any]] = []  # accepted groupMessages/send bodies
         self.groups: set[str] | None = None  # None: any openConversationId; else only these (robot is in them)
@@ -226,6 +229,9 @@ class ApiState:
         if biz in self.cards and self.cards[biz].receiver == receiver:  # cardBizId is the idempotency id
             return web.json_response({"processQueryKey": f"pqk-card-{biz[:8]}"})
         self._deliver_card(CardState(biz, receiver, "standard", parsed))
+        if self.hold_card_answers:  # the person sees the card; the sender still waits for the answer
+            self.card_answer_held.set()
+            await self.card_answer_release.wait()
         return web.json_response({"processQueryKey": f"pqk-card-{biz[:8]}"})
 
     async def card_update(self, request: web.Request) -> web.Response:

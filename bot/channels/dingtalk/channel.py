@@ -13,7 +13,7 @@ from dingtalk_stream import Credential
 from bot.channels.base import Channel, Delivery
 from bot.channels.dingtalk.inbound import BOT_TOPIC, CARD_TOPIC, BotMessageHandler, CardCallbackHandler
 from bot.channels.dingtalk.openapi import OpenApiClient
-from bot.channels.dingtalk.outbound import Outbound
+from bot.channels.dingtalk.outbound import Outbound, card_id
 from bot.channels.dingtalk.sdk import point_sdk_at
 from bot.channels.dingtalk.stream import StreamClient
 from bot.config import DingTalkSettings
@@ -51,6 +51,9 @@ class DingTalkChannel(Channel):
     def bind(self, services: Services) -> None:
         super().bind(services)
         self.limiter = AppLimiter(services.db, f"dingtalk:{self.settings.client_id}", self.settings.app_qps, 1)
+
+    def card_handle_key(self, outbox_key: str) -> str:
+        return card_id(self.robot_code, outbox_key)
 
     def recipient_for(self, employee: Employee) -> str | None:
         return employee.dingtalk_userid or None

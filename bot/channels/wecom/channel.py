@@ -13,6 +13,7 @@ from bot.channels.wecom.callback import CallbackHandler
 from bot.channels.wecom.outbound import Outbound
 from bot.config import WeComSettings
 from bot.ratelimit import AppLimiter
+from cards.wecom import task_id_for
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -57,6 +58,9 @@ class WeComChannel(Channel):
     def routes(self) -> list[web.RouteDef]:
         path = self.settings.callback_path
         return [web.get(path, self.callback.get), web.post(path, self.callback.post)]
+
+    def card_handle_key(self, outbox_key: str) -> str:
+        return task_id_for(outbox_key)
 
     def recipient_for(self, employee: Employee) -> str | None:
         return employee.wecom_userid or None
