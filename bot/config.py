@@ -108,6 +108,7 @@ class ScheduleSettings:
     alert_scan_cron: str = "0 8 * * mon"
     battle_map_cron: str = "30 8 * * mon"
     directory_sync_cron: str = "0 2 * * *"
+    retention_cron: str = "30 3 * * *"
     misfire_grace_hours: int = 24
 
     @property
@@ -181,6 +182,17 @@ class OutboxSettings:
 
 
 @dataclass
+class RetentionSettings:
+    """How long finished records are kept (they hold people's messages; see README "Data retention")."""
+
+    outbox_days: int = 90  # sent and failed outbox rows (pending and parked ones are never removed)
+    inbound_days: int = 90  # processed inbound events (the dedup record of each platform delivery)
+
+
+RETENTION_MIN_DAYS = 30  # below this, a late platform redelivery or a job's look-back could act twice
+
+
+@dataclass
 class SmtpSettings:
     host: str = ""
     port: int = 25
@@ -205,6 +217,7 @@ class Settings:
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
     calendar: CalendarSettings = field(default_factory=CalendarSettings)
     outbox: OutboxSettings = field(default_factory=OutboxSettings)
+    retention: RetentionSettings = field(default_factory=RetentionSettings)
     source: str = "<defaults>"
 
 
@@ -290,7 +303,7 @@ def _validate(s: Settings) -> None:
     if s.policy.visit_chat_daily_cap < 0:
         raise ConfigError("policy.visit_chat_daily_cap", "must be 0 (no cap) or more")
     for name in ("checkin_cron", "visit_summary_cron", "risk_digest_cron", "escalation_scan_cron",
-                 "alert_scan_cron", "battle_map_cron", "directory_sync_cron"):
+                 "alert_scan_cron", "battle_map_cron", "directory_sync_cron", "retention_cron"):
         value = getattr(s.schedule, name)
         if len(value.split()) != 5:
             raise ConfigError(f"schedule.{name}", f"expected a 5-field cron expression, got {value!r}")
@@ -316,6 +329,10 @@ def _validate(s: Settings) -> None:
         raise ConfigError("policy.alert_capacity_percent", "must be above 0")
     if s.schedule.misfire_grace_hours <= 0:
         raise ConfigError("schedule.misfire_grace_hours", "must be at least 1 (hours a missed run may still catch up)")
+    for name in ("outbox_days", "inbound_days"):
+        if getattr(s.retention, name) < RETENTION_MIN_DAYS:
+            raise ConfigError(f"retention.{name}", f"must be at least {RETENTION_MIN_DAYS} (days a finished record "
+                                                   "still guards against sending or processing twice)")
     if s.outbox.park_after_hours <= 0:
         raise ConfigError("outbox.park_after_hours", "must be > 0 (hours of retries before a message is parked)")
     if not 1 <= s.outbox.max_backoff_seconds <= 86400 or s.outbox.first_backoff_seconds <= 0:

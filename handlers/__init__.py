@@ -17,6 +17,7 @@ ROUTER_MODULES = (
     "handlers.alerts",
     "handlers.qa",
     "handlers.directory",
+    "handlers.housekeeping",
 )
 
 
