@@ -20,6 +20,8 @@ Adjudication, per field (a risk class is one field):
 3. a decision recorded in nlp/data/corpus/adjudication.tsv (id, field, label, reason - the adjudicator's
    own reading of the row) -> that label;
 4. otherwise the writer's label (the writer knows what they meant; the disagreement stays counted).
+Then a risk class relabelled under a later settlement of the guideline (nlp/data/corpus/relabel7.tsv, same
+columns: a blind relabel of the rows on the settled points) takes that label, agreed or not.
 The frozen held-out sets (/work/heldout, /work/heldout8, ... : any /work/heldout*) are never read.
 """
 
@@ -41,6 +43,9 @@ from nlp.sentiment import is_acknowledgement  # noqa: E402
 
 OUT = ROOT / "nlp" / "data" / "corpus"
 ADJ = OUT / "adjudication.tsv"
+# Rows relabelled when the guideline settled a point after they were labelled (risk classes only);
+# these decisions come after adjudication.
+RELABEL = OUT / "relabel7.tsv"
 EXISTING = [ROOT.parent / "shared" / "data" / "replies_dev.jsonl", ROOT.parent / "shared" / "data" / "questions_dev.jsonl",
             *sorted((ROOT / "tests" / "nlp" / "data").glob("*.jsonl")), ROOT / "nlp" / "data" / "train_replies.jsonl"]
 SOURCES = {"checkin", "visit", "manager"}
@@ -99,10 +104,11 @@ def valid_question(q: dict) -> str | None:
     return None
 
 
-def load_adjudication() -> dict[tuple[str, str], tuple[str, str]]:
+def load_adjudication(path: Path = ADJ) -> dict[tuple[str, str], tuple[str, str]]:
+    """Recorded decisions (adjudication.tsv, or a relabel file of the same columns) by (id, field)."""
     out = {}
-    if ADJ.exists():
-        for line in ADJ.read_text(encoding="utf-8").splitlines():
+    if path.exists():
+        for line in path.read_text(encoding="utf-8").splitlines():
             if line.strip() and not line.startswith("#"):
                 rid, field, value, reason = (line.split("\t") + ["", "", "", ""])[:4]
                 out[(rid, field)] = (value, reason)
@@ -143,6 +149,7 @@ def main() -> None:
         for r in read(p):
             second[r["id"]] = r
     adj = load_adjudication()
+    relabel = load_adjudication(RELABEL)
     stats: Counter = Counter()
     report: dict[str, list[str]] = {}
     for kind, validate in (("replies", valid_reply), ("questions", valid_question)):
@@ -187,6 +194,8 @@ def main() -> None:
                 for c in CATEGORIES:
                     v, h = decide(r["id"], c, int(c in mine["risks"]), MISSING if sec is None else int(c in sec["risks"]),
                                   adj)
+                    if (r["id"], c) in relabel:  # a later guideline's settlement, relabelled blind
+                        v, h = int(relabel[(r["id"], c)][0]), "relabelled"
                     how[(c, h)] += 1
                     if v:
                         risks.append(c)

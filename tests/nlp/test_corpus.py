@@ -52,6 +52,18 @@ def test_adjudication_decisions_name_real_rows_and_fields() -> None:
             assert rid in ids and field in fields and reason, line
 
 
+def test_the_seventh_round_relabel_is_applied_to_the_corpus() -> None:
+    """Pay, promise and the other points settled after most rows were labelled: the training rows
+    carry the relabelled classes (the conflict the new writers expect for 说好的补贴到现在还没发)."""
+    rows = {r["id"]: r for r in _rows("replies.jsonl")}
+    decisions = [line.split("\t") for line in (CORPUS / "relabel7.tsv").read_text(encoding="utf-8").splitlines()
+                 if line.strip() and not line.startswith("#")]
+    assert len(decisions) >= 50
+    for rid, field, value, reason in decisions:
+        assert field in RISKS and reason.startswith("7th"), (rid, field)
+        assert (field in rows[rid]["risks"]) == (value == "1"), (rid, field, rows[rid]["text"])
+
+
 @pytest.mark.parametrize("text", ["就这样", "好的", "收到", "行", "嗯", "👌", "收到！", "好的。"])
 def test_short_acknowledgements_are_neutral(text: str) -> None:
     assert analyze(text).sentiment == "neu"
