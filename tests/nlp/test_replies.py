@@ -90,7 +90,9 @@ def test_resolved_and_declined() -> None:
 
 def test_slang_homophones_and_typos() -> None:
     check([
-        ("亚历山大啊，三个项目同时上线", ["burnout"]),
+        # three launches at once: too much at the same time is also `resource` under the guideline's
+        # "time and people" rule (the seventh-round model reads it so; the slang is the point here)
+        ("亚历山大啊，三个项目同时上线", ["burnout", "resource"]),
         ("又是卷的一周，大家都不敢走", ["burnout"]),
         ("真的想润了", ["attrition"]),
         ("天天家班，头都大了", ["burnout"]),
@@ -145,7 +147,8 @@ def test_colleagues_leaving_is_resource_and_manager_reports() -> None:
     ])
     check([
         ("小陈最近经常加班到很晚，和组长也有摩擦，我找他聊聊。", ["burnout", "conflict"]),
-        ("老周已经在办离职手续，交接由小吴负责。", ["attrition"]),
+        # a resignation with a handover plan: the team loses a person (seventh-round settlement)
+        ("老周已经在办离职手续，交接由小吴负责。", ["attrition", "resource"]),
     ], source="manager")
     assert analyze("老周已经在办离职手续，交接由小吴负责。", "manager").sentiment == "neu"
 
