@@ -51,7 +51,9 @@ _DENIAL = re.compile(
     r"排得开|排得过来|排得过|可以覆盖|能覆盖|覆盖得了|就够|够用|如实反馈"
 )
 _CONFIRM = re.compile(r"不够|确实|是的|^对|非常|太|真的|很|已经|有点|担心|怕")
-_DECLINED = re.compile(r"拒了|拒绝了|婉拒|不考虑|没兴趣|不打算|没打算|不会走|不想走")
+# An offer or a recruiter turned down, after the term or earlier in its clause (Coco拒了那边的offer).
+_DECLINED = re.compile(r"拒了|拒绝了|婉拒|不考虑|没兴趣|不打算|没打算|不会走|不想走|说不去|不去了|懒得理|没理他|没搭理|"
+                       r"已经拒|回绝|谢绝|推掉了|拒咗|唔去|唔考虑|没答应|没同意|不心动")
 PAST = re.compile(r"之前|去年|以前|原来|原本|曾经|本来|上个月|上周|上礼拜|上次|上回|前几天|前两天|前阵子|前几周|过去|前段时间|前一阵|那阵子|一度|当时|过一阵|过一段时间|担心过|担忧过|怕过")
 RESOLUTION = re.compile(
     r"现在[^，。]{0,6}(没问题|好了|好多了|不用|正常|到位|解决|够了|能准点|准点|理顺|轻松|回来了)|新到了|调休了|状态回来了|正常作息|决定留下|留了下来|(到|来)了[一两三四五六几\d]+(台|位|名|个人)|后来[^，。]{0,8}(补|调来|招到|到位|解决|好了)|"
@@ -72,7 +74,7 @@ _THIRD_PARTY = re.compile(
 _TOPIC = re.compile(r"因为|为了|关于|围绕")
 _SELF = re.compile(r"我|咱|自己|组里|团队|本组|我方|大家|项目组|我们")
 _COLLEAGUE = re.compile(
-    r"同事|组员|前任|有人|别人|他|她|骨干|店长|[小老][王李张刘陈杨赵黄周吴徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦方白邹孟熊秦邱江尹薛段雷侯龙史陶黎贺顾毛郝龚邵万钱严武戴莫孔汤]"
+    r"同事|同组|同部门|同科室|搭档|组员|前任|有人|别人|他|她|骨干|店长|阿[A-Za-z]+|[小老][王李张刘陈杨赵黄周吴徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦方白邹孟熊秦邱江尹薛段雷侯龙史陶黎贺顾毛郝龚邵万钱严武戴莫孔汤]"
 )
 _PATTERN = re.compile(
     r"天天|日日|每天|每晚|每周|连续|连着|又|一直|经常|总是|总|老是|常常|长期|频繁|通宵|好几|几个|好多|这么多|那么多|很多|"
@@ -80,7 +82,8 @@ _PATTERN = re.compile(
 )
 _ONEOFF = re.compile(r"昨天|昨晚|今天|今晚|前天|那天|某天|偶尔|一次|临时|难得|就一天|就一晚|周[一二三四五六日]晚")
 # recruiting work: the writer hires (发了2个offer / 跟猎头签了合作 / 候选人复试), nobody is leaving
-_RECRUIT = re.compile(r"招聘|候选人|校招|社招|在招|主要招|招[^不]{0,2}(总监|经理|工程师|岗)|面试官|合作框架|签了合作|发了?[\d一两三几]*个?offer")
+_RECRUIT = re.compile(r"招聘|候选人|校招|社招|在招|主要招|招[^不]{0,2}(总监|经理|工程师|岗)|面试官|合作框架|签了合作|发了?[\d一两三几]*个?offer|"
+                      r"增员|面[试是]?了[\d一两三四五六七八九十几]+个")
 _INTENSIFIER = re.compile(r"很|太|非常|特别|真的|实在|严重|超级|巨|好|极其|完全|天天|每天|彻底")
 _SOFTENER = re.compile(r"有点|有些|稍微|略|一点|可能|也许|估计|似乎|好像")
 
@@ -254,7 +257,8 @@ def detect_full(norm: Normalized, source: str = "checkin") -> Detection:
             if owner:
                 vetoed.add(entry.category)
                 continue
-            if entry.category == "attrition" and (_DECLINED.search(text, e) or _RECRUIT.search(text, cs, ce)):
+            if entry.category == "attrition" and (_DECLINED.search(text, e) or _DECLINED.search(text, cs, s)
+                                                  or _RECRUIT.search(text, cs, ce)):
                 vetoed.add(entry.category)
                 continue
             if source == "visit" and idx > 0 and _inherits_third(text, spans, idx, s):
@@ -294,7 +298,7 @@ def model_span_ok(det: Detection, cat: str, s: int, e: int, source: str) -> bool
     owner = _owner_blocks(text[cs:s], _NO_FLAGS, source)
     if owner == "third" or (owner == "colleague" and cat == "attrition"):
         return False
-    if cat == "attrition" and (_DECLINED.search(text, e) or _RECRUIT.search(text, cs, ce)):
+    if cat == "attrition" and (_DECLINED.search(text, e) or _DECLINED.search(text, cs, s) or _RECRUIT.search(text, cs, ce)):
         return False
     if source == "visit" and idx > 0 and _inherits_third(text, spans, idx, s):
         return False

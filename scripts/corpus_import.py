@@ -20,8 +20,8 @@ Adjudication, per field (a risk class is one field):
 3. a decision recorded in nlp/data/corpus/adjudication.tsv (id, field, label, reason - the adjudicator's
    own reading of the row) -> that label;
 4. otherwise the writer's label (the writer knows what they meant; the disagreement stays counted).
-Then a risk class relabelled under a later settlement of the guideline (nlp/data/corpus/relabel7.tsv, same
-columns: a blind relabel of the rows on the settled points) takes that label, agreed or not.
+Then a risk class relabelled under a later reading of the guideline (nlp/data/corpus/relabel7.tsv, relabel8.tsv,
+same columns: blind relabels of the rows on the settled points) takes that label, agreed or not.
 The frozen held-out sets (/work/heldout, /work/heldout8, ... : any /work/heldout*) are never read.
 """
 
@@ -43,9 +43,9 @@ from nlp.sentiment import is_acknowledgement  # noqa: E402
 
 OUT = ROOT / "nlp" / "data" / "corpus"
 ADJ = OUT / "adjudication.tsv"
-# Rows relabelled when the guideline settled a point after they were labelled (risk classes only);
-# these decisions come after adjudication.
-RELABEL = OUT / "relabel7.tsv"
+# Rows relabelled blind when the guideline settled (seventh round) or was applied anew (eighth round) to
+# points after they were labelled (risk classes only); these decisions come after adjudication, in order.
+RELABELS = [OUT / "relabel7.tsv", OUT / "relabel8.tsv"]
 EXISTING = [ROOT.parent / "shared" / "data" / "replies_dev.jsonl", ROOT.parent / "shared" / "data" / "questions_dev.jsonl",
             *sorted((ROOT / "tests" / "nlp" / "data").glob("*.jsonl")), ROOT / "nlp" / "data" / "train_replies.jsonl"]
 SOURCES = {"checkin", "visit", "manager"}
@@ -149,7 +149,7 @@ def main() -> None:
         for r in read(p):
             second[r["id"]] = r
     adj = load_adjudication()
-    relabel = load_adjudication(RELABEL)
+    relabel = {k: v for path in RELABELS for k, v in load_adjudication(path).items()}
     stats: Counter = Counter()
     report: dict[str, list[str]] = {}
     for kind, validate in (("replies", valid_reply), ("questions", valid_question)):

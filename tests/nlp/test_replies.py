@@ -85,20 +85,32 @@ def test_resolved_and_declined() -> None:
         ("上个月人手很紧，后来招到了两个人，现在好多了。", []),
         ("之前老加班，现在流程顺了，不用加班了。", []),
         ("猎头打电话来，我直接拒了，不考虑。", []),
+        # turned down, said after the offer or before it in the clause (eighth round, from H13's misses)
+        ("猎头找我去一家物流公司当经理，我说不去，这边挺好", []),
+        ("猎头这周打了好几次电话，懒得理", []),
+        ("Coco拒了那边的offer，说还是想留下来", []),
+    ])
+    check([("拿到offer，在和家人商量", ["attrition"]), ("面试了一家，下周复试", ["attrition"])])
+
+
+def test_a_peer_resigning_is_resource_for_the_writer() -> None:
+    check([
+        ("同组的陈工递了辞呈，月底离开，他的两条线由我接手", ["resource"]),
+        ("场控阿May提了离职，下周五最后一天，她那块我先顶着", ["resource"]),
     ])
 
 
 def test_slang_homophones_and_typos() -> None:
     check([
-        # three launches at once: too much at the same time is also `resource` under the guideline's
-        # "time and people" rule (the seventh-round model reads it so; the slang is the point here)
-        ("亚历山大啊，三个项目同时上线", ["burnout", "resource"]),
         ("又是卷的一周，大家都不敢走", ["burnout"]),
         ("真的想润了", ["attrition"]),
         ("天天家班，头都大了", ["burnout"]),
         ("在考虑离值，没动力了", ["attrition"]),
         ("资远严重不足，啥都干不了", ["resource"]),
     ])
+    # the slang is the point; three launches at once may also read as `resource` (the guideline's
+    # "time and people" rule), a borderline call the models of different rounds make either way
+    assert set(cats("亚历山大啊，三个项目同时上线", "checkin")) - {"resource"} == {"burnout"}
 
 
 def test_traditional_english_and_full_width() -> None:
