@@ -49,9 +49,10 @@ def worker_id() -> str:
 class OutboxWorker:
     """Two lanes over one channel's rows: the bulk lane claims up to ``batch_size`` rows a round
     (replies first, then notifications and pushes, whose identical texts merge into multi-user
-    calls); the reply lane claims only replies (``priority`` REPLY), a few at a time, so the
-    answer to someone who just wrote never waits for a bulk round of hundreds of rate-limited
-    sends to finish. Both take their calls from the same app-wide limiter."""
+    calls); the reply lane claims only replies (``priority`` REPLY) and card updates, a few at a
+    time, so the answer to someone who just wrote never waits for a bulk round of hundreds of
+    rate-limited sends to finish. Both take their calls from the same app-wide limiter (the reply
+    lane's rows on the replies' share: ``Claimed.urgent``)."""
 
     BULK_ROUND_LIMIT = 500
     REPLY_LANE_LIMIT = 50

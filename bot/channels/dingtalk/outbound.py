@@ -43,7 +43,7 @@ from cards.dingtalk import STANDARD_TEMPLATE, render_params, render_standard
 from cards.model import Card
 from storage import cardstore, outbox
 from storage.db import Database
-from storage.outbox import REPLY, Claimed
+from storage.outbox import Claimed
 
 if TYPE_CHECKING:
     from bot.channels.dingtalk.channel import DingTalkChannel
@@ -93,11 +93,11 @@ class Outbound:
                 sig = json.dumps([item.kind, item.payload], sort_keys=True, ensure_ascii=False)
                 groups.setdefault(sig, []).append(i)
             else:
-                await self.ch.limiter.take(urgent=item.priority == REPLY)
+                await self.ch.limiter.take(urgent=item.urgent)
                 results[i] = await self._one(item)
         for idxs in groups.values():
             for call in distinct_recipient_calls(idxs, [it.recipient for it in items], self.ch.batch_size):
-                await self.ch.limiter.take(urgent=any(items[i].priority == REPLY for i in call))
+                await self.ch.limiter.take(urgent=any(items[i].urgent for i in call))
                 for i, res in zip(call, await self.batch_send([items[i] for i in call]), strict=True):
                     results[i] = res
         return [r if r is not None else Delivery("failed", error="not handled") for r in results]

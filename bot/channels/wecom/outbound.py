@@ -39,7 +39,7 @@ from cards.model import Card
 from cards.wecom import cut_bytes, render_template_card, task_id_for
 from storage import cardstore
 from storage.db import Database
-from storage.outbox import REPLY, Claimed
+from storage.outbox import Claimed
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +98,7 @@ class Outbound:
 
         async def run(idxs: list[int], fn: Callable[[], Awaitable[list[Delivery]]]) -> None:
             async with slots:
-                await self.limiter.take(urgent=any(items[j].priority == REPLY for j in idxs))
+                await self.limiter.take(urgent=any(items[j].urgent for j in idxs))
                 for j, d in zip(idxs, await fn(), strict=True):
                     results[j] = d
 
