@@ -203,9 +203,7 @@ class OutboxWorker:
         while its update was being looked at does not keep the update waiting."""
         if not waiting:
             return
-        mono = time.monotonic()
-        self._landed = {k: t for k, t in self._landed.items() if t > mono - 60}
-        until = mono + CARD_WAIT_SECONDS
+        until = time.monotonic() + CARD_WAIT_SECONDS
         self._waiting.update((row, (card, until)) for row, card in waiting.items() if card not in self._landed)
         asyncio.get_running_loop().call_later(CARD_WAIT_SECONDS, self.wake)
         if any(card in self._landed for card in waiting.values()):
@@ -215,8 +213,8 @@ class OutboxWorker:
         """Cards just delivered: the updates waiting for them may go now."""
         if not delivered:
             return
-        mono = time.monotonic()
-        self._landed.update(dict.fromkeys(delivered, mono))
+        mono = time.monotonic()  # a minute of landed cards is kept: enough to close the race above
+        self._landed = {k: t for k, t in self._landed.items() if t > mono - 60} | dict.fromkeys(delivered, mono)
         freed = [row for row, (card, _) in self._waiting.items() if card in delivered]
         for row in freed:
             del self._waiting[row]
@@ -227,14 +225,17 @@ class OutboxWorker:
     def _prepare(self, items: list[ob.Claimed], now: datetime) -> tuple[list[ob.Claimed], dict[int, str]]:
         """The claimed rows to send now (:meth:`_hold_updates`, then :meth:`_pace`), and the
         updates left waiting for their card."""
-        items, waiting = self._hold_updates(items, now)
-        return self._pace(items, now), waiting
+        items, waiting, held = self._hold_updates(items, now)
+        items, paced = self._pace(items, now)
+        ob.record_batch(self.services.db, self.owner, held + paced)  # one transaction, none when nothing is held
+        return items, waiting
 
-    def _pace(self, items: list[ob.Claimed], now: datetime) -> list[ob.Claimed]:
-        """Hold back rows for recipients at their per-minute/hour budget (platforms drop silently)."""
+    def _pace(self, items: list[ob.Claimed], now: datetime) -> tuple[list[ob.Claimed], list[ob.Outcome]]:
+        """Hold back rows for recipients at their per-minute/hour budget (platforms drop silently).
+        Returns the rows to send and the outcomes of those held back."""
         ch, db = self.channel, self.services.db
         if not ch.per_user_per_minute:
-            return items
+            return items, []
         recipients = [i.recipient for i in items if i.kind != "update_card"]
         minute = ob.recent_send_counts(db, ch.name, recipients, now - timedelta(minutes=1))
         hour = ob.recent_send_counts(db, ch.name, recipients, now - timedelta(hours=1)) if ch.per_user_per_hour else {}
@@ -253,15 +254,15 @@ class OutboxWorker:
             minute[item.recipient] = m + 1
             hour[item.recipient] = h + 1
             keep.append(item)
-        ob.record_batch(db, self.owner, held)
-        return keep
+        return keep, held
 
-    def _hold_updates(self, items: list[ob.Claimed], now: datetime) -> tuple[list[ob.Claimed], dict[int, str]]:
+    def _hold_updates(self, items: list[ob.Claimed], now: datetime,
+                      ) -> tuple[list[ob.Claimed], dict[int, str], list[ob.Outcome]]:
         """Updates to cards, before they go: one to a card whose send is still in flight (the person
         tapped it before the send call returned) waits for the card; one older than an update the
-        card already shows is dropped (the newest wins, whichever lane sent it first); one to a
-        card never delivered fails. Returns the rows to send, and the rows left waiting → the
-        outbox key of their card."""
+        card already shows is dropped (the newest wins); one to a card never delivered fails.
+        Returns the rows to send, the rows left waiting → the outbox key of their card, and the
+        outcomes of the rows not sent."""
         ids = [i.payload["record_id"] for i in items if i.kind == "update_card" and i.payload.get("record_id")]
         targets = cardstore.update_targets(self.services.db, ids) if ids else {}
         keep: list[ob.Claimed] = []
@@ -287,8 +288,7 @@ class OutboxWorker:
             else:
                 done.append(ob.Outcome(item.id, ob.finish_values(
                     "failed", now, error=f"the card was never delivered ({t.card_status or 'its outbox row is gone'})")))
-        ob.record_batch(self.services.db, self.owner, done)
-        return keep, waiting
+        return keep, waiting, done
 
     # -- results (database thread, one transaction per batch) ---------------------------------
     def _record(self, batch: list[ob.Claimed], results: list[Delivery], now: datetime) -> int:

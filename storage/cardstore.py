@@ -37,7 +37,7 @@ def record_many_in(s: Any, notes: list[dict[str, Any]]) -> None:
     keys = [n["outbox_key"] for n in notes]
     q = select(CardRecord.id, CardRecord.outbox_key, CardRecord.handle, CardRecord.handle_key).where(
         CardRecord.outbox_key.in_(keys))
-    if s.get_bind().dialect.name != "sqlite":
+    if _locks_rows(s):
         q = q.with_for_update()
     existing = {row.outbox_key: row for row in s.execute(q)}
     merged, fresh = [], []
@@ -58,6 +58,12 @@ def record_many_in(s: Any, notes: list[dict[str, Any]]) -> None:
         s.connection().execute(stmt, merged)
     if fresh:
         s.connection().execute(insert(CardRecord), fresh)
+
+
+def _locks_rows(s: Any) -> bool:
+    """Whether the session's database locks rows (PostgreSQL: FOR UPDATE); SQLite's writers are
+    serialised by the write lock a unit of work takes up front instead."""
+    return s.get_bind().dialect.name != "sqlite"
 
 
 def _new_row(*, subject: str, channel: str, recipient: str, employee_id: str | None, outbox_key: str,
@@ -120,7 +126,7 @@ def update_handle(db: Database, record_id: int, handle: dict[str, Any], now: dat
 
 def update_handle_in(s: Any, record_id: int, handle: dict[str, Any], now: datetime,
                      state: str | None = None, card: dict[str, Any] | None = None) -> None:
-    rec = s.get(CardRecord, record_id, with_for_update=s.get_bind().dialect.name != "sqlite")
+    rec = s.get(CardRecord, record_id, with_for_update=_locks_rows(s))
     if rec is None:
         return
     rec.handle = {**rec.handle, **handle}
