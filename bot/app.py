@@ -87,7 +87,7 @@ class PerfBot:
             self.scheduler = SchedulerRunner(self.services, node=worker_id())
         self._runner: web.AppRunner | None = None
         self._sweeper: asyncio.Task[None] | None = None
-        self.metrics = Metrics()
+        self.metrics = Metrics(settings.server.stall_log_ms / 1000)
         self.started = False
         self.ready = False
 

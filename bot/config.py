@@ -31,6 +31,7 @@ class ServerSettings:
     port: int = 8080
     max_body_bytes: int = 64 * 1024
     ingest_token: str = ""  # enables POST /ingest/{visits,metrics,tasks,worklogs} when set
+    stall_log_ms: int = 1000  # log the loop thread's stack when the event loop stalls this long (0: off)
 
 
 @dataclass
@@ -227,6 +228,7 @@ ENV_OVERRIDES: dict[str, tuple[str, str]] = {
     "PERFBOT_SERVER_HOST": ("server", "host"),
     "PERFBOT_SERVER_PORT": ("server", "port"),
     "PERFBOT_INGEST_TOKEN": ("server", "ingest_token"),
+    "PERFBOT_SERVER_STALL_LOG_MS": ("server", "stall_log_ms"),
     "PERFBOT_WECOM_CORP_ID": ("wecom", "corp_id"),
     "PERFBOT_WECOM_AGENT_ID": ("wecom", "agent_id"),
     "PERFBOT_WECOM_SECRET": ("wecom", "secret"),
@@ -288,6 +290,8 @@ def _validate(s: Settings) -> None:
         raise ConfigError("schedule.timezone", f"unknown time zone {s.schedule.timezone!r}") from None
     if not (0 < s.server.port < 65536):
         raise ConfigError("server.port", "must be between 1 and 65535")
+    if s.server.stall_log_ms != 0 and not (50 <= s.server.stall_log_ms <= 60_000):
+        raise ConfigError("server.stall_log_ms", "must be 0 (off) or between 50 and 60000")
     url = s.storage.url
     if not (url.startswith("sqlite") or url.startswith("postgresql")):
         raise ConfigError("storage.url", "must be a sqlite:/// or postgresql+psycopg:// URL")

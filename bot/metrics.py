@@ -8,9 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import resource
+import sys
+import threading
 import time
+import traceback
+from collections.abc import Callable
 from datetime import date
 from typing import TYPE_CHECKING
 
@@ -50,6 +55,7 @@ class LoopLag:
         self.max_seconds = 0.0
         self.window_max = 0.0
         self.samples = 0
+        self.on_tick: Callable[[], None] | None = None
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -72,21 +78,109 @@ class LoopLag:
             self.samples += 1
             self.max_seconds = max(self.max_seconds, lag)
             self.window_max = max(self.window_max, lag)
+            if self.on_tick is not None:
+                self.on_tick()
 
     def take_window(self) -> float:
         v, self.window_max = self.window_max, 0.0
         return v
 
 
-class Metrics:
+class GcPauses:
+    """How long the cyclic garbage collector stopped the process, per generation (gc.callbacks).
+    A full collection over many live objects is a stop-the-world pause the loop-lag probe cannot
+    tell apart from blocking work; this names it."""
+
     def __init__(self) -> None:
+        self.max_seconds = [0.0, 0.0, 0.0]
+        self.window_max = [0.0, 0.0, 0.0]
+        self.count = [0, 0, 0]
+        self._t0 = 0.0
+
+    def install(self) -> None:
+        if self._callback not in gc.callbacks:
+            gc.callbacks.append(self._callback)
+
+    def uninstall(self) -> None:
+        with contextlib.suppress(ValueError):
+            gc.callbacks.remove(self._callback)
+
+    def _callback(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self._t0 = time.perf_counter()
+            return
+        gen = min(2, int(info.get("generation", 0)))
+        pause = time.perf_counter() - self._t0
+        self.count[gen] += 1
+        self.max_seconds[gen] = max(self.max_seconds[gen], pause)
+        self.window_max[gen] = max(self.window_max[gen], pause)
+
+    def take_window(self) -> list[float]:
+        v, self.window_max = self.window_max, [0.0, 0.0, 0.0]
+        return v
+
+
+class StallWatchdog:
+    """A thread that logs where the event loop is when it has not ticked for ``threshold`` seconds:
+    the loop thread's stack, once per stall (off when the threshold is 0). Cheap: one timestamp
+    written by the loop every 20 ms, one read by the thread every ``threshold / 2``."""
+
+    def __init__(self, threshold: float) -> None:
+        self.threshold = threshold
+        self.stalls = 0
+        self._beat = time.monotonic()
+        self._loop_thread = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def beat(self) -> None:
+        self._beat = time.monotonic()
+
+    def start(self) -> None:
+        if self.threshold <= 0 or self._thread is not None:
+            return
+        self._loop_thread = threading.get_ident()
+        self._beat = time.monotonic()
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._watch, name="loop-stall-watchdog", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(1)
+            self._thread = None
+
+    def _watch(self) -> None:
+        reported = 0.0
+        while not self._stop.wait(self.threshold / 2):
+            beat = self._beat
+            late = time.monotonic() - beat
+            if late < self.threshold or beat == reported:
+                continue
+            reported = beat
+            self.stalls += 1
+            frame = sys._current_frames().get(self._loop_thread)
+            stack = "".join(traceback.format_stack(frame, limit=25)) if frame is not None else "(no frame)\n"
+            log.warning("event loop stalled for %.0f ms so far; the loop thread is at:\n%s", late * 1000, stack)
+
+
+class Metrics:
+    def __init__(self, stall_log_seconds: float = 0.0) -> None:
         self.lag = LoopLag()
+        self.gc = GcPauses()
+        self.watchdog = StallWatchdog(stall_log_seconds)
+        self.lag.on_tick = self.watchdog.beat
         self.started_at = time.time()
 
     def start_probe(self) -> None:
+        self.gc.install()
         self.lag.start()
+        self.watchdog.start()
 
     async def stop_probe(self) -> None:
+        self.watchdog.stop()
+        self.gc.uninstall()
         await self.lag.stop()
 
     async def render(self, bot: PerfBot) -> str:
@@ -133,6 +227,20 @@ class Metrics:
             "# TYPE perfbot_event_loop_lag_seconds gauge",
             f'perfbot_event_loop_lag_seconds{{window="since_last_scrape"}} {self.lag.take_window():.4f}',
             f'perfbot_event_loop_lag_seconds{{window="since_start"}} {self.lag.max_seconds:.4f}',
+            "# HELP perfbot_gc_pause_seconds Longest garbage-collector pause, by generation.",
+            "# TYPE perfbot_gc_pause_seconds gauge",
+        ]
+        window = self.gc.take_window()
+        for gen in range(3):
+            lines.append(f'perfbot_gc_pause_seconds{{generation="{gen}",window="since_last_scrape"}} {window[gen]:.4f}')
+            lines.append(f'perfbot_gc_pause_seconds{{generation="{gen}",window="since_start"}} {self.gc.max_seconds[gen]:.4f}')
+        lines += [
+            "# HELP perfbot_gc_collections_total Garbage collections, by generation.",
+            "# TYPE perfbot_gc_collections_total counter",
+            *(f'perfbot_gc_collections_total{{generation="{gen}"}} {self.gc.count[gen]}' for gen in range(3)),
+            "# HELP perfbot_event_loop_stalls_total Times the loop did not tick for [server] stall_log_ms (stack logged).",
+            "# TYPE perfbot_event_loop_stalls_total counter",
+            f"perfbot_event_loop_stalls_total {self.watchdog.stalls}",
             "# HELP perfbot_db_commits_total Database transactions committed by this process.",
             "# TYPE perfbot_db_commits_total counter",
             f"perfbot_db_commits_total {db.commits}",

@@ -86,6 +86,10 @@ class Figures:
     commits_per_msg: float = float("nan")
     pg_commits_per_msg: float = float("nan")
     loop_lag_ms: float = float("nan")
+    # per phase (start-up and first reply / phase A / phase B): max loop lag, longest full-GC pause
+    lag_phases_ms: tuple[float, float, float] = (float("nan"),) * 3
+    gc2_phases_ms: tuple[float, float, float] = (float("nan"),) * 3
+    stalls: int = 0
     rss_mb: float = float("nan")
     ready_s: float = float("nan")
     first_nlp_s: float = float("nan")
@@ -268,6 +272,23 @@ def summarise_log(path: Path, top: int = 8) -> list[str]:
     return [f"bot log: {sum(shapes.values())} warnings/errors"] + [f"  {n:>6} × {k}" for k, n in shapes.most_common(top)]
 
 
+def summarise_stalls(path: Path, top: int = 6) -> list[str]:
+    """Where the loop was when it stalled (the bot's stall watchdog logs the loop thread's stack):
+    per stall, its length and the innermost frames, most frequent places first."""
+    text = path.read_text(encoding="utf-8", errors="replace")
+    places: collections.Counter[str] = collections.Counter()
+    worst: dict[str, float] = {}
+    for m in re.finditer(r"event loop stalled for (\d+) ms so far; the loop thread is at:\n((?:  File .*\n(?:    .*\n)?)+)", text):
+        frames = re.findall(r'  File "([^"]+)", line (\d+), in (\S+)', m.group(2))
+        inner = " < ".join(f"{Path(f).name}:{ln} {fn}" for f, ln, fn in reversed(frames[-4:]))
+        places[inner] += 1
+        worst[inner] = max(worst.get(inner, 0.0), float(m.group(1)))
+    if not places:
+        return []
+    return ["loop stalls (innermost frames first; count, longest seen):"] + [
+        f"  {n:>4} × {worst[k]:>5.0f} ms  {k}" for k, n in places.most_common(top)]
+
+
 def summarise_profile(raw: Path, top: int = 12) -> list[str]:
     """py-spy raw (collapsed) stacks → share of samples by where the time goes."""
     if not raw.exists():
@@ -325,6 +346,7 @@ def summarise_profile(raw: Path, top: int = 12) -> list[str]:
 
 
 ENGINE: dict[str, str] = {}  # --engine key=value: [engine] settings of the bot under test (default: the product's)
+STALL_LOG_MS = 150  # the bot under test logs where its loop is when it stalls this long ([server] stall_log_ms)
 APP_CALLS_PER_MINUTE = 6000  # the product's default WeCom app budget (bot/config.py), used by the bot here
 
 
@@ -346,7 +368,7 @@ class Rig:
         self.emulator.users = set(users) | {f"wx_m{t:05d}" for t in range(self.n_users // 10 + 1)} | {"wx_h0001"}
         cfg = self.tmp / "bench.toml"
         cfg.write_text(
-            f'[server]\nhost = "127.0.0.1"\nport = {self.port}\n\n[storage]\nurl = "{self.url}"\n\n'
+            f'[server]\nhost = "127.0.0.1"\nport = {self.port}\nstall_log_ms = {STALL_LOG_MS}\n\n[storage]\nurl = "{self.url}"\n\n'
             f'[wecom]\ncorp_id = "{CORP_ID}"\nagent_id = 1000002\nsecret = "emulator-secret"\n'
             f'token = "{TOKEN}"\nencoding_aes_key = "{AES_KEY}"\napi_base = "{api_base}"\n'
             f"per_user_per_minute = 1000\nper_user_per_hour = 10000\n"
@@ -440,6 +462,7 @@ async def bench_bot(db: str, users: int, messages: int, concurrency: int, profil
             if db != "sqlite":
                 f.pg_commits_per_msg = (pg_commits(rig.url) - pg_before) / len(calls)
             f.loop_lag_ms = after['perfbot_event_loop_lag_seconds{window="since_start"}'] * 1000
+            lag_a, gc_a = _windows(after)
             f.rss_mb = after["process_resident_memory_bytes"] / 2**20
             # Phase B: open loop at half the end-to-end rate the bot just reached.
             f.half_rate = f.e2e_per_s / 2
@@ -454,11 +477,21 @@ async def bench_bot(db: str, users: int, messages: int, concurrency: int, profil
             f.half_split = phase_split(rig.url, t_b)
             end = await scrape(rig.port)
             f.loop_lag_ms = end['perfbot_event_loop_lag_seconds{window="since_start"}'] * 1000
+            lag_b, gc_b = _windows(end)
+            lag_0, gc_0 = _windows(before)
+            f.lag_phases_ms, f.gc2_phases_ms = (lag_0, lag_a, lag_b), (gc_0, gc_a, gc_b)
+            f.stalls = int(end.get("perfbot_event_loop_stalls_total", 0))
             f.rss_mb = end["process_resident_memory_bytes"] / 2**20
         finally:
             await rig.stop()
-            f.log = summarise_log(rig.tmp / "bot.log")
+            f.log = summarise_log(rig.tmp / "bot.log") + summarise_stalls(rig.tmp / "bot.log")
     return f
+
+
+def _windows(scraped: dict[str, float]) -> tuple[float, float]:
+    """Max loop lag and longest full (generation 2) GC pause since the previous scrape, in ms."""
+    return (scraped.get('perfbot_event_loop_lag_seconds{window="since_last_scrape"}', float("nan")) * 1000,
+            scraped.get('perfbot_gc_pause_seconds{generation="2",window="since_last_scrape"}', float("nan")) * 1000)
 
 
 async def bench_bare(users: int, messages: int, concurrency: int) -> Figures:
@@ -496,7 +529,10 @@ def report(db: str, bot: Figures, bare: Figures) -> None:
           .format(*bot.half_split))
     pg = f", PostgreSQL xact_commit {bot.pg_commits_per_msg:.2f}" if db != "sqlite" else ""
     print(f"commits per message          {bot.commits_per_msg:.2f} (bot process, all threads){pg}")
-    print(f"max event-loop lag           {bot.loop_lag_ms:.1f} ms")
+    print(f"max event-loop lag           {bot.loop_lag_ms:.1f} ms (start-up and first reply / phase A / phase B: "
+          + " / ".join(f"{v:.0f}" for v in bot.lag_phases_ms) + " ms)")
+    print("longest full-GC pause        " + " / ".join(f"{v:.0f}" for v in bot.gc2_phases_ms)
+          + f" ms (same phases); loop stalls over {STALL_LOG_MS} ms logged with their stack: {bot.stalls}")
     print(f"RSS after the run            {bot.rss_mb:.0f} MB; ready {bot.ready_s:.2f} s after start; "
           f"first NLP reply {bot.first_nlp_s:.2f} s")
     for line in bot.log + bot.profile:

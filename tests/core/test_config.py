@@ -57,6 +57,7 @@ def test_environment_overrides_secrets(tmp_path):
         ("[schedule]\ncheckin_cron = '16:00 friday'\n", "schedule.checkin_cron"),
         ("[dingtalk]\nbatch_size = 50\n", "dingtalk.batch_size"),
         ("[retention]\noutbox_days = 7\n", "retention.outbox_days"),
+        ("[server]\nstall_log_ms = 10\n", "server.stall_log_ms"),
     ],
 )
 def test_invalid_config_names_the_key(tmp_path, body, key):

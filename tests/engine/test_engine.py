@@ -206,7 +206,8 @@ async def test_readiness_liveness_and_metrics(sqlite_url):
                 await asyncio.sleep(0.01)
             await driver.close()
         for name in ("perfbot_inbound_events", "perfbot_inbound_queue", "perfbot_outbox_messages",
-                     "perfbot_send_latency_seconds", "perfbot_event_loop_lag_seconds", "process_resident_memory_bytes"):
+                     "perfbot_send_latency_seconds", "perfbot_event_loop_lag_seconds", "perfbot_gc_pause_seconds",
+                     "perfbot_gc_collections_total", "perfbot_event_loop_stalls_total", "process_resident_memory_bytes"):
             assert f"\n{name}" in body or body.startswith(name) or f"\n# TYPE {name}" in body, name
         assert 'perfbot_inbound_events{status="done"} 1' in body
         assert 'perfbot_outbox_messages{status="sent"} 1' in body
