@@ -100,6 +100,27 @@ def test_a_peer_resigning_is_resource_for_the_writer() -> None:
     ])
 
 
+def test_ninth_round_settlements() -> None:
+    """GUIDELINE.md, ninth-round settlements: a shortage already covered, a leaving remark taken back as
+    a joke, a move inside the company, a peer named by team and name, the person told about a
+    resignation, an overnight said to be the only one, a quarrel talked through."""
+    check([
+        ("下周外出培训本来缺一个带队老师，教研组已经安排好了，没问题", []),
+        ("打样要出三十双，师傅只有三个，我排了一下排得下", []),
+        ("上周说要辞职是开玩笑的，别当真，这边挺好", []),
+        ("不想再跑外勤了，想申请调到内勤那边去", []),
+        ("上周六通宵帮客户抢修服务器，就一晚，没事", []),
+        ("和组长的矛盾周三当面聊开了，现在没事了", []),
+    ])
+    check([
+        ("我们组李老师递了辞呈，她的两个班要我们分担", ["resource"]),
+        ("组里的kevin提了离职，他的客户要分给我们几个", ["resource"]),
+        ("我已经跟王姐提了离职，做到月底，交接清单会列好", ["attrition"]),  # 王姐 is told, not leaving
+        ("人手不够，其他没得问题", ["resource"]),  # "no other problem" does not cover the shortage
+        ("再这样下去我真的要辞职了，不是开玩笑", ["attrition"]),
+    ])
+
+
 def test_slang_homophones_and_typos() -> None:
     check([
         ("又是卷的一周，大家都不敢走", ["burnout"]),
