@@ -1,5 +1,11 @@
-"""The in-process scheduler: APScheduler with its job store in our database, one leader process
-(a lease row in the database), and catch-up of runs missed while no process was up."""
+"""The in-process scheduler: APScheduler as the timer, one leader process (a lease row in the
+database), and catch-up of runs missed while no process was up.
+
+APScheduler keeps its jobs in memory: the leader re-adds them from the configuration whenever it
+takes the lease, and what must survive a restart lives in our own tables (the lease, and one JobRun
+row per job and instant, which catch-up reads). Its database job store would run synchronous queries
+on the serving loop on every wake-up; under a write burst on SQLite one of them waited 1.9 s for the
+write lock (found by the stall watchdog in bench_wecom). Every database call here runs on a thread."""
 
 from __future__ import annotations
 
@@ -9,7 +15,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 
@@ -69,7 +75,7 @@ class SchedulerRunner:
 
     async def tick(self) -> bool:
         """One lease check: become leader (catch up, start jobs) or step down. True if leader."""
-        leader = self.try_lease()
+        leader = await self.services.db.run(self.try_lease)
         if leader and not self.is_leader:
             await self._become_leader()
         elif not leader and self.is_leader:
@@ -91,9 +97,8 @@ class SchedulerRunner:
         self.is_leader = True
         _ACTIVE[self.owner] = self
         await self.catch_up()
-        store = SQLAlchemyJobStore(engine=self.services.db.engine, tablename="apscheduler_jobs")
         self.scheduler = AsyncIOScheduler(
-            jobstores={"default": store}, timezone=self.services.tz,
+            jobstores={"default": MemoryJobStore()}, timezone=self.services.tz,
             job_defaults={"coalesce": True, "max_instances": 1,
                           "misfire_grace_time": self.services.settings.schedule.misfire_grace_hours * 3600},
         )
@@ -121,7 +126,7 @@ class SchedulerRunner:
                 pass
         if self.is_leader:
             self._step_down("shutting down")
-            jobruns.release_lease(self.services.db, self.owner, self.services.now())
+            await self.services.db.run(jobruns.release_lease, self.services.db, self.owner, self.services.now())
 
     # -- running ------------------------------------------------------------------------------
     async def fire(self, name: str) -> None:
@@ -147,7 +152,7 @@ class SchedulerRunner:
             due = previous_fire_time(trigger_for(self.services, cron), now, window)
             if due is None:
                 continue
-            if jobruns.run_done(self.services.db, f"{spec.name}@{due.isoformat()}"):
+            if await self.services.db.run(jobruns.run_done, self.services.db, f"{spec.name}@{due.isoformat()}"):
                 continue
             log.info("catching up missed run of %s due %s", spec.name, due.isoformat())
             try:

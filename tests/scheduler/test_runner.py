@@ -6,7 +6,7 @@ import asyncio
 from datetime import datetime
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from bot.app import PerfBot
 from bot.clock import ManualClock
@@ -87,7 +87,7 @@ async def test_runs_older_than_the_grace_window_are_dropped(sqlite_url):
     assert RUNS == []
 
 
-async def test_leader_starts_apscheduler_with_the_database_job_store(sqlite_url):
+async def test_leader_starts_apscheduler_with_the_configured_jobs(sqlite_url):
     clock = ManualClock(datetime(2026, 11, 24, 10, 0, tzinfo=TZ))
     r = runner_on(sqlite_url, clock)
     try:
@@ -95,9 +95,10 @@ async def test_leader_starts_apscheduler_with_the_database_job_store(sqlite_url)
         assert r.scheduler is not None
         ids = {j.id for j in r.scheduler.get_jobs()}
         assert {"checkin_push", "escalation_scan", "visit_scan", "visit_summary", "test_counter"} <= ids
+        # The timer keeps no table of its own: what outlives the process is the lease and the runs
         with r.services.db.engine.connect() as c:
-            stored = {row[0] for row in c.execute(text("select id from apscheduler_jobs"))}
-        assert "checkin_push" in stored
+            tables = set(c.dialect.get_table_names(c))
+        assert "apscheduler_jobs" not in tables
         trig = r.scheduler.get_job("checkin_push").trigger
         assert "hour='16'" in str(trig) and "day_of_week='*'" in str(trig)  # daily at the check-in time
     finally:
@@ -125,3 +126,34 @@ async def test_a_run_whose_process_died_is_taken_over_after_an_hour_once(sqlite_
     assert RUNS == [due]
     assert "test_counter" not in await runner_on(sqlite_url, clock).catch_up()  # done now: never twice
     assert [run.status for run in runs_of(r.services.db, "test_counter")] == ["done"]
+
+
+async def test_the_scheduler_never_queries_the_database_on_the_serving_loop(sqlite_url):
+    """Taking the lease, catching up, starting the timer and stepping down all query the database
+    on threads: a busy database must never stop the loop that acknowledges callbacks."""
+    import threading
+
+    from sqlalchemy import event
+
+    clock = ManualClock(datetime(2026, 11, 24, 10, 0, tzinfo=TZ))
+    r = runner_on(sqlite_url, clock)
+    loop_thread = threading.get_ident()
+    on_loop: list[str] = []
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, *args):
+        seen.append(statement)
+        if threading.get_ident() == loop_thread:
+            on_loop.append(statement)
+
+    engine = r.services.db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        assert await r.tick()  # lease taken, missed runs caught up, timer started
+        assert "test_counter" in {j.id for j in r.scheduler.get_jobs()}
+        assert await r.tick()  # renewed
+        await r.stop()  # stepped down, lease released
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert any("scheduler_lease" in s or "lease" in s.lower() for s in seen)  # the lease really was queried
+    assert on_loop == []
