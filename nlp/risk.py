@@ -52,8 +52,12 @@ _DENIAL = re.compile(
 )
 _CONFIRM = re.compile(r"不够|确实|是的|^对|非常|太|真的|很|已经|有点|担心|怕")
 # An offer or a recruiter turned down, after the term or earlier in its clause (Coco拒了那边的offer).
-_DECLINED = re.compile(r"拒了|拒绝了|婉拒|不考虑|没兴趣|不打算|没打算|不会走|不想走|说不去|不去了|懒得理|没理他|没搭理|"
-                       r"已经拒|回绝|谢绝|推掉了|拒咗|唔去|唔考虑|没答应|没同意|不心动")
+_DECLINED = re.compile(r"(?<![被不会算])拒了|(?<![被不会算])拒绝了|婉拒|不考虑|没兴趣|不打算(?!拒)|没打算(?!拒)|不会走|不想走|说不去|不去了|懒得理|没理他|没搭理|"
+                       r"已经拒|回绝|谢绝|推掉了|拒咗|唔去|唔考虑|没答应|没同意|不心动|给回了|已经推咗|我推咗|"
+                       r"暂时不想动|暂时没想动|暂时唔想郁|唔想郁|不想挪窝|他说不去|她说不去|佢话唔去")
+# the strong declines that settle a reply on their own (not 不心动: 说不心动是假的)
+_DECLINED_FIRM = re.compile(r"(?<![被不会算])拒了|(?<![被不会算])拒绝了|婉拒|回绝|谢绝|推掉了|拒咗|给回了|已经推咗|我推咗|没答应|说不去|不去了|"
+                            r"暂时不想动|暂时没想动|暂时唔想郁")
 PAST = re.compile(r"之前|去年|以前|原来|原本|曾经|本来|上个月|上周|上礼拜|上次|上回|前几天|前两天|前阵子|前几周|过去|前段时间|前一阵|那阵子|一度|当时|过一阵|过一段时间|担心过|担忧过|怕过")
 RESOLUTION = re.compile(
     r"现在[^，。]{0,6}(没问题|好了|好多了|不用|正常|到位|解决|够了|能准点|准点|理顺|轻松|回来了)|新到了|调休了|状态回来了|正常作息|决定留下|留了下来|(到|来)了[一两三四五六几\d]+(台|位|名|个人)|后来[^，。]{0,8}(补|调来|招到|到位|解决|好了)|"
@@ -75,7 +79,8 @@ _JOKE = re.compile(r"(?<![半不没是])开玩笑|(?<![半不没是])开个玩�
 _LEAVING = re.compile(r"辞|离职|跳槽|提桶|走人|offer|外面|外部|机会|行情|别家|别的公司|下家|考公|考编|换个?[^，。]{0,6}工作")
 # Leaving a role for another inside the company (想申请调去规划设计那边 / 换去采购那边): an internal transfer
 _TRANSFER = re.compile(r"(?:想|申请|打算|准备|希望|讲讲|问问|说说)[^，。]{0,6}"
-                       r"(?:转岗|调岗|换部门|转部门|内部转|轮岗|(?:转|调|换)(?:去|到)[^，。]{0,8}(?:部|处|组|科|那边|中心|岗|线|车间|校区))")
+                       r"(?:转岗|调岗|换部门|转部门|内部转|轮岗|转[^，。]{1,4}岗|(?<=申请)回去(?:做|开|干)|(?:去|到)公司[^，。]{0,6}(?:科|部|处|中心)|"
+                       r"(?:转|调|换)(?:去|到)[^，。]{0,8}(?:部|处|组|科|那边|中心|岗|线|车间|校区))|内部竞聘|内部应聘")
 _THIRD_PARTY = re.compile(
     r"客户|对方|甲方|供应商|对接人|他们公司|他们那边|对方公司|兄弟部门|其他部门|别的部门|合作方|渠道商|经销商|"
     r"代理商|竞品|竞争对手|友商|kp|采购方|客户方|他们团队|他们组|他们部门|他们内部|他们自己|"
@@ -312,16 +317,25 @@ def detect_full(norm: Normalized, source: str = "checkin") -> Detection:
 # The whole reply limits a class, for the rules and the learned model alike (a vetoed class cannot come
 # from the model: Policy.vetoes_bind): an overnight said to be the only one (就一晚，没事), a leaving
 # remark taken back as a joke or a move inside the company, a shortage said to be covered (ninth round).
-_ONEOFF_EXPLICIT = re.compile(r"就一晚|就一个晚上|就这一晚|就那一晚|一晚而已|就一次|就这一次|就这一回|只此一次|仅此一次|一次而已|就一天")
+_ONEOFF_EXPLICIT = re.compile(r"就一晚|就一个晚上|就这一晚|就那一晚|一晚而已|就一次|就这一次|就这一回|就那一回|只此一次|仅此一次|一次而已|"
+                              r"就一天|(?:守|熬|干|测|盯|值)了一晚(?!上?睡不着)|(?:干|熬|守|测)了一?个通宵|一次过")
+# 累 conceded inside good news (累是累，高兴 / 虽然累但值): no burnout (ninth-round settlement)
+_CONCEDED = re.compile(r"累是累(?![惨死坏疯])|累归累|虽然累(?!得)|虽然辛苦|辛苦是辛苦|累但值|累但开心|累并快乐")
+_SELF_LEAVING = re.compile(r"我也|自己的出路|我要走|我想走|我也想|我也要")
+# a decline followed by a step taken or a door left open keeps the flight risk (过了年再聊 / 但我在投简历)
+_STEP = re.compile(r"再聊|再谈|再说|在考虑|考虑|约了|去面|面试|投简历|在看|但|不过|可是|也没拒绝|没拒绝|动摇|心动")
 _RECURRING = re.compile(r"天天|每天|每晚|每周|连续|连着|经常|一直|总是|老是|又|好几|常常|频繁")
 
 
 def _text_vetoes(text: str, spans: list[tuple[int, int]]) -> set[str]:
     out = set()
-    if _ONEOFF_EXPLICIT.search(text) and not _RECURRING.search(text):
+    if (_ONEOFF_EXPLICIT.search(text) or _CONCEDED.search(text)) and not _RECURRING.search(text):
         out.add("burnout")
     joke = _JOKE.search(text)
     if (joke and not re.search(r"但|不过|可是", text[joke.end():])) or (_TRANSFER.search(text) and not _LEAVING.search(text)):
+        out.add("attrition")
+    declined = _DECLINED_FIRM.search(text)
+    if declined and not _STEP.search(text, declined.end()) and not _SELF_LEAVING.search(text):
         out.add("attrition")
     for m in _COVERED.finditer(text):
         if not re.search(r"(其他|别的|其余|其它)[^，。]{0,3}$", text[max(0, m.start() - 6):m.start()]):

@@ -121,6 +121,24 @@ def test_ninth_round_settlements() -> None:
     ])
 
 
+def test_tenth_round_declines_transfers_and_promises() -> None:
+    """Tenth round (from H15's errors): dialect declines, internal moves, a night or a tiredness
+    conceded, broken promises; and what must stay a flight risk (a decline taken back, no answer yet)."""
+    check([
+        ("猎头问我去不去上海那边，我给回了，家在这边", []),
+        ("想申请转培训岗，不想再跑业务了", []),
+        ("内部竞聘报了名，下周面试", []),
+        ("累是累，不过项目顺利上线，值了", []),
+        ("周三守了一晚机房，今天补了觉，没事", []),
+        ("又被拒了，这个客户太难搞", []),  # a customer's no, not a declined offer
+    ])
+    check([
+        ("年初说好的补贴，到现在还没影", ["conflict"]),
+        ("老领导叫我过去帮他，这回我不打算拒绝了", ["attrition"]),
+        ("有家公司的HR加我微信，我还没回", ["attrition"]),  # not answered yet: still entertained
+    ])
+
+
 def test_slang_homophones_and_typos() -> None:
     check([
         ("又是卷的一周，大家都不敢走", ["burnout"]),
