@@ -10,6 +10,7 @@ write lock (found by the stall watchdog in bench_wecom). Every database call her
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
 from datetime import datetime, timedelta
@@ -61,6 +62,7 @@ class SchedulerRunner:
         self.owner = f"{node}:{uuid.uuid4().hex[:6]}"
         self.scheduler: AsyncIOScheduler | None = None
         self._lease_task: asyncio.Task[None] | None = None
+        self._lease_call: asyncio.Future[bool] | None = None  # a lease query running on a thread
         self.is_leader = False
 
     # -- leadership ---------------------------------------------------------------------------
@@ -75,7 +77,10 @@ class SchedulerRunner:
 
     async def tick(self) -> bool:
         """One lease check: become leader (catch up, start jobs) or step down. True if leader."""
-        leader = await self.services.db.run(self.try_lease)
+        # Shielded and remembered: cancelling the lease loop cannot stop the query on its thread, so
+        # stop() waits for it before releasing (a renewal landing after the release kept the lease).
+        self._lease_call = asyncio.ensure_future(self.services.db.run(self.try_lease))
+        leader = await asyncio.shield(self._lease_call)
         if leader and not self.is_leader:
             await self._become_leader()
         elif not leader and self.is_leader:
@@ -124,8 +129,15 @@ class SchedulerRunner:
                 await self._lease_task
             except asyncio.CancelledError:
                 pass
-        if self.is_leader:
+        if self._lease_call is not None and not self._lease_call.done():
+            with contextlib.suppress(Exception):  # a failed query took nothing
+                await self._lease_call
+        was_leader = self.is_leader
+        if was_leader:
             self._step_down("shutting down")
+        if was_leader or self._lease_call is not None:
+            # owner-scoped: frees this runner's lease if it holds one (also one a query took or renewed
+            # after the loop was cancelled); touches nobody else's
             await self.services.db.run(jobruns.release_lease, self.services.db, self.owner, self.services.now())
 
     # -- running ------------------------------------------------------------------------------

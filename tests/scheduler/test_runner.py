@@ -157,3 +157,4 @@ async def test_the_scheduler_never_queries_the_database_on_the_serving_loop(sqli
         event.remove(engine, "before_cursor_execute", record)
     assert any("scheduler_lease" in s or "lease" in s.lower() for s in seen)  # the lease really was queried
     assert on_loop == []
+
