@@ -70,10 +70,11 @@ RESOLUTION = re.compile(
 _WORRY = re.compile(r"担心|担忧|怕")
 _SETTLED = re.compile(r"确认过了|已确认|(下周|明天|下个月|月底前?)[^，。]{0,3}到岗|已经安排好|已协调好|协调到了|借到了")
 _RESOLVED_AFTER = re.compile(r"^[^，。]{0,12}(解决了|已解决|已经解决|补上了|已补齐|搞定了|缓解了|说开了|聊开了|和好了)")
-# A shortage already covered later in the reply (本来缺两个老师，年级组已经安排好了 / 师傅只有两个，我算了一下排得下):
-# the gap is closed (ninth-round settlement). A request still unanswered (已申请) is not cover.
+# A shortage already covered in the reply (本来缺两个老师，年级组已经安排好了 / 师傅只有两个，我算了一下排得下): the gap is
+# closed (ninth-round settlement; a whole-reply veto, _text_vetoes). A request still unanswered (已申请) is not cover.
 _COVERED = re.compile(r"已经安排好|已安排好|都安排好了|安排好了|已协调好|协调好了|排得下|排得开|排得过来|没得问题|冇得问题|"
                       r"顶上了|已到岗|替补已到|已经到岗|返聘|接手的人已|现在够了|人够了|够用了|刚好够")
+_OTHER_TOPIC = re.compile(r"(其他|别的|其余|其它)[^，。]{0,3}$")
 # A leaving remark taken back as a joke (上次讲想辞职是开玩笑的，莫当真)
 _JOKE = re.compile(r"(?<![半不没是])开玩笑|(?<![半不没是])开个玩笑|说着玩|莫当真|别当真|不要当真|随口说说|说说而已|逗你")
 _LEAVING = re.compile(r"辞|离职|跳槽|提桶|走人|offer|外面|外部|机会|行情|别家|别的公司|下家|考公|考编|换个?[^，。]{0,6}工作")
@@ -221,13 +222,6 @@ def _resolved(text: str, spans: list[tuple[int, int]], idx: int, end: int) -> bo
     return bool(RESOLUTION.search(later))
 
 
-def _covered(text: str, spans: list[tuple[int, int]], idx: int, end: int) -> bool:
-    """A shortage closed in the rest of its clause or the next two (not 其他没问题: another topic)."""
-    stop = spans[min(idx + 2, len(spans) - 1)][1]
-    m = _COVERED.search(text, end, stop)
-    return bool(m) and not re.search(r"(其他|别的|其余|其它)[^，。]{0,3}$", text[max(0, m.start() - 6):m.start()])
-
-
 @dataclass(frozen=True)
 class Detection:
     matches: list[Match]
@@ -298,12 +292,11 @@ def detect_full(norm: Normalized, source: str = "checkin") -> Detection:
             if "pattern" in entry.flags and not _PATTERN.search(scope):
                 vetoed.add(entry.category)
                 continue
-            nxt = text[ce:spans[idx + 1][1]] if idx + 1 < len(spans) else ""
-            if "oneoff" in entry.flags and _ONEOFF.search(scope + nxt) and not _PATTERN.search(scope):
+            if ("oneoff" in entry.flags and _ONEOFF.search(scope + (text[ce:spans[idx + 1][1]] if idx + 1 < len(spans) else ""))
+                    and not _PATTERN.search(scope)):
                 vetoed.add(entry.category)
                 continue
-            if _answered(text, spans, idx) or _resolved(text, spans, idx, e) or (
-                    entry.category == "resource" and _covered(text, spans, idx, e)):
+            if _answered(text, spans, idx) or _resolved(text, spans, idx, e):
                 vetoed.add(entry.category)
                 continue
             found.append(Match(entry.category, s, e, _severity(entry, text[cs:s], matched)))
@@ -324,6 +317,7 @@ _CONCEDED = re.compile(r"累是累(?![惨死坏疯])|累归累|虽然累(?!得)|
 _SELF_LEAVING = re.compile(r"我也|自己的出路|我要走|我想走|我也想|我也要")
 # a decline followed by a step taken or a door left open keeps the flight risk (过了年再聊 / 但我在投简历)
 _STEP = re.compile(r"再聊|再谈|再说|在考虑|考虑|约了|去面|面试|投简历|在看|但|不过|可是|也没拒绝|没拒绝|动摇|心动")
+_BUT = re.compile(r"但|不过|可是")
 _RECURRING = re.compile(r"天天|每天|每晚|每周|连续|连着|经常|一直|总是|老是|又|好几|常常|频繁")
 
 
@@ -332,15 +326,14 @@ def _text_vetoes(text: str, spans: list[tuple[int, int]]) -> set[str]:
     if (_ONEOFF_EXPLICIT.search(text) or _CONCEDED.search(text)) and not _RECURRING.search(text):
         out.add("burnout")
     joke = _JOKE.search(text)
-    if (joke and not re.search(r"但|不过|可是", text[joke.end():])) or (_TRANSFER.search(text) and not _LEAVING.search(text)):
+    if (joke and not _BUT.search(text, joke.end())) or (_TRANSFER.search(text) and not _LEAVING.search(text)):
         out.add("attrition")
     declined = _DECLINED_FIRM.search(text)
     if declined and not _STEP.search(text, declined.end()) and not _SELF_LEAVING.search(text):
         out.add("attrition")
-    for m in _COVERED.finditer(text):
-        if not re.search(r"(其他|别的|其余|其它)[^，。]{0,3}$", text[max(0, m.start() - 6):m.start()]):
-            out.add("resource")
-            break
+    # a shortage covered anywhere in the reply, not 其他没问题 (another topic)
+    if any(not _OTHER_TOPIC.search(text, max(0, m.start() - 6), m.start()) for m in _COVERED.finditer(text)):
+        out.add("resource")
     return out
 
 
