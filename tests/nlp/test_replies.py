@@ -139,6 +139,32 @@ def test_tenth_round_declines_transfers_and_promises() -> None:
     ])
 
 
+def test_eleventh_round_hr_work_declines_and_teammates_deciding() -> None:
+    """Eleventh round (from H16's errors): an HR partner's own recruiting and exit work is not anyone
+    leaving; more ways to turn an offer down; a move inside the company; a layoff fear; a teammate still
+    deciding (or the writer's own report) is a flight risk, a teammate who has resigned leaves the team short."""
+    check([
+        ("本周：入职8人，离职3人，完成两场离职面谈", []),
+        ("下周背调3人，终面2场", []),
+        ("同行请我吃饭想拉我过去，我没应", []),
+        ("朋友内推我去深圳，考虑到孩子上学，就没去", []),
+        ("在考虑转去做售前，不想再背指标了", []),
+        ("听说分公司要精简，外包那批可能不续了", []),
+        ("这周事少，准时走人", []),
+        ("两个实习生为排班吵起来了，我把班错开了，现在没事了", []),
+        ("虽说累，客户终于验收了，大家辛苦", []),
+    ])
+    check([
+        ("组里的小刘说年底拿完奖金就走", ["attrition"]),  # a teammate still deciding
+        ("这个月熬了三个大夜，脑子都是懵的", ["burnout"]),  # counted nights are a pattern
+        ("真的干不动了", ["burnout"]),
+        ("出了质量问题，主管把责任全推到我们班组头上", ["conflict"]),
+        ("设计跟我当着客户的面吵起来了，很尴尬", ["conflict"]),  # the customer only watched
+    ])
+    assert "attrition" in cats("我带的小陈递了辞职报告，下个月走，他的活还没人接")  # the writer's own report
+    assert cats("隔壁组的老周递了辞职报告，下个月走，他的活还没人接") == ["resource"]  # a peer who resigned
+
+
 def test_slang_homophones_and_typos() -> None:
     check([
         ("又是卷的一周，大家都不敢走", ["burnout"]),
