@@ -23,7 +23,7 @@ from sqlalchemy.sql.elements import BindParameter
 
 from storage import cardstore, dialect
 from storage.db import Database
-from storage.models import OutboxMessage
+from storage.models import CardRecord, OutboxMessage
 from storage.types import UTCDateTime
 
 # Claim order: the answer to someone who just wrote goes before queued notifications and pushes
@@ -68,22 +68,36 @@ class Claimed:
 
 def enqueue_many(db: Database, messages: Iterable[NewMessage], now: datetime) -> int:
     """Insert the messages whose key is new; returns how many were new."""
-    rows = [
-        dict(
-            key=m.key, channel=m.channel, recipient=m.recipient, employee_id=m.employee_id, kind=m.kind,
-            payload=m.payload, status="pending", attempts=0, in_doubt=False, next_attempt_at=m.not_before or now,
-            result={}, created_at=now, priority=m.priority,
-        )
-        for m in messages
-    ]
-    if not rows:
+    batch = list(messages)
+    if not batch:
         return 0
     # One cached Core statement with many parameter sets (SQLAlchemy batches them into multi-row
     # INSERTs itself): compiling a fresh 500-row VALUES statement per call dominated large pushes,
     # and the ORM's per-statement setup dominated the one-reply case.
     stmt = dialect.insert_ignore(db, OutboxMessage, "key", "id")
     with db.session() as s:
+        card_keys = _card_keys(s, batch)
+        rows = [
+            dict(
+                key=m.key, channel=m.channel, recipient=m.recipient, employee_id=m.employee_id, kind=m.kind,
+                payload=m.payload, status="pending", attempts=0, in_doubt=False, next_attempt_at=m.not_before or now,
+                result={}, created_at=now, priority=m.priority, card_key=card_key,
+            )
+            for m, card_key in zip(batch, card_keys, strict=True)
+        ]
         return len(s.connection().execute(stmt, rows[0] if len(rows) == 1 else rows).all())
+
+
+def _card_keys(s: Any, messages: list[NewMessage]) -> list[str | None]:
+    """Each message's card key (:func:`claim_due` keeps the rows of one card in order): a card
+    about a subject is its own key; an update, the outbox key of the card it updates (one query,
+    only when there are updates); anything else, None."""
+    records = {m.payload.get("record_id") for m in messages if m.kind == "update_card"} - {None}
+    card_of: dict[int, str] = dict(s.execute(
+        select(CardRecord.id, CardRecord.outbox_key).where(CardRecord.id.in_(records))).all()) if records else {}
+    return [m.key if m.kind == "card" and m.payload.get("subject")
+            else card_of.get(m.payload.get("record_id")) if m.kind == "update_card" else None
+            for m in messages]
 
 
 def enqueue(db: Database, message: NewMessage, now: datetime) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, SmallInteger
+from sqlalchemy import JSON, Column, Index, SmallInteger, text
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime, utcnow
@@ -32,8 +32,12 @@ class OutboxMessage(SQLModel, table=True):
     __tablename__ = "outbox"
     # ix_outbox_recipient_sent: per-user pacing counts a recipient's recent sends (without it, every
     # sent row of the channel was scanned: 190 ms per round at 1M sent rows on PostgreSQL, 3 ms with).
+    # ix_outbox_card_key: a card's update is claimed only when no earlier row of the same card is
+    # pending or sending (storage/outbox.py ``claim_due``); only rows about a card are indexed.
     __table_args__ = (Index("ix_outbox_due", "channel", "status", "next_attempt_at"),
-                      Index("ix_outbox_recipient_sent", "recipient", "sent_at"))
+                      Index("ix_outbox_recipient_sent", "recipient", "sent_at"),
+                      Index("ix_outbox_card_key", "card_key", sqlite_where=text("card_key IS NOT NULL"),
+                            postgresql_where=text("card_key IS NOT NULL")))
 
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(max_length=255, unique=True)
@@ -51,6 +55,9 @@ class OutboxMessage(SQLModel, table=True):
     next_attempt_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
     # Claim order (storage/outbox.py): 0 = the reply to someone who just wrote, 1 = everything else.
     priority: int = Field(default=1, sa_column=Column(SmallInteger, nullable=False, server_default="1"))
+    # The card this row is (kind card) or updates (kind update_card): that card's outbox key, set
+    # when the row is enqueued; null for every other row. Rows of one card are claimed in id order.
+    card_key: str | None = Field(default=None, max_length=255)
     claimed_by: str | None = Field(default=None, max_length=64)
     claimed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
     sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
