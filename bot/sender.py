@@ -259,8 +259,10 @@ class OutboxWorker:
     def _hold_updates(self, items: list[ob.Claimed], now: datetime,
                       ) -> tuple[list[ob.Claimed], dict[int, str], list[ob.Outcome]]:
         """Updates to cards, before they go: one to a card whose send is still in flight (the person
-        tapped it before the send call returned) waits for the card; one older than an update the
-        card already shows is dropped (the newest wins); one to a card never delivered fails.
+        tapped it before the send call returned) waits for the card (only rows queued before
+        migration 0005 gave them a card key: the claim holds the others back until their card and
+        the earlier updates are done, in every process); one older than an update the card already
+        shows is dropped (the newest wins); one to a card never delivered fails.
         Returns the rows to send, the rows left waiting → the outbox key of their card, and the
         outcomes of the rows not sent."""
         ids = [i.payload["record_id"] for i in items if i.kind == "update_card" and i.payload.get("record_id")]

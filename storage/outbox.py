@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, func, literal, or_, select, update
+from sqlalchemy import and_, bindparam, case, exists, func, literal, or_, select, update
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql import ClauseElement, visitors
 from sqlalchemy.sql.elements import BindParameter
 
@@ -104,6 +105,22 @@ def enqueue(db: Database, message: NewMessage, now: datetime) -> bool:
     return enqueue_many(db, [message], now) == 1
 
 
+# The rows of one card go out one after another, whichever process claims them: a row with a card
+# key is claimable only when no earlier row of that card (the card itself, an earlier update) is
+# pending or sending, claimed by anyone (part of ``due``, so checked again by the claiming UPDATE).
+# A stale ``sending`` row still blocks the rows after it and is reclaimed first. Sent, failed and
+# parked rows block nothing: a parked update does not hold newer ones back (requeued, the sender
+# drops it when a newer one already landed). A card row is always the first of its own key (its
+# updates need its record, written when it is claimed), so it skips the lookup: the bulk lane's
+# thousands of push cards cost no subquery.
+_earlier = aliased(OutboxMessage)
+IN_ORDER = or_(
+    OutboxMessage.card_key.is_(None),
+    OutboxMessage.card_key == OutboxMessage.key,
+    ~exists().where(_earlier.card_key == OutboxMessage.card_key, _earlier.id < OutboxMessage.id,
+                    _earlier.status.in_(("pending", "sending"))),
+)
+
 LANES = {
     "replies": (or_(OutboxMessage.priority == REPLY, OutboxMessage.kind == "update_card"),),
     "bulk": (OutboxMessage.kind != "update_card",),
@@ -120,7 +137,8 @@ def claim_due(
     of one card go out one round after another, never from two lanes at once) or ``"bulk"`` (the
     rest, replies included when it has room). Rows left ``sending`` for ``stale_after`` seconds are
     reclaimed, except ``busy`` ones (still in flight in this process); ``skip`` rows are left
-    alone (updates waiting for their card). Cards about a subject are
+    alone (updates waiting for their card). A card's rows are claimed one at a time in id order,
+    across processes (:data:`IN_ORDER`). Cards about a subject are
     recorded in the same transaction, not yet delivered (:func:`cardstore.claimed_many_in`), with
     the platform id ``card_handle_key`` gives for the row's key."""
     stale = now - timedelta(seconds=stale_after)
@@ -128,7 +146,7 @@ def claim_due(
     busy = list(busy)
     if busy:
         reclaim = and_(reclaim, OutboxMessage.id.not_in(busy))
-    due = or_(and_(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now), reclaim)
+    due = and_(or_(and_(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now), reclaim), IN_ORDER)
     skip = list(skip)
     if skip:
         due = and_(due, OutboxMessage.id.not_in(skip))
