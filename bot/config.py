@@ -48,6 +48,9 @@ class EngineSettings:
     queue_per_worker: int = 1000  # events waiting per worker; beyond it they stay pending in the inbox
     fanout_chunk: int = 500  # rows per transaction when a job builds a large fan-out
     pending_sweep_seconds: int = 60  # how often events left pending (crash, full queue) are replayed
+    # While callbacks are being accepted, an event worker waits up to this long before its next event
+    # (acknowledgements first; bot.engine.AcceptFirst). 0 turns it off.
+    accept_first_ms: int = 200
 
 
 @dataclass
@@ -229,6 +232,7 @@ ENV_OVERRIDES: dict[str, tuple[str, str]] = {
     "PERFBOT_SERVER_PORT": ("server", "port"),
     "PERFBOT_INGEST_TOKEN": ("server", "ingest_token"),
     "PERFBOT_SERVER_STALL_LOG_MS": ("server", "stall_log_ms"),
+    "PERFBOT_ENGINE_ACCEPT_FIRST_MS": ("engine", "accept_first_ms"),
     "PERFBOT_WECOM_CORP_ID": ("wecom", "corp_id"),
     "PERFBOT_WECOM_AGENT_ID": ("wecom", "agent_id"),
     "PERFBOT_WECOM_SECRET": ("wecom", "secret"),
@@ -350,6 +354,8 @@ def _validate(s: Settings) -> None:
     for name in ("event_workers", "sqlite_workers", "queue_per_worker", "fanout_chunk", "pending_sweep_seconds"):
         if getattr(s.engine, name) < 1:
             raise ConfigError(f"engine.{name}", "must be at least 1")
+    if not 0 <= s.engine.accept_first_ms <= 1000:
+        raise ConfigError("engine.accept_first_ms", "must be between 0 and 1000 (milliseconds; 0 turns it off)")
     if s.engine.event_workers > 32:
         raise ConfigError("engine.event_workers", "must be at most 32 (each holds a database connection)")
     if not 1 <= s.dingtalk.batch_size <= 20:

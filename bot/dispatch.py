@@ -7,7 +7,7 @@ import logging
 from datetime import timedelta
 
 from bot.context import Ctx
-from bot.engine import Backlogged, GroupAccept, WorkerPool
+from bot.engine import AcceptFirst, Backlogged, GroupAccept, WorkerPool
 from bot.events import InboundEvent, SystemEvent, event_from_dict
 from bot.router import Router
 from bot.routing import Classifier, Routing
@@ -36,11 +36,12 @@ class Dispatcher:
         db = services.db
         engine = services.settings.engine
         self.identity = IdentityCache(db)
+        self.accept_first = AcceptFirst(engine.accept_first_ms / 1000)
         self.pool = WorkerPool(
             "events", workers or (engine.sqlite_workers if db.is_sqlite else engine.event_workers),
-            queue_capacity or engine.queue_per_worker,
+            queue_capacity or engine.queue_per_worker, before=self.accept_first.wait,
         )
-        self._accept = GroupAccept(self._write_accepted)
+        self._accept = GroupAccept(self._write_accepted, pressure=self.accept_first)
         self.backlogged = 0  # events left pending because the queue was full (the sweeper replays them)
         self.transient_retries = 0
 

@@ -24,6 +24,7 @@ import concurrent.futures
 import logging
 import queue
 import threading
+import time
 import zlib
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -36,10 +37,11 @@ Job = tuple[Callable[[], Awaitable[Any]], concurrent.futures.Future[Any]]
 class Worker(threading.Thread):
     """One thread with its own event loop, running submitted coroutines one at a time."""
 
-    def __init__(self, name: str, capacity: int) -> None:
+    def __init__(self, name: str, capacity: int, before: Callable[[], None] | None = None) -> None:
         super().__init__(name=name, daemon=True)
         self.jobs: queue.Queue[Job | None] = queue.Queue(maxsize=capacity)
         self.busy = False
+        self.before = before  # called on this thread before each job (AcceptFirst.wait)
 
     def run(self) -> None:
         loop = asyncio.new_event_loop()
@@ -50,6 +52,8 @@ class Worker(threading.Thread):
                 if item is None:
                     break
                 make, fut = item
+                if self.before is not None:
+                    self.before()
                 if not fut.set_running_or_notify_cancel():
                     continue
                 self.busy = True
@@ -71,9 +75,9 @@ class Backlogged(Exception):
 class WorkerPool:
     """``workers`` threads; ``submit(key, make)`` runs ``make()`` on the thread that owns ``key``."""
 
-    def __init__(self, name: str, workers: int, capacity: int) -> None:
+    def __init__(self, name: str, workers: int, capacity: int, before: Callable[[], None] | None = None) -> None:
         self.name = name
-        self.workers = [Worker(f"{name}-{i}", capacity) for i in range(max(1, workers))]
+        self.workers = [Worker(f"{name}-{i}", capacity, before) for i in range(max(1, workers))]
         self._started = False
         self._pending: set[concurrent.futures.Future[Any]] = set()
         self._lock = threading.Lock()
@@ -135,6 +139,49 @@ class WorkerPool:
         self.workers = [Worker(w.name, w.jobs.maxsize) for w in self.workers]
 
 
+class AcceptFirst:
+    """Acknowledgements before processing, for the GIL too: while inbound events are being accepted
+    on the serving loop, event workers wait before starting their next event (at most ``max_wait``
+    seconds per event, so a sustained burst slows processing down but never stops it).
+
+    Every thread shares one interpreter lock. Under a burst the event workers' CPU-bound work (the
+    handlers, SQLAlchemy, the NLP) held it while the serving loop waited for it at every step of
+    an acceptance (parse, hand the insert to its thread, resume, answer), so acknowledgements slowed
+    down with the processing they do not wait for. The wait is per event, at the start (never
+    inside a transaction or while holding a lock), and costs nothing when nobody is being accepted:
+    at a real Friday's few messages a second the workers never wait."""
+
+    def __init__(self, max_wait: float) -> None:
+        self.max_wait = max_wait
+        self._pending = 0
+        self._lock = threading.Lock()
+        self._calm = threading.Event()
+        self._calm.set()
+        self.waits = 0  # events that waited
+        self.waited_seconds = 0.0
+
+    def begin(self) -> None:
+        with self._lock:
+            self._pending += 1
+            self._calm.clear()
+
+    def end(self) -> None:
+        with self._lock:
+            self._pending -= 1
+            if self._pending <= 0:
+                self._pending = 0
+                self._calm.set()
+
+    def wait(self) -> None:
+        """On a worker thread, before an event: wait while acceptances are in flight (bounded)."""
+        if self.max_wait <= 0 or self._calm.is_set():
+            return
+        start = time.monotonic()
+        self._calm.wait(self.max_wait)
+        self.waits += 1
+        self.waited_seconds += time.monotonic() - start
+
+
 class GroupAccept:
     """Durable acceptance of inbound events with group commit: callers arriving while a write is in
     flight are written together in the next one (one transaction for many events), so a burst of
@@ -142,8 +189,10 @@ class GroupAccept:
     a duplicate, and raises if the write failed (the channel then answers 5xx and the platform
     retries)."""
 
-    def __init__(self, write: Callable[[list[Any]], Awaitable[set[str]]], max_batch: int = 256) -> None:
+    def __init__(self, write: Callable[[list[Any]], Awaitable[set[str]]], max_batch: int = 256,
+                 pressure: AcceptFirst | None = None) -> None:
         self._write = write
+        self.pressure = pressure
         self.max_batch = max_batch
         self._queue: list[tuple[Any, asyncio.Future[bool]]] = []
         self._task: asyncio.Task[None] | None = None
@@ -154,7 +203,13 @@ class GroupAccept:
         self._queue.append((event, fut))
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._flush())
-        return await fut
+        if self.pressure is None:
+            return await fut
+        self.pressure.begin()
+        try:
+            return await fut
+        finally:
+            self.pressure.end()
 
     async def _flush(self) -> None:
         while self._queue:

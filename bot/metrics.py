@@ -206,6 +206,12 @@ class Metrics:
             "# HELP perfbot_transient_db_retries_total Events retried after a transient database error.",
             "# TYPE perfbot_transient_db_retries_total counter",
             f"perfbot_transient_db_retries_total {bot.dispatcher.transient_retries}",
+            "# HELP perfbot_accept_first_waits_total Events an event worker held back while callbacks were being accepted.",
+            "# TYPE perfbot_accept_first_waits_total counter",
+            f"perfbot_accept_first_waits_total {bot.dispatcher.accept_first.waits}",
+            "# HELP perfbot_accept_first_wait_seconds_total Time event workers spent holding back for acceptances.",
+            "# TYPE perfbot_accept_first_wait_seconds_total counter",
+            f"perfbot_accept_first_wait_seconds_total {bot.dispatcher.accept_first.waited_seconds:.3f}",
             "# HELP perfbot_outbox_messages Outbound messages by status.",
             "# TYPE perfbot_outbox_messages gauge",
         ]

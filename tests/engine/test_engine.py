@@ -368,3 +368,81 @@ async def test_a_reply_is_sent_before_notifications_queued_earlier(chat):
     assert not chat.terminal.take("E102")
     await bot.drain()
     assert len(chat.terminal.take("E102")) == 30, "the notifications still go out, after the reply"
+
+
+# -- acknowledgements first -----------------------------------------------------------------------------
+def _accept_rig(max_wait: float):
+    """A GroupAccept whose durable write waits for ``release``, and a one-thread event pool, wired
+    through one AcceptFirst as the dispatcher wires them."""
+    from bot.engine import AcceptFirst, GroupAccept, WorkerPool
+
+    release = asyncio.Event()
+    order: list[str] = []
+
+    async def write(events):
+        await release.wait()
+        order.append("accepted")
+        return {e.key for e in events}
+
+    first = AcceptFirst(max_wait)
+    accept = GroupAccept(write, pressure=first)
+    pool = WorkerPool("events-test", 1, 10, before=first.wait)
+    return release, order, first, accept, pool
+
+
+class _Ev:
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+
+async def test_an_event_worker_waits_while_a_callback_is_being_accepted():
+    """Under a burst, the workers' CPU work held the interpreter lock while acknowledgements waited:
+    now an event worker does not start its next event while a callback is being accepted."""
+    release, order, first, accept, pool = _accept_rig(max_wait=30)
+
+    async def job():
+        order.append("processed")
+
+    acceptance = asyncio.ensure_future(accept.accept(_Ev("cb-1")))
+    await asyncio.sleep(0)  # the acceptance is in flight
+    done = pool.submit("E101", job)
+    await asyncio.sleep(0.3)  # room for the worker to start early, were it allowed to
+    assert order == []
+    release.set()
+    assert await acceptance is True
+    await asyncio.wait_for(done, timeout=20)
+    assert order == ["accepted", "processed"]
+    assert first.waits == 1
+    for w in pool.workers:
+        w.jobs.put(None)
+
+
+async def test_a_long_acceptance_burst_slows_processing_but_never_stops_it():
+    """The wait is bounded per event: with acceptances in flight all along, events still run."""
+    release, order, first, accept, pool = _accept_rig(max_wait=0.02)
+
+    async def job():
+        order.append("processed")
+
+    acceptance = asyncio.ensure_future(accept.accept(_Ev("cb-1")))
+    await asyncio.sleep(0)
+    results = [pool.submit("E101", job) for _ in range(3)]
+    await asyncio.wait_for(asyncio.gather(*results), timeout=20)
+    assert order == ["processed"] * 3  # all three ran while the callback was still being accepted
+    assert not acceptance.done() and first.waits == 3
+    release.set()
+    assert await acceptance is True
+    for w in pool.workers:
+        w.jobs.put(None)
+
+
+def test_accept_first_is_configurable_and_validated(tmp_path):
+    from bot.config import ConfigError, load_settings
+
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("[engine]\naccept_first_ms = 0\n", encoding="utf-8")
+    assert load_settings(cfg, env={}).engine.accept_first_ms == 0
+    assert load_settings(cfg, env={"PERFBOT_ENGINE_ACCEPT_FIRST_MS": "120"}).engine.accept_first_ms == 120
+    cfg.write_text("[engine]\naccept_first_ms = 5000\n", encoding="utf-8")
+    with pytest.raises(ConfigError):
+        load_settings(cfg, env={})
