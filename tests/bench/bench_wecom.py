@@ -227,12 +227,21 @@ def phase_split(url: str, since: float) -> tuple[float, float, float, float]:
         with db.session() as s:
             events = s.execute(select(InboundEvent.received_at, InboundEvent.processed_at)
                                .where(InboundEvent.received_at >= t0)).all()
-            replies = s.execute(select(OutboxMessage.created_at, OutboxMessage.sent_at)
+            replies = s.execute(select(OutboxMessage.created_at, OutboxMessage.sent_at, OutboxMessage.claimed_at,
+                                       OutboxMessage.attempts, OutboxMessage.last_error, OutboxMessage.recipient)
                                 .where(OutboxMessage.created_at >= t0, OutboxMessage.priority == REPLY)).all()
     finally:
         db.dispose()
     proc = [(b - a).total_seconds() for a, b in events if b is not None]
-    wait = [(b - a).total_seconds() for a, b in replies if b is not None]
+    wait = [(r.sent_at - r.created_at).total_seconds() for r in replies if r.sent_at is not None]
+    # The tail, row by row: a reply that waited long - was it claimed late (queue) or claimed and then
+    # retried (attempts, last error)?
+    slow = sorted((r for r in replies if r.sent_at is not None and (r.sent_at - r.created_at).total_seconds() > 1.0),
+                  key=lambda r: r.sent_at - r.created_at, reverse=True)
+    for r in slow[:8]:
+        print("    slow reply: waited {:.2f} s (claimed after {:.2f} s), attempts {}, last error {!r}".format(
+            (r.sent_at - r.created_at).total_seconds(),
+            (r.claimed_at - r.created_at).total_seconds() if r.claimed_at else float("nan"), r.attempts, r.last_error))
     return pct(proc, 0.5), pct(proc, 0.99), pct(wait, 0.5), pct(wait, 0.99)
 
 
