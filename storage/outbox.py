@@ -184,7 +184,9 @@ def claim_due(
                 )
                 for r in rows
             ),
-            key=lambda c: c.id,
+            # replies first, then in id order: a reply a bulk round took along must not wait for the
+            # round's hundreds of notifications (the rows of one card keep their order: IN_ORDER)
+            key=lambda c: (c.priority, c.id),
         )
 
 
