@@ -175,6 +175,13 @@ def claim_due(
              "employee_id": r.employee_id, "outbox_key": r.key, "card": r.payload["card"], "now": now,
              "handle_key": card_handle_key(r.key) if card_handle_key else None}
             for r in rows if r.kind == "card" and r.payload.get("subject")])
+        # Replies first, then in id order: a reply a bulk round took along must not wait for the
+        # round's hundreds of notifications. By recipient, so one person's rows keep the order they
+        # were queued in (the card closed, then the text about it); the rows of one card keep theirs
+        # anyway (IN_ORDER).
+        rank: dict[str, int] = {}
+        for r in rows:
+            rank[r.recipient] = min(rank.get(r.recipient, r.priority), r.priority)
         return sorted(
             (
                 Claimed(
@@ -184,9 +191,7 @@ def claim_due(
                 )
                 for r in rows
             ),
-            # replies first, then in id order: a reply a bulk round took along must not wait for the
-            # round's hundreds of notifications (the rows of one card keep their order: IN_ORDER)
-            key=lambda c: (c.priority, c.id),
+            key=lambda c: (rank[c.recipient], c.id),
         )
 
 

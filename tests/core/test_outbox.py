@@ -151,7 +151,8 @@ async def test_a_reply_claimed_in_a_bulk_round_goes_before_the_rounds_notificati
     ch = Recorder()
     ch.per_user_per_minute = 0
     ob.enqueue_many(db, msgs(12), clock.now())
+    ob.enqueue(db, ob.NewMessage("note", "rec", "writer", "text", {"text": "your card, closed"}), clock.now())
     ob.enqueue(db, ob.NewMessage("reply", "rec", "writer", "text", {"text": "answer"}, priority=ob.REPLY), clock.now())
-    assert await worker(db, ch, clock).drain_once() == 13
-    assert ch.sent[0] == "reply"
-    assert sorted(ch.sent[1:]) == sorted(f"k{i}" for i in range(12))
+    assert await worker(db, ch, clock).drain_once() == 14
+    assert ch.sent[:2] == ["note", "reply"]  # the writer's own rows first, in the order they were queued
+    assert sorted(ch.sent[2:]) == sorted(f"k{i}" for i in range(12))
