@@ -1,9 +1,13 @@
 """Platform id -> employee, cached in memory.
 
 Every inbound event starts with this lookup, so it is served from memory: entries live for
-``TTL_SECONDS`` and the whole cache is dropped at once when the organisation changes in this process
-(``invalidate()``: the importer and directory sync call it). Another process's import is seen after
-at most the TTL. Cached employees are detached snapshots: read them, never add them to a session.
+``TTL_SECONDS`` and the whole cache is dropped at once when the organisation changes. In this process
+``invalidate()`` does it at once (the importer and directory sync call it); in every process, the
+cache reads the directory version (``bump()``, raised in the transaction of every import and sync)
+at most every ``CHECK_SECONDS`` and drops everything when it moved, so another process's import is
+seen within seconds. (Until the version, the TTL was 60 s so that other processes caught up, and at a
+real Friday's one message per person per hour almost every lookup missed.) Cached employees are
+detached snapshots: read them, never add them to a session.
 """
 
 from __future__ import annotations
@@ -12,12 +16,16 @@ import threading
 import time
 import weakref
 
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
+from storage import dialect
 from storage.db import Database
-from storage.models import Employee
+from storage.models import DirectoryVersion, Employee
 
-TTL_SECONDS = 60.0
+TTL_SECONDS = 1800.0
+CHECK_SECONDS = 5.0  # how often a cache reads the directory version (one cheap query per process)
+NAMES_TTL_SECONDS = 60.0  # active_names: not tied to the version (a new name is seen within a minute)
 # The keys an employee is looked up by: the employee id (None) and each platform's user id.
 ALIASES: tuple[str | None, ...] = (None, "wecom_userid", "dingtalk_userid")
 _generation = 0
@@ -31,21 +39,52 @@ def invalidate() -> None:
         _generation += 1
 
 
+def bump(db: Database, s: Session) -> None:
+    """Raise the directory version inside the caller's transaction (an import, a directory sync):
+    every process's cache drops its identities within ``CHECK_SECONDS`` of the commit."""
+    s.execute(dialect.insert(db, DirectoryVersion).values(id=1, version=0).on_conflict_do_nothing(index_elements=["id"]))
+    s.execute(update(DirectoryVersion).where(DirectoryVersion.id == 1).values(version=DirectoryVersion.version + 1))
+
+
+def directory_version(db: Database) -> int:
+    with db.session() as s:
+        return int(s.execute(select(DirectoryVersion.version).where(DirectoryVersion.id == 1)).scalar() or 0)
+
+
 class IdentityCache:
-    def __init__(self, db: Database, ttl: float = TTL_SECONDS, clock=time.monotonic) -> None:  # noqa: ANN001
+    def __init__(self, db: Database, ttl: float = TTL_SECONDS, clock=time.monotonic,  # noqa: ANN001
+                 check_every: float = CHECK_SECONDS) -> None:
         self.db = db
         self.ttl = ttl
+        self.check_every = check_every
         self._clock = clock
         self._entries: dict[tuple[str | None, str], tuple[float, Employee | None]] = {}
         self._generation = _generation
+        self._version: int | None = None
+        self._checked_at = float("-inf")
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
+        self.version_checks = 0
+
+    def _check_version(self, now: float) -> None:
+        """Drop everything when another process changed the directory (at most every check_every s)."""
+        with self._lock:
+            if now - self._checked_at < self.check_every:
+                return
+            self._checked_at = now
+        version = directory_version(self.db)
+        with self._lock:
+            self.version_checks += 1
+            if self._version is not None and version != self._version:
+                self._entries.clear()
+            self._version = version
 
     def lookup(self, column: str | None, value: str) -> Employee | None:
         """The active employee whose ``column`` (None: the employee id) equals ``value``."""
         key = (column, value)
         now = self._clock()
+        self._check_version(now)
         with self._lock:
             if self._generation != _generation:
                 self._entries.clear()
@@ -83,7 +122,7 @@ _names_lock = threading.Lock()
 
 
 def active_names(db: Database) -> frozenset[str]:
-    """Every active employee's name, cached like identities (``TTL_SECONDS``, dropped by
+    """Every active employee's name, cached for ``NAMES_TTL_SECONDS`` (dropped by
     ``invalidate()``): most questions name nobody, and this answers that without a query."""
     now = time.monotonic()
     with _names_lock:
@@ -94,5 +133,5 @@ def active_names(db: Database) -> frozenset[str]:
     with db.session() as s:
         names = frozenset(s.execute(select(Employee.name).where(Employee.active).distinct()).scalars())
     with _names_lock:
-        _names[db] = (now + TTL_SECONDS, generation, names)
+        _names[db] = (now + NAMES_TTL_SECONDS, generation, names)
     return names

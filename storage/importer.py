@@ -270,6 +270,8 @@ def import_path(db: Database, path: Path, tz: ZoneInfo | None = None, dry_run: b
                 if src.name == "visits" and status == "new":
                     report.new_visits.append(clean["id"])
             report.loaded[src.name] = report.loaded.get(src.name, 0) + ok
+        if not dry_run:
+            identity.bump(db, s)  # in this transaction: every process drops its cached identities
     identity.invalidate()  # platform ids and managers may have changed: drop cached identities
     return report
 

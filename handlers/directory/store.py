@@ -167,6 +167,8 @@ def apply(db: Database, snap: Snapshot, dry_run: bool = False, max_leavers_perce
             ch.left = [_deactivate(s, e, everyone) for e in gone]
         if dry_run:
             s.rollback()
+        else:
+            identity.bump(db, s)  # in this transaction: every process drops its cached identities
     if not dry_run:
         identity.invalidate()  # platform ids, managers and leavers changed: drop cached identities
     return ch

@@ -13,7 +13,7 @@ from storage.models.messaging import (
     SchedulerLease,
 )
 from storage.models.nlp import ReplyAnalysis, RiskFlag
-from storage.models.org import Department, Employee
+from storage.models.org import Department, DirectoryVersion, Employee
 from storage.models.visits import PointsEntry, Visit, VisitFeedback
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "CheckIn",
     "Conversation",
     "Department",
+    "DirectoryVersion",
     "Employee",
     "Feedback",
     "Goal",

@@ -36,3 +36,15 @@ class Employee(SQLModel, table=True):
     weekly_capacity_hours: float = 40.0
     email: str | None = Field(default=None, max_length=200)
     active: bool = True
+
+
+class DirectoryVersion(SQLModel, table=True):
+    """One row (id 1) whose ``version`` goes up in the transaction of every import or directory sync
+    that changes people, so every process drops its cached identities within seconds
+    (storage/identity.py), not only the one that ran the change."""
+
+    __tablename__ = "directory_version"
+
+    id: int = Field(default=1, primary_key=True)
+    version: int = 0
+

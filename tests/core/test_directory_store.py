@@ -9,6 +9,7 @@ from sqlalchemy import select
 from bot.demo import DEPARTMENTS, PEOPLE, seed_demo
 from bot.directory import PDept, PUser, Snapshot
 from handlers.directory.store import apply
+from storage import identity
 from storage.models import Department, Employee, Task
 from tests.conftest import DEMO_TODAY, make_settings
 
@@ -27,13 +28,16 @@ def test_dry_run_writes_nothing_and_a_real_run_deactivates_the_leaver(db, db_url
     with db.session() as s:
         open_tasks = [t.id for t in s.execute(select(Task).where(Task.owner_id == "E113",
                                                                  Task.status.in_(("todo", "doing")))).scalars()]
+    before = identity.directory_version(db)
     changes = apply(db, snapshot("E113"), dry_run=True)
     assert [c[:2] for c in changes.left] == [("E113", "罗斌")]
+    assert identity.directory_version(db) == before  # a dry run tells no process to drop its cache
     with db.session() as s:
         assert s.get(Employee, "E113").active
         assert s.execute(select(Department.wecom_dept_id).where(Department.wecom_dept_id.is_not(None))).first() is None
     changes = apply(db, snapshot("E113"))
     assert changes.left == [("E113", "罗斌", "黄丽", len(open_tasks))]
+    assert identity.directory_version(db) > before  # every process drops its cached identities (the leaver)
     with db.session() as s:
         assert not s.get(Employee, "E113").active
         assert {s.get(Task, t).owner_id for t in open_tasks} <= {"E110"}

@@ -23,6 +23,7 @@ from tests.emulators.wecom import WeComEmulator
 from tests.emulators.wecom_driver import CallbackDriver
 from tests.wecom.conftest import AES_KEY, CORP_ID, TOKEN, until, wecom_settings
 
+REPO = Path(__file__).resolve().parents[2]
 MESSAGES = (
     "帮助",
     "本月还有哪些任务没完成",
@@ -121,6 +122,33 @@ async def test_identity_cache_sees_an_import_at_once(chat):
         s.add(emp)
     identity.invalidate()  # what the importer and directory sync call
     assert bot.dispatcher.identity.lookup(None, "E101").name == "张伟伟"
+
+
+async def test_identity_cache_sees_another_processs_import_within_seconds(chat_any_db, tmp_path):
+    """Another bot process runs an import (here the real CLI, in its own process): this process's
+    cached identity stays valid for at most CHECK_SECONDS after it, not for the entry's lifetime."""
+    import os
+    import subprocess
+    import sys
+
+    bot = chat_any_db.bot
+    now = [1000.0]
+    cache = identity.IdentityCache(bot.db, clock=lambda: now[0])
+    assert cache.lookup(None, "E101").name == "张伟"
+    folder = tmp_path / "import"
+    folder.mkdir()
+    (folder / "employees.csv").write_text("employee_id,name\nE101,张伟伟\n", encoding="utf-8")
+    cfg = tmp_path / "perfbot.toml"
+    cfg.write_text(f'[storage]\nurl = "{bot.db.url}"\n', encoding="utf-8")
+    done = await asyncio.to_thread(
+        subprocess.run, [sys.executable, "-m", "bot", "--config", str(cfg), "import", str(folder)], cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    now[0] += 1  # before the next version check: the cached entry (and no query)
+    assert cache.lookup(None, "E101").name == "张伟"
+    now[0] += identity.CHECK_SECONDS
+    assert cache.lookup(None, "E101").name == "张伟伟"
+    assert cache.lookup(None, "E102") is not None  # everything was dropped and reloads on demand
 
 
 async def test_identity_found_by_platform_id_is_known_by_employee_id(chat):
