@@ -54,10 +54,11 @@ _CONFIRM = re.compile(r"不够|确实|是的|^对|非常|太|真的|很|已经|�
 # An offer or a recruiter turned down, after the term or earlier in its clause (Coco拒了那边的offer).
 _DECLINED = re.compile(r"(?<![被不会算])拒了|(?<![被不会算])拒绝了|婉拒|不考虑|没兴趣|不打算(?!拒)|没打算(?!拒)|不会走|不想走|说不去|不去了|懒得理|没理他|没搭理|"
                        r"已经拒|回绝|谢绝|推掉了|拒咗|唔去|唔考虑|没答应|没同意|不心动|给回了|已经推咗|我推咗|"
-                       r"暂时不想动|暂时没想动|暂时唔想郁|唔想郁|不想挪窝|他说不去|她说不去|佢话唔去|一口回了|一口回绝|(?<![还也])没应|就没去|就推咗|就推了")
+                       r"暂时不想动|暂时没想动|暂时唔想郁|唔想郁|不想挪窝|他说不去|她说不去|佢话唔去|一口回了|一口回绝|(?<![还也])没应|就没去|就推咗|就推了|莫得兴趣|冇兴趣|已读不回|说不用了|不感兴趣")
 # the strong declines that settle a reply on their own (not 不心动: 说不心动是假的)
 _DECLINED_FIRM = re.compile(r"(?<![被不会算])拒了|(?<![被不会算])拒绝了|婉拒|回绝|谢绝|推掉了|拒咗|给回了|已经推咗|我推咗|没答应|说不去|不去了|"
-                            r"暂时不想动|暂时没想动|暂时唔想郁|一口回了|一口回绝|(?<![还也])没应|就没去|就推咗|就推了")
+                            r"暂时不想动|暂时没想动|暂时唔想郁|一口回了|一口回绝|(?<![还也])没应|就没去|就推咗|就推了|莫得兴趣|冇兴趣|已读不回|说不用了|"
+                            r"不感兴趣")
 PAST = re.compile(r"之前|去年|以前|原来|原本|曾经|本来|上个月|上周|上礼拜|上次|上回|前几天|前两天|前阵子|前几周|过去|前段时间|前一阵|那阵子|一度|当时|过一阵|过一段时间|担心过|担忧过|怕过")
 RESOLUTION = re.compile(
     r"现在[^，。]{0,6}(没问题|好了|好多了|不用|正常|到位|解决|够了|能准点|准点|理顺|轻松|回来了)|新到了|调休了|状态回来了|正常作息|决定留下|留了下来|(到|来)了[一两三四五六几\d]+(台|位|名|个人)|后来[^，。]{0,8}(补|调来|招到|到位|解决|好了)|"
@@ -65,7 +66,7 @@ RESOLUTION = re.compile(
     r"恢复正常|恢复了|到岗后|已经顺畅|顺畅了|不成问题|来得及|赶得上|已恢复|回归正常|告一段落|聊开了|说开了|化解了|和好了|扩容了|已扩容|到岗了|已到岗|招到了|"
     r"(扛|挺|熬|撑)过来了|(搭|建|配|装|弄|修)好了|审批过了|批下来了|批了|补了[一两三四五几\d]|新来了|来了[一两三四五几\d]个|"
     r"够用了|已开通|开通了|已于[^，。]{0,6}到岗|已经到岗|又(采购|买|申请|调)了|"
-    r"没这个(念头|想法|打算)了|打消了|现在没事了|应该还够|还够用|握手(言和)?了|调了[一两三四五几\d]+个[^，。]{0,8}过来|现在[^，。]{0,8}(够用|充足|宽裕|足够|很好|特别好|挺好|顺畅|融洽|不错)"
+    r"没这个(念头|想法|打算)了|打消了|现在没事了|握了手|应该还够|还够用|握手(言和)?了|调了[一两三四五几\d]+个[^，。]{0,8}过来|现在[^，。]{0,8}(够用|充足|宽裕|足够|很好|特别好|挺好|顺畅|融洽|不错)"
 )
 _WORRY = re.compile(r"担心|担忧|怕")
 _SETTLED = re.compile(r"确认过了|已确认|(下周|明天|下个月|月底前?)[^，。]{0,3}到岗|已经安排好|已协调好|协调到了|借到了")
@@ -73,15 +74,16 @@ _RESOLVED_AFTER = re.compile(r"^[^，。]{0,12}(解决了|已解决|已经解决
 # A shortage already covered in the reply (本来缺两个老师，年级组已经安排好了 / 师傅只有两个，我算了一下排得下): the gap is
 # closed (ninth-round settlement; a whole-reply veto, _text_vetoes). A request still unanswered (已申请) is not cover.
 _COVERED = re.compile(r"已经安排好|已安排好|都安排好了|安排好了|已协调好|协调好了|排得下|排得开|排得过来|没得问题|冇得问题|"
-                      r"顶上了|已到岗|替补已到|已经到岗|返聘|接手的人已|现在够了|人够了|够用了|刚好够")
-_OTHER_TOPIC = re.compile(r"(其他|别的|其余|其它)[^，。]{0,3}$")
+                      r"顶上了|已到岗|替补已到|已经到岗|返聘|接手的人已|现在够了|人够了|够用了|刚好够|[，,]够了$|批下来了|已批下来|"
+                      r"调了[一两三四五几\d]+(?:个|台|位|名)[^，。]{0,8}过来|送了[一两三四五六七八九十\d]+个[^，。]{0,6}来")
+_OTHER_TOPIC = re.compile(r"(其他|别的|其余|其它)[都也还]{0,2}$")
 # A leaving remark taken back as a joke (上次讲想辞职是开玩笑的，莫当真)
 _JOKE = re.compile(r"(?<![半不没是])开玩笑|(?<![半不没是])开个玩笑|说着玩|莫当真|别当真|不要当真|随口说说|说说而已|逗你")
 _LEAVING = re.compile(r"辞|离职|跳槽|提桶|走人|offer|外面|外部|机会|行情|别家|别的公司|下家|考公|考编|换个?[^，。]{0,6}工作")
 # Leaving a role for another inside the company (想申请调去规划设计那边 / 换去采购那边): an internal transfer
 _TRANSFER = re.compile(r"(?:想|申请|打算|准备|希望|讲讲|问问|说说|考虑)[^，。]{0,6}"
                        r"(?:转岗|调岗|换部门|转部门|内部转|轮岗|转[^，。]{1,4}岗|(?<=申请)回去(?:做|开|干)|(?:去|到)公司[^，。]{0,6}(?:科|部|处|中心)|"
-                       r"(?:转|调|换)(?:去|到)[^，。]{0,8}(?:部|处|组|科|那边|中心|岗|线|车间|校区)|(?:转|调|换)(?:去|到)做)|内部竞聘|内部应聘")
+                       r"(?:转|调|换)(?:去|到)[^，。]{0,8}(?:部|处|组|科|课|室|那边|中心|岗|线|车间|校区)|(?:转|调|换)(?:去|到)做|调(?:白|夜)班)|内部竞聘|内部应聘")
 _THIRD_PARTY = re.compile(
     r"客户|对方|甲方|供应商|对接人|他们公司|他们那边|对方公司|兄弟部门|其他部门|别的部门|合作方|渠道商|经销商|"
     r"代理商|竞品|竞争对手|友商|kp|采购方|客户方|他们团队|他们组|他们部门|他们内部|他们自己|"
@@ -100,17 +102,18 @@ _PATTERN = re.compile(
     r"(?<![周期拜])[两二三四五六七八九十\d]+个?(?:大夜|通宵|夜班|晚上)"
 )
 _ONEOFF = re.compile(r"昨天|昨晚|今天|今晚|前天|那天|某天|偶尔|一次|临时|难得|就一天|就一晚|就一个晚上|就这一晚|一晚而已|"
-                     r"就一个通宵|周[一二三四五六日]晚")
+                     r"就一个通宵|周[一二三四五六日]晚|(?:上|这)?周[一二三四五六日](?=通宵|熬)")
 # recruiting work: the writer hires (发了2个offer / 跟猎头签了合作 / 候选人复试), nobody is leaving
 _RECRUIT = re.compile(r"招聘|候选人|校招|社招|在招|主要招|招[^不]{0,2}(总监|经理|工程师|岗)|面试官|合作框架|签了合作|发了?[\d一两三几]*个?offer|"
                       r"增员|面[试是]?了[\d一两三四五六七八九十几]+个|背调[\d一两三四五六七八九十几]+人|终面[\d一两三四五六七八九十几]+场|离职面谈|离职原因|离职证明|"
                       r"离职(?:手续)?[\d一两三四五六七八九十几]+人|入离职|"
                       r"入职(?:办理)?[\d一两三四五六七八九十几]+人|offer谈崩|猎头供应商|猎头费|猎头公司报价")
 # a colleague named as the writer's report (ninth round: 我组里的 / 我带的 / 我的下属), and a resignation already handed in
-_REPORT = re.compile(r"我手下|我手底下|手底下的|我带的|我的下属|我下属|我组里的")
+_REPORT = re.compile(r"[我俺]手下|[我俺]手底下|手底下的|[我俺]带的|[我俺]的下属|[我俺]下属|[我俺]组里的|[我俺]班上的")
 _DECIDING = re.compile(r"说|话|讲|在看|在面|面试|想|考虑|打算|琢磨|犹豫|纠结|动摇|再这样|再唔")
 _RESIGNED = re.compile(r"递了|递交|提了|提出|提交|交了|已经走|走了|辞职了|离职了|辞工了|批了|办完|已离职|已辞|递辞呈|辞呈|离职报告|辞职报告|"
                        r"要走了|月底走|下周走|下个月走|最后一天|交接|[^还]走咗|辞咗|劈炮|(?:下个?月|月底|下周|年底|明天|下礼拜)就?(?:离职|辞职|走)")
+_COUNTERFACTUAL = re.compile(r"不然|否则|要不是|要不然")
 _INTENSIFIER = re.compile(r"很|太|非常|特别|真的|实在|严重|超级|巨|好|极其|完全|天天|每天|彻底")
 _SOFTENER = re.compile(r"有点|有些|稍微|略|一点|可能|也许|估计|似乎|好像")
 
@@ -176,7 +179,9 @@ def _owner_blocks(before: str, entry: Entry, source: str, matched: str = "") -> 
         return pos
 
     # 因为客户归属 / 为了客户需求: the third party is the topic, not the subject
-    third_spans = [m.span() for m in _THIRD_PARTY.finditer(before) if not _TOPIC.search(before, max(0, m.start() - 2), m.start())]
+    third_spans = [m.span() for m in _THIRD_PARTY.finditer(before)
+                   if not _TOPIC.search(before, max(0, m.start() - 8), m.start())
+                   and not (entry.category == "conflict" and before[m.start() - 1:m.start()] in ("跟", "和", "与", "同"))]
     third = max((e for _, e in third_spans), default=-1)
     third_ends = {e for _, e in third_spans}
     me = -1
@@ -305,9 +310,14 @@ def detect_full(norm: Normalized, source: str = "checkin") -> Detection:
             if "pattern" in entry.flags and not _PATTERN.search(scope):
                 vetoed.add(entry.category)
                 continue
+            # the term itself is not the pattern (通宵 is a pattern word, yet 周四通宵 is one night)
+            unmatched = prev + text[cs:s] + text[e:ce]
             if ("oneoff" in entry.flags and _ONEOFF.search(scope + (text[ce:spans[idx + 1][1]] if idx + 1 < len(spans) else ""))
-                    and not _PATTERN.search(scope)):
+                    and not _PATTERN.search(unmatched)):
                 vetoed.add(entry.category)
+                continue
+            if entry.category in ("resource", "burnout") and _COUNTERFACTUAL.search(text, max(cs, s - 6), s):
+                vetoed.add(entry.category)  # 幸亏阿杰顶了两天，不然真的忙不过来: it did not happen
                 continue
             if _answered(text, spans, idx) or _resolved(text, spans, idx, e):
                 vetoed.add(entry.category)
@@ -326,7 +336,7 @@ def detect_full(norm: Normalized, source: str = "checkin") -> Detection:
 _ONEOFF_EXPLICIT = re.compile(r"就一晚|就一个晚上|就这一晚|就那一晚|一晚而已|就一次|就这一次|就这一回|就那一回|只此一次|仅此一次|一次而已|"
                               r"就一天|(?:守|熬|干|测|盯|值)了一晚(?!上?睡不着)|(?:干|熬|守|测)了一?个通宵|一次过")
 # 累 conceded inside good news (累是累，高兴 / 虽然累但值): no burnout (ninth-round settlement)
-_CONCEDED = re.compile(r"累是累(?![惨死坏疯])|累归累|虽然累(?!得)|虽说累(?!得)|虽然辛苦|辛苦是辛苦|累但值|累但开心|累并快乐")
+_CONCEDED = re.compile(r"累[^。！]{0,6}(?:不过|但是?)[^。！]{0,24}(?:值得|值了|没白)|累是累(?![惨死坏疯])|累归累|虽然累(?!得)|虽说累(?!得)|虽然辛苦|辛苦是辛苦|累但值|累但开心|累并快乐")
 _SELF_LEAVING = re.compile(r"我也|自己的出路|我要走|我想走|我也想|我也要")
 # a decline followed by a step taken or a door left open keeps the flight risk (过了年再聊 / 但我在投简历)
 _STEP = re.compile(r"再聊|再谈|再说|在考虑|考虑|约了|去面|面试|投简历|在看|但|不过|可是|也没拒绝|没拒绝|动摇|心动")

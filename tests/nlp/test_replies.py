@@ -165,6 +165,27 @@ def test_eleventh_round_hr_work_declines_and_teammates_deciding() -> None:
     assert cats("隔壁组的老周递了辞职报告，下个月走，他的活还没人接") == ["resource"]  # a peer who resigned
 
 
+def test_twelfth_round_declines_counterfactuals_promises_and_long_shifts() -> None:
+    """Twelfth round (from H17's errors): more declines, a shortage that did not happen, a clash with
+    the other party named after 跟, a promise with no news since, standing long shifts, weeks of crunch."""
+    check([
+        ("有家同行托人问我过不过去，我说不用了，这边挺好", []),
+        ("前同事拉我去创业，我已读不回", []),
+        ("幸亏小王帮我顶了一天，不然真的忙不过来", []),
+        ("想调白班，孩子要接送，已经跟主管说了", []),
+        ("周四通宵赶了一版标书，今天顺利开标，冲！", []),  # one upbeat all-nighter
+        ("这周好累，不过项目终于上线了，值得", []),  # tiredness conceded before what was worth it
+        ("业绩缺口还有两百万，大家加把劲", []),  # a sales gap, not a lack of means
+        ("仓库缺两台叉车，已经从别的仓调了两台过来", []),
+    ])
+    check([
+        ("小刘跟隔壁组的组长在会上吵起来了，我得去调解", ["conflict"]),
+        ("公司年年说要涨补贴，讲了两年都没下文", ["conflict"]),
+        ("排班改成两班倒了，每班12小时", ["burnout"]),
+        ("赶工了两个月，人都瘦了一圈", ["burnout"]),
+    ])
+
+
 def test_slang_homophones_and_typos() -> None:
     check([
         ("又是卷的一周，大家都不敢走", ["burnout"]),
