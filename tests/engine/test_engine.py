@@ -474,3 +474,34 @@ def test_accept_first_is_configurable_and_validated(tmp_path):
     cfg.write_text("[engine]\naccept_first_ms = 5000\n", encoding="utf-8")
     with pytest.raises(ConfigError):
         load_settings(cfg, env={})
+
+
+async def test_a_reply_in_a_round_of_cards_reaches_wecom_among_the_first_calls(sqlite_url):
+    """A delivery round that holds a reply and many cards queued before it (a push, managers' cards)
+    sends the reply with the round's first calls, not after every card (the reply waited 13 s under
+    load when a round sent its cards before its texts)."""
+    from cards.model import Card
+    from storage.outbox import REPLY
+
+    clock = ManualClock(DEMO_NOW)
+    emulator = WeComEmulator(corp_id=CORP_ID, now=lambda: clock.now().timestamp())
+    await emulator.start()
+    bot, _port = await _wecom_bot(sqlite_url, emulator, clock)
+    try:
+        with bot.db.session() as s:
+            people = [e.id for e in s.execute(select(Employee).where(Employee.active)).scalars()
+                      if e.wecom_userid and e.id != "E101"]
+        for i in range(60):
+            card = Card(title=f"本周复盘 {i}", body="请填写本周最重要成果")
+            await bot.services.messenger.send_card(people[i % len(people)], card, f"test:card:{i}", f"test:{i}",
+                                                   channel="wecom")
+        await bot.services.messenger.send_text("E101", "你好，这是你的回答", "test:reply", channel="wecom",
+                                               priority=REPLY)
+        await bot.services.workers["wecom"].drain_once()
+        sends = [b for name, b in emulator.api_calls if name == "message/send"]
+        first_reply = next(i for i, b in enumerate(sends) if b.get("msgtype") == "text" and "wx_e101" in b["touser"])
+        from bot.channels.wecom.outbound import CONCURRENCY
+        assert first_reply < CONCURRENCY, f"the reply was call {first_reply + 1} of {len(sends)}"
+    finally:
+        await bot.stop()
+        await emulator.stop()

@@ -85,6 +85,7 @@ class Outbound:
     async def deliver(self, items: list[Claimed]) -> list[Delivery]:
         results: list[Delivery | None] = [None] * len(items)
         groups: dict[str, list[int]] = {}
+        singles: list[int] = []
         for i, item in enumerate(items):
             if item.kind in ("text", "markdown") and item.result.get("processQueryKey"):
                 results[i] = Delivery("sent", handle=dict(item.result))  # accepted before a crash
@@ -93,13 +94,19 @@ class Outbound:
                 sig = json.dumps([item.kind, item.payload], sort_keys=True, ensure_ascii=False)
                 groups.setdefault(sig, []).append(i)
             else:
-                await self.ch.limiter.take(urgent=item.urgent)
-                results[i] = await self._one(item)
-        for idxs in groups.values():
-            for call in distinct_recipient_calls(idxs, [it.recipient for it in items], self.ch.batch_size):
-                await self.ch.limiter.take(urgent=any(items[i].urgent for i in call))
-                for i, res in zip(call, await self.batch_send([items[i] for i in call]), strict=True):
-                    results[i] = res
+                singles.append(i)
+        calls = [(False, [i]) for i in singles] + [
+            (True, call) for idxs in groups.values()
+            for call in distinct_recipient_calls(idxs, [it.recipient for it in items], self.ch.batch_size)]
+        # In the rows' order (replies first: storage.outbox.claim_due): a reply must not wait for
+        # every card of a bulk round, nor a batchSend for the round's single sends.
+        for batch, call in sorted(calls, key=lambda c: min(c[1])):
+            await self.ch.limiter.take(urgent=any(items[i].urgent for i in call))
+            if not batch:
+                results[call[0]] = await self._one(items[call[0]])
+                continue
+            for i, res in zip(call, await self.batch_send([items[i] for i in call]), strict=True):
+                results[i] = res
         return [r if r is not None else Delivery("failed", error="not handled") for r in results]
 
     async def _one(self, item: Claimed) -> Delivery:

@@ -94,6 +94,9 @@ class Outbound:
         for idxs in groups.values():
             for call in distinct_recipient_calls(idxs, [it.recipient for it in items], self.max_users):
                 calls.append((call, lambda call=call: self._many([items[j] for j in call])))
+        # In the rows' order (replies first: storage.outbox.claim_due), not cards before texts: a
+        # reply a bulk round took along waited behind every card of the round (13 s in bench_wecom).
+        calls.sort(key=lambda c: min(c[0]))
         slots = asyncio.Semaphore(CONCURRENCY)  # a slow call holds one slot, not a whole round
 
         async def run(idxs: list[int], fn: Callable[[], Awaitable[list[Delivery]]]) -> None:
