@@ -178,8 +178,9 @@ class AcceptFirst:
             return
         start = time.monotonic()
         self._calm.wait(self.max_wait)
-        self.waits += 1
-        self.waited_seconds += time.monotonic() - start
+        with self._lock:  # several workers count here
+            self.waits += 1
+            self.waited_seconds += time.monotonic() - start
 
 
 class GroupAccept:

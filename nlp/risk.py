@@ -51,14 +51,15 @@ _DENIAL = re.compile(
     r"排得开|排得过来|排得过|可以覆盖|能覆盖|覆盖得了|就够|够用|如实反馈|[，,]够$"
 )
 _CONFIRM = re.compile(r"不够|确实|是的|^对|非常|太|真的|很|已经|有点|担心|怕")
-# An offer or a recruiter turned down, after the term or earlier in its clause (Coco拒了那边的offer).
-_DECLINED = re.compile(r"(?<![被不会算])拒了|(?<![被不会算])拒绝了|婉拒|不考虑|没兴趣|不打算(?!拒)|没打算(?!拒)|不会走|不想走|说不去|不去了|懒得理|没理他|没搭理|"
-                       r"已经拒|回绝|谢绝|推掉了|拒咗|唔去|唔考虑|没答应|没同意|不心动|给回了|已经推咗|我推咗|"
-                       r"暂时不想动|暂时没想动|暂时唔想郁|唔想郁|不想挪窝|他说不去|她说不去|佢话唔去|一口回了|一口回绝|(?<![还也])没应|就没去|就推咗|就推了|莫得兴趣|冇兴趣|已读不回|说不用了|不感兴趣")
-# the strong declines that settle a reply on their own (not 不心动: 说不心动是假的)
-_DECLINED_FIRM = re.compile(r"(?<![被不会算])拒了|(?<![被不会算])拒绝了|婉拒|回绝|谢绝|推掉了|拒咗|给回了|已经推咗|我推咗|没答应|说不去|不去了|"
-                            r"暂时不想动|暂时没想动|暂时唔想郁|一口回了|一口回绝|(?<![还也])没应|就没去|就推咗|就推了|莫得兴趣|冇兴趣|已读不回|说不用了|"
-                            r"不感兴趣")
+# The strong declines that settle a reply on their own (not 不心动: 说不心动是假的), and with the softer
+# ones every way an offer or a recruiter is turned down, after the term or earlier in its clause
+# (Coco拒了那边的offer). One list: a new word for a firm decline is a decline too.
+_FIRM_DECLINES = (r"(?<![被不会算])拒了|(?<![被不会算])拒绝了|婉拒|回绝|谢绝|推掉了|拒咗|给回了|已经推咗|我推咗|没答应|说不去|不去了|"
+                  r"暂时不想动|暂时没想动|暂时唔想郁|一口回了|一口回绝|(?<![还也])没应|就没去|就推咗|就推了|莫得兴趣|冇兴趣|已读不回|"
+                  r"说不用了|不感兴趣")
+_DECLINED_FIRM = re.compile(_FIRM_DECLINES)
+_DECLINED = re.compile(_FIRM_DECLINES + r"|不考虑|没兴趣|不打算(?!拒)|没打算(?!拒)|不会走|不想走|懒得理|没理他|没搭理|已经拒|唔去|"
+                       r"唔考虑|没同意|不心动|唔想郁|不想挪窝|他说不去|她说不去|佢话唔去")
 PAST = re.compile(r"之前|去年|以前|原来|原本|曾经|本来|上个月|上周|上礼拜|上次|上回|前几天|前两天|前阵子|前几周|过去|前段时间|前一阵|那阵子|一度|当时|过一阵|过一段时间|担心过|担忧过|怕过")
 RESOLUTION = re.compile(
     r"现在[^，。]{0,6}(没问题|好了|好多了|不用|正常|到位|解决|够了|能准点|准点|理顺|轻松|回来了)|新到了|调休了|状态回来了|正常作息|决定留下|留了下来|(到|来)了[一两三四五六几\d]+(台|位|名|个人)|后来[^，。]{0,8}(补|调来|招到|到位|解决|好了)|"
@@ -310,12 +311,12 @@ def detect_full(norm: Normalized, source: str = "checkin") -> Detection:
             if "pattern" in entry.flags and not _PATTERN.search(scope):
                 vetoed.add(entry.category)
                 continue
-            # the term itself is not the pattern (通宵 is a pattern word, yet 周四通宵 is one night)
-            unmatched = prev + text[cs:s] + text[e:ce]
-            if ("oneoff" in entry.flags and _ONEOFF.search(scope + (text[ce:spans[idx + 1][1]] if idx + 1 < len(spans) else ""))
-                    and not _PATTERN.search(unmatched)):
-                vetoed.add(entry.category)
-                continue
+            if "oneoff" in entry.flags:
+                nxt = text[ce:spans[idx + 1][1]] if idx + 1 < len(spans) else ""
+                # the term itself is not the pattern (通宵 is a pattern word, yet 周四通宵 is one night)
+                if _ONEOFF.search(scope + nxt) and not _PATTERN.search(prev + text[cs:s] + text[e:ce]):
+                    vetoed.add(entry.category)
+                    continue
             if entry.category in ("resource", "burnout") and _COUNTERFACTUAL.search(text, max(cs, s - 6), s):
                 vetoed.add(entry.category)  # 幸亏阿杰顶了两天，不然真的忙不过来: it did not happen
                 continue
