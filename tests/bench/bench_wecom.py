@@ -434,7 +434,11 @@ async def bench_bot(db: str, users: int, messages: int, concurrency: int, profil
             lat_first, _ = reply_latencies(rig.emulator, [first_user], t_first)
             f.first_nlp_s = lat_first[0] if lat_first else float("nan")
             if not f.first_nlp_s < 1.0:  # where a slow first reply spent its time (printed by phase_split)
-                fp50, fp99, fw50, fw99 = phase_split(rig.url, min(t_first) - 1)
+                for _ in range(50):  # the emulator can see the reply before the worker records sent_at
+                    fp50, fp99, fw50, fw99 = phase_split(rig.url, min(t_first) - 1)
+                    if fw99 == fw99:  # not nan: the reply's row is marked sent
+                        break
+                    await asyncio.sleep(0.1)
                 print(f"    slow first NLP reply: processing {fp99:.2f} s, outbox wait {fw99:.2f} s")
             phase_users = rig.users[:messages]
             calls = sign_calls(rig.emulator, phase_users, 0)
