@@ -82,6 +82,7 @@ class Figures:
     reply_p50_s: float = float("nan")
     reply_p99_s: float = float("nan")
     drain_s: float = float("nan")
+    processed_s: float = float("nan")  # the inbound backlog: last event processed, after the load stopped
     e2e_per_s: float = float("nan")
     commits_per_msg: float = float("nan")
     pg_commits_per_msg: float = float("nan")
@@ -243,6 +244,27 @@ def phase_split(url: str, since: float) -> tuple[float, float, float, float]:
             (r.sent_at - r.created_at).total_seconds(),
             (r.claimed_at - r.created_at).total_seconds() if r.claimed_at else float("nan"), r.attempts, r.last_error))
     return pct(proc, 0.5), pct(proc, 0.99), pct(wait, 0.5), pct(wait, 0.99)
+
+
+def last_processed(url: str, since: float) -> float:
+    """When the bot finished the last inbound event received since `since` (epoch seconds)."""
+    from datetime import datetime, timezone
+
+    from sqlalchemy import func, select
+
+    from storage.db import open_database
+    from storage.models import InboundEvent
+
+    db = open_database(url)
+    try:
+        with db.session() as s:
+            done = s.execute(select(func.max(InboundEvent.processed_at))
+                             .where(InboundEvent.received_at >= datetime.fromtimestamp(since, timezone.utc))).scalar()
+    finally:
+        db.dispose()
+    if done is None:
+        return float("nan")
+    return (done if done.tzinfo else done.replace(tzinfo=timezone.utc)).timestamp()
 
 
 def make_pg_database() -> str:
@@ -460,6 +482,7 @@ async def bench_bot(db: str, users: int, messages: int, concurrency: int, profil
             await wait_for_replies(rig.emulator, phase_users, sent_at, 300)
             lat, f.missing_replies = reply_latencies(rig.emulator, phase_users, sent_at)
             last = max((sent_at[i] + x for i, x in enumerate(lat)), default=load_end)
+            f.processed_s = max(0.0, last_processed(rig.url, min(sent_at) - 1) - load_end)
             f.api_calls = len(rig.emulator.api_calls) - calls_before
             f.sends = sum(len(v) for v in rig.emulator.seen.values()) - seen_before
             if spy is not None:
@@ -538,7 +561,9 @@ def report(db: str, bot: Figures, bare: Figures) -> None:
     print(f"bot / bare (acks/s)          {bot.acks_per_s / bare.acks_per_s:.2f}")
     print(f"end-to-end (reply at WeCom)  {bot.e2e_per_s:.0f} msg/s; reply p50 {bot.reply_p50_s:.2f} s, "
           f"p99 {bot.reply_p99_s:.2f} s; missing replies {bot.missing_replies}")
-    print(f"backlog drained              {bot.drain_s:.2f} s after the load stopped")
+    print(f"backlog drained              {bot.drain_s:.2f} s after the load stopped (last reply at WeCom); "
+          f"inbound events all processed {bot.processed_s:.2f} s after; the budget alone needs "
+          f"{bot.api_calls / (APP_CALLS_PER_MINUTE / 60):.1f} s for phase A's calls")
     print(f"platform calls (phase A)     {bot.api_calls} calls for {bot.sends} messages "
           f"(WeCom budget [wecom] app_calls_per_minute {APP_CALLS_PER_MINUTE} = {APP_CALLS_PER_MINUTE / 60:.0f}/s)")
     print(f"at half that rate ({bot.half_rate:.0f}/s)   reply p50 {bot.half_p50_s:.2f} s, p99 {bot.half_p99_s:.2f} s")
