@@ -173,7 +173,45 @@ async def test_identity_found_by_platform_id_is_known_by_employee_id(chat):
     finally:
         event.remove(bot.db.engine, "before_cursor_execute", count)
     assert statements == []
-    assert (cache.hits, cache.misses) == (2, 1)
+    assert (cache.hits, cache.misses, cache.warms) == (3, 0, 1)  # the first lookup loaded the directory
+
+
+async def test_identity_cache_loads_a_small_directory_whole(chat_any_db):
+    """Everyone's first message of the day is served from memory: the first lookup loads every active
+    employee in one query; an id the directory does not hold is still queried on its own; a directory
+    larger than warm_max is loaded one employee at a time."""
+    bot = chat_any_db.bot
+    with bot.db.session() as s:
+        people = list(s.execute(select(Employee).where(Employee.active)).scalars())
+    assert len(people) > 5
+    statements: list[str] = []
+
+    def count(_conn, _cursor, statement, *_rest) -> None:  # noqa: ANN001
+        if "employee" in statement.lower():
+            statements.append(statement)
+
+    event.listen(bot.db.engine, "before_cursor_execute", count)
+    try:
+        cache = identity.IdentityCache(bot.db)
+        first = people[0]
+        assert cache.lookup(None, first.id).name == first.name
+        loaded = len(statements)
+        assert loaded == 2  # the head count and the directory
+        for p in people[1:]:
+            key = ("wecom_userid", p.wecom_userid) if p.wecom_userid else (None, p.id)
+            assert cache.lookup(*key).id == p.id
+        assert len(statements) == loaded  # nobody else cost a query
+        assert cache.lookup("wecom_userid", "nobody_here") is None
+        assert len(statements) == loaded + 1  # an unknown id is looked up, not assumed absent
+
+        statements.clear()
+        small = identity.IdentityCache(bot.db, warm_max=len(people) - 1)
+        assert small.lookup(None, people[0].id).id == people[0].id
+        assert small.lookup(None, people[1].id).id == people[1].id
+        assert small.warms == 0 and small.misses == 2
+        assert len(statements) == 3  # the head count once, then one query per person
+    finally:
+        event.remove(bot.db.engine, "before_cursor_execute", count)
 
 
 async def test_acceptance_does_not_queue_behind_busy_database_threads(chat_any_db):
