@@ -98,6 +98,15 @@ class Policy:
     rule_floor: float = 1.0
     # a class the rules vetoed is still reported when the model is this sure (P >= veto_over; > 1: never)
     veto_over: float = 1.01
+    # a class only the model found (no rule signal) needs P >= threshold + model_margin: character n-grams
+    # alone (我勸, 外面, 白天) carry less evidence than a lexicon hit, and more so for writers never seen
+    model_margin: float = 0.0
+    # per-class veto_over, overriding it for the classes named: (("resource", 0.95),) reports a vetoed resource
+    # class the model is >= 95% sure of (供应商说保温箱缺货: the supplier is the subject, the shortage is ours)
+    veto_over_class: tuple[tuple[str, float], ...] = ()
+
+    def veto_over_of(self, cat: str) -> float:
+        return next((v for c, v in self.veto_over_class if c == cat), self.veto_over)
 
 
 @dataclass(frozen=True)
@@ -125,11 +134,13 @@ def parse_model(lines: list[str]) -> Model:
     pol = meta.get("@policy", (0.0, 1.0, 0.0, 1.0))
     floor = pol[4] if len(pol) > 4 else 1.0
     veto_over = pol[5] if len(pol) > 5 else 1.01
+    margin = pol[6] if len(pol) > 6 else 0.0
+    vo_class = tuple((c, v) for c, v in zip(CATEGORIES, meta.get("@veto_over", ()), strict=False) if v != veto_over)
     tfidf = bool(meta.get("@tfidf", (0.0,))[0])
     if tfidf:  # vocabulary-only lines (the norm needs them) carry just idf^2: pad to 7 zero weights
         weights = {f: w if len(w) == 8 else (0.0,) * 7 + w for f, w in weights.items()}
     return Model(meta["@risk_bias"], dict(zip(CATEGORIES, meta["@threshold"], strict=True)),
-                 Policy(bool(pol[0]), bool(pol[1]), pol[2], bool(pol[3]), floor, veto_over), meta["@sent_bias"],
+                 Policy(bool(pol[0]), bool(pol[1]), pol[2], bool(pol[3]), floor, veto_over, margin, vo_class), meta["@sent_bias"],
                  meta["@sent_offset"], weights, tfidf)
 
 
@@ -208,13 +219,14 @@ def sentiment_label(s: Scores) -> str:
     return SENTIMENTS[max(range(3), key=lambda k: s.sentiment[k])]
 
 
-def keeps(pol: Policy, thr: float, p: float, ruled: bool, vetoed: bool, evidence: float, span_ok: bool | None) -> bool:
-    """Whether one class is reported, from the facts about it (scripts/train_replies.py tunes on this).
+def keeps(pol: Policy, thr: float, p: float, ruled: bool, vetoed: bool, evidence: float, span_ok: bool | None,
+          cat: str = "") -> bool:
+    """Whether one class (`cat`) is reported, from the facts about it (scripts/train_replies.py tunes on this).
     `span_ok`: None when there is no evidence span, else whether it passes the clause rules."""
     if ruled:
         return p >= min(thr, pol.rule_floor) or not pol.model_drops_rules
-    return (p >= thr and evidence >= pol.min_evidence and span_ok is not None and (span_ok or not pol.guards)
-            and not (pol.vetoes_bind and vetoed and p < pol.veto_over))
+    return (p >= thr + pol.model_margin and evidence >= pol.min_evidence and span_ok is not None and (span_ok or not pol.guards)
+            and not (pol.vetoes_bind and vetoed and p < pol.veto_over_of(cat)))
 
 
 def class_facts(det, s: Scores, source: str) -> list[tuple[bool, bool, bool | None]]:
@@ -245,8 +257,8 @@ def risk_matches(model: Model, det, s: Scores, source: str) -> list:
                 out += ruled
             continue
         span = s.spans[k]
-        if span is None or not keeps(pol, thr, p, False, cat in det.vetoed, s.evidence[k], True):
+        if span is None or not keeps(pol, thr, p, False, cat in det.vetoed, s.evidence[k], True, cat):
             continue
-        if keeps(pol, thr, p, False, cat in det.vetoed, s.evidence[k], model_span_ok(det, cat, span[0], span[1], source)):
+        if keeps(pol, thr, p, False, cat in det.vetoed, s.evidence[k], model_span_ok(det, cat, span[0], span[1], source), cat):
             out.append(Match(cat, span[0], span[1], 1 if p < 0.75 else 2))
     return out

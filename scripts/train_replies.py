@@ -40,6 +40,7 @@ import argparse
 import os
 import sys
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -59,8 +60,12 @@ CORPUS = ROOT / "nlp" / "data" / "corpus" / "replies.jsonl"
 # (tests/nlp/test_heldout.py holds its first-seen figures). A later round that writes a new frozen set
 # may move this name to that set, and then this one becomes training data like the older ones.
 NEWEST_FROZEN = "heldout19"
+# EXCLUDE=heldout15[,heldout16]: leave those sets out of training too (scripts/loso_replies.py: the
+# leave-one-set-out estimate over the newest sets); MODEL_OUT=path writes the model there, not MODEL_PATH.
+EXCLUDE = {NEWEST_FROZEN, *filter(None, os.environ.get("EXCLUDE", "").split(","))}
+MODEL_OUT = Path(os.environ["MODEL_OUT"]) if os.environ.get("MODEL_OUT") else MODEL_PATH
 SOURCES = [ROOT.parent / "shared" / "data" / "replies_dev.jsonl",
-           *sorted(p for p in DATA.glob("heldout*_replies.jsonl") if not p.name.startswith(NEWEST_FROZEN + "_")),
+           *sorted(p for p in DATA.glob("heldout*_replies.jsonl") if p.name.split("_")[0] not in EXCLUDE),
            ROOT / "nlp" / "data" / "train_replies.jsonl", CORPUS]
 CV_REPORT = ROOT / "nlp" / "data" / "corpus" / "CV.md"
 MIN_DF = 3
@@ -73,6 +78,7 @@ PRUNE = float(os.environ.get("PRUNE", "0.3" if TFIDF else "0.2"))  # binary, 10,
 RISK_C = float(os.environ.get("RISK_C", "32.0" if TFIDF else "1.0"))  # binary, grouped CV on 32 personas: 0.25 0.818, 0.5 0.817, 1.0 0.822, 2.0 0.822
 SENT_C = float(os.environ.get("SENT_C", "0.5"))
 CORPUS_WEIGHT = float(os.environ.get("CORPUS_WEIGHT", "2.0"))  # sample weight of a corpus row
+SET_WEIGHT = float(os.environ.get("SET_WEIGHT", "1.0"))  # sample weight of a row of the blind sets H7.. (new writers)
 RISK_CW = None if os.environ.get("RISK_CW") == "none" else "balanced"
 # NBSVM-style scaling of the risk models (issue 14's sixth round): per class, each feature's column is scaled
 # by (1 - NB_BETA) + NB_BETA * |r_f|, r_f = log((a + weighted positives with f) / |p|) - log((a + negatives)
@@ -86,6 +92,9 @@ NB_ALPHA = float(os.environ.get("NB_ALPHA", "3.0"))
 # thresholds and offsets are chosen on out-of-fold scores of writers the model never saw (the frozen sets
 # are new writers); CV_GROUP=persona: one group per persona, the earlier rounds' 112 folds (4x slower).
 CV_GROUP = os.environ.get("CV_GROUP", "writer")
+# CV_FOLDS=k (> 0): the corpus groups dealt round-robin into k folds (k fits instead of one per writer;
+# scripts/loso_replies.py uses 7 for quick comparisons); 0: one fold per group.
+CV_FOLDS = int(os.environ.get("CV_FOLDS", "0"))
 MIN_PRECISION = 0.87  # THR_RULE=precision: per-class out-of-fold precision floor (target 0.85, a margin)
 GRID = [round(0.1 + 0.025 * i, 3) for i in range(33)]  # 0.10 .. 0.90
 OFFSETS = [round(-1.5 + 0.25 * i, 2) for i in range(13)]
@@ -119,6 +128,7 @@ def load() -> list[dict]:
             r["_rules"] = {m.category for m in det.matches} if r["_in"] else set()
             r["_group"] = group_of(r)
             r["_corpus"] = path == CORPUS
+            r["_set"] = path.name.split("_")[0]  # heldout15 (EXCLUDE, scripts/loso_replies.py)
             rows.append(r)
     return rows
 
@@ -150,7 +160,7 @@ def fit(rows: list[dict]):
         norm[norm == 0] = 1.0
         x = sp.diags(1.0 / norm) @ x
     x = _int32(x)
-    sw = [CORPUS_WEIGHT if r["_corpus"] else 1.0 for r in rows]
+    sw = [CORPUS_WEIGHT if r["_corpus"] else SET_WEIGHT if r.get("writer") else 1.0 for r in rows]
     risk = []
     if NB_BETA:
         import numpy as np
@@ -214,7 +224,7 @@ def risk_pred(fx, thr: dict[str, float], pol: Policy) -> set[str]:
     if fx is None:
         return set()
     return {c for c, (p, ruled, vetoed, ev, ok) in zip(CATEGORIES, fx, strict=True)
-            if keeps(pol, thr[c], p, ruled, vetoed, ev, ok)}
+            if keeps(pol, thr[c], p, ruled, vetoed, ev, ok, c)}
 
 
 def sent_pred(sc: Scores | None, off: tuple[float, ...]) -> str:
@@ -261,7 +271,17 @@ def macro_f1(gold: list[str], pred: list[str]) -> tuple[float, dict[str, tuple[f
 # reported (burnout: 25 of 25 such corpus rows were labelled burnout); listed after "vetoes always bind".
 # Off by default: with it the guideline case 昨天加班到十点，把报告赶完了 (one-off) fails. VETO_OVER=1.01,0.95,0.9 turns it on.
 VETO_OVER = tuple(float(v) for v in os.environ.get("VETO_OVER", "1.01").split(","))
-POLICIES = [Policy(True, True, 0.0, False, f, v) for v in VETO_OVER for f in (0.05, 0.1, 0.2, 0.3)]
+# MODEL_MARGIN: added to the policy after the CV (Policy.model_margin: a class only the model found needs P >=
+# threshold + margin). Not chosen by the corpus CV: the thresholds only bind model-only classes (a rule signal
+# needs rule_floor), so the CV would just move them down by the margin; the corpus writers' own out-of-fold
+# scores are better calibrated than a new writer's, and the margin is chosen on the new writers' sets
+# (scripts/loso_replies.py, leave one of H13..H18 out).
+MODEL_MARGIN = float(os.environ.get("MODEL_MARGIN", "0"))
+# VETO_OVER_CLASS=resource:0.95: a per-class veto_over added after the CV like MODEL_MARGIN (chosen on H13..H18)
+VETO_OVER_CLASS = tuple((c, float(v)) for c, v in (x.split(":") for x in os.environ.get("VETO_OVER_CLASS", "").split(",") if x))
+# RULE_FLOORS: the rule floors the CV chooses among (one value: fixed)
+RULE_FLOORS = tuple(float(v) for v in os.environ.get("RULE_FLOORS", "0.05,0.1,0.2,0.3").split(","))
+POLICIES = [Policy(True, True, 0.0, False, f, v) for v in VETO_OVER for f in RULE_FLOORS]
 # Thresholds: "f1" maximises each class's out-of-fold F1. The earlier rule ("precision": the best recall
 # with out-of-fold precision >= MIN_PRECISION) bought CV precision that the frozen set did not confirm
 # (H8: precision 0.80-0.88 at CV 0.87) and cost recall (H8 0.77-0.85); the target asks both >= 0.85.
@@ -318,15 +338,16 @@ def cross_validate(rows: list[dict], full: bool) -> tuple[dict[str, float], tupl
     """Leave one group out. Only corpus groups are folds unless `full` (the other rows, tuned on by the
     rules, are always in training then: their out-of-fold figures would be optimistic anyway)."""
     groups = sorted({r["_group"] for r in rows if full or r["_corpus"]})
+    fold = {g: (i % CV_FOLDS if CV_FOLDS > 0 else g) for i, g in enumerate(groups)}
     fxs: list = [None] * len(rows)
     oof: list[Scores | None] = [None] * len(rows)
-    for g in groups:
-        model = to_model(fit([r for r in rows if r["_group"] != g]))
+    for f in dict.fromkeys(fold.values()):
+        model = to_model(fit([r for r in rows if fold.get(r["_group"]) != f]))
         for i, r in enumerate(rows):
-            if r["_group"] == g:
+            if fold.get(r["_group"]) == f:
                 oof[i] = runtime_scores(model, r)
                 fxs[i] = facts(model, r, oof[i])
-        print(f"  [cv] {g}", flush=True)
+        print(f"  [cv] {f}", flush=True)
     corpus = [i for i, r in enumerate(rows) if r["_corpus"]]
     pick = corpus if len(corpus) >= 300 else [i for i, r in enumerate(rows) if r["_group"] in groups]
     sub_rows, sub_fx = [rows[i] for i in pick], [fxs[i] for i in pick]
@@ -337,6 +358,8 @@ def cross_validate(rows: list[dict], full: bool) -> tuple[dict[str, float], tupl
         if best is None or micro > best[0] + 0.005:  # a tie keeps the more conservative policy (listed first)
             best = (micro, thr, pol)
     _, thr, pol = best
+    if MODEL_MARGIN or VETO_OVER_CLASS:
+        pol = replace(pol, model_margin=MODEL_MARGIN, veto_over_class=VETO_OVER_CLASS)
     off = choose_offsets(sub_rows, [oof[i] for i in pick])
     lines = ["| rows | n | risk micro-F1 | P / R burnout | attrition | resource | conflict | sentiment macro-F1 | pos recall |",
              "|---|---|---|---|---|---|---|---|---|"]
@@ -358,7 +381,10 @@ def write(model: Model, path: Path) -> None:
              "@risk_bias\t" + "\t".join(f"{v:.4f}" for v in model.risk_bias),
              "@threshold\t" + "\t".join(f"{model.threshold[c]:.3f}" for c in CATEGORIES),
              f"@policy\t{int(model.policy.model_drops_rules)}\t{int(model.policy.vetoes_bind)}\t{model.policy.min_evidence}"
-             f"\t{int(model.policy.guards)}\t{model.policy.rule_floor}\t{model.policy.veto_over}",
+             f"\t{int(model.policy.guards)}\t{model.policy.rule_floor}\t{model.policy.veto_over}"
+             + (f"\t{model.policy.model_margin}" if model.policy.model_margin else ""),
+             *(["@veto_over\t" + "\t".join(str(model.policy.veto_over_of(c)) for c in CATEGORIES)]
+               if model.policy.veto_over_class else []),
              *(["@tfidf\t1"] if model.tfidf else []),
              "@sent_bias\t" + "\t".join(f"{v:.4f}" for v in model.sent_bias),
              "@sent_offset\t" + "\t".join(f"{v:.2f}" for v in model.sent_offset)]
@@ -385,6 +411,10 @@ def main() -> None:
     print(f"thresholds {thr}, policy {pol}, sentiment offsets {off}")
     if args.cv_only:
         return
+    if MODEL_OUT != MODEL_PATH:  # an experiment: the committed CV report stays
+        write(to_model(fit(rows), thr, off, pol), MODEL_OUT)
+        print(f"wrote {MODEL_OUT}")
+        return
     CV_REPORT.parent.mkdir(parents=True, exist_ok=True)
     CV_REPORT.write_text(
         "# Grouped cross-validation of the reply model (written by scripts/train_replies.py)\n\n"
@@ -393,8 +423,8 @@ def main() -> None:
         + "\n".join(lines) + f"\n\nThresholds {thr}; {pol}; sentiment offsets (pos, neu, neg) {off}.\n",
         encoding="utf-8")
     model = to_model(fit(rows), thr, off, pol)
-    write(model, MODEL_PATH)
-    print(f"wrote {MODEL_PATH} ({MODEL_PATH.stat().st_size} bytes, {len(model.weights)} features)")
+    write(model, MODEL_OUT)
+    print(f"wrote {MODEL_OUT} ({MODEL_OUT.stat().st_size} bytes, {len(model.weights)} features)")
 
 
 if __name__ == "__main__":
