@@ -56,7 +56,7 @@ def model_inputs(norm: Normalized, source: str) -> tuple[Detection, dict[str, tu
     det = detect_full(norm, source)
     total = lexicon_total(norm, source, det.matches, det.tokens if det.text == norm.text else None)
     feats = text_features(det.text, det.tokens)
-    return det, feats, shape_features(det.text, source, det.matches, det.vetoed, det.spans, det.vetoed_at), total
+    return det, feats, shape_features(det.text, source, det.matches, det.vetoed), total
 
 
 QUESTION_NEG_FLOOR = -1.0  # lexicon total below which a question still reads as negative

@@ -30,7 +30,6 @@ positive weight for the class. Loaded lazily, once, under a lock; read-only afte
 from __future__ import annotations
 
 import math
-import os
 import threading
 from dataclasses import dataclass
 
@@ -73,22 +72,12 @@ def text_features(text: str, tokens: list[tuple[int, int]]) -> dict[str, tuple[i
     return out
 
 
-# WHOSE=1: `S:<cat>:<who>` / `SV:<cat>:<who>` features, a rule hit (or a vetoed one) with who its clause is
-# about (nlp.risk.whose: self, report, peer, outside); off by default (leave-one-set-out, see scripts/train_replies.py)
-WHOSE = os.environ.get("WHOSE", "0") == "1"
-
-
-def shape_features(text: str, source: str, matches, vetoed, spans=None, vetoed_at=()) -> list[str]:
+def shape_features(text: str, source: str, matches, vetoed) -> list[str]:
     out = [f"s:{source}"]
     for m in matches:
         out.append(f"R:{m.category}")
         out.append(f"R:{m.category}:{m.severity}")
     out += [f"V:{c}" for c in vetoed]
-    if WHOSE and spans is not None:
-        from nlp.risk import whose
-
-        out += [f"S:{m.category}:{whose(text, spans, m.start, source)}" for m in matches]
-        out += [f"SV:{c}:{whose(text, spans, s, source)}" for c, s in vetoed_at]
     if looks_like_question(text):
         out.append("q:")
     n = len(text)

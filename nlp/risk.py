@@ -243,7 +243,6 @@ class Detection:
     text: str  # normalised text after typo repair and A-not-A collapsing (same length as norm.text)
     spans: list[tuple[int, int]]  # clauses
     tokens: list[tuple[int, int]]  # jieba token spans
-    vetoed_at: tuple[tuple[str, int], ...] = ()  # (category, start) of the lexicon hits a clause rule dropped
 
 
 def detect_full(norm: Normalized, source: str = "checkin") -> Detection:
@@ -263,12 +262,6 @@ def detect_full(norm: Normalized, source: str = "checkin") -> Detection:
     chars = set(text)
     found: list[Match] = []
     vetoed: set[str] = set()
-    vetoed_at: list[tuple[str, int]] = []  # (category, start) of each lexicon hit a clause rule dropped
-
-    def _veto(cat: str, start: int) -> None:
-        vetoed.add(cat)
-        vetoed_at.append((cat, start))
-
     for entry in lex.entries:
         if entry.first is not None and not (entry.first & chars):
             continue
@@ -282,14 +275,14 @@ def detect_full(norm: Normalized, source: str = "checkin") -> Detection:
             if matched.isascii() and _ascii_glued(text, s, e):
                 continue
             if any(_overlaps(text, x, s, e) for x in entry.exclude):
-                _veto(entry.category, s)
+                vetoed.add(entry.category)
                 continue
             idx = next((i for i, (a, b) in enumerate(spans) if a <= s < b), None)
             if idx is None:
                 continue
             cs, ce = spans[idx]
             if _negated(text, cs, s, e, m):
-                _veto(entry.category, s)
+                vetoed.add(entry.category)
                 continue
             owner = _owner_blocks(text[cs:s], entry, source, matched)
             if owner == "colleague" and entry.category == "attrition":
@@ -300,42 +293,42 @@ def detect_full(norm: Normalized, source: str = "checkin") -> Detection:
                     continue
                 # a colleague who has resigned: the writer's team is short of people, not the writer leaving
                 found.append(Match("resource", s, e, 1))
-                _veto("attrition", s)
+                vetoed.add("attrition")
                 continue
             if owner:
-                _veto(entry.category, s)
+                vetoed.add(entry.category)
                 continue
             if entry.category == "attrition" and (_DECLINED.search(text, e) or _DECLINED.search(text, cs, s)
                                                   or _RECRUIT.search(text, cs, ce) or _joke_taken_back(text)
                                                   or (_TRANSFER.search(text, cs, ce) and not _LEAVING.search(matched))):
-                _veto(entry.category, s)
+                vetoed.add(entry.category)
                 continue
             if source == "visit" and idx > 0 and _inherits_third(text, spans, idx, s):
-                _veto(entry.category, s)
+                vetoed.add(entry.category)
                 continue
             prev = text[spans[idx - 1][0]:cs] if idx > 0 else ""
             scope = prev + text[cs:ce]
             if "pattern" in entry.flags and not _PATTERN.search(scope):
-                _veto(entry.category, s)
+                vetoed.add(entry.category)
                 continue
             if "oneoff" in entry.flags:
                 nxt = text[ce:spans[idx + 1][1]] if idx + 1 < len(spans) else ""
                 # the term itself is not the pattern (通宵 is a pattern word, yet 周四通宵 is one night)
                 if _ONEOFF.search(scope + nxt) and not _PATTERN.search(prev + text[cs:s] + text[e:ce]):
-                    _veto(entry.category, s)
+                    vetoed.add(entry.category)
                     continue
             if entry.category in ("resource", "burnout") and _COUNTERFACTUAL.search(text, max(cs, s - 6), s):
-                _veto(entry.category, s)  # 幸亏阿杰顶了两天，不然真的忙不过来: it did not happen
+                vetoed.add(entry.category)  # 幸亏阿杰顶了两天，不然真的忙不过来: it did not happen
                 continue
             if _answered(text, spans, idx) or _resolved(text, spans, idx, e):
-                _veto(entry.category, s)
+                vetoed.add(entry.category)
                 continue
             found.append(Match(entry.category, s, e, _severity(entry, text[cs:s], matched)))
     hard = _text_vetoes(text, spans)
     if hard:
         found = [m for m in found if m.category not in hard]
         vetoed |= hard
-    return Detection(_dedupe(found), frozenset(vetoed), text, spans, tspans, tuple(dict.fromkeys(vetoed_at)))
+    return Detection(_dedupe(found), frozenset(vetoed), text, spans, tspans)
 
 
 # The whole reply limits a class, for the rules and the learned model alike (a vetoed class cannot come
@@ -397,37 +390,6 @@ def model_span_ok(det: Detection, cat: str, s: int, e: int, source: str) -> bool
     if source == "visit" and idx > 0 and _inherits_third(text, spans, idx, s):
         return False
     return not (_answered(text, spans, idx) or _resolved(text, spans, idx, e))
-
-
-_WHO_SELF = re.compile(r"我|俺|偶|本人|自己|咱")
-_WHO_PEER = re.compile(r"同事|同组|同部门|同科室|组里|组内|团队里|部门里|team|有人|别人|其他人|大家|搭档|组员|前任")
-
-
-def whose(text: str, spans: list[tuple[int, int]], s: int, source: str) -> str:
-    """Who the clause holding position s is about, from the nearest subject before s in that clause:
-    "self" (我/俺/本人/自己, or no subject), "report" (a named colleague: 小王/老李/王姐/阿X, or 他/她 in a
-    manager's note), "peer" (同事/组里/team/有人, or 他/她 in a check-in) or "outside" (客户/供应商/对方...)."""
-    idx = next((i for i, (a, b) in enumerate(spans) if a <= s < b), None)
-    if idx is None:
-        return "self"
-    who = _subject(text[spans[idx][0]:s], source)
-    if who is None and source == "manager" and idx > 0:  # 他压力很大，想走: a note's subject runs on
-        who = _subject(text[spans[idx - 1][0]:spans[idx - 1][1]], source)
-    return who or "self"
-
-
-def _subject(before: str, source: str) -> str | None:
-    best, who = -1, None
-    for rx, name in ((_THIRD_PARTY, "outside"), (_COLLEAGUE, "report"), (_WHO_PEER, "peer"), (_WHO_SELF, "self")):
-        for m in rx.finditer(before):
-            if m.end() > best or (m.end() == best and name == "peer"):
-                tag = name
-                if name == "report" and m.group() in ("他", "她"):
-                    tag = "report" if source == "manager" else "peer"
-                elif name == "report" and _WHO_PEER.fullmatch(m.group()):
-                    tag = "peer"
-                best, who = m.end(), tag
-    return who
 
 
 def _inherits_third(text: str, spans: list[tuple[int, int]], idx: int, s: int) -> bool:

@@ -294,11 +294,6 @@ VETO_OVER = tuple(float(v) for v in os.environ.get("VETO_OVER", "1.01").split(",
 # min_evidence 0.5-3: no change. Retrained: SET_WEIGHT 2 0.889, RISK_C 16 0.886, MIN_GROUPS 5 worse on 5 of 6
 # sets. A rule floor of 0.4 measured 0.896 with the two knobs, but it drops 人手不够，其他没得问题 (P 0.21), a
 # guideline case (tests/nlp/test_replies.py): the floor stays the CV's choice.
-# Round 15 (H19 training data; leave-one-set-out over H14..H19, CV_FOLDS=7): baseline 0.891 (per set 0.913 0.905
-# 0.915 0.909 0.836 0.872). WHOSE=1 (nlp/reply_model.py: `S:<cat>:<who>` for each rule hit and `SV:<cat>:<who>`
-# for each vetoed one, who = self/report/peer/outside from the clause's nearest subject, nlp.risk.whose) measured
-# 0.891 too (0.909 0.905 0.915 0.905 0.837 0.873): precision burnout -0.008, attrition -0.006, conflict -0.006,
-# recall burnout +0.004, resource +0.005. No gain: off by default.
 MODEL_MARGIN = float(os.environ.get("MODEL_MARGIN", "0.1"))
 # VETO_OVER_CLASS=resource:0.95: a per-class veto_over added after the CV like MODEL_MARGIN (chosen on H13..H18):
 # a shortage whose subject is a third party (供应商说保温箱缺货) is vetoed by the owner rule, yet ours
