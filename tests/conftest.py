@@ -195,3 +195,23 @@ async def _chat_for(url: str):
     finally:
         await bot.stop()
         db.dispose()
+
+
+async def queue_cards_then_reply(bot: PerfBot, channel: str, cards: int) -> None:
+    """Queue ``cards`` check-in cards to other people, then a reply to E101 (a delivery round's call
+    order: the reply must not wait for the cards queued before it)."""
+    from sqlalchemy import select
+
+    from cards.model import Card
+    from storage.models import Employee
+    from storage.outbox import REPLY
+
+    with bot.db.session() as s:
+        people = [e.id for e in s.execute(select(Employee).where(Employee.active)).scalars()
+                  if getattr(e, f"{channel}_userid") and e.id != "E101"]
+    for i in range(cards):
+        card = Card(title=f"本周复盘 {i}", body="请填写本周最重要成果")
+        await bot.services.messenger.send_card(people[i % len(people)], card, f"test:card:{i}", f"test:{i}",
+                                               channel=channel)
+    await bot.services.messenger.send_text("E101", "你好，这是你的回答", "test:reply", channel=channel,
+                                           priority=REPLY)

@@ -120,22 +120,10 @@ async def test_a_reply_in_a_round_of_cards_goes_before_the_cards(emu, make_bot):
     """A delivery round holding a reply and many cards queued before it sends the reply's batchSend
     first (DingTalk calls go one after another: a reply sent after the round's 40 cards waited for all of
     them under load)."""
-    from sqlalchemy import select
-
-    from cards.model import Card
-    from storage.models import Employee
-    from storage.outbox import REPLY
+    from tests.conftest import queue_cards_then_reply
 
     bot = await quiet(await make_bot())
-    with bot.db.session() as s:
-        people = [e.id for e in s.execute(select(Employee).where(Employee.active)).scalars()
-                  if e.dingtalk_userid and e.id != "E101"]
-    for i in range(40):
-        card = Card(title=f"本周复盘 {i}", body="请填写本周最重要成果")
-        await bot.services.messenger.send_card(people[i % len(people)], card, f"test:card:{i}", f"test:{i}",
-                                               channel="dingtalk")
-    await bot.services.messenger.send_text("E101", "你好，这是你的回答", "test:reply", channel="dingtalk",
-                                           priority=REPLY)
+    await queue_cards_then_reply(bot, "dingtalk", 40)
     await bot.services.workers["dingtalk"].drain_once()
     sends = [path for _method, path in emu.api.calls if "accessToken" not in path]
     assert len(sends) == 41 and emu.api.texts("dt_e101") == ["你好，这是你的回答"]

@@ -18,7 +18,7 @@ from bot.demo import seed_demo
 from storage import identity
 from storage.db import open_database
 from storage.models import Employee, InboundEvent, OutboxMessage
-from tests.conftest import DEMO_NOW, DEMO_TODAY, make_settings
+from tests.conftest import DEMO_NOW, DEMO_TODAY, make_settings, queue_cards_then_reply
 from tests.emulators.wecom import WeComEmulator
 from tests.emulators.wecom_driver import CallbackDriver
 from tests.wecom.conftest import AES_KEY, CORP_ID, TOKEN, until, wecom_settings
@@ -518,23 +518,12 @@ async def test_a_reply_in_a_round_of_cards_reaches_wecom_among_the_first_calls(s
     """A delivery round that holds a reply and many cards queued before it (a push, managers' cards)
     sends the reply with the round's first calls, not after every card (the reply waited 13 s under
     load when a round sent its cards before its texts)."""
-    from cards.model import Card
-    from storage.outbox import REPLY
-
     clock = ManualClock(DEMO_NOW)
     emulator = WeComEmulator(corp_id=CORP_ID, now=lambda: clock.now().timestamp())
     await emulator.start()
     bot, _port = await _wecom_bot(sqlite_url, emulator, clock)
     try:
-        with bot.db.session() as s:
-            people = [e.id for e in s.execute(select(Employee).where(Employee.active)).scalars()
-                      if e.wecom_userid and e.id != "E101"]
-        for i in range(60):
-            card = Card(title=f"本周复盘 {i}", body="请填写本周最重要成果")
-            await bot.services.messenger.send_card(people[i % len(people)], card, f"test:card:{i}", f"test:{i}",
-                                                   channel="wecom")
-        await bot.services.messenger.send_text("E101", "你好，这是你的回答", "test:reply", channel="wecom",
-                                               priority=REPLY)
+        await queue_cards_then_reply(bot, "wecom", 60)
         await bot.services.workers["wecom"].drain_once()
         sends = [b for name, b in emulator.api_calls if name == "message/send"]
         first_reply = next(i for i, b in enumerate(sends) if b.get("msgtype") == "text" and "wx_e101" in b["touser"])
