@@ -27,8 +27,8 @@ import train_replies as T  # noqa: E402
 
 import nlp.reply_model as rm  # noqa: E402
 from nlp.evaluate import eval_replies  # noqa: E402
+from nlp.lexicon import CATEGORIES as RISKS  # noqa: E402
 
-RISKS = ("burnout", "attrition", "resource", "conflict")
 ROWS: list[dict] = []
 SAVE: Path | None = None
 

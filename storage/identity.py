@@ -59,6 +59,11 @@ def directory_version(db: Database) -> int:
         return int(s.execute(select(DirectoryVersion.version).where(DirectoryVersion.id == 1)).scalar() or 0)
 
 
+def _keys(emp: Employee) -> list[tuple[str | None, str]]:
+    """Every cache key the employee is found by: their employee id and each platform id they have."""
+    return [(alias, v) for alias in ALIASES if (v := emp.id if alias is None else getattr(emp, alias, None))]
+
+
 class IdentityCache:
     def __init__(self, db: Database, ttl: float = TTL_SECONDS, clock=time.monotonic,  # noqa: ANN001
                  check_every: float = CHECK_SECONDS, warm_max: int = WARM_MAX) -> None:
@@ -113,9 +118,8 @@ class IdentityCache:
             entry = (now + self.ttl, emp)
             self._entries[key] = entry
             if emp is not None:  # found by a platform id: its employee id is known too (and vice versa)
-                for alias in ALIASES:
-                    if (v := emp.id if alias is None else getattr(emp, alias, None)):
-                        self._entries.setdefault((alias, v), entry)
+                for alias_key in _keys(emp):
+                    self._entries.setdefault(alias_key, entry)
         return emp
 
     def _cached(self, key: tuple[str | None, str], now: float) -> tuple[float, Employee | None] | None:
@@ -149,12 +153,10 @@ class IdentityCache:
                 if count > self.warm_max:
                     return False
                 self.warms += 1
-                entry_until = now + self.ttl
                 for emp in people:
-                    entry = (entry_until, emp)
-                    for alias in ALIASES:
-                        if (v := emp.id if alias is None else getattr(emp, alias, None)):
-                            self._entries[(alias, v)] = entry
+                    entry = (self._warm_until, emp)
+                    for key in _keys(emp):
+                        self._entries[key] = entry
             return True
 
     def _load(self, column: str | None, value: str) -> Employee | None:

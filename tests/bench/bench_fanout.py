@@ -103,20 +103,20 @@ def delivered(emulator, platform: str) -> int:
 
 def bounds(bot: PerfBot, platform: str, queued: int) -> str:
     """The platform's own bound and the bot's budget for `queued` calls (personal cards: one call each)."""
+    settings = bot.services.settings
     if platform == "dingtalk":
         limiter = bot.channels["dingtalk"].limiter
-        qps = bot.services.settings.dingtalk.app_qps
-        share = limiter.bulk_cap(0) / limiter.limit  # with no replies waiting, as here
-        own = queued / (limiter.bulk_cap(0) / limiter.window)
-        return (f"DingTalk's app QPS alone needs {queued / qps:.0f} s at the configured {qps}/s (20-60 by "
-                f"edition); the bot's own budget, of which a push may use {share:.0%}, {own:.0f} s")
-    bound = queued / WECOM_CALLS_PER_MINUTE * 60
-    per_minute = bot.services.settings.wecom.app_calls_per_minute
-    limiter = bot.channels["wecom"].outbound.limiter
+        qps = settings.dingtalk.app_qps
+        platform_bound = (f"DingTalk's app QPS alone needs {queued / qps:.0f} s at the configured {qps}/s "
+                          "(20-60 by edition)")
+        budget = ""
+    else:
+        limiter = bot.channels["wecom"].outbound.limiter
+        platform_bound = f"WeCom's corp cap alone needs {queued / WECOM_CALLS_PER_MINUTE * 60:.0f} s for {queued} calls"
+        budget = f"{settings.wecom.app_calls_per_minute}/min "
     share = limiter.bulk_cap(0) / limiter.limit  # with no replies waiting, as here
     own = queued / (limiter.bulk_cap(0) / limiter.window)
-    return (f"WeCom's corp cap alone needs {bound:.0f} s for {queued} calls; the bot's own budget, "
-            f"{per_minute}/min of which a push may use {share:.0%}, {own:.0f} s")
+    return f"{platform_bound}; the bot's own budget, {budget}of which a push may use {share:.0%}, {own:.0f} s"
 
 
 async def main(employees: int, dbs: list[str], deliver: bool, platform: str) -> None:

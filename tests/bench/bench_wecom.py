@@ -210,10 +210,10 @@ def pg_commits(url: str) -> int:
     return int(n or 0)
 
 
-def phase_split(url: str, since: float) -> tuple[float, float, float, float]:
+def phase_split(url: str, since: float) -> tuple[tuple[float, float, float, float], list[str]]:
     """Where a reply's time went, for the events received after ``since``: processing (received ->
     done) p50/p99 and the reply's wait in the outbox (queued -> sent) p50/p99, in seconds, read
-    from the bot's own tables."""
+    from the bot's own tables; and the slowest replies, one line each, for the caller to print."""
     from datetime import datetime, timezone
 
     from sqlalchemy import select
@@ -239,11 +239,11 @@ def phase_split(url: str, since: float) -> tuple[float, float, float, float]:
     # retried (attempts, last error)?
     slow = sorted((r for r in replies if r.sent_at is not None and (r.sent_at - r.created_at).total_seconds() > 1.0),
                   key=lambda r: r.sent_at - r.created_at, reverse=True)
-    for r in slow[:8]:
-        print("    slow reply: waited {:.2f} s (claimed after {:.2f} s), attempts {}, last error {!r}".format(
-            (r.sent_at - r.created_at).total_seconds(),
-            (r.claimed_at - r.created_at).total_seconds() if r.claimed_at else float("nan"), r.attempts, r.last_error))
-    return pct(proc, 0.5), pct(proc, 0.99), pct(wait, 0.5), pct(wait, 0.99)
+    lines = ["    slow reply: waited {:.2f} s (claimed after {:.2f} s), attempts {}, last error {!r}".format(
+        (r.sent_at - r.created_at).total_seconds(),
+        (r.claimed_at - r.created_at).total_seconds() if r.claimed_at else float("nan"), r.attempts, r.last_error)
+        for r in slow[:8]]
+    return (pct(proc, 0.5), pct(proc, 0.99), pct(wait, 0.5), pct(wait, 0.99)), lines
 
 
 def last_processed(url: str, since: float) -> float:
@@ -455,12 +455,14 @@ async def bench_bot(db: str, users: int, messages: int, concurrency: int, profil
             await wait_for_replies(rig.emulator, [first_user], t_first, 60)
             lat_first, _ = reply_latencies(rig.emulator, [first_user], t_first)
             f.first_nlp_s = lat_first[0] if lat_first else float("nan")
-            if not f.first_nlp_s < 1.0:  # where a slow first reply spent its time (printed by phase_split)
+            if not f.first_nlp_s < 1.0:  # where a slow first reply spent its time
                 for _ in range(50):  # the emulator can see the reply before the worker records sent_at
-                    fp50, fp99, fw50, fw99 = phase_split(rig.url, min(t_first) - 1)
+                    (fp50, fp99, fw50, fw99), slow = phase_split(rig.url, min(t_first) - 1)
                     if fw99 == fw99:  # not nan: the reply's row is marked sent
                         break
                     await asyncio.sleep(0.1)
+                for line in slow:
+                    print(line)
                 print(f"    slow first NLP reply: processing {fp99:.2f} s, outbox wait {fw99:.2f} s")
             phase_users = rig.users[:messages]
             calls = sign_calls(rig.emulator, phase_users, 0)
@@ -514,7 +516,9 @@ async def bench_bot(db: str, users: int, messages: int, concurrency: int, profil
             await wait_for_replies(rig.emulator, b_users, sent_b, 120)
             lat_b, _ = reply_latencies(rig.emulator, b_users, sent_b)
             f.half_p50_s, f.half_p99_s = pct(lat_b, 0.5), pct(lat_b, 0.99)
-            f.half_split = phase_split(rig.url, t_b)
+            f.half_split, slow = phase_split(rig.url, t_b)
+            for line in slow:
+                print(line)
             end = await scrape(rig.port)
             f.loop_lag_ms = end['perfbot_event_loop_lag_seconds{window="since_start"}'] * 1000
             lag_b, gc_b = _windows(end)
