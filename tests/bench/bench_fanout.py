@@ -49,6 +49,7 @@ async def one(db_kind: str, employees: int, deliver: bool, platform: str = "weco
         url = f"sqlite:///{tmp}/fanout.db" if db_kind == "sqlite" else make_pg_database()
         if platform == "dingtalk":
             emulator = DingTalkEmulator()
+            emulator.ping_interval = 30.0  # the real server pings; a silent socket trips the 90 s watchdog
             await emulator.start()
             settings = dingtalk_settings(url, emulator)
         else:

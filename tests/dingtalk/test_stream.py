@@ -103,6 +103,24 @@ async def test_silent_connection_is_dropped_by_the_watchdog(emu, make_bot):
     await emu.acked(mid)
 
 
+async def test_server_pings_keep_a_quiet_connection_alive(emu, make_bot):
+    """DingTalk pings a live connection regularly: a quiet hour is not a dead socket, so the watchdog
+    must not reconnect (before the emulator pinged, a long benchmark saw one reconnect every 90 s)."""
+    emu.ping_interval = 0.05
+    bot = await make_bot()
+    stream = stream_of(bot)
+    stream.liveness_timeout = 0.3
+    conns = stream.connections
+
+    def pings_acked() -> int:
+        return sum(1 for f in emu.frames_sent if f["headers"]["topic"] == "ping" and emu.acks.get(f["headers"]["messageId"]))
+
+    await until(lambda: pings_acked() >= 20, what="20 pings answered (three watchdog windows)")
+    assert stream.connections == conns and not emu.ping_errors
+    mid = await emu.say("dt_e106", "帮助")
+    await emu.acked(mid)
+
+
 async def test_ticket_is_single_use(emu, make_bot):
     import aiohttp
 

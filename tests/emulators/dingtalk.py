@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import random
@@ -70,6 +71,9 @@ class DingTalkEmulator:
         self.redeliver_unacked: float | None = None  # seconds; redeliver frames without an ACK
         self.lose_acks = 0  # the next N ACKs get lost on the way (→ redelivery when enabled)
         self.disconnect_close_delay = 0.2  # "TCP closes ~10 s later" (shortened)
+        # seconds between SYSTEM pings on each live connection, as the real server sends them (protocols.md
+        # B3, emulator item 4); None (the tests' default) pings only when a test calls ping()
+        self.ping_interval: float | None = None
         self._pending: list[dict[str, Any]] = []  # pushes waiting for a live connection
         self._ack_events: dict[str, asyncio.Event] = {}
         self._ids = itertools.count(1)
@@ -134,9 +138,14 @@ class DingTalkEmulator:
             for frame in self._pending:
                 await self._send(conn, frame)
             self._pending.clear()
-            async for msg in ws:
-                if msg.type == WSMsgType.TEXT and not conn.muted:
-                    self._on_ack(conn, json.loads(msg.data))
+            pinger = asyncio.ensure_future(self._ping_every(conn)) if self.ping_interval else None
+            try:
+                async for msg in ws:
+                    if msg.type == WSMsgType.TEXT and not conn.muted:
+                        self._on_ack(conn, json.loads(msg.data))
+            finally:
+                if pinger is not None:
+                    pinger.cancel()
         self.connections.remove(conn)
         return ws
 
@@ -200,6 +209,13 @@ class DingTalkEmulator:
 
     async def ping(self) -> str:
         return await self.push(self.frame("SYSTEM", "ping", {"opaque": secrets.token_hex(8)}))
+
+    async def _ping_every(self, conn: Conn) -> None:
+        while self.ping_interval and not conn.ws.closed and not self._stop.is_set():
+            await asyncio.sleep(self.ping_interval)
+            if not conn.closing and not conn.ws.closed and not conn.muted:
+                with contextlib.suppress(ConnectionError, RuntimeError):  # closed between the check and the send
+                    await self._send(conn, self.frame("SYSTEM", "ping", {"opaque": secrets.token_hex(8)}))
 
     async def disconnect(self, reason: str = "persistent connection is timeout") -> None:
         """System `disconnect` on every live connection; the socket is closed a little later."""
