@@ -1,6 +1,8 @@
 """Bring the writers' corpus into the repository: validate, de-duplicate, measure agreement, adjudicate.
 
     python scripts/corpus_import.py [--src /work/corpus]
+    python scripts/corpus_import.py --append --src /work/corpus15   # add a new batch, keep every row already in
+
 
 Reads `replies_<writer>.jsonl`, `questions_<writer>.jsonl` (the writer's labels) and `labels2_<writer>.jsonl`
 (a second, blind label: {"id", "sentiment", "risks"} or {"id", "intent", "period"}) from --src, and writes:
@@ -139,11 +141,16 @@ def writer_order(p: Path) -> tuple:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--src", default="/work/corpus")
+    ap.add_argument("--append", action="store_true",
+                    help="add --src's writers to the corpus already in nlp/data/corpus (its rows and AGREEMENT.md "
+                         "are kept; the batch is checked against them and reported in a section of its own)")
     args = ap.parse_args()
     src = Path(args.src)
     from rapidfuzz import fuzz, process
 
     seen = {key(r["text"]) for p in EXISTING if p.exists() for r in read(p)}
+    kept = {kind: read(OUT / f"{kind}.jsonl") if args.append else [] for kind in ("replies", "questions")}
+    seen |= {key(r["text"]) for rows in kept.values() for r in rows}
     second: dict[str, dict] = {}
     for p in sorted(src.glob("labels2_*.jsonl")):
         for r in read(p):
@@ -153,7 +160,9 @@ def main() -> None:
     stats: Counter = Counter()
     report: dict[str, list[str]] = {}
     for kind, validate in (("replies", valid_reply), ("questions", valid_question)):
-        rows, ids, texts = [], set(), []
+        if args.append and not any(src.glob(f"{kind}_*.jsonl")):
+            continue
+        rows, ids, texts = [], {r["id"] for r in kept[kind]}, []
         for p in sorted(src.glob(f"{kind}_*.jsonl"), key=writer_order):
             for r in read(p):
                 why = "duplicate id" if r.get("id") in ids else "no writer" if not r.get("writer") else validate(r)
@@ -176,6 +185,13 @@ def main() -> None:
                 if any(keep[j] and sim[i, j] for j in range(i)):
                     keep[i] = False
                     stats[(kind, "near duplicate")] += 1
+            old = [key(r["text"]) for r in kept[kind]]
+            if old:  # a new row close to a row already in the corpus
+                near_old = process.cdist(texts, old, scorer=fuzz.ratio, score_cutoff=NEAR, dtype="uint8", workers=1)
+                for i in range(len(rows)):
+                    if keep[i] and len(texts[i]) >= NEAR_MIN_LEN and near_old[i].any():
+                        keep[i] = False
+                        stats[(kind, "near duplicate")] += 1
         rows = [r for r, k in zip(rows, keep, strict=True) if k]
         out = []
         pairs: dict[str, tuple[list, list]] = {}
@@ -227,9 +243,10 @@ def main() -> None:
                 out.append({"id": r["id"], "writer": r["writer"], "text": r["text"], "intent": intent,
                             "period": period, "label_writer": mine, "label_second": sec})
         OUT.mkdir(parents=True, exist_ok=True)
-        (OUT / f"{kind}.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in out),
+        (OUT / f"{kind}.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in kept[kind] + out),
                                            encoding="utf-8")
-        lines = [f"### {kind}: {len(out)} rows kept from {len(set(r['writer'] for r in out))} writer personas; "
+        batch = f" (batch {src.name}, appended)" if args.append else ""
+        lines = [f"### {kind}{batch}: {len(out)} rows kept from {len(set(r['writer'] for r in out))} writer personas; "
                  f"{sum(r['label_second'] is not None for r in out)} with a second label", "",
                  "| field | n (double-labelled) | raw agreement | Cohen's kappa | agree | guideline | adjudicated | writer's label kept |",
                  "|---|---|---|---|---|---|---|---|"]
@@ -242,6 +259,10 @@ def main() -> None:
         lines += ["", f"Dropped at validation: {dropped or 'none'}.", ""]
         report[kind] = lines
         print("\n".join(lines))
+    if args.append:
+        with (OUT / "AGREEMENT.md").open("a", encoding="utf-8") as f:
+            f.write("\n" + "\n".join(report.get("replies", []) + report.get("questions", [])) + "\n")
+        return
     (OUT / "AGREEMENT.md").write_text(
         "# Corpus: validation and inter-annotator agreement (written by scripts/corpus_import.py)\n\n"
         "Each row has the writer's label and a blind second label (labels2_<writer>.jsonl). Kappa is Cohen's\n"
