@@ -151,8 +151,10 @@ class AcceptFirst:
     inside a transaction or while holding a lock), and costs nothing when nobody is being accepted:
     at a real Friday's few messages a second the workers never wait."""
 
-    def __init__(self, max_wait: float) -> None:
+    def __init__(self, max_wait: float, linger: float = 0.0) -> None:
         self.max_wait = max_wait
+        self.linger = linger
+        self._last_end = 0.0  # monotonic time the last acceptance in flight finished
         self._pending = 0
         self._lock = threading.Lock()
         self._calm = threading.Event()
@@ -170,14 +172,27 @@ class AcceptFirst:
             self._pending -= 1
             if self._pending <= 0:
                 self._pending = 0
+                self._last_end = time.monotonic()
                 self._calm.set()
 
     def wait(self) -> None:
-        """On a worker thread, before an event: wait while acceptances are in flight (bounded)."""
-        if self.max_wait <= 0 or self._calm.is_set():
+        """On a worker thread, before an event: wait while acceptances are in flight, or finished less
+        than ``linger`` ago (the next callback of a burst is usually a fraction of a millisecond behind);
+        never longer than ``max_wait`` in all."""
+        if self.max_wait <= 0:
             return
         start = time.monotonic()
-        self._calm.wait(self.max_wait)
+        if self._calm.is_set() and start - self._last_end >= self.linger:
+            return
+        deadline = start + self.max_wait
+        while True:
+            now = time.monotonic()
+            if now >= deadline or not self._calm.wait(deadline - now):
+                break
+            quiet = time.monotonic() - self._last_end
+            if quiet >= self.linger:
+                break
+            time.sleep(min(self.linger - quiet, max(0.0, deadline - time.monotonic())))
         with self._lock:  # several workers count here
             self.waits += 1
             self.waited_seconds += time.monotonic() - start

@@ -437,7 +437,7 @@ async def test_a_reply_is_sent_before_notifications_queued_earlier(chat):
 
 
 # -- acknowledgements first -----------------------------------------------------------------------------
-def _accept_rig(max_wait: float):
+def _accept_rig(max_wait: float, linger: float = 0.0):
     """A GroupAccept whose durable write waits for ``release``, and a one-thread event pool, wired
     through one AcceptFirst as the dispatcher wires them."""
     from bot.engine import AcceptFirst, GroupAccept, WorkerPool
@@ -450,7 +450,7 @@ def _accept_rig(max_wait: float):
         order.append("accepted")
         return {e.key for e in events}
 
-    first = AcceptFirst(max_wait)
+    first = AcceptFirst(max_wait, linger)
     accept = GroupAccept(write, pressure=first)
     pool = WorkerPool("events-test", 1, 10, before=first.wait)
     return release, order, first, accept, pool
@@ -502,6 +502,26 @@ async def test_a_long_acceptance_burst_slows_processing_but_never_stops_it():
         w.jobs.put(None)
 
 
+async def test_an_event_worker_also_waits_for_the_bursts_next_callback():
+    """Between two callbacks of a burst nothing is being accepted for a fraction of a millisecond;
+    a worker that started an event there took the interpreter lock from the next acceptance. With a
+    linger the worker waits until no callback has been accepted for that long."""
+    release, order, first, accept, pool = _accept_rig(max_wait=30, linger=0.5)
+    release.set()
+
+    async def job():
+        order.append("processed")
+
+    assert await accept.accept(_Ev("cb-1")) is True  # an acceptance has just finished
+    done = pool.submit("E101", job)
+    await asyncio.sleep(0.1)
+    assert order == ["accepted"], "the worker started while the burst could still be arriving"
+    await asyncio.wait_for(done, timeout=20)  # ...and starts once the linger has passed
+    assert order == ["accepted", "processed"] and first.waits == 1
+    for w in pool.workers:
+        w.jobs.put(None)
+
+
 def test_accept_first_is_configurable_and_validated(tmp_path):
     from bot.config import ConfigError, load_settings
 
@@ -510,6 +530,12 @@ def test_accept_first_is_configurable_and_validated(tmp_path):
     assert load_settings(cfg, env={}).engine.accept_first_ms == 0
     assert load_settings(cfg, env={"PERFBOT_ENGINE_ACCEPT_FIRST_MS": "120"}).engine.accept_first_ms == 120
     cfg.write_text("[engine]\naccept_first_ms = 5000\n", encoding="utf-8")
+    with pytest.raises(ConfigError):
+        load_settings(cfg, env={})
+    cfg.write_text("[engine]\naccept_first_linger_ms = 0\n", encoding="utf-8")
+    assert load_settings(cfg, env={}).engine.accept_first_linger_ms == 0
+    assert load_settings(cfg, env={"PERFBOT_ENGINE_ACCEPT_FIRST_LINGER_MS": "1.5"}).engine.accept_first_linger_ms == 1.5
+    cfg.write_text("[engine]\naccept_first_linger_ms = 500\n", encoding="utf-8")
     with pytest.raises(ConfigError):
         load_settings(cfg, env={})
 
