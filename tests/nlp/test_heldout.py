@@ -265,10 +265,10 @@ REPLY_SETS = [
     # fourteenth-round settlements) and a brief naming no kinds of errors. Relabelled blind (kappa:
     # sentiment 0.96, risks 0.98-1.00, intent 0.996, period 1.00), 20 disagreements adjudicated by a third
     # reader; measured once on the fourteenth-round model (trained with H19; 2026-12-05) before any tuning
-    # on it, and frozen. It is the NEWEST frozen set (NEWEST_FROZEN). 31 of its replies and 22 of its
+    # on it, and frozen. Training data since H22 (its floors now guard an in-sample figure). 31 of its replies and 22 of its
     # questions are short texts also found in training; without them: risk micro 0.897, sentiment 0.849.
     # The writers: risk 0.895 and 0.900. The thirteenth-round model scored risk 0.893 on it, the twelfth 0.880.
-    ("H20 (frozen, newest)", "heldout20_replies.jsonl", "h20",
+    ("H20 (frozen, issue 14 round 14)", "heldout20_replies.jsonl", "h20",
      "risk micro 0.898 (R burnout 0.87, attrition 0.96, resource 0.83, conflict 0.96; "
      "P 0.91, 0.86, 0.93, 0.91), sentiment 0.857",
      {"risk_micro_f1": 0.89, "burnout_recall": 0.87, "attrition_recall": 0.95, "resource_recall": 0.83,
@@ -280,16 +280,36 @@ REPLY_SETS = [
     # nurse writing Minnan words) of two writers who saw only the guideline (with its fifteenth-round
     # settlements) and a brief naming no kinds of errors. Relabelled blind (kappa: sentiment 0.93, risks
     # 0.99-1.00, intent and period 1.00), 29 disagreements adjudicated by a third reader; measured once on
-    # the SAME fourteenth-round model as H20 (2026-12-05), a second estimate of it, and frozen with H20
-    # (NEWEST_FROZEN). 39 of its replies and 49 of its questions are short texts also found in training;
+    # the SAME fourteenth-round model as H20 (2026-12-05), a second estimate of it, and frozen with H20.
+    # Training data since H22. 39 of its replies and 49 of its questions are short texts also found in training;
     # without them: risk micro 0.871, sentiment 0.869. The writers: risk 0.855 and 0.890. The
     # thirteenth-round model scored risk 0.868 on it, the twelfth 0.859.
-    ("H21 (frozen, newest)", "heldout21_replies.jsonl", "h21",
+    ("H21 (frozen, issue 14 round 14, second set)", "heldout21_replies.jsonl", "h21",
      "risk micro 0.873 (R burnout 0.88, attrition 0.91, resource 0.83, conflict 0.88; "
      "P 0.91, 0.86, 0.83, 0.93), sentiment 0.877",
      {"risk_micro_f1": 0.87, "burnout_recall": 0.88, "attrition_recall": 0.91, "resource_recall": 0.83,
       "conflict_recall": 0.88, "burnout_precision": 0.90, "attrition_precision": 0.86,
       "resource_precision": 0.83, "conflict_precision": 0.92, "sentiment_macro_f1": 0.87}),
+    # H22: 1,200 replies and 600 questions by twelve personas (Shenyang heavy-machinery after-sales
+    # engineer, Nanning sugar-mill shift supervisor writing some Cantonese, Shanghai luxury-boutique client
+    # advisor in Chinese-English, Hefei EV-battery process engineer, Pu'er tea buyer writing Yunnan words,
+    # Beijing hospital call-centre team lead writing Beijing words, Taiyuan coal-mine safety inspector
+    # writing Shanxi words, Shenzhen cross-border e-commerce night-shift customer service, Lanzhou
+    # beef-noodle chain training manager, Haikou duty-free floor supervisor writing Hainan words, Suzhou CRO
+    # clinical research associate, Changsha property-management site manager writing Changsha words) of four
+    # writers who saw only the guideline (with its sixteenth-round settlements) and a brief naming no kinds
+    # of errors. Relabelled blind by four other labellers (kappa: sentiment 0.96, risks 0.96-1.00, intent
+    # 0.998, period 1.00), 52 disagreements adjudicated by a fifth reader; measured once on the
+    # fifteenth-round model (trained with H20, H21 and the corpus15 batch; 2026-12-05) before any tuning on
+    # it, and frozen. It is the NEWEST frozen set (NEWEST_FROZEN). 80 of its replies and 88 of its
+    # questions are short texts also found in training; without them: risk micro 0.854, sentiment 0.841.
+    # The writers: risk 0.883, 0.862, 0.836, 0.835. The fourteenth-round model scored risk 0.848 on it.
+    ("H22 (frozen, newest)", "heldout22_replies.jsonl", "h22",
+     "risk micro 0.855 (R burnout 0.84, attrition 0.91, resource 0.82, conflict 0.84; "
+     "P 0.85, 0.91, 0.86, 0.87), sentiment 0.850",
+     {"risk_micro_f1": 0.85, "burnout_recall": 0.83, "attrition_recall": 0.90, "resource_recall": 0.82,
+      "conflict_recall": 0.83, "burnout_precision": 0.84, "attrition_precision": 0.90,
+      "resource_precision": 0.86, "conflict_precision": 0.87, "sentiment_macro_f1": 0.84}),
 ]
 
 QUESTION_SETS = [
@@ -328,10 +348,12 @@ QUESTION_SETS = [
      {"intent_accuracy": 0.98, "period_accuracy": 0.99}),
     ("H19 (frozen, issue 14 round 13)", "heldout19_questions.jsonl", "h19", "intent 0.997, period 0.997",
      {"intent_accuracy": 0.99, "period_accuracy": 0.99}),
-    ("H20 (frozen, newest)", "heldout20_questions.jsonl", "h20", "intent 0.993, period 0.997",
+    ("H20 (frozen, issue 14 round 14)", "heldout20_questions.jsonl", "h20", "intent 0.993, period 0.997",
      {"intent_accuracy": 0.99, "period_accuracy": 0.99}),
-    ("H21 (frozen, newest)", "heldout21_questions.jsonl", "h21", "intent 0.980, period 1.000",
+    ("H21 (frozen, issue 14 round 14, second set)", "heldout21_questions.jsonl", "h21", "intent 0.980, period 1.000",
      {"intent_accuracy": 0.98, "period_accuracy": 1.0}),
+    ("H22 (frozen, newest)", "heldout22_questions.jsonl", "h22", "intent 0.972, period 0.997",
+     {"intent_accuracy": 0.97, "period_accuracy": 0.99}),
 ]
 
 
