@@ -72,6 +72,9 @@ RESOLUTION = re.compile(
 _WORRY = re.compile(r"担心|担忧|怕")
 _SETTLED = re.compile(r"确认过了|已确认|(下周|明天|下个月|月底前?)[^，。]{0,3}到岗|已经安排好|已协调好|协调到了|借到了")
 _RESOLVED_AFTER = re.compile(r"^[^，。]{0,12}(解决了|已解决|已经解决|补上了|已补齐|搞定了|搞掂|缓解了|说开了|聊开了|和好了)")
+# A reply that ends by saying it is over (…，我把班错开了，现在没事了): what it told before is resolved, past marker or not
+# (guideline: a resolved conflict or worry carries no risk).
+_ENDS_RESOLVED = re.compile(r"[，,。；;]\s*(?:现在|目前|已经|现已)(?:都)?(?:没事了|没问题了|没事儿了|好了|和好了|说开了|聊开了)[。！!~～😊🙂👌]*$")
 # A shortage already covered in the reply (本来缺两个老师，年级组已经安排好了 / 师傅只有两个，我算了一下排得下): the gap is
 # closed (ninth-round settlement; a whole-reply veto, _text_vetoes). A request still unanswered (已申请) is not cover.
 _COVERED = re.compile(r"已经安排好|已安排好|都安排好了|安排好了|已协调好|协调好了|排得下|排得开|排得过来|没得问题|冇得问题|"
@@ -231,6 +234,8 @@ def _resolved(text: str, spans: list[tuple[int, int]], idx: int, end: int) -> bo
     later = text[ce:]
     if _WORRY.search(text[cs:ce]) and _SETTLED.search(later):
         return True  # 担心下个月人不够，和HR确认过了，实习生下周到岗: a worry already taken care of
+    if _ENDS_RESOLVED.search(later):
+        return True
     if not PAST.search(text[cs:ce]):
         return False
     return bool(RESOLUTION.search(later))
