@@ -522,20 +522,18 @@ async def test_an_event_worker_also_waits_for_the_bursts_next_callback():
         w.jobs.put(None)
 
 
-def test_accept_first_is_configurable_and_validated(tmp_path):
+@pytest.mark.parametrize(("key", "env", "value", "too_big"), [
+    ("accept_first_ms", "PERFBOT_ENGINE_ACCEPT_FIRST_MS", "120", 5000),
+    ("accept_first_linger_ms", "PERFBOT_ENGINE_ACCEPT_FIRST_LINGER_MS", "1.5", 500),
+])
+def test_accept_first_is_configurable_and_validated(tmp_path, key, env, value, too_big):
     from bot.config import ConfigError, load_settings
 
     cfg = tmp_path / "c.toml"
-    cfg.write_text("[engine]\naccept_first_ms = 0\n", encoding="utf-8")
-    assert load_settings(cfg, env={}).engine.accept_first_ms == 0
-    assert load_settings(cfg, env={"PERFBOT_ENGINE_ACCEPT_FIRST_MS": "120"}).engine.accept_first_ms == 120
-    cfg.write_text("[engine]\naccept_first_ms = 5000\n", encoding="utf-8")
-    with pytest.raises(ConfigError):
-        load_settings(cfg, env={})
-    cfg.write_text("[engine]\naccept_first_linger_ms = 0\n", encoding="utf-8")
-    assert load_settings(cfg, env={}).engine.accept_first_linger_ms == 0
-    assert load_settings(cfg, env={"PERFBOT_ENGINE_ACCEPT_FIRST_LINGER_MS": "1.5"}).engine.accept_first_linger_ms == 1.5
-    cfg.write_text("[engine]\naccept_first_linger_ms = 500\n", encoding="utf-8")
+    cfg.write_text(f"[engine]\n{key} = 0\n", encoding="utf-8")
+    assert getattr(load_settings(cfg, env={}).engine, key) == 0
+    assert getattr(load_settings(cfg, env={env: value}).engine, key) == float(value)
+    cfg.write_text(f"[engine]\n{key} = {too_big}\n", encoding="utf-8")
     with pytest.raises(ConfigError):
         load_settings(cfg, env={})
 
