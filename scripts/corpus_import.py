@@ -1,8 +1,7 @@
 """Bring the writers' corpus into the repository: validate, de-duplicate, measure agreement, adjudicate.
 
     python scripts/corpus_import.py [--src /work/corpus]
-    python scripts/corpus_import.py --append --src /work/corpus15   # add a new batch, keep every row already in
-
+    python scripts/corpus_import.py --append --src /work/corpus15/src --batch corpus15   # add a batch, keep every row
 
 Reads `replies_<writer>.jsonl`, `questions_<writer>.jsonl` (the writer's labels) and `labels2_<writer>.jsonl`
 (a second, blind label: {"id", "sentiment", "risks"} or {"id", "intent", "period"}) from --src, and writes:
@@ -144,6 +143,7 @@ def main() -> None:
     ap.add_argument("--append", action="store_true",
                     help="add --src's writers to the corpus already in nlp/data/corpus (its rows and AGREEMENT.md "
                          "are kept; the batch is checked against them and reported in a section of its own)")
+    ap.add_argument("--batch", help="with --append: the batch's name in AGREEMENT.md (default: --src's folder name)")
     args = ap.parse_args()
     src = Path(args.src)
     from rapidfuzz import fuzz, process
@@ -245,7 +245,7 @@ def main() -> None:
         OUT.mkdir(parents=True, exist_ok=True)
         (OUT / f"{kind}.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in kept[kind] + out),
                                            encoding="utf-8")
-        batch = f" (batch {src.name}, appended)" if args.append else ""
+        batch = f" (batch {args.batch or src.name}, appended)" if args.append else ""
         lines = [f"### {kind}{batch}: {len(out)} rows kept from {len(set(r['writer'] for r in out))} writer personas; "
                  f"{sum(r['label_second'] is not None for r in out)} with a second label", "",
                  "| field | n (double-labelled) | raw agreement | Cohen's kappa | agree | guideline | adjudicated | writer's label kept |",
