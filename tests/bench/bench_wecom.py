@@ -338,8 +338,9 @@ def summarise_profile(raw: Path, top: int = 12) -> list[str]:
         total += n
         frames = stack.split(";")
         thread = frames[0]
-        by_thread["serving loop" if "MainThread" in thread or "process " in thread and "events-" not in stack
-                  else "event workers" if "events-" in thread else "db pool" if "db_" in thread
+        on_loop = "MainThread" in thread or "process " in thread and "events-" not in stack
+        by_thread["serving loop" if on_loop else "event workers" if "events-" in thread
+                  else "db pool" if "db_" in thread else "acceptance thread" if "db-accept" in thread
                   else "other threads"] += n
         joined = stack
         if "sqlalchemy" in joined or "psycopg" in joined or "sqlite3" in joined:
@@ -353,7 +354,6 @@ def summarise_profile(raw: Path, top: int = 12) -> list[str]:
         else:
             buckets["other Python"] += n
         leaf[re.sub(r"\s+\(.*", "", frames[-1])] += n
-        on_loop = "events-" not in thread and "db_" not in thread and "asyncio_" not in thread and "jobs-" not in thread
         if "events-" in thread:
             ours = [f for f in frames if OURS.search(f) and "bot/engine.py" not in f and "bot/dispatch.py" not in f
                     and "bot/routing.py" not in f]
