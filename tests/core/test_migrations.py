@@ -17,8 +17,7 @@ def test_migrations_match_the_models(db_url):
     db = open_database(db_url)
     with db.engine.connect() as conn:
         ctx = MigrationContext.configure(conn, opts={"compare_type": False})
-        diff = [d for d in compare_metadata(ctx, SQLModel.metadata)
-                if not (isinstance(d, tuple) and d and d[0] == "remove_table" and d[1].name == "apscheduler_jobs")]
+        diff = compare_metadata(ctx, SQLModel.metadata)
     db.dispose()
     assert diff == []
 
@@ -39,4 +38,26 @@ def test_migrating_twice_is_harmless(db_url):
             assert {c["name"] for c in insp.get_columns(table.name)} == {c.name for c in table.columns}, table.name
     with db.session() as s:
         assert [d.name for d in s.execute(select(Department)).scalars()] == ["华东销售部"]
+    db.dispose()
+
+
+def test_upgrading_drops_the_old_scheduler_table_and_keeps_the_data(db_url):
+    """A database from a version that kept APScheduler's jobs in apscheduler_jobs (revision 0006 and
+    before) loses that unused table on upgrade; everything else stays."""
+    db = open_database(db_url)
+    with db.session() as s:
+        s.add(Department(name="研发中心"))
+    with db.engine.begin() as conn:
+        conn.execute(text("CREATE TABLE IF NOT EXISTS apscheduler_jobs "
+                          "(id VARCHAR(191) PRIMARY KEY, next_run_time FLOAT, job_state BYTEA)"
+                          if db.engine.dialect.name == "postgresql" else
+                          "CREATE TABLE IF NOT EXISTS apscheduler_jobs (id VARCHAR(191) PRIMARY KEY, "
+                          "next_run_time FLOAT, job_state BLOB)"))
+        conn.execute(text("UPDATE alembic_version SET version_num = '0006'"))
+    db.dispose()
+    db = open_database(db_url)
+    with db.engine.connect() as conn:
+        assert "apscheduler_jobs" not in inspect(conn).get_table_names()
+    with db.session() as s:
+        assert "研发中心" in [d.name for d in s.execute(select(Department)).scalars()]
     db.dispose()
