@@ -19,7 +19,7 @@ Adjudication, per field (a risk class is one field):
 1. both labels agree -> that label;
 2. the guideline settles it (a short acknowledgement is `neu`) -> the guideline's label;
 3. a decision recorded in nlp/data/corpus/adjudication.tsv (id, field, label, reason - the adjudicator's
-   own reading of the row) -> that label;
+   own reading of the row) -> that label (decisions for rows dropped at validation are removed from the file);
 4. otherwise the writer's label (the writer knows what they meant; the disagreement stays counted).
 Then a risk class relabelled under a later reading of the guideline (nlp/data/corpus/relabel7.tsv, relabel8.tsv,
 same columns: blind relabels of the rows on the settled points) takes that label, agreed or not.
@@ -130,6 +130,18 @@ def decide(rid: str, field: str, mine, second, adj, guideline=None) -> tuple[obj
         v = adj[(rid, field)][0]
         return (None if v == "null" else int(v) if v in ("0", "1") else v), "adjudicated"
     return mine, "writer"
+
+
+def prune_adjudication(path: Path = ADJ) -> int:
+    """Drop recorded decisions whose row is not in the corpus (a row dropped at validation, e.g. a duplicate
+    of an earlier one): a decision names a kept row or none. Returns how many were dropped."""
+    ids = {r["id"] for kind in ("replies", "questions") for r in read(OUT / f"{kind}.jsonl")}
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True) if path.exists() else []
+    keep = [x for x in lines if x.startswith("#") or not x.strip() or x.split("\t", 1)[0] in ids]
+    if len(keep) < len(lines):
+        path.write_text("".join(keep), encoding="utf-8")
+        print(f"{len(lines) - len(keep)} decision(s) for rows not in the corpus dropped from {path.name}")
+    return len(lines) - len(keep)
 
 
 def writer_order(p: Path) -> tuple:
@@ -259,6 +271,7 @@ def main() -> None:
         lines += ["", f"Dropped at validation: {dropped or 'none'}.", ""]
         report[kind] = lines
         print("\n".join(lines))
+    prune_adjudication()
     if args.append:
         with (OUT / "AGREEMENT.md").open("a", encoding="utf-8") as f:
             f.write("\n" + "\n".join(report.get("replies", []) + report.get("questions", [])) + "\n")

@@ -90,3 +90,15 @@ def test_prep_reports_a_visit_note_over_twenty_characters(tmp_path: Path) -> Non
     (tmp_path / "src" / "replies_z.jsonl").write_text(_lines([long_visit]), encoding="utf-8")
     done = _run("prep", "--src", str(tmp_path / "src"), "--out", str(tmp_path / "work"))
     assert "visit note over 20 characters" in done.stdout and "1 problem(s)" in done.stdout
+
+
+def test_corpus_import_drops_decisions_for_rows_it_did_not_keep(tmp_path: Path) -> None:
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from corpus_import import OUT, prune_adjudication, read
+
+    real = read(OUT / "replies.jsonl")[0]["id"]
+    adj = tmp_path / "adjudication.tsv"
+    adj.write_text(f"# id\tfield\tlabel\treason\n{real}\tsentiment\tneu\tkept\nw99z-r001\tsentiment\tneg\tdropped row\n",
+                   encoding="utf-8")
+    assert prune_adjudication(adj) == 1
+    assert adj.read_text(encoding="utf-8").splitlines()[1:] == [f"{real}\tsentiment\tneu\tkept"]
