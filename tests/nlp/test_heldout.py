@@ -391,6 +391,24 @@ REPLY_SETS = [
      {"risk_micro_f1": 0.87, "burnout_recall": 0.84, "attrition_recall": 0.98, "resource_recall": 0.86,
       "conflict_recall": 0.84, "burnout_precision": 0.90, "attrition_precision": 0.96,
       "resource_precision": 0.82, "conflict_precision": 0.87, "sentiment_macro_f1": 0.87}),
+    # H27: 1,200 replies and 600 questions by twelve personas (Hengyang funeral-services coordinator, Ningbo
+    # harbour tug dispatcher, provincial zoo keeper, Chengdu craft-brewery QC lab lead, Beijing film
+    # post-production editor, Wuhan metro night-shift track foreman, Henan museum bronze conservator, Chengdu
+    # airline flight dispatcher, Shanghai law-firm associate, Qinghai solar-station O&M lead, Beijing pet-hospital
+    # vet, Guizhou tea-cooperative field manager) of four writers who saw only the guideline (with its
+    # twentieth-round settlements) and a brief naming no kinds of errors. Relabelled blind by four other
+    # labellers (kappa: sentiment 0.973, risks 0.977-0.996, intent and period 1.000), 33 disagreements
+    # adjudicated by a fifth reader (scripts/heldout_round.py); measured once on the twentieth-round model
+    # (trained with H26 and the six corpus20 batches; 2026-12-05, commit 783960d) before any tuning on it,
+    # and frozen. It is the NEWEST frozen set (NEWEST_FROZEN). 93 of its replies and 119 of its questions are
+    # short texts also found in training; without them: risk micro 0.888, sentiment 0.879. The writers: risk
+    # 0.874, 0.879, 0.904, 0.903. The nineteenth-round model scored risk 0.881 (sentiment 0.863) on it.
+    ("H27 (frozen, newest)", "heldout27_replies.jsonl", "h27",
+     "risk micro 0.890 (R burnout 0.87, attrition 0.96, resource 0.85, conflict 0.89; "
+     "P 0.93, 0.85, 0.92, 0.89), sentiment 0.886",
+     {"risk_micro_f1": 0.88, "burnout_recall": 0.87, "attrition_recall": 0.95, "resource_recall": 0.84,
+      "conflict_recall": 0.88, "burnout_precision": 0.92, "attrition_precision": 0.84,
+      "resource_precision": 0.91, "conflict_precision": 0.88, "sentiment_macro_f1": 0.88}),
 ]
 
 QUESTION_SETS = [
@@ -442,6 +460,8 @@ QUESTION_SETS = [
     ("H25 (frozen, issue 14 round 18)", "heldout25_questions.jsonl", "h25", "intent 0.987, period 0.998",
      {"intent_accuracy": 0.98, "period_accuracy": 0.99}),
     ("H26 (frozen, issue 14 round 19)", "heldout26_questions.jsonl", "h26", "intent 0.993, period 0.995",
+     {"intent_accuracy": 0.99, "period_accuracy": 0.99}),
+    ("H27 (frozen, newest)", "heldout27_questions.jsonl", "h27", "intent 0.992, period 0.997",
      {"intent_accuracy": 0.99, "period_accuracy": 0.99}),
 ]
 
