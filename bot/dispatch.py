@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 from datetime import timedelta
 
@@ -20,9 +21,15 @@ from storage.models import Employee
 log = logging.getLogger(__name__)
 
 STALE_INBOUND = timedelta(minutes=5)
+OVERFLOW_PER_QUEUE_SLOT = 10  # events held in memory for queue room, per queue slot; beyond, the inbox alone
+REFILL_POLL = 0.05  # seconds between tries to move held events into the queues
 TRANSIENT_RETRIES = 5  # tries after the first on a dropped connection, serialization failure, busy DB
 UNKNOWN_USER = "抱歉，没有在通讯录中找到你的账号，暂时无法使用绩效助手。请联系 HR 开通。"
 ERROR_REPLY = "抱歉，处理你的消息时出了点问题，我们已记录。请稍后再试。"
+
+
+class AlreadyProcessed(Exception):
+    """The event was finished by another run of it (a replay, another process): roll this one back."""
 
 
 class Dispatcher:
@@ -42,8 +49,16 @@ class Dispatcher:
             queue_capacity or engine.queue_per_worker, before=self.accept_first.wait,
         )
         self._accept = GroupAccept(self._write_accepted, pressure=self.accept_first)
-        self.backlogged = 0  # events left pending because the queue was full (the sweeper replays them)
+        self.backlogged = 0  # events that found their queue full (held in memory, or left to the sweeper)
         self.transient_retries = 0
+        self.duplicates_skipped = 0  # runs rolled back because another run had finished the event
+        # Events that found the queues full wait here, in arrival order, and move into the queues as
+        # they drain (one sender's events keep their order: once something waits, new events queue
+        # behind it). Beyond the bound they stay only in the durable inbox for the sweeper.
+        self._overflow: collections.deque[InboundEvent] = collections.deque()
+        self._overflow_cap = OVERFLOW_PER_QUEUE_SLOT * len(self.pool.workers) * (queue_capacity or engine.queue_per_worker)
+        self._refill: asyncio.Task[None] | None = None
+        self._known: set[str] = set()  # keys queued or held and not finished: a sweep does not run them again
 
     # -- entry points ------------------------------------------------------------------------
     async def submit(self, event: InboundEvent, wait: bool = False) -> bool:
@@ -62,15 +77,66 @@ class Dispatcher:
         return await db.run_accept(inbox.accept_many, db, [(e.key, e.channel, e.to_dict()) for e in events],
                             self.services.now())
 
-    def schedule(self, event: InboundEvent, block: bool = False) -> asyncio.Future[None] | None:
-        """Hand an accepted event to its worker; None when the queue is full (it stays pending)."""
-        try:
-            return self.pool.submit(f"{event.channel}:{event.sender}", lambda: self.process(event), block=block,
-                                    result=block)
-        except Backlogged:
-            self.backlogged += 1
-            log.warning("event queue full: %s stays pending and is replayed by the sweeper", event.key)
+    def schedule(self, event: InboundEvent, block: bool = False,
+                 result: bool | None = None) -> asyncio.Future[None] | None:
+        """Hand an accepted event to its worker (a future for its end with ``block``). When the queues
+        are full, or events already wait for room, it waits in memory behind them and None is returned;
+        beyond that bound it stays pending in the durable inbox and the sweeper replays it."""
+        if event.key in self._known:
+            return None  # already queued or held: a sweep found it pending
+        if self._overflow and not block:
+            self._hold(event)
             return None
+        try:
+            fut = self.pool.submit(self._key(event), self._job(event), block=block,
+                                   result=block if result is None else result)
+        except Backlogged:
+            self._hold(event)
+            return None
+        self._known.add(event.key)
+        return fut
+
+    @staticmethod
+    def _key(event: InboundEvent) -> str:
+        return f"{event.channel}:{event.sender}"
+
+    def _job(self, event: InboundEvent):  # noqa: ANN202 (a zero-argument coroutine factory)
+        async def run() -> None:
+            try:
+                await self.process(event)
+            finally:
+                self._known.discard(event.key)
+        return run
+
+    def _hold(self, event: InboundEvent) -> None:
+        self.backlogged += 1
+        if len(self._overflow) >= self._overflow_cap:
+            log.warning("event queue full: %s stays pending and is replayed by the sweeper", event.key)
+            return
+        if not self._overflow:
+            log.warning("event queues full: events wait in memory for room (%s first)", event.key)
+        self._overflow.append(event)
+        self._known.add(event.key)
+        if self._refill is None or self._refill.done():
+            self._refill = asyncio.get_running_loop().create_task(self._move_held())
+
+    async def _move_held(self) -> None:
+        """Move held events into the queues as they drain, oldest first, never blocking the loop."""
+        while self._overflow:
+            while self._overflow:
+                event = self._overflow[0]
+                try:
+                    self.pool.submit(self._key(event), self._job(event), result=False)
+                except Backlogged:
+                    break
+                self._overflow.popleft()
+            if self._overflow:
+                await asyncio.sleep(REFILL_POLL)
+
+    @property
+    def held(self) -> int:
+        """Events waiting in memory for queue room."""
+        return len(self._overflow)
 
     async def replay_pending(self, min_age: timedelta | None = None) -> int:
         """Process events accepted but never finished (a crash, a full queue). On SQLite (one
@@ -83,8 +149,11 @@ class Dispatcher:
         if min_age:
             rows = await db.run(inbox.claim_stale, db, now, min_age)
         else:
-            rows = await db.run(inbox.pending, db)
-        futs = []
+            rows, after = [], 0
+            while page := await db.run(inbox.pending, db, 500, after):  # past the ones queued or held here
+                rows += [r for r in page if r.key not in self._known]
+                after = page[-1].id
+        futs, held = [], 0
         for row in rows:
             try:
                 event = event_from_dict(row.payload)
@@ -94,16 +163,31 @@ class Dispatcher:
                 log.warning("pending inbound %s is not a replayable event (%r); marked failed", row.key, exc)
                 await db.run(inbox.finish, db, row.key, now, error=f"not replayable: {exc!r}"[:500])
                 continue
-            if (f := self.schedule(event, block=True)) is not None:
+            if event.key in self._known:
+                continue
+            if self._overflow:  # behind the events already waiting
+                self._hold(event)
+                held += 1
+            elif (f := self.schedule(event, result=True)) is not None:  # never blocks the loop: held if full
                 futs.append(f)
+            else:
+                held += 1
         if futs:
             await asyncio.gather(*futs, return_exceptions=True)
-            log.info("replayed %d inbound events left pending", len(futs))
-        return len(futs)
+        if held:
+            await self.idle()
+        if futs or held:
+            log.info("replayed %d inbound events left pending", len(futs) + held)
+        return len(futs) + held
 
     async def idle(self) -> None:
-        """Wait until background processing has finished (tests, shutdown)."""
-        await self.pool.idle()
+        """Wait until background processing has finished (tests, shutdown): the queues and the
+        events held for room."""
+        while True:
+            await self.pool.idle()
+            if not self._overflow:
+                return
+            await asyncio.sleep(REFILL_POLL)
 
     @property
     def busy(self) -> bool:
@@ -129,6 +213,10 @@ class Dispatcher:
                 with db.unit_of_work():
                     await self._process_once(event)
                 return
+            except AlreadyProcessed:
+                self.duplicates_skipped += 1
+                log.info("inbound %s was already processed; this run rolled back", event.key)
+                return
             except Exception as exc:
                 if is_transient(exc):
                     if attempt < TRANSIENT_RETRIES:
@@ -149,18 +237,21 @@ class Dispatcher:
         employee = self.resolve(event)
         if employee is None:
             await self._unknown(event)
-            inbox.finish(self.services.db, event.key, now())
+            if not inbox.finish(self.services.db, event.key, now()):
+                raise AlreadyProcessed(event.key)
             return
         locks.hold_for_transaction(self.services.db, employee.id)
         event.employee_id = employee.id
         await self._route(Ctx(self.services, employee, event), event)
-        inbox.finish(self.services.db, event.key, now())
+        if not inbox.finish(self.services.db, event.key, now()):
+            raise AlreadyProcessed(event.key)  # rolls back everything this run did
 
     async def _fail(self, event: InboundEvent, exc: Exception) -> None:
         db = self.services.db
         try:
             with db.unit_of_work():
-                inbox.finish(db, event.key, self.services.now(), error=repr(exc)[:500])
+                if not inbox.finish(db, event.key, self.services.now(), error=repr(exc)[:500]):
+                    return  # another run finished it: no error reply
                 employee = self.resolve(event)
                 if employee is not None and not isinstance(event, SystemEvent):
                     await Ctx(self.services, employee, event).reply(ERROR_REPLY)

@@ -40,22 +40,29 @@ def accept_many(db: Database, items: list[tuple[str, str, dict[str, Any]]], now:
 _TABLE: Table = InboundEvent.__table__
 _FINISH = (
     update(_TABLE)
-    .where(_TABLE.c.key == bindparam("b_key"))
+    .where(_TABLE.c.key == bindparam("b_key"), _TABLE.c.status == "pending")
     .values(status=bindparam("b_status"), error=bindparam("b_error"), processed_at=bindparam("b_at"))
 )
 
 
-def finish(db: Database, key: str, now: datetime, error: str | None = None) -> None:
+def finish(db: Database, key: str, now: datetime, error: str | None = None) -> bool:
+    """Mark a pending event done (or failed). False when it was not pending any more: another run of
+    the same event (a replay, another process) finished it first, and the caller's transaction must
+    not commit what it did a second time."""
     with db.session() as s:
-        s.connection().execute(
+        res = s.connection().execute(
             _FINISH, {"b_key": key, "b_status": "failed" if error else "done", "b_error": error, "b_at": now})
+        return res.rowcount == 1
 
 
-def pending(db: Database, limit: int = 500) -> list[InboundEvent]:
-    """Events accepted but never processed (e.g. the process died after acknowledging)."""
+
+def pending(db: Database, limit: int = 500, after_id: int = 0) -> list[InboundEvent]:
+    """Events accepted but never processed (e.g. the process died after acknowledging), oldest first,
+    a page at a time: those with an id above ``after_id``."""
     with db.session() as s:
         rows = s.execute(
-            select(InboundEvent).where(InboundEvent.status == "pending").order_by(InboundEvent.id).limit(limit)
+            select(InboundEvent).where(InboundEvent.status == "pending", InboundEvent.id > after_id)
+            .order_by(InboundEvent.id).limit(limit)
         )
         return list(rows.scalars())
 

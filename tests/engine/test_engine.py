@@ -81,35 +81,103 @@ async def test_a_failing_handler_rolls_back_everything_it_did(chat):
                          .where(InboundEvent.status == "failed")).scalar() == 1
 
 
-async def test_full_queue_leaves_events_pending_and_the_sweeper_answers_each_once(sqlite_url, tmp_path):
-    """With a tiny queue, a burst does not grow memory: what does not fit stays pending in the
-    durable inbox and is answered once by the sweep, nothing lost, nothing twice."""
+async def _tiny_queue_bot(sqlite_url, tmp_path, queue: int = 2):
     settings = make_settings(sqlite_url)
     settings.engine.sqlite_workers = 1
-    settings.engine.queue_per_worker = 2
+    settings.engine.queue_per_worker = queue
     db = open_database(sqlite_url)
     seed_demo(db, settings, today=DEMO_TODAY)
     terminal = TerminalChannel(out_dir=tmp_path / "files")
     bot = PerfBot(settings, clock=ManualClock(DEMO_NOW), channels=[terminal], db=db, scheduler=False)
     await bot.start(workers=False)
+    return bot, db, terminal
+
+
+PEOPLE = ["E101", "E102", "E103", "E104", "E105", "E111", "E112", "E113", "E114", "E201"]
+
+
+def _statuses(db) -> dict[str, int]:
+    with db.session() as s:
+        return dict(s.execute(select(InboundEvent.status, func.count()).group_by(InboundEvent.status)).all())
+
+
+async def test_a_burst_beyond_the_queue_is_answered_without_waiting_for_the_sweeper(sqlite_url, tmp_path):
+    """With a tiny queue, what does not fit waits in arrival order and moves in as the queue drains:
+    every message is answered once, with no sweep (the sweeper runs once a minute), nothing lost."""
+    bot, db, terminal = await _tiny_queue_bot(sqlite_url, tmp_path)
     try:
-        people = ["E101", "E102", "E103", "E104", "E105", "E111", "E112", "E113", "E114", "E201"]
-        events = [terminal.text_event(p, "帮助") for p in people]
+        events = [terminal.text_event(p, "帮助") for p in PEOPLE]
         results = await asyncio.gather(*(bot.dispatcher.submit(e) for e in events))
         assert all(results)
-        assert bot.dispatcher.backlogged > 0  # some did not fit the queue
-        await bot.dispatcher.idle()
-        await bot.dispatcher.replay_pending()
+        assert bot.dispatcher.backlogged > 0 and bot.dispatcher.held > 0  # some did not fit the queue
+        await bot.dispatcher.idle()  # no replay_pending: the held events moved in by themselves
         await bot.drain()
-        for p in people:
-            cards = [s for s in terminal.take(p) if s.kind == "card"]
-            assert len(cards) == 1, p
-        with db.session() as s:
-            statuses = dict(s.execute(select(InboundEvent.status, func.count()).group_by(InboundEvent.status)).all())
-        assert statuses == {"done": len(people)}
+        for p in PEOPLE:
+            assert len([s for s in terminal.take(p) if s.kind == "card"]) == 1, p
+        assert _statuses(db) == {"done": len(PEOPLE)}
+        assert bot.dispatcher.held == 0
     finally:
         await bot.stop()
         db.dispose()
+
+
+async def test_one_persons_messages_keep_their_order_when_the_queue_is_full(sqlite_url, tmp_path):
+    """Once messages wait for queue room, later ones queue behind them: a person's check-in steps
+    are processed in the order they were sent."""
+    bot, db, terminal = await _tiny_queue_bot(sqlite_url, tmp_path, queue=1)
+    try:
+        fillers = [terminal.text_event(p, "帮助") for p in PEOPLE[1:6]]
+        steps = [terminal.text_event("E101", t) for t in ("本周成果：签下仁和医院首单", "本周成果：完成了华山医院的演示")]
+        for e in [*fillers, *steps]:
+            assert await bot.dispatcher.submit(e)
+        await bot.dispatcher.idle()
+        with db.session() as s:
+            done = [k for k, in s.execute(select(InboundEvent.key).where(InboundEvent.key.in_([e.key for e in steps]))
+                                          .order_by(InboundEvent.processed_at, InboundEvent.id))]
+        assert _statuses(db) == {"done": len(fillers) + len(steps)}
+        assert done == [e.key for e in steps]
+    finally:
+        await bot.stop()
+        db.dispose()
+
+
+async def test_a_sweep_during_a_burst_does_not_run_queued_events_twice(sqlite_url, tmp_path):
+    """The sweeper finds queued and waiting events pending in the inbox; it leaves them to their
+    queue, so each person still gets exactly one answer."""
+    bot, db, terminal = await _tiny_queue_bot(sqlite_url, tmp_path)
+    try:
+        events = [terminal.text_event(p, "帮助") for p in PEOPLE]
+        for e in events:
+            assert await bot.dispatcher.submit(e)
+        swept = await bot.dispatcher.replay_pending()  # while most are still queued or waiting
+        await bot.dispatcher.idle()
+        await bot.drain()
+        assert swept == 0
+        for p in PEOPLE:
+            assert len([s for s in terminal.take(p) if s.kind == "card"]) == 1, p
+        assert _statuses(db) == {"done": len(PEOPLE)}
+    finally:
+        await bot.stop()
+        db.dispose()
+
+
+async def test_an_event_run_twice_commits_once(chat):
+    """Two runs of one event (another process replaying it, a sweep racing its worker): the second
+    finds it finished and rolls back everything it did, so the user is answered once."""
+    bot = chat.bot
+    event = chat.terminal.text_event("E101", "我的KPI进度")
+    assert await bot.dispatcher.submit(event, wait=True)
+    await bot.drain()
+    first = chat.terminal.take("E101")
+    assert first
+    with bot.db.session() as s:
+        outbox_before = s.execute(select(func.count()).select_from(OutboxMessage)).scalar()
+    await bot.dispatcher.process(event)  # a second run of the same event
+    await bot.drain()
+    assert chat.terminal.take("E101") == []
+    assert bot.dispatcher.duplicates_skipped == 1
+    with bot.db.session() as s:
+        assert s.execute(select(func.count()).select_from(OutboxMessage)).scalar() == outbox_before
 
 
 async def test_identity_cache_sees_an_import_at_once(chat):
