@@ -21,7 +21,7 @@ from storage.models import Employee
 log = logging.getLogger(__name__)
 
 STALE_INBOUND = timedelta(minutes=5)
-OVERFLOW_PER_QUEUE_SLOT = 10  # events held in memory for queue room, per queue slot; beyond, the inbox alone
+OVERFLOW_PER_QUEUE_SLOT = 2  # events held in memory for queue room, per queue slot; beyond, only their keys
 REFILL_POLL = 0.05  # seconds between tries to move held events into the queues
 TRANSIENT_RETRIES = 5  # tries after the first on a dropped connection, serialization failure, busy DB
 UNKNOWN_USER = "抱歉，没有在通讯录中找到你的账号，暂时无法使用绩效助手。请联系 HR 开通。"
@@ -59,6 +59,7 @@ class Dispatcher:
         self._overflow_cap = OVERFLOW_PER_QUEUE_SLOT * len(self.pool.workers) * (queue_capacity or engine.queue_per_worker)
         self._refill: asyncio.Task[None] | None = None
         self._known: set[str] = set()  # keys queued or held and not finished: a sweep does not run them again
+        self._spilled: collections.deque[str] = collections.deque()  # keys beyond the bound, read back in order
 
     # -- entry points ------------------------------------------------------------------------
     async def submit(self, event: InboundEvent, wait: bool = False) -> bool:
@@ -84,7 +85,7 @@ class Dispatcher:
         beyond that bound it stays pending in the durable inbox and the sweeper replays it."""
         if event.key in self._known:
             return None  # already queued or held: a sweep found it pending
-        if self._overflow and not block:
+        if (self._overflow or self._spilled) and not block:
             self._hold(event)
             return None
         try:
@@ -110,19 +111,20 @@ class Dispatcher:
 
     def _hold(self, event: InboundEvent) -> None:
         self.backlogged += 1
-        if len(self._overflow) >= self._overflow_cap:
-            log.warning("event queue full: %s stays pending and is replayed by the sweeper", event.key)
-            return
         if not self._overflow:
-            log.warning("event queues full: events wait in memory for room (%s first)", event.key)
-        self._overflow.append(event)
+            log.warning("event queues full: events wait for room in arrival order (%s first)", event.key)
+        if len(self._overflow) >= self._overflow_cap or self._spilled:
+            self._spilled.append(event.key)  # the event itself is in the durable inbox: read back later
+        else:
+            self._overflow.append(event)
         self._known.add(event.key)
         if self._refill is None or self._refill.done():
             self._refill = asyncio.get_running_loop().create_task(self._move_held())
 
     async def _move_held(self) -> None:
-        """Move held events into the queues as they drain, oldest first, never blocking the loop."""
-        while self._overflow:
+        """Move held events into the queues as they drain, oldest first, never blocking the loop;
+        events beyond the memory bound are read back from the inbox, a page at a time, as room frees."""
+        while self._overflow or self._spilled:
             while self._overflow:
                 event = self._overflow[0]
                 try:
@@ -130,12 +132,38 @@ class Dispatcher:
                 except Backlogged:
                     break
                 self._overflow.popleft()
-            if self._overflow:
+            if self._spilled and len(self._overflow) < self._overflow_cap // 2:
+                await self._read_back(self._overflow_cap - len(self._overflow))
+            elif self._overflow:
                 await asyncio.sleep(REFILL_POLL)
+
+    async def _read_back(self, room: int) -> None:
+        keys = [self._spilled.popleft() for _ in range(min(room, len(self._spilled)))]
+        try:
+            rows = {r.key: r for r in await self.services.db.run(inbox.pending_by_keys, self.services.db, keys)}
+        except Exception:
+            log.exception("reading held events back failed; the sweeper replays them")
+            self._known.difference_update(keys)
+            return
+        for key in keys:
+            row = rows.get(key)
+            try:
+                event = event_from_dict(row.payload) if row is not None else None
+            except (KeyError, TypeError, ValueError):
+                event = None
+            if event is None:
+                self._known.discard(key)  # finished meanwhile, or not replayable: the sweeper closes it
+            else:
+                self._overflow.append(event)
 
     @property
     def held(self) -> int:
-        """Events waiting in memory for queue room."""
+        """Events waiting for queue room (in memory, or beyond the bound as keys)."""
+        return len(self._overflow) + len(self._spilled)
+
+    @property
+    def held_in_memory(self) -> int:
+        """Of :attr:`held`, the events kept in memory (bounded; the rest are keys read back later)."""
         return len(self._overflow)
 
     async def replay_pending(self, min_age: timedelta | None = None) -> int:
@@ -165,7 +193,7 @@ class Dispatcher:
                 continue
             if event.key in self._known:
                 continue
-            if self._overflow:  # behind the events already waiting
+            if self._overflow or self._spilled:  # behind the events already waiting
                 self._hold(event)
                 held += 1
             elif (f := self.schedule(event, result=True)) is not None:  # never blocks the loop: held if full
@@ -185,7 +213,7 @@ class Dispatcher:
         events held for room."""
         while True:
             await self.pool.idle()
-            if not self._overflow:
+            if not self._overflow and not self._spilled:
                 return
             await asyncio.sleep(REFILL_POLL)
 

@@ -67,6 +67,15 @@ def pending(db: Database, limit: int = 500, after_id: int = 0) -> list[InboundEv
         return list(rows.scalars())
 
 
+def pending_by_keys(db: Database, keys: list[str]) -> list[InboundEvent]:
+    """The events among ``keys`` that are still pending."""
+    if not keys:
+        return []
+    with db.session() as s:
+        return list(s.execute(
+            select(InboundEvent).where(InboundEvent.key.in_(keys), InboundEvent.status == "pending")).scalars())
+
+
 def claim_stale(db: Database, now: datetime, min_age: timedelta, limit: int = 500) -> list[InboundEvent]:
     """Pending events older than ``min_age``, each claimed by exactly one caller.
 
