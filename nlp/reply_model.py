@@ -32,7 +32,7 @@ from __future__ import annotations
 import math
 import threading
 from array import array
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from nlp.concepts import concept_features
@@ -118,10 +118,37 @@ class Model:
     policy: Policy
     sent_bias: tuple[float, ...]
     sent_offset: tuple[float, ...]
-    weights: dict[str, Sequence[float]]  # feature -> 4 risk weights (CATEGORIES) + 3 sentiment weights
+    weights: Mapping[str, Sequence[float]]  # feature -> 4 risk weights (CATEGORIES) + 3 sentiment weights
     # (+ idf^2 when tfidf: the reply's features are x_f = idf_f / ||idf over the reply's known features||,
     # the stored weights are already multiplied by idf_f, so z = bias + sum(weights) / norm)
     tfidf: bool = False
+
+
+class PackedWeights(Mapping[str, Sequence[float]]):
+    """Feature -> its 8 numbers, all in one array of doubles (a feature's row read as a slice): the
+    same numbers as a dict of tuples in less memory (102,081 features: 40 -> 25 MB traced), which
+    a serving process keeps for its whole life."""
+
+    __slots__ = ("_index", "_flat")
+    WIDTH = 8
+
+    def __init__(self, rows: dict[str, tuple[float, ...]]) -> None:
+        self._index = {f: i * self.WIDTH for i, f in enumerate(rows)}
+        self._flat = array("d", (v for w in rows.values() for v in (*w, *(0.0,) * (self.WIDTH - len(w)))))
+
+    def get(self, f: str, default: Sequence[float] | None = None) -> Sequence[float] | None:  # type: ignore[override]
+        i = self._index.get(f)
+        return default if i is None else self._flat[i : i + self.WIDTH]
+
+    def __getitem__(self, f: str) -> Sequence[float]:
+        i = self._index[f]
+        return self._flat[i : i + self.WIDTH]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._index)
+
+    def __len__(self) -> int:
+        return len(self._index)
 
 
 def parse_model(lines: list[str]) -> Model:
@@ -141,9 +168,7 @@ def parse_model(lines: list[str]) -> Model:
     tfidf = bool(meta.get("@tfidf", (0.0,))[0])
     if tfidf:  # vocabulary-only lines (the norm needs them) carry just idf^2: pad to 7 zero weights
         weights = {f: w if len(w) == 8 else (0.0,) * 7 + w for f, w in weights.items()}
-    # One packed array of doubles per feature instead of a tuple of float objects: the same numbers in
-    # about half the memory (100,000 features: 40 -> 21 MB of a serving process's RSS).
-    weights = {f: array("d", w) for f, w in weights.items()}
+    weights = PackedWeights(weights)
     return Model(meta["@risk_bias"], dict(zip(CATEGORIES, meta["@threshold"], strict=True)),
                  Policy(bool(pol[0]), bool(pol[1]), pol[2], bool(pol[3]), floor, veto_over, margin, vo_class), meta["@sent_bias"],
                  meta["@sent_offset"], weights, tfidf)
