@@ -136,7 +136,7 @@ class PackedWeights(Mapping[str, Sequence[float]]):
         self._index = {f: i * self.WIDTH for i, f in enumerate(rows)}
         self._flat = array("d", (v for w in rows.values() for v in (*w, *(0.0,) * (self.WIDTH - len(w)))))
 
-    def get(self, f: str, default: Sequence[float] | None = None) -> Sequence[float] | None:  # type: ignore[override]
+    def get(self, f: str, default: Sequence[float] | None = None) -> Sequence[float] | None:
         i = self._index.get(f)
         return default if i is None else self._flat[i : i + self.WIDTH]
 
