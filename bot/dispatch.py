@@ -88,14 +88,13 @@ class Dispatcher:
         if (self._overflow or self._spilled) and not block:
             self._hold(event)
             return None
+        self._known.add(event.key)  # before the worker can run it: its end discards the key
         try:
-            fut = self.pool.submit(self._key(event), self._job(event), block=block,
-                                   result=block if result is None else result)
+            return self.pool.submit(self._key(event), self._job(event), block=block,
+                                    result=block if result is None else result)
         except Backlogged:
             self._hold(event)
             return None
-        self._known.add(event.key)
-        return fut
 
     @staticmethod
     def _key(event: InboundEvent) -> str:
@@ -193,10 +192,7 @@ class Dispatcher:
                 continue
             if event.key in self._known:
                 continue
-            if self._overflow or self._spilled:  # behind the events already waiting
-                self._hold(event)
-                held += 1
-            elif (f := self.schedule(event, result=True)) is not None:  # never blocks the loop: held if full
+            if (f := self.schedule(event, result=True)) is not None:  # never blocks the loop: held if full
                 futs.append(f)
             else:
                 held += 1

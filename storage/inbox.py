@@ -55,7 +55,6 @@ def finish(db: Database, key: str, now: datetime, error: str | None = None) -> b
         return res.rowcount == 1
 
 
-
 def pending(db: Database, limit: int = 500, after_id: int = 0) -> list[InboundEvent]:
     """Events accepted but never processed (e.g. the process died after acknowledging), oldest first,
     a page at a time: those with an id above ``after_id``."""
