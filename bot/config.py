@@ -43,7 +43,7 @@ class StorageSettings:
 class EngineSettings:
     """How much work one process does at once (see docs/DEVELOPING.md, "The engine")."""
 
-    event_workers: int = 3  # PostgreSQL: worker threads (each holds a pooled connection) for inbound events
+    event_workers: int = 2  # PostgreSQL: worker threads (each holds a pooled connection) for inbound events
     sqlite_workers: int = 2  # SQLite: one writer at a time, so a couple of workers is enough
     queue_per_worker: int = 1000  # events waiting per worker; beyond it they stay pending in the inbox
     fanout_chunk: int = 500  # rows per transaction when a job builds a large fan-out
