@@ -287,6 +287,8 @@ def risk_matches(model: Model, det, s: Scores, source: str) -> list:
                 out += ruled
             continue
         span = s.spans[k]
+        if cat in det.firm:  # the visited party's own signal (nlp.risk.Detection.firm)
+            continue
         if span is None or not keeps(pol, thr, p, False, cat in det.vetoed, s.evidence[k], True, cat):
             continue
         if keeps(pol, thr, p, False, cat in det.vetoed, s.evidence[k], model_span_ok(det, cat, span[0], span[1], source), cat):

@@ -248,6 +248,9 @@ class Detection:
     text: str  # normalised text after typo repair and A-not-A collapsing (same length as norm.text)
     spans: list[tuple[int, int]]  # clauses
     tokens: list[tuple[int, int]]  # jieba token spans
+    # vetoes the learned model may not override: in a visit note, a signal that belongs to the visited
+    # party (供应商缺人，交货要延后: the guideline's "belongs to someone outside the writer's team")
+    firm: frozenset[str] = frozenset()
 
 
 def detect_full(norm: Normalized, source: str = "checkin") -> Detection:
@@ -267,6 +270,7 @@ def detect_full(norm: Normalized, source: str = "checkin") -> Detection:
     chars = set(text)
     found: list[Match] = []
     vetoed: set[str] = set()
+    firm: set[str] = set()
     for entry in lex.entries:
         if entry.first is not None and not (entry.first & chars):
             continue
@@ -302,6 +306,8 @@ def detect_full(norm: Normalized, source: str = "checkin") -> Detection:
                 continue
             if owner:
                 vetoed.add(entry.category)
+                if owner == "third" and source == "visit":
+                    firm.add(entry.category)
                 continue
             if entry.category == "attrition" and (_DECLINED.search(text, e) or _DECLINED.search(text, cs, s)
                                                   or _RECRUIT.search(text, cs, ce) or _joke_taken_back(text)
@@ -333,7 +339,10 @@ def detect_full(norm: Normalized, source: str = "checkin") -> Detection:
     if hard:
         found = [m for m in found if m.category not in hard]
         vetoed |= hard
-    return Detection(_dedupe(found), frozenset(vetoed), text, spans, tspans)
+    # a class the rules found elsewhere in the note, or a note that names the writer's side at all (供应商缺人，
+    # 我们线停了一天: it blocks the writer's work), is the writer's after all
+    firm = set() if _SELF.search(text) else firm - {m.category for m in found}
+    return Detection(_dedupe(found), frozenset(vetoed), text, spans, tspans, frozenset(firm))
 
 
 # The whole reply limits a class, for the rules and the learned model alike (a vetoed class cannot come
