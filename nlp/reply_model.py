@@ -125,24 +125,42 @@ class Model:
 
 
 class PackedWeights(Mapping[str, Sequence[float]]):
-    """Feature -> its 8 numbers, all in one array of doubles (a feature's row read as a slice): the
-    same numbers as a dict of tuples in less memory (102,081 features: 40 -> 25 MB traced), which
-    a serving process keeps for its whole life."""
+    """Feature -> its 8 numbers, packed (a feature's row read as a slice): the same decisions as a dict
+    of tuples in far less memory, which a serving process keeps for its whole life. Rows are single
+    precision (the file's numbers have 6 significant digits at most, so nothing is lost that the file
+    had), and a vocabulary-only row (7 zero weights and its idf^2, about a quarter of the features) keeps
+    only its last number: 119,650 features take 2.9 MB of rows instead of 7.7 (doubles, every row 8 wide)
+    and 40 MB as a dict of tuples."""
 
-    __slots__ = ("_index", "_flat")
+    __slots__ = ("_index", "_flat", "_vocab")
     WIDTH = 8
+    _ZEROS = (0.0,) * (WIDTH - 1)
 
     def __init__(self, rows: dict[str, tuple[float, ...]]) -> None:
-        self._index = {f: i * self.WIDTH for i, f in enumerate(rows)}
-        self._flat = array("d", (v for w in rows.values() for v in (*w, *(0.0,) * (self.WIDTH - len(w)))))
+        # index >= 0: the row starts there in _flat; index < 0: a vocabulary-only row, its number at ~index
+        self._index: dict[str, int] = {}
+        flat: list[float] = []
+        vocab: list[float] = []
+        for f, w in rows.items():
+            w = (*w, *(0.0,) * (self.WIDTH - len(w)))
+            if w[:-1] == self._ZEROS:
+                self._index[f] = ~len(vocab)
+                vocab.append(w[-1])
+            else:
+                self._index[f] = len(flat)
+                flat.extend(w)
+        self._flat = array("f", flat)
+        self._vocab = array("f", vocab)
+
+    def _row(self, i: int) -> Sequence[float]:
+        return self._flat[i : i + self.WIDTH] if i >= 0 else (*self._ZEROS, self._vocab[~i])
 
     def get(self, f: str, default: Sequence[float] | None = None) -> Sequence[float] | None:
         i = self._index.get(f)
-        return default if i is None else self._flat[i : i + self.WIDTH]
+        return default if i is None else self._row(i)
 
     def __getitem__(self, f: str) -> Sequence[float]:
-        i = self._index[f]
-        return self._flat[i : i + self.WIDTH]
+        return self._row(self._index[f])
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._index)
