@@ -177,8 +177,8 @@ class Dispatcher:
             rows = await db.run(inbox.claim_stale, db, now, min_age)
         else:
             rows, after = [], 0
-            while page := await db.run(inbox.pending, db, 500, after):  # past the ones queued or held here
-                rows += [r for r in page if r.key not in self._known]
+            while page := await db.run(inbox.pending, db, 500, after):
+                rows += page
                 after = page[-1].id
         futs, held = [], 0
         for row in rows:
@@ -191,7 +191,7 @@ class Dispatcher:
                 await db.run(inbox.finish, db, row.key, now, error=f"not replayable: {exc!r}"[:500])
                 continue
             if event.key in self._known:
-                continue
+                continue  # queued or held here already (both branches: the pages and the claimed rows)
             if (f := self.schedule(event, result=True)) is not None:  # never blocks the loop: held if full
                 futs.append(f)
             else:

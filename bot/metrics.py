@@ -203,7 +203,7 @@ class Metrics:
             "# HELP perfbot_inbound_backlogged_total Events that found the queues full (held for room, or left to the sweeper).",
             "# TYPE perfbot_inbound_backlogged_total counter",
             f"perfbot_inbound_backlogged_total {bot.dispatcher.backlogged}",
-            "# HELP perfbot_inbound_held Events waiting in memory, in arrival order, for queue room.",
+            "# HELP perfbot_inbound_held Events waiting, in arrival order, for queue room (in memory, or as keys read back from the inbox).",
             "# TYPE perfbot_inbound_held gauge",
             f"perfbot_inbound_held {bot.dispatcher.held}",
             "# HELP perfbot_inbound_duplicate_runs_total Runs of an event rolled back because another run finished it.",
