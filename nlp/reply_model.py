@@ -304,9 +304,9 @@ def risk_matches(model: Model, det, s: Scores, source: str) -> list:
             if keeps(pol, thr, p, True, False, 0.0, None):
                 out += ruled
             continue
-        span = s.spans[k]
         if cat in det.firm:  # the visited party's own signal (nlp.risk.Detection.firm)
             continue
+        span = s.spans[k]
         if span is None or not keeps(pol, thr, p, False, cat in det.vetoed, s.evidence[k], True, cat):
             continue
         if keeps(pol, thr, p, False, cat in det.vetoed, s.evidence[k], model_span_ok(det, cat, span[0], span[1], source), cat):

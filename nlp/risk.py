@@ -339,9 +339,10 @@ def detect_full(norm: Normalized, source: str = "checkin") -> Detection:
     if hard:
         found = [m for m in found if m.category not in hard]
         vetoed |= hard
-    # a class the rules found elsewhere in the note, or a note that names the writer's side at all (供应商缺人，
-    # 我们线停了一天: it blocks the writer's work), is the writer's after all
-    firm = set() if _SELF.search(text) else firm - {m.category for m in found}
+    # a note that names the writer's side at all (供应商缺人，我们线停了一天: it blocks the writer's work) is the
+    # writer's after all (a class the rules found is reported whatever this holds: reply_model.risk_matches)
+    if _SELF.search(text):
+        firm.clear()
     return Detection(_dedupe(found), frozenset(vetoed), text, spans, tspans, frozenset(firm))
 
 
