@@ -6,7 +6,7 @@ table below holds, per set (a file, or the slice of it selected by an id prefix)
 - `first_seen`: the figures measured the first time the set was run, before any tuning on it - the
   honest estimate of that round (recorded, not asserted);
 - `floors`: levels the code must keep. They are regression guards, not estimates: since issue 14 every
-  set here except the newest frozen one (NEWEST_FROZEN in scripts/train_replies.py, H30 and H31 now) is TRAINING
+  set here except the newest frozen one (NEWEST_FROZEN in scripts/train_replies.py, H32 and H33 now) is TRAINING
   data of the learned layers, so their current figures are in-sample and optimistic. The honest estimate of the current model is
   the grouped cross-validation on the writers' corpus (nlp/data/corpus/CV.md) and the newest frozen set,
   which the lead measures once and which is never read by the training scripts or by these tests.
@@ -453,11 +453,11 @@ REPLY_SETS = [
     # twenty-second-round settlements) and a brief naming no kinds of errors. Relabelled blind by four others
     # (kappa: sentiment 0.984, risks 0.971-1.000, intent 0.992, period 1.000), 29 disagreements adjudicated by a
     # fifth reader; measured once on the twenty-second-round model (trained with H28, H29 and the three corpus22
-    # batches; 2026-12-05, commit bdb9c21) before any tuning on it, and frozen. It is a NEWEST frozen set
-    # (NEWEST_FROZEN, with H31). 85 of its replies are short texts also found in training; without them: risk
+    # batches; 2026-12-05, commit bdb9c21) before any tuning on it, and frozen; training data since the
+    # twenty-third round. 85 of its replies are short texts also found in training; without them: risk
     # micro 0.890, sentiment 0.876. The writers: risk 0.889, 0.889, 0.889, 0.903. The twenty-first-round model
     # scored risk 0.885 (sentiment 0.867) on it.
-    ("H30 (frozen, newest with H31)", "heldout30_replies.jsonl", "h30",
+    ("H30 (frozen, issue 14 round 22)", "heldout30_replies.jsonl", "h30",
      "risk micro 0.892 (R burnout 0.86, attrition 0.95, resource 0.90, conflict 0.87; "
      "P 0.97, 0.83, 0.88, 0.86), sentiment 0.884",
      {"risk_micro_f1": 0.89, "burnout_recall": 0.85, "attrition_recall": 0.95, "resource_recall": 0.90,
@@ -471,10 +471,10 @@ REPLY_SETS = [
     # the guideline (with its twenty-third-round settlements) and the same brief. Relabelled blind by four others
     # (kappa: sentiment 0.977, risks 0.991-1.000, intent and period 1.000), 22 disagreements adjudicated by a
     # fifth reader; measured once on the same twenty-second-round model (commit bdb9c21) right after H30, before
-    # any tuning on it, and frozen. It is a NEWEST frozen set (NEWEST_FROZEN, with H30). 74 of its replies are
+    # any tuning on it, and frozen; training data since the twenty-third round. 74 of its replies are
     # short texts also found in training; without them: risk micro 0.876, sentiment 0.867. The writers: risk
     # 0.879, 0.874, 0.895, 0.866. The twenty-first-round model scored risk 0.848 (sentiment 0.852) on it.
-    ("H31 (frozen, newest with H30)", "heldout31_replies.jsonl", "h31",
+    ("H31 (frozen, issue 14 round 22, second guideline)", "heldout31_replies.jsonl", "h31",
      "risk micro 0.878 (R burnout 0.91, attrition 0.90, resource 0.82, conflict 0.82; "
      "P 0.94, 0.91, 0.86, 0.93), sentiment 0.875",
      {"risk_micro_f1": 0.87, "burnout_recall": 0.91, "attrition_recall": 0.89, "resource_recall": 0.82,
@@ -538,9 +538,9 @@ QUESTION_SETS = [
      {"intent_accuracy": 0.99, "period_accuracy": 0.99}),
     ("H29 (frozen, issue 14 round 21, second look)", "heldout29_questions.jsonl", "h29", "intent 0.993, period 0.992",
      {"intent_accuracy": 0.99, "period_accuracy": 0.99}),
-    ("H30 (frozen, newest with H31)", "heldout30_questions.jsonl", "h30", "intent 0.982, period 0.993",
+    ("H30 (frozen, issue 14 round 22)", "heldout30_questions.jsonl", "h30", "intent 0.982, period 0.993",
      {"intent_accuracy": 0.98, "period_accuracy": 0.99}),
-    ("H31 (frozen, newest with H30)", "heldout31_questions.jsonl", "h31", "intent 0.983, period 0.993",
+    ("H31 (frozen, issue 14 round 22, second guideline)", "heldout31_questions.jsonl", "h31", "intent 0.983, period 0.993",
      {"intent_accuracy": 0.98, "period_accuracy": 0.99}),
 ]
 
