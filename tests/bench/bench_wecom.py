@@ -86,6 +86,8 @@ class Figures:
     e2e_per_s: float = float("nan")
     commits_per_msg: float = float("nan")
     pg_commits_per_msg: float = float("nan")
+    timeline: list[int] = field(default_factory=list)  # phase A's events finished in each second from its start
+    load_s: float = float("nan")  # phase A's load, first callback to the last acknowledgement
     loop_lag_ms: float = float("nan")
     # per phase (start-up until ready / first reply / phase A / phase B): max loop lag, longest full-GC pause
     lag_phases_ms: tuple[float, ...] = (float("nan"),) * 4
@@ -265,6 +267,31 @@ def last_processed(url: str, since: float) -> float:
     if done is None:
         return float("nan")
     return (done if done.tzinfo else done.replace(tzinfo=timezone.utc)).timestamp()
+
+
+def processing_timeline(url: str, since: float) -> list[int]:
+    """Inbound events received since ``since`` (epoch seconds) that the bot finished in each second
+    after ``since``: how fast the backlog is worked off, during the load and after it."""
+    from datetime import datetime, timezone
+
+    from sqlalchemy import select
+
+    from storage.db import open_database
+    from storage.models import InboundEvent
+
+    db = open_database(url)
+    try:
+        with db.session() as s:
+            done = s.execute(select(InboundEvent.processed_at)
+                             .where(InboundEvent.received_at >= datetime.fromtimestamp(since, timezone.utc),
+                                    InboundEvent.processed_at.is_not(None))).scalars().all()
+    finally:
+        db.dispose()
+    seconds = [int((d if d.tzinfo else d.replace(tzinfo=timezone.utc)).timestamp() - since) for d in done]
+    counts = [0] * (max(seconds, default=-1) + 1)
+    for sec in seconds:
+        counts[max(0, sec)] += 1
+    return counts
 
 
 def make_pg_database() -> str:
@@ -485,6 +512,8 @@ async def bench_bot(db: str, users: int, messages: int, concurrency: int, profil
             lat, f.missing_replies = reply_latencies(rig.emulator, phase_users, sent_at)
             last = max((sent_at[i] + x for i, x in enumerate(lat)), default=load_end)
             f.processed_s = max(0.0, last_processed(rig.url, min(sent_at) - 1) - load_end)
+            f.timeline = processing_timeline(rig.url, min(sent_at))
+            f.load_s = load_end - min(sent_at)
             f.api_calls = len(rig.emulator.api_calls) - calls_before
             f.sends = sum(len(v) for v in rig.emulator.seen.values()) - seen_before
             if spy is not None:
@@ -568,6 +597,8 @@ def report(db: str, bot: Figures, bare: Figures) -> None:
     print(f"backlog drained              {bot.drain_s:.2f} s after the load stopped (last reply at WeCom); "
           f"inbound events all processed {bot.processed_s:.2f} s after; the budget alone needs "
           f"{bot.api_calls / (APP_CALLS_PER_MINUTE / 60):.1f} s for phase A's calls")
+    print(f"events processed per second  {' '.join(str(n) for n in bot.timeline)} (from the load's start; "
+          f"the load lasted {bot.load_s:.1f} s)")
     print(f"platform calls (phase A)     {bot.api_calls} calls for {bot.sends} messages "
           f"(WeCom budget [wecom] app_calls_per_minute {APP_CALLS_PER_MINUTE} = {APP_CALLS_PER_MINUTE / 60:.0f}/s)")
     print(f"at half that rate ({bot.half_rate:.0f}/s)   reply p50 {bot.half_p50_s:.2f} s, p99 {bot.half_p99_s:.2f} s")
