@@ -480,6 +480,40 @@ REPLY_SETS = [
      {"risk_micro_f1": 0.87, "burnout_recall": 0.91, "attrition_recall": 0.89, "resource_recall": 0.82,
       "conflict_recall": 0.82, "burnout_precision": 0.93, "attrition_precision": 0.90,
       "resource_precision": 0.85, "conflict_precision": 0.93, "sentiment_macro_f1": 0.87}),
+    # H32: 1,200 replies and 600 questions by twelve personas (Dalian quay-crane crew lead, Kunming flower-auction
+    # cold-chain coordinator, Hefei EV battery-cell quality engineer, Xi'an museum exhibition designer, Qingdao brewery
+    # packaging-line supervisor, Guiyang data-centre night-shift lead, Lanzhou hospital pharmacy lead, Suzhou
+    # silk-embroidery studio manager, Shenzhen cross-border ad buyer, Nanning sugar-mill shift engineer, Tianjin
+    # car-insurance claims adjuster, Hangzhou live-stream host team lead) of four writers who saw only the guideline
+    # (with its twenty-third-round settlements) and a brief naming no kinds of errors. Relabelled blind by four others
+    # (kappa: sentiment 0.981, risks 0.967-1.000, intent and period 1.000), 27 disagreements adjudicated by a fifth
+    # reader; measured once on the twenty-third-round model (trained with H30, H31 and the corpus23-23c batches;
+    # 2026-12-05, commit 20f1198) before any tuning on it, and frozen. It is a NEWEST frozen set (NEWEST_FROZEN, with
+    # H33). 89 of its replies are short texts also found in training; without them: risk micro 0.895, sentiment
+    # 0.904. The writers: risk 0.896, 0.906, 0.888, 0.897. The twenty-second-round model scored risk 0.890
+    # (sentiment 0.894) on it.
+    ("H32 (frozen, newest with H33)", "heldout32_replies.jsonl", "h32",
+     "risk micro 0.897 (R burnout 0.91, attrition 0.97, resource 0.85, conflict 0.93; "
+     "P 0.92, 0.86, 0.88, 0.92), sentiment 0.910",
+     {"risk_micro_f1": 0.89, "burnout_recall": 0.90, "attrition_recall": 0.96, "resource_recall": 0.85,
+      "conflict_recall": 0.92, "burnout_precision": 0.92, "attrition_precision": 0.86,
+      "resource_precision": 0.87, "conflict_precision": 0.91, "sentiment_macro_f1": 0.90}),
+    # H33: 1,200 replies and 600 questions by twelve personas (Harbin ice-and-snow park crew lead, Shijiazhuang pharma
+    # GMP auditor, Quanzhou sportswear merchandiser, Lhasa hotel front-office manager, Nantong shipyard weld
+    # inspector, Wuxi chip final-test engineer, Zhengzhou phone-assembly line leader, Guilin tour-guide team lead,
+    # Hohhot dairy herd manager, Shenyang metro signal technician, Changchun auto-parts inbound planner, Dongguan
+    # furniture export sales rep) of four more writers under the same guideline and brief. Relabelled blind by four
+    # others (kappa: sentiment 0.977, risks 0.972-1.000, intent and period 1.000), 31 disagreements adjudicated by a
+    # fifth reader; measured once on the same twenty-third-round model (commit 20f1198) right after H32, before any
+    # tuning on it, and frozen. It is a NEWEST frozen set (NEWEST_FROZEN, with H32). 65 of its replies are short
+    # texts also found in training; without them: risk micro 0.912, sentiment 0.878. The writers: risk 0.950,
+    # 0.924, 0.875, 0.899. The twenty-second-round model scored risk 0.906 (sentiment 0.871) on it.
+    ("H33 (frozen, newest with H32)", "heldout33_replies.jsonl", "h33",
+     "risk micro 0.913 (R burnout 0.90, attrition 0.99, resource 0.86, conflict 0.92; "
+     "P 0.93, 0.90, 0.93, 0.94), sentiment 0.885",
+     {"risk_micro_f1": 0.91, "burnout_recall": 0.89, "attrition_recall": 0.98, "resource_recall": 0.86,
+      "conflict_recall": 0.91, "burnout_precision": 0.93, "attrition_precision": 0.89,
+      "resource_precision": 0.92, "conflict_precision": 0.94, "sentiment_macro_f1": 0.88}),
 ]
 
 QUESTION_SETS = [
@@ -542,6 +576,10 @@ QUESTION_SETS = [
      {"intent_accuracy": 0.98, "period_accuracy": 0.99}),
     ("H31 (frozen, issue 14 round 22, second guideline)", "heldout31_questions.jsonl", "h31", "intent 0.983, period 0.993",
      {"intent_accuracy": 0.98, "period_accuracy": 0.99}),
+    ("H32 (frozen, newest with H33)", "heldout32_questions.jsonl", "h32", "intent 0.988, period 0.995",
+     {"intent_accuracy": 0.98, "period_accuracy": 0.99}),
+    ("H33 (frozen, newest with H32)", "heldout33_questions.jsonl", "h33", "intent 0.993, period 0.992",
+     {"intent_accuracy": 0.99, "period_accuracy": 0.99}),
 ]
 
 
