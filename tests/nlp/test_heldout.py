@@ -514,6 +514,39 @@ REPLY_SETS = [
      {"risk_micro_f1": 0.91, "burnout_recall": 0.89, "attrition_recall": 0.98, "resource_recall": 0.86,
       "conflict_recall": 0.91, "burnout_precision": 0.93, "attrition_precision": 0.89,
       "resource_precision": 0.92, "conflict_precision": 0.94, "sentiment_macro_f1": 0.88}),
+    # H34: 1,200 replies and 600 questions by twelve personas (Jingdezhen porcelain kiln lead, Wenzhou eyeglass-frame QC
+    # inspector, Shenzhen drone flight-test engineer, Yinchuan goji plant supervisor, Beijing radiology technician lead,
+    # Xiamen cabin-crew purser, Chongqing motorcycle-parts CNC shift lead, Hangzhou kindergarten class teacher, Tianjin
+    # port customs broker, Lanzhou noodle-chain central-kitchen manager, Shanghai junior architect, Kashgar cotton-mill
+    # HR officer) of four writers who saw only the guideline (with its twenty-fourth-round settlements) and a brief
+    # naming no kinds of errors. Relabelled blind by four others (kappa: sentiment 0.980, risks 0.988-1.000, intent and
+    # period 1.000), 23 disagreements adjudicated by a fifth reader; measured once on the twenty-fourth-round model
+    # (trained with H32, H33 and corpus24; 2026-12-05, commit 1b87bb3) before any tuning on it, and frozen. It is a
+    # NEWEST frozen set (NEWEST_FROZEN, with H35). 68 of its replies are short texts also found in training; without
+    # them: risk micro 0.903, sentiment 0.882. The writers: risk 0.916, 0.889, 0.918, 0.893. The twenty-third-round
+    # model scored risk 0.894 (sentiment 0.881) on it.
+    ("H34 (frozen, newest with H35)", "heldout34_replies.jsonl", "h34",
+     "risk micro 0.904 (R burnout 0.89, attrition 0.95, resource 0.86, conflict 0.89; "
+     "P 0.95, 0.93, 0.89, 0.94), sentiment 0.886",
+     {"risk_micro_f1": 0.90, "burnout_recall": 0.89, "attrition_recall": 0.94, "resource_recall": 0.86, "conflict_recall": 0.88,
+      "burnout_precision": 0.94, "attrition_precision": 0.93, "resource_precision": 0.88,
+      "conflict_precision": 0.93, "sentiment_macro_f1": 0.88}),
+    # H35: 1,200 replies and 600 questions by twelve personas (Datong coal-washing shift lead, Xishuangbanna rubber-tapping
+    # team lead, Ningbo mould CNC programmer, Sanya resort spa manager, Baoding car-seat line leader, Wuhan fibre
+    # drawing-tower operator, Qingdao aquaculture farm manager, Chengdu game-localization translator, Jilin ski-lift
+    # operations lead, Shantou toy sample maker, Xi'an heat-treatment engineer, Kunming ICU nurse) of four more writers
+    # under the same guideline and brief. Relabelled blind by four others (kappa: sentiment 0.976, risks 0.983-0.994,
+    # intent and period 1.000), 27 disagreements adjudicated by a fifth reader; measured once on the same
+    # twenty-fourth-round model (commit 1b87bb3) right after H34, before any tuning on it, and frozen. It is a NEWEST
+    # frozen set (NEWEST_FROZEN, with H34). 71 of its replies are short texts also found in training; without them:
+    # risk micro 0.895, sentiment 0.871. The writers: risk 0.906, 0.896, 0.897, 0.885. The twenty-third-round model
+    # scored risk 0.889 (sentiment 0.874) on it.
+    ("H35 (frozen, newest with H34)", "heldout35_replies.jsonl", "h35",
+     "risk micro 0.896 (R burnout 0.85, attrition 0.92, resource 0.86, conflict 0.90; "
+     "P 0.91, 0.95, 0.91, 0.95), sentiment 0.878",
+     {"risk_micro_f1": 0.89, "burnout_recall": 0.85, "attrition_recall": 0.92, "resource_recall": 0.85, "conflict_recall": 0.89,
+      "burnout_precision": 0.90, "attrition_precision": 0.95, "resource_precision": 0.91,
+      "conflict_precision": 0.94, "sentiment_macro_f1": 0.87}),
 ]
 
 QUESTION_SETS = [
@@ -579,6 +612,10 @@ QUESTION_SETS = [
     ("H32 (frozen, issue 14 round 23)", "heldout32_questions.jsonl", "h32", "intent 0.988, period 0.995",
      {"intent_accuracy": 0.98, "period_accuracy": 0.99}),
     ("H33 (frozen, issue 14 round 23, second look)", "heldout33_questions.jsonl", "h33", "intent 0.993, period 0.992",
+     {"intent_accuracy": 0.99, "period_accuracy": 0.99}),
+    ("H34 (frozen, newest with H35)", "heldout34_questions.jsonl", "h34", "intent 0.995, period 0.987",
+     {"intent_accuracy": 0.99, "period_accuracy": 0.98}),
+    ("H35 (frozen, newest with H34)", "heldout35_questions.jsonl", "h35", "intent 0.993, period 0.998",
      {"intent_accuracy": 0.99, "period_accuracy": 0.99}),
 ]
 
