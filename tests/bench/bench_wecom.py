@@ -248,30 +248,9 @@ def phase_split(url: str, since: float) -> tuple[tuple[float, float, float, floa
     return (pct(proc, 0.5), pct(proc, 0.99), pct(wait, 0.5), pct(wait, 0.99)), lines
 
 
-def last_processed(url: str, since: float) -> float:
-    """When the bot finished the last inbound event received since `since` (epoch seconds)."""
-    from datetime import datetime, timezone
-
-    from sqlalchemy import func, select
-
-    from storage.db import open_database
-    from storage.models import InboundEvent
-
-    db = open_database(url)
-    try:
-        with db.session() as s:
-            done = s.execute(select(func.max(InboundEvent.processed_at))
-                             .where(InboundEvent.received_at >= datetime.fromtimestamp(since, timezone.utc))).scalar()
-    finally:
-        db.dispose()
-    if done is None:
-        return float("nan")
-    return (done if done.tzinfo else done.replace(tzinfo=timezone.utc)).timestamp()
-
-
-def processing_timeline(url: str, since: float) -> list[int]:
-    """Inbound events received since ``since`` (epoch seconds) that the bot finished in each second
-    after ``since``: how fast the backlog is worked off, during the load and after it."""
+def processed_events(url: str, since: float) -> list[tuple[float, float]]:
+    """(received, processed) in epoch seconds of every inbound event received since ``since`` (epoch
+    seconds) that the bot has finished: when the backlog was done, and how fast it was worked off."""
     from datetime import datetime, timezone
 
     from sqlalchemy import select
@@ -279,15 +258,23 @@ def processing_timeline(url: str, since: float) -> list[int]:
     from storage.db import open_database
     from storage.models import InboundEvent
 
+    def epoch(d: datetime) -> float:
+        return (d if d.tzinfo else d.replace(tzinfo=timezone.utc)).timestamp()
+
     db = open_database(url)
     try:
         with db.session() as s:
-            done = s.execute(select(InboundEvent.processed_at)
+            rows = s.execute(select(InboundEvent.received_at, InboundEvent.processed_at)
                              .where(InboundEvent.received_at >= datetime.fromtimestamp(since, timezone.utc),
-                                    InboundEvent.processed_at.is_not(None))).scalars().all()
+                                    InboundEvent.processed_at.is_not(None))).all()
     finally:
         db.dispose()
-    seconds = [int((d if d.tzinfo else d.replace(tzinfo=timezone.utc)).timestamp() - since) for d in done]
+    return [(epoch(r), epoch(p)) for r, p in rows]
+
+
+def per_second(events: list[tuple[float, float]], start: float) -> list[int]:
+    """How many of the events received since ``start`` were finished in each second after ``start``."""
+    seconds = [int(p - start) for r, p in events if r >= start]
     counts = [0] * (max(seconds, default=-1) + 1)
     for sec in seconds:
         counts[max(0, sec)] += 1
@@ -511,8 +498,9 @@ async def bench_bot(db: str, users: int, messages: int, concurrency: int, profil
             await wait_for_replies(rig.emulator, phase_users, sent_at, 300)
             lat, f.missing_replies = reply_latencies(rig.emulator, phase_users, sent_at)
             last = max((sent_at[i] + x for i, x in enumerate(lat)), default=load_end)
-            f.processed_s = max(0.0, last_processed(rig.url, min(sent_at) - 1) - load_end)
-            f.timeline = processing_timeline(rig.url, min(sent_at))
+            events = processed_events(rig.url, min(sent_at) - 1)
+            f.processed_s = max(0.0, max((p for _, p in events), default=float("nan")) - load_end)
+            f.timeline = per_second(events, min(sent_at))
             f.load_s = load_end - min(sent_at)
             f.api_calls = len(rig.emulator.api_calls) - calls_before
             f.sends = sum(len(v) for v in rig.emulator.seen.values()) - seen_before
