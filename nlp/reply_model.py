@@ -32,7 +32,7 @@ from __future__ import annotations
 import math
 import threading
 from array import array
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from nlp.concepts import concept_features
@@ -136,21 +136,25 @@ class PackedWeights(Mapping[str, Sequence[float]]):
     WIDTH = 8
     _ZEROS = (0.0,) * (WIDTH - 1)
 
-    def __init__(self, rows: dict[str, tuple[float, ...]]) -> None:
+    def __init__(self, rows: Mapping[str, Sequence[float]] | Iterable[tuple[str, Sequence[float]]] = ()) -> None:
         # index >= 0: the row starts there in _flat; index < 0: a vocabulary-only row, its number at ~index
         self._index: dict[str, int] = {}
-        flat: list[float] = []
-        vocab: list[float] = []
-        for f, w in rows.items():
-            w = (*w, *(0.0,) * (self.WIDTH - len(w)))
-            if w[:-1] == self._ZEROS:
-                self._index[f] = ~len(vocab)
-                vocab.append(w[-1])
-            else:
-                self._index[f] = len(flat)
-                flat.extend(w)
-        self._flat = array("f", flat)
-        self._vocab = array("f", vocab)
+        self._flat = array("f")
+        self._vocab = array("f")
+        for f, w in rows.items() if isinstance(rows, Mapping) else rows:
+            self.add(f, w)
+
+    def add(self, f: str, w: Sequence[float]) -> None:
+        """Append one feature's row (shorter rows are padded with zeros at the end): rows go straight
+        into the packed arrays, so loading the model never holds a dict of tuples (which would leave
+        the process tens of MB larger for good, the allocator keeping the freed memory)."""
+        w = (*w, *(0.0,) * (self.WIDTH - len(w)))
+        if w[:-1] == self._ZEROS:
+            self._index[f] = ~len(self._vocab)
+            self._vocab.append(w[-1])
+        else:
+            self._index[f] = len(self._flat)
+            self._flat.extend(w)
 
     def _row(self, i: int) -> Sequence[float]:
         return self._flat[i : i + self.WIDTH] if i >= 0 else (*self._ZEROS, self._vocab[~i])
@@ -169,24 +173,27 @@ class PackedWeights(Mapping[str, Sequence[float]]):
         return len(self._index)
 
 
-def parse_model(lines: list[str]) -> Model:
+def parse_model(lines: Iterable[str]) -> Model:
+    """Read a model file's lines (a list, or the open file itself: rows are packed as they are read).
+    Meta lines (`@...`) come before the features, as scripts/train_replies.py writes them."""
     meta: dict[str, tuple[float, ...]] = {}
-    weights: dict[str, tuple[float, ...]] = {}
+    weights = PackedWeights()
+    tfidf = False
     for line in lines:
         if not line.strip() or line.startswith("#"):
             continue
         cols = line.rstrip("\n").split("\t")
         vec = tuple(float(x) for x in cols[1:])
-        (meta if cols[0].startswith("@") else weights)[cols[0]] = vec
+        if cols[0].startswith("@"):
+            meta[cols[0]] = vec
+            tfidf = bool(meta.get("@tfidf", (0.0,))[0])
+        else:  # with tfidf, a vocabulary-only line (the norm needs it) carries just idf^2 after 7 zero weights
+            weights.add(cols[0], (0.0,) * 7 + vec if tfidf and len(vec) != 8 else vec)
     pol = meta.get("@policy", (0.0, 1.0, 0.0, 1.0))
     floor = pol[4] if len(pol) > 4 else 1.0
     veto_over = pol[5] if len(pol) > 5 else 1.01
     margin = pol[6] if len(pol) > 6 else 0.0
     vo_class = tuple((c, v) for c, v in zip(CATEGORIES, meta.get("@veto_over", ()), strict=False) if v != veto_over)
-    tfidf = bool(meta.get("@tfidf", (0.0,))[0])
-    if tfidf:  # vocabulary-only lines (the norm needs them) carry just idf^2: pad to 7 zero weights
-        weights = {f: w if len(w) == 8 else (0.0,) * 7 + w for f, w in weights.items()}
-    weights = PackedWeights(weights)
     return Model(meta["@risk_bias"], dict(zip(CATEGORIES, meta["@threshold"], strict=True)),
                  Policy(bool(pol[0]), bool(pol[1]), pol[2], bool(pol[3]), floor, veto_over, margin, vo_class), meta["@sent_bias"],
                  meta["@sent_offset"], weights, tfidf)
@@ -203,7 +210,7 @@ def load_model() -> Model | None:
     with _lock:
         if _model is None and MODEL_PATH.exists():
             with open(MODEL_PATH, encoding="utf-8") as fh:
-                _model = parse_model(fh.readlines())
+                _model = parse_model(fh)
     return _model
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from nlp.reply_model import PackedWeights, load_model
+from nlp.reply_model import PackedWeights, load_model, parse_model
 
 
 def test_rows_read_back_as_written() -> None:
@@ -26,3 +26,15 @@ def test_the_shipped_model_keeps_a_vocabulary_only_row_in_one_number() -> None:
     assert vocab > 0
     # every other row is 8 numbers in the packed rows, every vocabulary-only row one number
     assert len(w._flat) == 8 * (len(w) - vocab) and len(w._vocab) == vocab
+
+
+def test_a_model_file_is_packed_as_it_is_read() -> None:
+    # parse_model reads the open file in one pass (a generator here): no list of lines, no dict of tuples
+    lines = ["# comment", "@risk_bias\t-1\t-2\t-3\t-4", "@threshold\t0.5\t0.5\t0.5\t0.5", "@tfidf\t1",
+             "@sent_bias\t0\t0\t0", "@sent_offset\t0\t0\t0", "w:累\t2.5\t0\t0\t0\t0\t0\t1\t4.0", "c:天天\t0.25", ""]
+    model = parse_model(line + "\n" for line in lines)
+    assert model.tfidf and model.threshold["burnout"] == 0.5 and len(model.weights) == 2
+    assert tuple(model.weights["w:累"]) == (2.5, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 4.0)
+    # with tfidf a one-number line is a vocabulary-only feature: its idf^2 goes last, after 7 zero weights
+    assert tuple(model.weights["c:天天"]) == (0.0,) * 7 + (0.25,)
+    assert len(model.weights._flat) == 8 and len(model.weights._vocab) == 1
