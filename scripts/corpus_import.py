@@ -58,6 +58,18 @@ NEAR = 90
 NEAR_MIN_LEN = 8
 
 
+# Personas of the previous frozen sets whose trades the newest frozen sets repeat (the round's briefs gave
+# the same trade to a new writer: H36's drone test engineer and customs declarant, H37's noodle-shop manager,
+# mould CNC programmer, toy sample room and optical-fibre plant): the training scripts leave their rows out
+# while NEWEST_FROZEN is measured, so a first-seen figure is not helped by the same trade's words. They
+# become training data with the next round.
+HELD_BACK = frozenset({"h34u3", "h34w3", "h34x1", "h35u3", "h35v3", "h35x1"})
+
+
+def held_back(row: dict) -> bool:
+    return row.get("writer") in HELD_BACK
+
+
 def read(path: Path) -> list[dict]:
     """The rows of a JSON Lines file ([] when it does not exist); refuses the frozen held-out set."""
     if any(p.parent == Path("/work") and p.name.startswith("heldout") for p in (path.resolve(), *path.resolve().parents)):
