@@ -16,6 +16,7 @@ from bot.channels.base import Channel
 from bot.clock import SystemClock
 from bot.config import Settings
 from bot.dispatch import Dispatcher
+from bot.memory import MemoryRelease
 from bot.messenger import Messenger
 from bot.metrics import Metrics, warm_up
 from bot.sender import OutboxWorker, worker_id
@@ -87,6 +88,9 @@ class PerfBot:
             self.scheduler = SchedulerRunner(self.services, node=worker_id())
         self._runner: web.AppRunner | None = None
         self._sweeper: asyncio.Task[None] | None = None
+        self._releaser: asyncio.Task[None] | None = None
+        pool = self.dispatcher.pool
+        self.memory = MemoryRelease(lambda: pool.completed, lambda: pool.in_flight > 0 or self.dispatcher.held > 0)
         self.metrics = Metrics(settings.server.stall_log_ms / 1000)
         self.started = False
         self.ready = False
@@ -163,6 +167,7 @@ class PerfBot:
         await self.dispatcher.replay_pending()
         # Keep sweeping: events a full queue left pending (and, on PostgreSQL, events a dead node left).
         self._sweeper = asyncio.create_task(self._sweep_inbound(self.settings.engine.pending_sweep_seconds))
+        self._releaser = asyncio.create_task(self.memory.run())
         if self.scheduler is not None:
             await self.scheduler.start()
         for ch in self.channels.values():  # last: take new traffic once everything else runs
@@ -190,11 +195,12 @@ class PerfBot:
 
     async def stop(self) -> None:
         self.ready = False
-        if self._sweeper is not None:
-            self._sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sweeper
-            self._sweeper = None
+        for task in (self._sweeper, self._releaser):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._sweeper = self._releaser = None
         if self.scheduler is not None:
             await self.scheduler.stop()
         await self.dispatcher.idle()

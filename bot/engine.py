@@ -81,6 +81,7 @@ class WorkerPool:
         self._started = False
         self._pending: set[concurrent.futures.Future[Any]] = set()
         self._lock = threading.Lock()
+        self.completed = 0  # jobs finished since start (bot.memory.MemoryRelease)
         self.loop: asyncio.AbstractEventLoop | None = None  # the serving loop (for wake-ups)
 
     def start(self) -> None:
@@ -109,6 +110,7 @@ class WorkerPool:
     def _done(self, fut: concurrent.futures.Future[Any]) -> None:
         with self._lock:
             self._pending.discard(fut)
+            self.completed += 1
 
     @property
     def backlog(self) -> int:
