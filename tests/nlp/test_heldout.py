@@ -547,6 +547,41 @@ REPLY_SETS = [
      {"risk_micro_f1": 0.89, "burnout_recall": 0.85, "attrition_recall": 0.92, "resource_recall": 0.85, "conflict_recall": 0.89,
       "burnout_precision": 0.90, "attrition_precision": 0.95, "resource_precision": 0.91,
       "conflict_precision": 0.94, "sentiment_macro_f1": 0.87}),
+    # H36: 1,200 replies and 600 questions by twelve personas (Qingdao brewery packaging-line shift lead, Lhasa hotel
+    # front-office supervisor, Shenzhen drone-assembly test engineer, Yiwu export clerk, Xi'an outpatient head nurse,
+    # Anshan rolling-mill fitter, Hangzhou livestream operations, Urumqi cotton-gin supervisor, Nanning sugar-mill
+    # logistics, Suzhou fab equipment technician, Guilin tour-guide team lead, Tianjin customs declarant) of four writers
+    # who saw only the guideline (with its twenty-fifth-round settlements) and a brief naming no kinds of errors.
+    # Relabelled blind by four others (kappa: sentiment 0.977, risks 0.968-1.000, intent 1.000, period 0.997), 36
+    # disagreements adjudicated by a fifth reader; measured once on the twenty-fifth-round model (trained with H34 and
+    # H35 but for HELD_BACK's six personas, whose trades this round repeated, and corpus25; 2026-12-05, commit 7e209ac)
+    # before any tuning on it, and frozen. It is a NEWEST frozen set (NEWEST_FROZEN, with H37). 84 of its replies are
+    # short texts also found in training; without them: risk micro 0.910, sentiment 0.886. Without the five personas
+    # whose trades H32/H33 (training data) had used: 0.920. The writers: risk 0.901, 0.922, 0.883, 0.937. The
+    # twenty-fourth-round model scored risk 0.896 (sentiment 0.885, resource R 0.83) on it.
+    ("H36 (frozen, newest with H37)", "heldout36_replies.jsonl", "h36",
+     "risk micro 0.911 (R burnout 0.93, attrition 0.94, resource 0.84, conflict 0.92; "
+     "P 0.93, 0.87, 0.94, 0.94), sentiment 0.893",
+     {"risk_micro_f1": 0.91, "burnout_recall": 0.92, "attrition_recall": 0.93, "resource_recall": 0.84, "conflict_recall": 0.91,
+      "burnout_precision": 0.93, "attrition_precision": 0.87, "resource_precision": 0.93,
+      "conflict_precision": 0.94, "sentiment_macro_f1": 0.89}),
+    # H37: 1,200 replies and 600 questions by twelve personas (Zhanjiang shrimp-farm technician, Beijing law-firm
+    # paralegal, Changsha construction-machinery after-sales engineer, Hefei battery-pack QC inspector, Lanzhou
+    # beef-noodle store manager, Xiamen cruise-terminal ground-staff lead, Ningbo mould CNC programmer, Guiyang
+    # data-centre operations engineer, Shantou toy sample-room lead, Taiyuan vinegar-brewery quality lead, Haikou
+    # duty-free sales supervisor, Wuhan optical-fibre shift engineer) of four more writers under the same guideline and
+    # brief. Relabelled blind by four others (kappa: sentiment 0.987, risks 0.992-1.000, intent and period 1.000), 15
+    # disagreements adjudicated by a fifth reader; measured once on the same twenty-fifth-round model (commit 7e209ac)
+    # right after H36, before any tuning on it, and frozen. It is a NEWEST frozen set (NEWEST_FROZEN, with H36). 56 of
+    # its replies are short texts also found in training; without them: risk micro 0.919, sentiment 0.888. Without the
+    # two personas whose trades H32 (training data) had used: 0.911. The writers: risk 0.917, 0.954, 0.919, 0.888. The
+    # twenty-fourth-round model scored risk 0.915 (sentiment 0.884) on it.
+    ("H37 (frozen, newest with H36)", "heldout37_replies.jsonl", "h37",
+     "risk micro 0.920 (R burnout 0.89, attrition 0.97, resource 0.89, conflict 0.90; "
+     "P 0.95, 0.93, 0.94, 0.92), sentiment 0.893",
+     {"risk_micro_f1": 0.92, "burnout_recall": 0.89, "attrition_recall": 0.97, "resource_recall": 0.89, "conflict_recall": 0.89,
+      "burnout_precision": 0.95, "attrition_precision": 0.92, "resource_precision": 0.93,
+      "conflict_precision": 0.92, "sentiment_macro_f1": 0.89}),
 ]
 
 QUESTION_SETS = [
@@ -617,6 +652,10 @@ QUESTION_SETS = [
      {"intent_accuracy": 0.99, "period_accuracy": 0.98}),
     ("H35 (frozen, issue 14 round 24, second look)", "heldout35_questions.jsonl", "h35", "intent 0.993, period 0.998",
      {"intent_accuracy": 0.99, "period_accuracy": 0.99}),
+    ("H36 (frozen, newest with H37)", "heldout36_questions.jsonl", "h36", "intent 0.992, period 0.985",
+     {"intent_accuracy": 0.99, "period_accuracy": 0.98}),
+    ("H37 (frozen, newest with H36)", "heldout37_questions.jsonl", "h37", "intent 0.995, period 0.988",
+     {"intent_accuracy": 0.99, "period_accuracy": 0.98}),
 ]
 
 
