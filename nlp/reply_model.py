@@ -29,6 +29,8 @@ positive weight for the class. Loaded lazily, once, under a lock; read-only afte
 
 from __future__ import annotations
 
+import dataclasses
+import io
 import math
 import threading
 from array import array
@@ -209,9 +211,36 @@ def load_model() -> Model | None:
         return _model
     with _lock:
         if _model is None and MODEL_PATH.exists():
-            with open(MODEL_PATH, encoding="utf-8") as fh:
-                _model = parse_model(fh)
+            from nlp import model_cache  # a binary copy keyed by the file's hash: a start skips the parse
+
+            raw = MODEL_PATH.read_bytes()
+            copy = model_cache.cache_path(raw)
+            parts = model_cache.read(copy)
+            if parts is not None:
+                _model = from_parts(*parts)
+            else:
+                _model = parse_model(io.StringIO(raw.decode("utf-8")))
+                model_cache.write(copy, model_cache.dump(*to_parts(_model)))
     return _model
+
+
+def to_parts(model: Model) -> tuple[dict, dict[str, int], array, array]:
+    """A packed model as nlp.model_cache stores it: its other fields (JSON-able) and its arrays."""
+    w = model.weights
+    if not isinstance(w, PackedWeights):
+        raise TypeError("only a packed model is stored")
+    meta = {"risk_bias": model.risk_bias, "threshold": model.threshold, "policy": dataclasses.asdict(model.policy),
+            "sent_bias": model.sent_bias, "sent_offset": model.sent_offset, "tfidf": model.tfidf}
+    return meta, w._index, w._flat, w._vocab
+
+
+def from_parts(meta: dict, index: dict[str, int], flat: array, vocab: array) -> Model:
+    weights = PackedWeights()
+    weights._index, weights._flat, weights._vocab = index, flat, vocab
+    p = dict(meta["policy"])
+    p["veto_over_class"] = tuple((c, v) for c, v in p["veto_over_class"])
+    return Model(tuple(meta["risk_bias"]), dict(meta["threshold"]), Policy(**p), tuple(meta["sent_bias"]),
+                 tuple(meta["sent_offset"]), weights, bool(meta["tfidf"]))
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,57 @@
+"""The reply model's binary copy (nlp/model_cache.py): a faster start, never a different model."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from nlp import model_cache, reply_model
+from nlp.reply_model import MODEL_PATH, parse_model
+
+
+@pytest.fixture
+def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv(model_cache.ENV, str(tmp_path / "cache"))
+    monkeypatch.setattr(reply_model, "_model", None)
+    return tmp_path / "cache"
+
+
+def same(a: reply_model.Model, b: reply_model.Model) -> bool:
+    return (dataclasses.replace(a, weights=None) == dataclasses.replace(b, weights=None)
+            and a.weights._index == b.weights._index and a.weights._flat == b.weights._flat
+            and a.weights._vocab == b.weights._vocab)
+
+
+def test_the_second_start_reads_the_copy_and_gets_the_same_model(cache_dir: Path) -> None:
+    parsed = parse_model(MODEL_PATH.read_text(encoding="utf-8").splitlines())
+    first = reply_model.load_model()  # parses, writes the copy
+    copies = list(cache_dir.glob("reply_model-*.bin"))
+    assert len(copies) == 1 and same(first, parsed)
+    reply_model._model = None
+    second = reply_model.load_model()
+    assert same(second, parsed)
+    # the same analysis: a vent read through the copy gets the classes and sentiment the text file gives
+    s1 = reply_model.score(parsed, {"c:加班": (0, 2), "w:离职": (2, 4)}, ["s:checkin"], -2.0)
+    s2 = reply_model.score(second, {"c:加班": (0, 2), "w:离职": (2, 4)}, ["s:checkin"], -2.0)
+    assert s1 == s2
+
+
+def test_a_damaged_copy_is_ignored_and_replaced(cache_dir: Path) -> None:
+    reply_model.load_model()
+    (copy,) = cache_dir.glob("reply_model-*.bin")
+    good = copy.read_bytes()
+    copy.write_bytes(good[: len(good) // 2])  # a crash mid-write on a filesystem without atomic rename
+    reply_model._model = None
+    model = reply_model.load_model()
+    assert same(model, parse_model(MODEL_PATH.read_text(encoding="utf-8").splitlines()))
+    assert copy.read_bytes() == good
+    for bad in (b"", b"PERFBOT-REPLY-MODEL 1\n{}\n", b"not a model at all"):
+        with pytest.raises((ValueError, KeyError)):
+            model_cache.load(bad)  # the parts, or an error: never a half-read model
+
+
+def test_a_retrained_model_never_meets_an_old_copy() -> None:
+    raw = MODEL_PATH.read_bytes()
+    assert model_cache.cache_path(raw) != model_cache.cache_path(raw.replace(b"@threshold\t0.", b"@threshold\t1.", 1))
