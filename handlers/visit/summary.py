@@ -37,6 +37,14 @@ def tokenizer() -> tuple[jieba.Tokenizer, set[str]]:
     return _tokenizer, _stop
 
 
+def drop_tokenizer() -> None:
+    """Forget the visit tokenizer (about 60 MB of dictionary): the weekly job builds it again in a second
+    rather than a serving process keeping it all week."""
+    global _tokenizer
+    with _lock:
+        _tokenizer = None
+
+
 def keywords(notes: list[str]) -> Counter[str]:
     tk, stop = tokenizer()
     c: Counter[str] = Counter()
@@ -100,10 +108,13 @@ async def visit_summary(jctx: JobCtx) -> str:
     staff, bosses = vstore.reps_and_managers(services.db)
     week = week_key((jctx.local_at - timedelta(days=7)).date())
     sent = 0
-    for mid, manager in sorted(bosses.items()):
-        team = [e for e in staff if e.manager_id == mid]
-        text = team_summary(services, manager, team, jctx.at)
-        if text and await services.messenger.send_markdown(manager, "拜访反馈周报", text,
-                                                           f"visit:summary:{mid}:{week}"):
-            sent += 1
+    try:
+        for mid, manager in sorted(bosses.items()):
+            team = [e for e in staff if e.manager_id == mid]
+            text = team_summary(services, manager, team, jctx.at)
+            if text and await services.messenger.send_markdown(manager, "拜访反馈周报", text,
+                                                               f"visit:summary:{mid}:{week}"):
+                sent += 1
+    finally:
+        drop_tokenizer()
     return f"sent {sent} team summaries for {week}"

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from bot.events import SystemEvent
 from handlers.visit import store as vstore
+from handlers.visit import summary
 from storage.models import PointsEntry, Visit, VisitFeedback
 from tests.conftest import DEMO_NOW, TZ, texts
 
@@ -108,6 +109,7 @@ async def test_monday_summary_highlights_rising_terms(chat):
     chat.clock.set(monday)
     detail = await chat.run_job("visit_summary")
     assert "sent" in detail
+    assert summary._tokenizer is None  # its ~60 MB dictionary is not kept by the process all week
     out = texts(chat.seen("E100"))
     assert "拜访反馈周报" in out and "🔥需技术支持 2（前一周 0）" in out and "🔥竞品" in out
     assert "积分榜" in out and "上升明显（≥40%）" in out
