@@ -24,14 +24,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from corpus_import import held_back, read  # noqa: E402  (scripts/ is on sys.path when a script runs)
+from corpus_import import NEWEST_FROZEN, held_back, read  # noqa: E402  (scripts/ is on sys.path when a script runs)
 
 from nlp.intent import _model, _score_repaired, normalize  # noqa: E402
 from nlp.intent_model import MODEL_PATH, question_features  # noqa: E402
 from nlp.questions_eval import LABELLED  # noqa: E402
 
 CORPUS = ROOT / "nlp" / "data" / "corpus" / "questions.jsonl"
-NEWEST_FROZEN = ("heldout36", "heldout37")  # never training rows (see scripts/train_replies.py)
 SOURCES = [ROOT.parent / "shared" / "data" / "questions_dev.jsonl",
            *sorted(p for p in (ROOT / "tests" / "nlp" / "data").glob("*questions*.jsonl")
                    if p.name.split("_")[0] not in NEWEST_FROZEN), CORPUS]

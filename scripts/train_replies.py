@@ -48,7 +48,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from corpus_import import held_back, read  # noqa: E402  (scripts/ is on sys.path when a script runs)
+from corpus_import import NEWEST_FROZEN, held_back, read  # noqa: E402  (scripts/ is on sys.path when a script runs)
 
 from nlp.analyze import SOURCES as VALID_SOURCES  # noqa: E402
 from nlp.analyze import model_inputs  # noqa: E402
@@ -58,11 +58,6 @@ from nlp.reply_model import LEX_CLIP, MODEL_PATH, SENTIMENTS, Model, Policy, Sco
 
 DATA = ROOT / "tests" / "nlp" / "data"
 CORPUS = ROOT / "nlp" / "data" / "corpus" / "replies.jsonl"
-# The newest frozen held-out sets measure the model trained without them: they are never training rows
-# (tests/nlp/test_heldout.py holds their first-seen figures). H27 is measured on the twentieth-round model
-# (H26, measured on the nineteenth, is its training data). A later round that writes a new frozen set may
-# move this name to that set, and then H27 becomes training data like the older ones.
-NEWEST_FROZEN = ("heldout36", "heldout37")
 # EXCLUDE=heldout15[,heldout16]: leave those sets out of training too (scripts/loso_replies.py: the
 # leave-one-set-out estimate over the newest sets); MODEL_OUT=path writes the model there, not MODEL_PATH.
 EXCLUDE = {*NEWEST_FROZEN, *filter(None, os.environ.get("EXCLUDE", "").split(","))}
