@@ -32,7 +32,6 @@ def cache_path(raw: bytes) -> Path:
     return Path(base) / f"reply_model-{hashlib.sha256(raw).hexdigest()[:24]}.bin"
 
 
-WIDTH = 8  # numbers per packed row (nlp.reply_model.PackedWeights.WIDTH)
 Parts = tuple[dict[str, Any], dict[str, int], array, array]  # model fields, feature -> row, rows, vocabulary
 
 
@@ -61,10 +60,8 @@ def load(data: bytes) -> Parts:
             raise ValueError("truncated")
         arr.frombytes(data[pos:pos + size])
         pos += size
-    if pos != len(data) or len(names) != h["rows"] or len(flat) % WIDTH:
-        raise ValueError("inconsistent lengths")
-    if rows and not (-len(vocab) <= min(rows) and max(rows) < len(flat)):
-        raise ValueError("row index out of range")
+    if pos != len(data) or len(names) != h["rows"]:
+        raise ValueError("inconsistent lengths")  # whether the rows fit their index: PackedWeights.from_arrays
     meta = {k: v for k, v in h.items() if k not in ("names", "rows", "flat", "vocab")}
     return meta, dict(zip(names, rows, strict=True)), flat, vocab
 

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import logging
 import math
 import threading
 from array import array
@@ -41,6 +42,7 @@ from nlp.concepts import concept_features
 from nlp.lexicon import CATEGORIES
 from nlp.normalize import DATA_DIR, looks_like_question
 
+log = logging.getLogger(__name__)
 MODEL_PATH = DATA_DIR / "reply_model.tsv"
 SENTIMENTS = ("pos", "neu", "neg")
 _SKIP = set("，。！？；：,.!?;:、\n \t…~\"'“”‘’（）()[]【】《》<>-—_/\\|*#@&%+=") | {"\ue000"}
@@ -138,13 +140,23 @@ class PackedWeights(Mapping[str, Sequence[float]]):
     WIDTH = 8
     _ZEROS = (0.0,) * (WIDTH - 1)
 
-    def __init__(self, rows: Mapping[str, Sequence[float]] | Iterable[tuple[str, Sequence[float]]] = ()) -> None:
+    def __init__(self, rows: Mapping[str, Sequence[float]] | None = None) -> None:
         # index >= 0: the row starts there in _flat; index < 0: a vocabulary-only row, its number at ~index
         self._index: dict[str, int] = {}
         self._flat = array("f")
         self._vocab = array("f")
-        for f, w in rows.items() if isinstance(rows, Mapping) else rows:
+        for f, w in (rows or {}).items():
             self.add(f, w)
+
+    @classmethod
+    def from_arrays(cls, index: dict[str, int], flat: array, vocab: array) -> PackedWeights:
+        """Packed weights from the arrays another instance held (nlp.model_cache); ValueError when
+        they cannot be that: rows not a whole number of WIDTH, or an index pointing outside them."""
+        if len(flat) % cls.WIDTH or (index and not (-len(vocab) <= min(index.values()) and max(index.values()) < len(flat))):
+            raise ValueError("packed rows and their index do not fit together")
+        weights = cls()
+        weights._index, weights._flat, weights._vocab = index, flat, vocab
+        return weights
 
     def add(self, f: str, w: Sequence[float]) -> None:
         """Append one feature's row (shorter rows are padded with zeros at the end): rows go straight
@@ -188,7 +200,7 @@ def parse_model(lines: Iterable[str]) -> Model:
         vec = tuple(float(x) for x in cols[1:])
         if cols[0].startswith("@"):
             meta[cols[0]] = vec
-            tfidf = bool(meta.get("@tfidf", (0.0,))[0])
+            tfidf = tfidf or (cols[0] == "@tfidf" and bool(vec[0]))
         else:  # with tfidf, a vocabulary-only line (the norm needs it) carries just idf^2 after 7 zero weights
             weights.add(cols[0], (0.0,) * 7 + vec if tfidf and len(vec) != 8 else vec)
     pol = meta.get("@policy", (0.0, 1.0, 0.0, 1.0))
@@ -216,9 +228,11 @@ def load_model() -> Model | None:
             raw = MODEL_PATH.read_bytes()
             copy = model_cache.cache_path(raw)
             parts = model_cache.read(copy)
-            if parts is not None:
-                _model = from_parts(*parts)
-            else:
+            try:
+                _model = from_parts(*parts) if parts is not None else None
+            except (ValueError, KeyError, TypeError) as exc:  # framed right, but not a model: parse instead
+                log.warning("ignoring the reply model's binary copy %s (%s); parsing the model file", copy, exc)
+            if _model is None:
                 _model = parse_model(io.StringIO(raw.decode("utf-8")))
                 model_cache.write(copy, model_cache.dump(*to_parts(_model)))
     return _model
@@ -235,8 +249,7 @@ def to_parts(model: Model) -> tuple[dict, dict[str, int], array, array]:
 
 
 def from_parts(meta: dict, index: dict[str, int], flat: array, vocab: array) -> Model:
-    weights = PackedWeights()
-    weights._index, weights._flat, weights._vocab = index, flat, vocab
+    weights = PackedWeights.from_arrays(index, flat, vocab)
     p = dict(meta["policy"])
     p["veto_over_class"] = tuple((c, v) for c, v in p["veto_over_class"])
     return Model(tuple(meta["risk_bias"]), dict(meta["threshold"]), Policy(**p), tuple(meta["sent_bias"]),

@@ -47,6 +47,11 @@ def test_a_damaged_copy_is_ignored_and_replaced(cache_dir: Path) -> None:
     model = reply_model.load_model()
     assert same(model, parse_model(MODEL_PATH.read_text(encoding="utf-8").splitlines()))
     assert copy.read_bytes() == good
+    # framed right, but its rows do not fit their index: refused by the packed weights, parsed again
+    meta, index, flat, vocab = reply_model.to_parts(model)
+    copy.write_bytes(model_cache.dump(meta, {**index, "c:坏": len(flat)}, flat, vocab))
+    reply_model._model = None
+    assert same(reply_model.load_model(), model) and copy.read_bytes() == good
     for bad in (b"", b"PERFBOT-REPLY-MODEL 1\n{}\n", b"not a model at all"):
         with pytest.raises((ValueError, KeyError)):
             model_cache.load(bad)  # the parts, or an error: never a half-read model

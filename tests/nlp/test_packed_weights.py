@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from nlp.reply_model import PackedWeights, load_model, parse_model
 
 
@@ -38,3 +40,17 @@ def test_a_model_file_is_packed_as_it_is_read() -> None:
     # with tfidf a one-number line is a vocabulary-only feature: its idf^2 goes last, after 7 zero weights
     assert tuple(model.weights["c:天天"]) == (0.0,) * 7 + (0.25,)
     assert len(model.weights._flat) == 8 and len(model.weights._vocab) == 1
+
+
+def test_arrays_that_do_not_fit_their_index_are_refused() -> None:
+    from array import array
+
+    packed = PackedWeights({"a": (1.5, -2.25, 0.0, 0.0, 3.0, 0.0, 0.0, 0.5), "v": (0.0,) * 7 + (0.125,)})
+    again = PackedWeights.from_arrays(dict(packed._index), packed._flat, packed._vocab)
+    assert tuple(again["a"]) == tuple(packed["a"]) and tuple(again["v"]) == tuple(packed["v"])
+    with pytest.raises(ValueError):
+        PackedWeights.from_arrays({"a": 8}, packed._flat, packed._vocab)  # past the last row
+    with pytest.raises(ValueError):
+        PackedWeights.from_arrays({"v": -2}, packed._flat, packed._vocab)  # past the vocabulary
+    with pytest.raises(ValueError):
+        PackedWeights.from_arrays({}, array("f", [0.0] * 7), packed._vocab)  # not whole rows
