@@ -8,11 +8,7 @@ import pytest
 
 from bot import memory
 from bot.memory import MemoryRelease
-
-
-def rss_mb() -> float:
-    with open("/proc/self/statm", encoding="ascii") as fh:
-        return int(fh.read().split()[1]) * 4096 / 2**20
+from bot.metrics import rss_bytes
 
 
 class Work:
@@ -64,9 +60,9 @@ def test_a_quiet_process_gives_a_burst_s_freed_memory_back() -> None:
         if i % 50 == 0:
             keep.append(bytearray(3000))
     del burst
-    before = rss_mb()
+    before = rss_bytes()
     work = Work()
     work.handled = 1000
     assert asyncio.run(releaser(work).maybe_release()) is True
-    assert before - rss_mb() > 100  # about 170 MB were freed
+    assert before - rss_bytes() > 100 * 2**20  # about 170 MB were freed
     assert len(keep) == 1200
