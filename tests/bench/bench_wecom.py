@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import json
 import os
 import re
 import shutil
@@ -41,6 +42,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 from sqlalchemy import create_engine, text
@@ -103,6 +105,7 @@ class Figures:
     missing_replies: int = 0
     sends: int = 0  # messages the bot sent during phase A (to the askers and to others)
     api_calls: int = 0  # message/send calls they took (identical texts go to many users per call)
+    min_calls: int = 0  # the fewest calls those messages could take: one per distinct content (per 1,000 people)
     profile: list[str] = field(default_factory=list)
     log: list[str] = field(default_factory=list)  # the bot's warnings and errors, counted by kind
 
@@ -503,6 +506,7 @@ async def bench_bot(db: str, users: int, messages: int, concurrency: int, profil
             f.timeline = per_second(events, min(sent_at))
             f.load_s = load_end - min(sent_at)
             f.api_calls = len(rig.emulator.api_calls) - calls_before
+            f.min_calls = fewest_calls(rig.emulator.api_calls[calls_before:])
             f.sends = sum(len(v) for v in rig.emulator.seen.values()) - seen_before
             if spy is not None:
                 spy.send_signal(2)
@@ -574,6 +578,23 @@ async def bench_bare(users: int, messages: int, concurrency: int) -> Figures:
     return f
 
 
+def fewest_calls(api_calls: list[tuple[str, dict[str, Any]]]) -> int:
+    """The fewest message/send calls these calls' messages could have taken: every identical content
+    merged into one call per 1,000 people (WeCom's touser limit); cards are one per person anyway."""
+    people: dict[str, int] = {}
+    cards = 0
+    for path, body in api_calls:
+        if path != "message/send":
+            continue
+        msgtype = body.get("msgtype")
+        if msgtype not in ("text", "markdown"):
+            cards += 1
+            continue
+        sig = json.dumps([msgtype, body.get(msgtype)], sort_keys=True, ensure_ascii=False)
+        people[sig] = people.get(sig, 0) + len(str(body.get("touser", "")).split("|"))
+    return cards + sum(-(-n // 1000) for n in people.values())
+
+
 def report(db: str, bot: Figures, bare: Figures) -> None:
     print(f"\n== {db} ==")
     print(f"{'':<28}{'acks/s':>9}{'ack p50':>10}{'ack p99':>10}")
@@ -588,7 +609,9 @@ def report(db: str, bot: Figures, bare: Figures) -> None:
     print(f"events processed per second  {' '.join(str(n) for n in bot.timeline)} (from the load's start; "
           f"the load lasted {bot.load_s:.1f} s)")
     print(f"platform calls (phase A)     {bot.api_calls} calls for {bot.sends} messages "
-          f"(WeCom budget [wecom] app_calls_per_minute {APP_CALLS_PER_MINUTE} = {APP_CALLS_PER_MINUTE / 60:.0f}/s)")
+          f"(WeCom budget [wecom] app_calls_per_minute {APP_CALLS_PER_MINUTE} = {APP_CALLS_PER_MINUTE / 60:.0f}/s); "
+          f"at least {bot.min_calls} even if every identical text merged ({bot.min_calls / (APP_CALLS_PER_MINUTE / 60):.1f} s "
+          "of budget)")
     print(f"at half that rate ({bot.half_rate:.0f}/s)   reply p50 {bot.half_p50_s:.2f} s, p99 {bot.half_p99_s:.2f} s")
     print("  of which processing p50 {:.2f} s, p99 {:.2f} s; reply's outbox wait p50 {:.2f} s, p99 {:.2f} s"
           .format(*bot.half_split))

@@ -1,0 +1,23 @@
+"""The benchmark's own arithmetic (its figures are printed, never asserted; these check the counting)."""
+
+from tests.bench.bench_wecom import fewest_calls
+
+
+def test_fewest_calls_merges_identical_texts_and_counts_each_card() -> None:
+    calls = [
+        ("message/send", {"touser": "a|b", "msgtype": "text", "text": {"content": "帮助"}}),
+        ("message/send", {"touser": "c", "msgtype": "text", "text": {"content": "帮助"}}),
+        ("message/send", {"touser": "a", "msgtype": "text", "text": {"content": "你的任务：1 项"}}),
+        ("message/send", {"touser": "a", "msgtype": "markdown", "markdown": {"content": "帮助"}}),
+        ("message/send", {"touser": "d", "msgtype": "template_card", "template_card": {"task_id": "t1"}}),
+        ("message/send", {"touser": "e", "msgtype": "template_card", "template_card": {"task_id": "t2"}}),
+        ("message/update_template_card", {"userids": ["d"]}),
+    ]
+    # 帮助 as text to a, b, c: one call; the task text: one; 帮助 as markdown: one; two cards: two.
+    assert fewest_calls(calls) == 5
+
+
+def test_fewest_calls_splits_at_wecoms_touser_limit() -> None:
+    people = "|".join(f"u{i}" for i in range(1500))
+    calls = [("message/send", {"touser": people, "msgtype": "text", "text": {"content": "同一条通知"}})]
+    assert fewest_calls(calls) == 2
