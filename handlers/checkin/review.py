@@ -73,10 +73,9 @@ async def on_submitted(ctx: Ctx, ci: CheckIn, revised: bool) -> None:
     if ci.manager_notified_at is not None:
         return
     window = timedelta(minutes=services.settings.policy.digest_window_minutes)
-    reports = _reports_with(services, emp.manager_id)
-    last = store.last_manager_notice(services.db, list(reports))
+    last = store.last_notice_to(services.db, emp.manager_id)
     if last is None or last <= ctx.now() - window:
-        await notify(services, emp.manager_id, [ci], reports, ctx.now())
+        await notify(services, emp.manager_id, [ci], {emp.id: emp}, ctx.now())
 
 
 async def notify(services: Services, manager_id: str, cis: list[CheckIn], reports: dict[str, Employee],
@@ -110,11 +109,10 @@ async def flush_pending(services: Services, now: datetime) -> int:
         by_manager.setdefault(emp.manager_id, []).append(ci)
     sent = 0
     for manager_id, cis in by_manager.items():
-        reports = _reports_with(services, manager_id)
-        last = store.last_manager_notice(services.db, list(reports))
+        last = store.last_notice_to(services.db, manager_id)
         if last is not None and now < last + window:
             continue
-        await notify(services, manager_id, cis, reports, now)
+        await notify(services, manager_id, cis, _reports_with(services, manager_id), now)
         sent += 1
     return sent
 

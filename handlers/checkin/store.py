@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy import update as sa_update
 
 from storage import dialect
@@ -100,12 +100,13 @@ def reports_of(db: Database, manager_id: str) -> dict[str, Employee]:
         return {e.id: e for e in s.execute(select(Employee).where(Employee.manager_id == manager_id)).scalars()}
 
 
-def last_manager_notice(db: Database, employee_ids: list[str]) -> datetime | None:
-    """When the manager of these employees was last told about one of their check-ins."""
+def last_notice_to(db: Database, manager_id: str) -> datetime | None:
+    """When ``manager_id`` was last told about one of their reports' check-ins: one statement (it
+    loaded every report and then asked about their ids, on each submission)."""
     with db.session() as s:
-        return s.execute(select(CheckIn.manager_notified_at).where(
-            CheckIn.employee_id.in_(employee_ids), CheckIn.manager_notified_at.is_not(None))
-            .order_by(CheckIn.manager_notified_at.desc()).limit(1)).scalar()
+        return s.execute(select(func.max(CheckIn.manager_notified_at)).select_from(CheckIn)
+                         .join(Employee, Employee.id == CheckIn.employee_id)
+                         .where(Employee.manager_id == manager_id)).scalar()
 
 
 def held_back(db: Database, since: datetime, now: datetime) -> list[tuple[CheckIn, Employee]]:
