@@ -41,7 +41,13 @@ async def fire(name: str, owner: str = "") -> None:
     if runner is None or not runner.is_leader:
         log.info("scheduled %s skipped: runner %s is not the leader here", name, owner or "?")
         return
-    await runner.fire(name)
+    try:
+        await runner.fire(name)
+    except asyncio.CancelledError:
+        # Only a shutdown cancels a run in flight. It is not the job failing (APScheduler logged each
+        # as an ERROR with a traceback at every stop): the run's row stays unfinished and a later start
+        # takes it over (catch_up).
+        log.warning("scheduled %s interrupted by shutdown; a later start catches it up", name)
 
 
 def previous_fire_time(trigger: CronTrigger, now: datetime, window: timedelta) -> datetime | None:

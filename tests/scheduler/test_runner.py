@@ -11,7 +11,7 @@ from sqlalchemy import select
 from bot.app import PerfBot
 from bot.clock import ManualClock
 from scheduler.registry import JobSpec, job
-from scheduler.runner import SchedulerRunner
+from scheduler.runner import SchedulerRunner, fire
 from storage.db import open_database
 from storage.models import JobRun
 from tests.conftest import TZ, make_settings
@@ -24,6 +24,12 @@ async def counter_job(jctx) -> str:
     RUNS.append(jctx.at)
     await asyncio.sleep(0)
     return "counted"
+
+
+@job("test_slow", cron="0 9 * * *", description="test only")
+async def slow_job(jctx) -> str:
+    await asyncio.sleep(0.5)
+    return "slow"
 
 
 @pytest.fixture(autouse=True)
@@ -109,6 +115,27 @@ async def test_leader_starts_apscheduler_with_the_configured_jobs(sqlite_url):
     assert r2.try_lease()
     clock.advance(seconds=1)
     assert r2.try_lease()
+
+
+async def test_a_shutdown_cancelling_a_run_is_not_reported_as_the_job_failing(sqlite_url, caplog):
+    """Stopping the bot cancels a scheduled run in flight; APScheduler logged that as an ERROR with a
+    traceback ("Job ... raised an exception") at every stop. The entry point ends quietly with a
+    warning, and the run stays unfinished for a later start to catch up."""
+    clock = ManualClock(datetime(2026, 11, 24, 10, 0, tzinfo=TZ))
+    r = runner_on(sqlite_url, clock)
+    r.services.jobs[slow_job.name] = slow_job
+    try:
+        assert await r.tick()  # (catches up today's 09:00 run)
+        clock.advance(days=1)  # the next day's run is the one in flight
+        task = asyncio.create_task(fire("test_slow", r.owner))
+        await asyncio.sleep(0.1)
+        task.cancel()
+        await task  # no CancelledError escapes to APScheduler
+        assert "test_slow interrupted by shutdown" in caplog.text
+        assert [run.finished_at is None for run in runs_of(r.services.db, "test_slow")] == [False, True]
+    finally:
+        await asyncio.sleep(0.5)  # the job thread finishes its sleep
+        await r.stop()
 
 
 async def test_a_run_whose_process_died_is_taken_over_after_an_hour_once(sqlite_url):
