@@ -438,7 +438,10 @@ class Rig:
         if self.proc is not None:
             self.proc.terminate()
             try:
-                self.proc.wait(30)
+                # Off this loop: the emulator serving the bot's last calls runs on it. (A blocking wait
+                # froze it, so every stop waited out the outbox worker's 10 s grace for calls that
+                # could not be answered, and the log showed a round still in flight.)
+                await asyncio.to_thread(self.proc.wait, 30)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
         self.log.close()
