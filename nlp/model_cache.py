@@ -19,12 +19,14 @@ import logging
 import os
 import tempfile
 from array import array
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 log = logging.getLogger(__name__)
 MAGIC = b"PERFBOT-REPLY-MODEL 1\n"
 ENV = "PERFBOT_CACHE_DIR"
+T = TypeVar("T")
 
 
 def cache_path(raw: bytes) -> Path:
@@ -66,9 +68,12 @@ def load(data: bytes) -> Parts:
     return meta, dict(zip(names, rows, strict=True)), flat, vocab
 
 
-def read(path: Path) -> Parts | None:
+def read(path: Path, build: Callable[..., T]) -> T | None:
+    """``build(*parts)`` of the copy at ``path``, or None (logged when a copy was there) when it is
+    missing, damaged or not a model: framed wrong here, or refused by ``build`` (ValueError, KeyError,
+    TypeError). The caller then parses the model file."""
     try:
-        return load(path.read_bytes())
+        return build(*load(path.read_bytes()))
     except (OSError, ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
         if path.exists():
             log.warning("ignoring the reply model's binary copy %s (%s); parsing the model file", path, exc)

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import dataclasses
 import io
-import logging
 import math
 import threading
 from array import array
@@ -42,7 +41,6 @@ from nlp.concepts import concept_features
 from nlp.lexicon import CATEGORIES
 from nlp.normalize import DATA_DIR, looks_like_question
 
-log = logging.getLogger(__name__)
 MODEL_PATH = DATA_DIR / "reply_model.tsv"
 SENTIMENTS = ("pos", "neu", "neg")
 _SKIP = set("，。！？；：,.!?;:、\n \t…~\"'“”‘’（）()[]【】《》<>-—_/\\|*#@&%+=") | {"\ue000"}
@@ -158,6 +156,10 @@ class PackedWeights(Mapping[str, Sequence[float]]):
         weights._index, weights._flat, weights._vocab = index, flat, vocab
         return weights
 
+    def arrays(self) -> tuple[dict[str, int], array, array]:
+        """The index and packed arrays, as :meth:`from_arrays` takes them (nlp.model_cache)."""
+        return self._index, self._flat, self._vocab
+
     def add(self, f: str, w: Sequence[float]) -> None:
         """Append one feature's row (shorter rows are padded with zeros at the end): rows go straight
         into the packed arrays, so loading the model never holds a dict of tuples (which would leave
@@ -227,11 +229,7 @@ def load_model() -> Model | None:
 
             raw = MODEL_PATH.read_bytes()
             copy = model_cache.cache_path(raw)
-            parts = model_cache.read(copy)
-            try:
-                _model = from_parts(*parts) if parts is not None else None
-            except (ValueError, KeyError, TypeError) as exc:  # framed right, but not a model: parse instead
-                log.warning("ignoring the reply model's binary copy %s (%s); parsing the model file", copy, exc)
+            _model = model_cache.read(copy, from_parts)
             if _model is None:
                 _model = parse_model(io.StringIO(raw.decode("utf-8")))
                 model_cache.write(copy, model_cache.dump(*to_parts(_model)))
@@ -245,7 +243,7 @@ def to_parts(model: Model) -> tuple[dict, dict[str, int], array, array]:
         raise TypeError("only a packed model is stored")
     meta = {"risk_bias": model.risk_bias, "threshold": model.threshold, "policy": dataclasses.asdict(model.policy),
             "sent_bias": model.sent_bias, "sent_offset": model.sent_offset, "tfidf": model.tfidf}
-    return meta, w._index, w._flat, w._vocab
+    return (meta, *w.arrays())
 
 
 def from_parts(meta: dict, index: dict[str, int], flat: array, vocab: array) -> Model:
