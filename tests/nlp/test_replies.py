@@ -121,6 +121,22 @@ def test_ninth_round_settlements() -> None:
     ])
 
 
+def test_the_one_problem_a_reply_singles_out_is_kept() -> None:
+    """"X，其他没问题" names X as the week's one problem (ninth-round settlement): the rule signal is
+    reported even where the reassuring tail pulls the learned model's probability under its usual floor;
+    a tail with no signal before it stays clean, and the model still drops what it is sure is no risk
+    (a leaving remark taken back as a joke, which the rules do not veto in this wording)."""
+    check([
+        ("人手不够，其他没得问题", ["resource"]),
+        ("人手不够 其他都正常", ["resource"]),
+        ("人手不够，不过其他没问题", ["resource"]),
+        ("预算没批下来，其他没问题", ["resource"]),
+        ("这周连轴转了六天，其余一切正常", ["burnout"]),
+        ("进度正常，其他没得问题", []),
+        ("上周说要辞职是开玩笑的，其他没问题", []),
+    ])
+
+
 def test_tenth_round_declines_transfers_and_promises() -> None:
     """Tenth round (from H15's errors): dialect declines, internal moves, a night or a tiredness
     conceded, broken promises; and what must stay a flight risk (a decline taken back, no answer yet)."""
