@@ -48,8 +48,8 @@ class EngineSettings:
     queue_per_worker: int = 1000  # events waiting per worker; beyond it they stay pending in the inbox
     fanout_chunk: int = 500  # rows per transaction when a job builds a large fan-out
     pending_sweep_seconds: int = 60  # how often events left pending (crash, full queue) are replayed
-    # While callbacks are being accepted, an event worker waits up to this long before its next event
-    # (acknowledgements first; bot.engine.AcceptFirst). 0 turns it off.
+    # While callbacks are being accepted, an event worker waits up to this long before its next event,
+    # and an outbox round before it claims (acknowledgements first; bot.engine.AcceptFirst). 0 turns it off.
     accept_first_ms: int = 200
     # ...and until no callback has been accepted for this long: in a burst the next callback is usually
     # less than a millisecond behind (bench_wecom: SQLite 0.23-0.26 -> 0.38-0.55 of bare); 0 turns it off

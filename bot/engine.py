@@ -143,8 +143,9 @@ class WorkerPool:
 
 class AcceptFirst:
     """Acknowledgements before processing, for the GIL too: while inbound events are being accepted
-    on the serving loop, event workers wait before starting their next event (at most ``max_wait``
-    seconds per event, so a sustained burst slows processing down but never stops it).
+    on the serving loop, event workers wait before starting their next event, and the outbox's rounds
+    before they claim (:meth:`wait_async`; at most ``max_wait`` seconds per event or round, so a
+    sustained burst slows processing and sending down but never stops them).
 
     Every thread shares one interpreter lock. Under a burst the event workers' CPU-bound work (the
     handlers, SQLAlchemy, the NLP) held it while the serving loop waited for it at every step of
@@ -198,6 +199,19 @@ class AcceptFirst:
         with self._lock:  # several workers count here
             self.waits += 1
             self.waited_seconds += time.monotonic() - start
+
+    def busy(self) -> bool:
+        """Acceptances are in flight, or the last one finished less than ``linger`` ago."""
+        return self.max_wait > 0 and (not self._calm.is_set() or time.monotonic() - self._last_end < self.linger)
+
+    async def wait_async(self) -> None:
+        """:meth:`wait` for a task on the serving loop (the outbox's bulk lane): sleeps, never blocks."""
+        step = max(self.linger, 0.001)  # acceptances run on this same loop: poll at the linger's pace
+        deadline = time.monotonic() + self.max_wait
+        for _ in range(int(self.max_wait / step) + 1):
+            if not self.busy() or time.monotonic() >= deadline:
+                return
+            await asyncio.sleep(step)
 
 
 class GroupAccept:

@@ -137,10 +137,12 @@ class OutboxWorker:
                     pass
 
     async def _bulk_round(self) -> int:
+        await self.services.dispatcher.accept_first.wait_async()
         async with self._round:
             return await self._round_once(self.BULK_ROUND_LIMIT, "bulk")
 
     async def _reply_lane_round(self) -> int:
+        await self.services.dispatcher.accept_first.wait_async()
         async with self._reply_round:
             return await self._round_once(self.REPLY_LANE_LIMIT, "replies")
 

@@ -592,6 +592,53 @@ async def test_an_event_worker_also_waits_for_the_bursts_next_callback():
         w.jobs.put(None)
 
 
+async def _delivered(chat, to: str, seconds: float = 20.0) -> list:
+    for _ in range(int(seconds / 0.05)):
+        got = chat.terminal.take(to)
+        if got:
+            return got
+        await asyncio.sleep(0.05)
+    return []
+
+
+async def test_outbox_rounds_wait_while_a_callback_is_being_accepted(chat):
+    """The outbox's rounds (claims and marks: database work under the same interpreter lock) held
+    acknowledgements back on PostgreSQL bursts too: both lanes now wait while a callback is being
+    accepted, then deliver as soon as the acceptance is done."""
+    bot = chat.bot
+    first = bot.dispatcher.accept_first
+    first.max_wait = 30.0
+    worker = bot.services.workers["terminal"]
+    first.begin()  # a callback is being accepted
+    worker.start()
+    try:
+        await bot.services.messenger.send_text("E102", "通知", "test:notice:accept-first")
+        worker.wake()
+        await asyncio.sleep(0.3)
+        assert not chat.terminal.take("E102"), "a round ran while a callback was being accepted"
+        first.end()
+        assert await _delivered(chat, "E102"), "the round did not run once the acceptance was done"
+    finally:
+        await worker.stop()
+
+
+async def test_outbox_rounds_wait_at_most_accept_first_ms(chat):
+    """An acceptance flood that never pauses delays a round by at most the bound, never for good."""
+    bot = chat.bot
+    first = bot.dispatcher.accept_first
+    first.max_wait = 0.05
+    worker = bot.services.workers["terminal"]
+    first.begin()  # and never ends
+    worker.start()
+    try:
+        await bot.services.messenger.send_text("E102", "通知", "test:notice:accept-first-bound")
+        worker.wake()
+        assert await _delivered(chat, "E102"), "the round waited for good"
+    finally:
+        first.end()
+        await worker.stop()
+
+
 @pytest.mark.parametrize(("key", "env", "value", "too_big"), [
     ("accept_first_ms", "PERFBOT_ENGINE_ACCEPT_FIRST_MS", "120", 5000),
     ("accept_first_linger_ms", "PERFBOT_ENGINE_ACCEPT_FIRST_LINGER_MS", "1.5", 500),
