@@ -262,7 +262,7 @@ class Scores:
     sentiment: tuple[float, ...]  # logits + offsets, SENTIMENTS order
 
 
-# A rule signal the reply singles out as its one problem (nlp.risk.Detection.kept: 人手不够，其他没得问题) is
+# A rule signal the reply singles out as its one problem (nlp.focus; nlp.risk.Detection.kept: 人手不够，其他没得问题) is
 # dropped only when the model is sure it is no risk at all: the reassuring tail pulls the model's probability
 # down (0.11-0.20 for 人手不够 with such tails, twenty-seventh-round model) even though the guideline (ninth
 # round) keeps the signal, while a signal the rules missed vetoing (说要辞职是开玩笑的，其他没问题) stays far below (0.03).

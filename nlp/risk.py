@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from nlp.focus import singled_out
 from nlp.lexicon import CATEGORIES, Entry, load_lexicon, token_bounds
 from nlp.normalize import Normalized, is_cjk, replace_chars
 from nlp.typos import repair
@@ -95,11 +96,6 @@ _THIRD_PARTY = re.compile(
 )
 _TOPIC = re.compile(r"因为|为了|关于|围绕|当着")
 _SELF = re.compile(r"我|咱|自己|组里|团队|本组|我方|大家|项目组|我们")
-# "X，其他没问题" singles X out as the one problem (ninth-round settlement: 人手不够，其他没得问题 is `resource`):
-# a rule signal whose next clause says nothing else is wrong is dropped only when the learned model is sure
-# (nlp.reply_model.SINGLED_OUT_FLOOR)
-_SINGLED_OUT = re.compile(r"\s*(?:不过|但是?|除此之外|除了这个)?(?:其他|其它|其余|别的)(?:方面)?(?:一切)?(?:都|也)?还?(?:没得|没啥|没什么|没有|没|冇|无)大?(?:问题|事)"
-                          r"|\s*(?:不过|但是?|除此之外|除了这个)?(?:其他|其它|其余)(?:一切)?都?(?:正常|还好|挺好)")
 _COLLEAGUE = re.compile(
     r"同事|同组|同部门|同科室|搭档|组员|前任|有人|别人|他|她|骨干|店长|阿[A-Za-z]+|"
     r"(?:组里|组内|我们组|我组|团队里|部门里|店里|科里|班上|组)[的嘅]?\s?(?:[a-z]{3,}|[\u4e00-\u9fff](?:老师|工|姐|哥|师傅|医生))|"
@@ -256,7 +252,7 @@ class Detection:
     # vetoes the learned model may not override: in a visit note, a signal that belongs to the visited
     # party (供应商缺人，交货要延后: the guideline's "belongs to someone outside the writer's team")
     firm: frozenset[str] = frozenset()
-    # rule signals the learned model may not drop: the one problem a reply singles out (人手不够，其他没得问题)
+    # rule signals the learned model drops only when it is sure: the one problem a reply singles out (nlp.focus)
     kept: frozenset[str] = frozenset()
 
 
@@ -350,20 +346,8 @@ def detect_full(norm: Normalized, source: str = "checkin") -> Detection:
     # writer's after all (a class the rules found is reported whatever this holds: reply_model.risk_matches)
     if _SELF.search(text):
         firm.clear()
-    return Detection(_dedupe(found), frozenset(vetoed), text, spans, tspans, frozenset(firm), _singled_out(text, spans, found))
+    return Detection(_dedupe(found), frozenset(vetoed), text, spans, tspans, frozenset(firm), singled_out(text, spans, found))
 
-
-def _singled_out(text: str, spans: list[tuple[int, int]], found: list[Match]) -> frozenset[str]:
-    """Categories of the signals in a clause right before one that says nothing else is wrong."""
-    out = set()
-    for m in found:
-        idx = next((i for i, (cs, ce) in enumerate(spans) if cs <= m.start < ce), None)
-        if idx is None:
-            continue
-        if (_SINGLED_OUT.match(text, m.end, spans[idx][1])
-                or (idx + 1 < len(spans) and _SINGLED_OUT.match(text, spans[idx + 1][0], spans[idx + 1][1]))):
-            out.add(m.category)
-    return frozenset(out)
 
 
 # The whole reply limits a class, for the rules and the learned model alike (a vetoed class cannot come
