@@ -61,11 +61,9 @@ NEAR_MIN_LEN = 8
 # The newest frozen held-out sets measure the model trained without them: both training scripts
 # (train_replies.py, train_intents.py) never read them (tests/nlp/test_heldout.py holds their first-seen
 # figures). A round that writes new frozen sets moves this name to them; the older ones become training data.
-# H42/H43 are the newest MEASURED frozen sets (written, labelled and frozen in the eleventh session, measured
-# first on the twenty-eighth-round model); H40/H41 are training data since the twenty-eighth round. H44/H45 were
-# written, labelled and frozen in the eleventh session too, for the next round, and are not measured yet. The next
-# round trains on H42/H43 and leaves out only H44/H45 (moves this to ("heldout44", "heldout45")).
-NEWEST_FROZEN = ("heldout42", "heldout43", "heldout44", "heldout45")
+# H44/H45 are the newest frozen sets (written, labelled and frozen in the eleventh session, measured first on the
+# twenty-ninth-round model); H42/H43 are training data since the twenty-ninth round.
+NEWEST_FROZEN = ("heldout44", "heldout45")
 # Personas of earlier frozen sets whose trades the newest frozen sets repeat (a round's briefs gave the same
 # trade to a new writer): the training scripts leave their rows out while NEWEST_FROZEN is measured, so a
 # first-seen figure is not helped by the same trade's words. Empty since the twenty-sixth round (its briefs
