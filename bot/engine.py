@@ -182,11 +182,9 @@ class AcceptFirst:
         """On a worker thread, before an event: wait while acceptances are in flight, or finished less
         than ``linger`` ago (the next callback of a burst is usually a fraction of a millisecond behind);
         never longer than ``max_wait`` in all."""
-        if self.max_wait <= 0:
+        if not self.busy():
             return
         start = time.monotonic()
-        if self._calm.is_set() and start - self._last_end >= self.linger:
-            return
         deadline = start + self.max_wait
         while True:
             now = time.monotonic()
@@ -201,11 +199,13 @@ class AcceptFirst:
             self.waited_seconds += time.monotonic() - start
 
     def busy(self) -> bool:
-        """Acceptances are in flight, or the last one finished less than ``linger`` ago."""
+        """Acceptances are in flight, or the last one finished less than ``linger`` ago (always False
+        when turned off): what :meth:`wait` and :meth:`wait_async` wait out."""
         return self.max_wait > 0 and (not self._calm.is_set() or time.monotonic() - self._last_end < self.linger)
 
     async def wait_async(self) -> None:
-        """:meth:`wait` for a task on the serving loop (the outbox's bulk lane): sleeps, never blocks."""
+        """:meth:`wait` for a task on the serving loop (both outbox lanes, before they claim): sleeps,
+        never blocks; not counted in ``waits`` (those are the event workers' holds)."""
         step = max(self.linger, 0.001)  # acceptances run on this same loop: poll at the linger's pace
         deadline = time.monotonic() + self.max_wait
         for _ in range(int(self.max_wait / step) + 1):

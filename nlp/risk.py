@@ -349,7 +349,6 @@ def detect_full(norm: Normalized, source: str = "checkin") -> Detection:
     return Detection(_dedupe(found), frozenset(vetoed), text, spans, tspans, frozenset(firm), singled_out(text, spans, found))
 
 
-
 # The whole reply limits a class, for the rules and the learned model alike (a vetoed class cannot come
 # from the model: Policy.vetoes_bind): an overnight said to be the only one (就一晚，没事), a leaving
 # remark taken back as a joke or a move inside the company, a shortage said to be covered (ninth round).

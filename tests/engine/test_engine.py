@@ -592,15 +592,6 @@ async def test_an_event_worker_also_waits_for_the_bursts_next_callback():
         w.jobs.put(None)
 
 
-async def _delivered(chat, to: str, seconds: float = 20.0) -> list:
-    for _ in range(int(seconds / 0.05)):
-        got = chat.terminal.take(to)
-        if got:
-            return got
-        await asyncio.sleep(0.05)
-    return []
-
-
 async def test_outbox_rounds_wait_while_a_callback_is_being_accepted(chat):
     """The outbox's rounds (claims and marks: database work under the same interpreter lock) held
     acknowledgements back on PostgreSQL bursts too: both lanes now wait while a callback is being
@@ -617,7 +608,7 @@ async def test_outbox_rounds_wait_while_a_callback_is_being_accepted(chat):
         await asyncio.sleep(0.3)
         assert not chat.terminal.take("E102"), "a round ran while a callback was being accepted"
         first.end()
-        assert await _delivered(chat, "E102"), "the round did not run once the acceptance was done"
+        await until(lambda: chat.terminal.take("E102"), "the round to run once the acceptance was done")
     finally:
         await worker.stop()
 
@@ -633,7 +624,7 @@ async def test_outbox_rounds_wait_at_most_accept_first_ms(chat):
     try:
         await bot.services.messenger.send_text("E102", "通知", "test:notice:accept-first-bound")
         worker.wake()
-        assert await _delivered(chat, "E102"), "the round waited for good"
+        await until(lambda: chat.terminal.take("E102"), "the round to run although acceptances never ended")
     finally:
         first.end()
         await worker.stop()
