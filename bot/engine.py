@@ -164,6 +164,8 @@ class AcceptFirst:
         self._calm.set()
         self.waits = 0  # events that waited
         self.waited_seconds = 0.0
+        self.round_waits = 0  # outbox rounds that waited (wait_async)
+        self.round_waited_seconds = 0.0
 
     def begin(self) -> None:
         with self._lock:
@@ -205,13 +207,18 @@ class AcceptFirst:
 
     async def wait_async(self) -> None:
         """:meth:`wait` for a task on the serving loop (both outbox lanes, before they claim): sleeps,
-        never blocks; not counted in ``waits`` (those are the event workers' holds)."""
+        never blocks; counted in ``round_waits`` (``waits`` are the event workers' holds)."""
+        if not self.busy():
+            return
         step = max(self.linger, 0.001)  # acceptances run on this same loop: poll at the linger's pace
-        deadline = time.monotonic() + self.max_wait
+        start = time.monotonic()
+        deadline = start + self.max_wait
         for _ in range(int(self.max_wait / step) + 1):
             if not self.busy() or time.monotonic() >= deadline:
-                return
+                break
             await asyncio.sleep(step)
+        self.round_waits += 1  # one loop: no lock needed
+        self.round_waited_seconds += time.monotonic() - start
 
 
 class GroupAccept:

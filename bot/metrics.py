@@ -218,6 +218,12 @@ class Metrics:
             "# HELP perfbot_accept_first_wait_seconds_total Time event workers spent holding back for acceptances.",
             "# TYPE perfbot_accept_first_wait_seconds_total counter",
             f"perfbot_accept_first_wait_seconds_total {bot.dispatcher.accept_first.waited_seconds:.3f}",
+            "# HELP perfbot_outbox_accept_first_waits_total Outbox rounds (both lanes) held back while callbacks were being accepted.",
+            "# TYPE perfbot_outbox_accept_first_waits_total counter",
+            f"perfbot_outbox_accept_first_waits_total {bot.dispatcher.accept_first.round_waits}",
+            "# HELP perfbot_outbox_accept_first_wait_seconds_total Time outbox rounds spent holding back for acceptances.",
+            "# TYPE perfbot_outbox_accept_first_wait_seconds_total counter",
+            f"perfbot_outbox_accept_first_wait_seconds_total {bot.dispatcher.accept_first.round_waited_seconds:.3f}",
             "# HELP perfbot_outbox_messages Outbound messages by status.",
             "# TYPE perfbot_outbox_messages gauge",
         ]

@@ -611,6 +611,12 @@ async def test_outbox_rounds_wait_while_a_callback_is_being_accepted(chat):
         await until(lambda: chat.terminal.take("E102"), "the round to run once the acceptance was done")
     finally:
         await worker.stop()
+    # the hold is visible to operators, apart from the event workers' holds
+    text = await bot.metrics.render(bot)
+    rounds = int(text.split("\nperfbot_outbox_accept_first_waits_total ")[1].split()[0])
+    held = float(text.split("\nperfbot_outbox_accept_first_wait_seconds_total ")[1].split()[0])
+    assert rounds >= 1 and held >= 0.25
+    assert "\nperfbot_accept_first_waits_total 0\n" in text
 
 
 async def test_outbox_rounds_wait_at_most_accept_first_ms(chat):
