@@ -61,11 +61,9 @@ NEAR_MIN_LEN = 8
 # The newest frozen held-out sets measure the model trained without them: both training scripts
 # (train_replies.py, train_intents.py) never read them (tests/nlp/test_heldout.py holds their first-seen
 # figures). A round that writes new frozen sets moves this name to them; the older ones become training data.
-# H44/H45 are the newest MEASURED frozen sets (written, labelled and frozen in the eleventh session, measured first
-# on the twenty-ninth-round model); H42/H43 are training data since the twenty-ninth round. H46/H47 were written,
-# labelled and frozen in the twelfth session for the next round and are not measured yet. The next round trains on
-# H44/H45 and leaves out only H46/H47 (moves this to ("heldout46", "heldout47")).
-NEWEST_FROZEN = ("heldout44", "heldout45", "heldout46", "heldout47")
+# H46/H47 are the newest frozen sets (written, labelled and frozen in the twelfth session, measured first on the
+# thirtieth-round model); H44/H45 are training data since the thirtieth round.
+NEWEST_FROZEN = ("heldout46", "heldout47")
 # Personas of earlier frozen sets whose trades the newest frozen sets repeat (a round's briefs gave the same
 # trade to a new writer): the training scripts leave their rows out while NEWEST_FROZEN is measured, so a
 # first-seen figure is not helped by the same trade's words. Empty since the twenty-sixth round (its briefs
