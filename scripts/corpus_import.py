@@ -61,11 +61,9 @@ NEAR_MIN_LEN = 8
 # The newest frozen held-out sets measure the model trained without them: both training scripts
 # (train_replies.py, train_intents.py) never read them (tests/nlp/test_heldout.py holds their first-seen
 # figures). A round that writes new frozen sets moves this name to them; the older ones become training data.
-# H46/H47 are the newest MEASURED frozen sets (written, labelled and frozen in the twelfth session, measured first
-# on the thirtieth-round model); H44/H45 are training data since the thirtieth round. H48/H49 were written, labelled
-# and frozen in the twelfth session too, for the next round, and are not measured yet. The next round trains on
-# H46/H47 and leaves out only H48/H49 (moves this to ("heldout48", "heldout49")).
-NEWEST_FROZEN = ("heldout46", "heldout47", "heldout48", "heldout49")
+# H48/H49 are the newest frozen sets (written, labelled and frozen in the twelfth session, measured first on the
+# thirty-first-round model); H46/H47 are training data since the thirty-first round.
+NEWEST_FROZEN = ("heldout48", "heldout49")
 # Personas of earlier frozen sets whose trades the newest frozen sets repeat (a round's briefs gave the same
 # trade to a new writer): the training scripts leave their rows out while NEWEST_FROZEN is measured, so a
 # first-seen figure is not helped by the same trade's words. Empty since the twenty-sixth round (its briefs
