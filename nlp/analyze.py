@@ -20,9 +20,18 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from nlp.focus import head_end
 from nlp.lexicon import CATEGORIES
 from nlp.normalize import Normalized, looks_like_question, normalize
-from nlp.reply_model import load_model, risk_matches, score, sentiment_label, shape_features, text_features
+from nlp.reply_model import (
+    Model,
+    load_model,
+    risk_matches,
+    score,
+    sentiment_label,
+    shape_features,
+    text_features,
+)
 from nlp.risk import Detection, detect_full
 from nlp.sentiment import is_acknowledgement, lexicon_total, rule_label
 
@@ -59,6 +68,18 @@ def model_inputs(norm: Normalized, source: str) -> tuple[Detection, dict[str, tu
     return det, feats, shape_features(det.text, source, det.matches, det.vetoed), total
 
 
+def head_scores(model: Model, det: Detection, source: str) -> tuple[float, ...] | None:
+    """P(class) on the reply without the reassuring tail that singles a rule signal out (nlp.focus): the
+    tail must not count against the one problem it names. None when no signal is singled out."""
+    if not det.kept:
+        return None
+    cut = head_end(det.text, det.spans, det.matches)
+    if not cut:
+        return None
+    _, feats, extra, total = model_inputs(normalize(det.text[:cut]), source)
+    return score(model, feats, extra, total).risk
+
+
 QUESTION_NEG_FLOOR = -1.0  # lexicon total below which a question still reads as negative
 
 
@@ -75,7 +96,7 @@ def analyze(text: str, source: str = "checkin") -> Analysis:
     else:
         s = score(model, feats, extra, total)
         label = sentiment_label(s)
-        matches = risk_matches(model, det, s, source)
+        matches = risk_matches(model, det, s, source, head_scores(model, det, source))
     if is_acknowledgement(norm.text):
         label = "neu"
     elif label == "neg" and not matches and total > QUESTION_NEG_FLOOR and looks_like_question(norm.text):

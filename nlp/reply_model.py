@@ -262,11 +262,6 @@ class Scores:
     sentiment: tuple[float, ...]  # logits + offsets, SENTIMENTS order
 
 
-# A rule signal the reply singles out as its one problem (nlp.focus; nlp.risk.Detection.kept: 人手不够，其他没得问题) is
-# dropped only when the model is sure it is no risk at all: the reassuring tail pulls the model's probability
-# down (0.11-0.20 for 人手不够 with such tails, twenty-seventh-round model) even though the guideline (ninth
-# round) keeps the signal, while a signal the rules missed vetoing (说要辞职是开玩笑的，其他没问题) stays far below (0.03).
-SINGLED_OUT_FLOOR = 0.05
 
 
 def score(model: Model, feats: dict[str, tuple[int, int]], extra: list[str], lex: float) -> Scores:
@@ -344,9 +339,11 @@ def class_facts(det, s: Scores, source: str) -> list[tuple[bool, bool, bool | No
     return out
 
 
-def risk_matches(model: Model, det, s: Scores, source: str) -> list:
+def risk_matches(model: Model, det, s: Scores, source: str, head: Sequence[float] | None = None) -> list:
     """The reported risk `Match`es: rule signals the model keeps, plus the model's own classes whose
-    evidence passes the clause rules (nlp.risk.model_span_ok, checked only when everything else passes)."""
+    evidence passes the clause rules (nlp.risk.model_span_ok, checked only when everything else passes).
+    ``head``: P(class) on the reply without its reassuring tail (nlp.focus.head_end), which decides the
+    rule signals that tail singles out (``det.kept``: 人手不够，其他没得问题)."""
     from nlp.risk import Match, model_span_ok
 
     out = []
@@ -355,7 +352,9 @@ def risk_matches(model: Model, det, s: Scores, source: str) -> list:
         p, thr = s.risk[k], model.threshold[cat]
         ruled = [m for m in det.matches if m.category == cat]
         if ruled:
-            if (cat in det.kept and p >= SINGLED_OUT_FLOOR) or keeps(pol, thr, p, True, False, 0.0, None):
+            if head is not None and cat in det.kept:
+                p = head[k]
+            if keeps(pol, thr, p, True, False, 0.0, None):
                 out += ruled
             continue
         if cat in det.firm:  # the visited party's own signal (nlp.risk.Detection.firm)

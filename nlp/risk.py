@@ -252,7 +252,7 @@ class Detection:
     # vetoes the learned model may not override: in a visit note, a signal that belongs to the visited
     # party (供应商缺人，交货要延后: the guideline's "belongs to someone outside the writer's team")
     firm: frozenset[str] = frozenset()
-    # rule signals the learned model drops only when it is sure: the one problem a reply singles out (nlp.focus)
+    # rule signals a reassuring tail singles out as the one problem: judged without the tail (nlp.focus)
     kept: frozenset[str] = frozenset()
 
 
