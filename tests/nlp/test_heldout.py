@@ -6,7 +6,7 @@ table below holds, per set (a file, or the slice of it selected by an id prefix)
 - `first_seen`: the figures measured the first time the set was run, before any tuning on it - the
   honest estimate of that round (recorded, not asserted);
 - `floors`: levels the code must keep. They are regression guards, not estimates: since issue 14 every
-  set here except the newest frozen one (NEWEST_FROZEN in scripts/corpus_import.py: H48 and H49 now) is TRAINING
+  set here except the newest frozen one (NEWEST_FROZEN in scripts/corpus_import.py: H50 and H51 now) is TRAINING
   data of the learned layers, so their current figures are in-sample and optimistic. The honest estimate of the current model is
   the grouped cross-validation on the writers' corpus (nlp/data/corpus/CV.md) and the newest frozen set,
   which the lead measures once and which is never read by the training scripts or by these tests.
@@ -761,10 +761,10 @@ REPLY_SETS = [
     # 9 disagreements adjudicated by a fifth reader; written, frozen and measured once in the twelfth session on the
     # thirty-first-round model (trained with H46, H47 and corpus31; thresholds on 7-fold grouped out-of-fold scores;
     # a singled-out signal judged without its reassuring tail; 2026-12-06, commit 97e0813) before any tuning on it.
-    # It is a NEWEST frozen set (NEWEST_FROZEN, with H49). 101 of its replies are short texts also found in training;
+    # Training data since the thirty-second round. 101 of its replies are short texts also found in training;
     # without them: risk micro 0.902, sentiment 0.872. The writers: risk 0.906, 0.921, 0.911, 0.872. The
     # thirtieth-round model scored risk 0.889 on it.
-    ("H48 (frozen, newest with H49)", "heldout48_replies.jsonl", "h48",
+    ("H48 (frozen, issue 14 round 31)", "heldout48_replies.jsonl", "h48",
      "risk micro 0.904 (R burnout 0.93, attrition 0.93, resource 0.82, conflict 0.86; "
      "P 0.93, 0.92, 0.93, 0.97), sentiment 0.882",
      {"risk_micro_f1": 0.90, "burnout_recall": 0.93, "attrition_recall": 0.93, "resource_recall": 0.82, "conflict_recall": 0.86,
@@ -776,11 +776,11 @@ REPLY_SETS = [
     # company, a Dali youth hostel, a Guangzhou self-service laundromat chain: trades no earlier frozen set used) of
     # four more writers under the same guideline and brief. Relabelled blind by four others (kappa: sentiment 0.985,
     # risks 0.989-1.000, intent and period 1.000), 15 disagreements adjudicated by a fifth reader; measured once on
-    # the same thirty-first-round model (commit 97e0813) right after H48, before any tuning on it. It is a NEWEST
-    # frozen set (NEWEST_FROZEN, with H48). 86 of its replies are short texts also found in training; without them:
+    # the same thirty-first-round model (commit 97e0813) right after H48, before any tuning on it. Training data since the
+    # thirty-second round. 86 of its replies are short texts also found in training; without them:
     # risk micro 0.891, sentiment 0.880. The writers: risk 0.903, 0.904, 0.862, 0.904. The thirtieth-round model
     # scored risk 0.882 on it.
-    ("H49 (frozen, newest with H48)", "heldout49_replies.jsonl", "h49",
+    ("H49 (frozen, issue 14 round 31, second look)", "heldout49_replies.jsonl", "h49",
      "risk micro 0.894 (R burnout 0.93, attrition 0.94, resource 0.80, conflict 0.90; "
      "P 0.93, 0.91, 0.93, 0.89), sentiment 0.887",
      {"risk_micro_f1": 0.89, "burnout_recall": 0.93, "attrition_recall": 0.94, "resource_recall": 0.79, "conflict_recall": 0.89,
@@ -880,9 +880,9 @@ QUESTION_SETS = [
      {"intent_accuracy": 0.99, "period_accuracy": 0.99}),
     ("H47 (frozen, issue 14 round 30, second look)", "heldout47_questions.jsonl", "h47", "intent 0.997, period 0.990",
      {"intent_accuracy": 0.99, "period_accuracy": 0.98}),
-    ("H48 (frozen, newest with H49)", "heldout48_questions.jsonl", "h48", "intent 0.997, period 0.980",
+    ("H48 (frozen, issue 14 round 31)", "heldout48_questions.jsonl", "h48", "intent 0.997, period 0.980",
      {"intent_accuracy": 0.99, "period_accuracy": 0.97}),
-    ("H49 (frozen, newest with H48)", "heldout49_questions.jsonl", "h49", "intent 1.000, period 0.983",
+    ("H49 (frozen, issue 14 round 31, second look)", "heldout49_questions.jsonl", "h49", "intent 1.000, period 0.983",
      {"intent_accuracy": 0.99, "period_accuracy": 0.98}),
 ]
 
