@@ -262,8 +262,6 @@ class Scores:
     sentiment: tuple[float, ...]  # logits + offsets, SENTIMENTS order
 
 
-
-
 def score(model: Model, feats: dict[str, tuple[int, int]], extra: list[str], lex: float) -> Scores:
     """The model's risk probabilities and sentiment logits for one reply's features. A TF-IDF model
     (``model.tfidf``) divides the sums by the reply's L2 norm: the square root of the summed idf^2
