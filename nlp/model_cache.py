@@ -34,13 +34,12 @@ def cache_path(raw: bytes) -> Path:
     return Path(base) / f"reply_model-{hashlib.sha256(raw).hexdigest()[:24]}.bin"
 
 
-Parts = tuple[dict[str, Any], dict[str, int], array, array]  # model fields, feature -> row, rows, vocabulary
+Parts = tuple[dict[str, Any], bytes, array, array, array]  # model fields, names, each name's row, rows, vocabulary
 
 
-def dump(meta: dict[str, Any], index: dict[str, int], flat: array, vocab: array) -> bytes:
-    """``meta``: the model's other fields (JSON); ``index``/``flat``/``vocab``: its packed weights."""
-    names = "\n".join(index).encode("utf-8")
-    rows = array("q", index.values())
+def dump(meta: dict[str, Any], names: bytes, rows: array, flat: array, vocab: array) -> bytes:
+    """``meta``: the model's other fields (JSON); ``names`` (UTF-8, joined by newlines), ``rows`` (each
+    name's row), ``flat``/``vocab``: its packed weights (nlp.reply_model.PackedWeights.parts)."""
     header = {**meta, "names": len(names), "rows": len(rows), "flat": len(flat), "vocab": len(vocab)}
     head = json.dumps(header, ensure_ascii=False).encode("utf-8")
     return b"".join([MAGIC, head, b"\n", names, flat.tobytes(), vocab.tobytes(), rows.tobytes()])
@@ -53,7 +52,7 @@ def load(data: bytes) -> Parts:
     end = data.index(b"\n", len(MAGIC))
     h = json.loads(data[len(MAGIC):end])
     pos = end + 1
-    names = data[pos:pos + h["names"]].decode("utf-8").split("\n") if h["names"] else []
+    names = data[pos:pos + h["names"]]
     pos += h["names"]
     flat, vocab, rows = array("f"), array("f"), array("q")
     for arr, n in ((flat, h["flat"]), (vocab, h["vocab"]), (rows, h["rows"])):
@@ -62,10 +61,10 @@ def load(data: bytes) -> Parts:
             raise ValueError("truncated")
         arr.frombytes(data[pos:pos + size])
         pos += size
-    if pos != len(data) or len(names) != h["rows"]:
-        raise ValueError("inconsistent lengths")  # whether the rows fit their index: PackedWeights.from_arrays
+    if pos != len(data) or (names.count(b"\n") + 1 if names else 0) != h["rows"]:
+        raise ValueError("inconsistent lengths")  # whether the rows fit their index: PackedWeights.from_names
     meta = {k: v for k, v in h.items() if k not in ("names", "rows", "flat", "vocab")}
-    return meta, dict(zip(names, rows, strict=True)), flat, vocab
+    return meta, names, rows, flat, vocab
 
 
 def read(path: Path, build: Callable[..., T]) -> T | None:

@@ -132,61 +132,108 @@ class PackedWeights(Mapping[str, Sequence[float]]):
     precision (the file's numbers have 6 significant digits at most, so nothing is lost that the file
     had), and a vocabulary-only row (7 zero weights and its idf^2, about a quarter of the features) keeps
     only its last number: 119,650 features take 2.9 MB of rows instead of 7.7 (doubles, every row 8 wide)
-    and 40 MB as a dict of tuples."""
+    and 40 MB as a dict of tuples.
 
-    __slots__ = ("_index", "_flat", "_vocab")
+    The index is keyed by the feature name's hash, not by the name: 177,823 names as str keys took 14.7 MB,
+    their hashes as int keys 6.4 MB. The names are kept once, as UTF-8 in one bytes object (about 1.5 MB),
+    for iteration and the model's binary copy. While rows are added, the keys go into a flat array and
+    the index is built in one go when first used, so its objects lie together and the names read on
+    the way are freed whole (not left as holes the allocator keeps). Two known names with the same hash
+    (about one model in 10^9 at this size) are both looked up by name (``_clash``); an unknown feature is
+    taken for a known one only if its 64-bit hash equals that feature's (about 10^-14 per lookup)."""
+
+    __slots__ = ("_keys", "_rows", "_index", "_flat", "_vocab", "_names", "_clash")
     WIDTH = 8
     _ZEROS = (0.0,) * (WIDTH - 1)
+    _CLASH = -(1 << 62)  # index value: look the name up in _clash
 
     def __init__(self, rows: Mapping[str, Sequence[float]] | None = None) -> None:
-        # index >= 0: the row starts there in _flat; index < 0: a vocabulary-only row, its number at ~index
-        self._index: dict[str, int] = {}
+        # row >= 0: the row starts there in _flat; row < 0: a vocabulary-only row, its number at ~row
+        self._keys, self._rows = array("q"), array("q")  # while building; the index replaces them
+        self._index: dict[int, int] | None = None
         self._flat = array("f")
         self._vocab = array("f")
+        self._names = bytearray()  # each name followed by a newline
+        self._clash: dict[str, int] = {}
         for f, w in (rows or {}).items():
             self.add(f, w)
 
+    @staticmethod
+    def key(f: str) -> int:
+        return hash(f)
+
     @classmethod
-    def from_arrays(cls, index: dict[str, int], flat: array, vocab: array) -> PackedWeights:
-        """Packed weights from the arrays another instance held (nlp.model_cache); ValueError when
-        they cannot be that: rows not a whole number of WIDTH, or an index pointing outside them."""
-        if len(flat) % cls.WIDTH or (index and not (-len(vocab) <= min(index.values()) and max(index.values()) < len(flat))):
-            raise ValueError("packed rows and their index do not fit together")
+    def from_names(cls, names: bytes, rows: array, flat: array, vocab: array) -> PackedWeights:
+        """Packed weights from what :meth:`parts` gave (nlp.model_cache): the names joined by newlines and
+        each name's row, in the same order. ValueError when they cannot be that: a count that differs, rows
+        not a whole number of WIDTH, or a row outside them."""
         weights = cls()
-        weights._index, weights._flat, weights._vocab = index, flat, vocab
+        weights._names = bytearray(names + b"\n") if names else bytearray()
+        for name in weights:
+            weights._keys.append(cls.key(name))
+        if (len(weights._keys) != len(rows) or len(flat) % cls.WIDTH
+                or (rows and not (-len(vocab) <= min(rows) and max(rows) < len(flat)))):
+            raise ValueError("packed rows and their index do not fit together")
+        weights._rows, weights._flat, weights._vocab = array("q", rows), flat, vocab
         return weights
 
-    def arrays(self) -> tuple[dict[str, int], array, array]:
-        """The index and packed arrays, as :meth:`from_arrays` takes them (nlp.model_cache)."""
-        return self._index, self._flat, self._vocab
+    def parts(self) -> tuple[bytes, array, array, array]:
+        """The names (joined by newlines), each name's row, and the packed arrays, as :meth:`from_names` takes them."""
+        return bytes(self._names[:-1]), array("q", (self._locate(f) for f in self)), self._flat, self._vocab
 
     def add(self, f: str, w: Sequence[float]) -> None:
         """Append one feature's row (shorter rows are padded with zeros at the end): rows go straight
         into the packed arrays, so loading the model never holds a dict of tuples (which would leave
         the process tens of MB larger for good, the allocator keeping the freed memory)."""
+        if self._index is not None:
+            raise ValueError("rows are added before the first lookup")
         w = (*w, *(0.0,) * (self.WIDTH - len(w)))
+        self._names += f.encode("utf-8") + b"\n"
+        self._keys.append(self.key(f))
         if w[:-1] == self._ZEROS:
-            self._index[f] = ~len(self._vocab)
+            self._rows.append(~len(self._vocab))
             self._vocab.append(w[-1])
         else:
-            self._index[f] = len(self._flat)
+            self._rows.append(len(self._flat))
             self._flat.extend(w)
+
+    def _built(self) -> dict[int, int]:
+        if self._index is None:
+            index = dict(zip(self._keys, self._rows, strict=True))
+            if len(index) < len(self._keys):  # names with the same hash: those go by name
+                seen: set[int] = set()
+                clashing = {k for k in self._keys if k in seen or seen.add(k)}
+                for f, k, row in zip(self, self._keys, self._rows, strict=True):
+                    if k in clashing:
+                        self._clash[f] = row
+                        index[k] = self._CLASH
+            self._index, self._keys, self._rows = index, array("q"), array("q")
+        return self._index
+
+    def _locate(self, f: str) -> int | None:
+        i = self._built().get(self.key(f))
+        return self._clash.get(f) if i == self._CLASH else i
 
     def _row(self, i: int) -> Sequence[float]:
         return self._flat[i : i + self.WIDTH] if i >= 0 else (*self._ZEROS, self._vocab[~i])
 
     def get(self, f: str, default: Sequence[float] | None = None) -> Sequence[float] | None:
-        i = self._index.get(f)
+        i = (self._index or self._built()).get(self.key(f))  # _locate, inlined: called per feature of every reply
+        if i == self._CLASH:
+            i = self._clash.get(f)
         return default if i is None else self._row(i)
 
     def __getitem__(self, f: str) -> Sequence[float]:
-        return self._row(self._index[f])
+        i = self._locate(f)
+        if i is None:
+            raise KeyError(f)
+        return self._row(i)
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._index)
+        return iter(self._names[:-1].decode("utf-8").split("\n") if self._names else ())
 
     def __len__(self) -> int:
-        return len(self._index)
+        return self._names.count(b"\n")
 
 
 def parse_model(lines: Iterable[str]) -> Model:
@@ -236,18 +283,18 @@ def load_model() -> Model | None:
     return _model
 
 
-def to_parts(model: Model) -> tuple[dict, dict[str, int], array, array]:
+def to_parts(model: Model) -> tuple[dict, bytes, array, array, array]:
     """A packed model as nlp.model_cache stores it: its other fields (JSON-able) and its arrays."""
     w = model.weights
     if not isinstance(w, PackedWeights):
         raise TypeError("only a packed model is stored")
     meta = {"risk_bias": model.risk_bias, "threshold": model.threshold, "policy": dataclasses.asdict(model.policy),
             "sent_bias": model.sent_bias, "sent_offset": model.sent_offset, "tfidf": model.tfidf}
-    return (meta, *w.arrays())
+    return (meta, *w.parts())
 
 
-def from_parts(meta: dict, index: dict[str, int], flat: array, vocab: array) -> Model:
-    weights = PackedWeights.from_arrays(index, flat, vocab)
+def from_parts(meta: dict, names: bytes, rows: array, flat: array, vocab: array) -> Model:
+    weights = PackedWeights.from_names(names, rows, flat, vocab)
     p = dict(meta["policy"])
     p["veto_over_class"] = tuple((c, v) for c, v in p["veto_over_class"])
     return Model(tuple(meta["risk_bias"]), dict(meta["threshold"]), Policy(**p), tuple(meta["sent_bias"]),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from array import array
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,7 @@ def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def same(a: reply_model.Model, b: reply_model.Model) -> bool:
     return (dataclasses.replace(a, weights=None) == dataclasses.replace(b, weights=None)
-            and a.weights._index == b.weights._index and a.weights._flat == b.weights._flat
+            and a.weights.parts() == b.weights.parts() and a.weights._flat == b.weights._flat
             and a.weights._vocab == b.weights._vocab)
 
 
@@ -48,8 +49,8 @@ def test_a_damaged_copy_is_ignored_and_replaced(cache_dir: Path) -> None:
     assert same(model, parse_model(MODEL_PATH.read_text(encoding="utf-8").splitlines()))
     assert copy.read_bytes() == good
     # framed right, but its rows do not fit their index: refused by the packed weights, parsed again
-    meta, index, flat, vocab = reply_model.to_parts(model)
-    copy.write_bytes(model_cache.dump(meta, {**index, "c:坏": len(flat)}, flat, vocab))
+    meta, names, rows, flat, vocab = reply_model.to_parts(model)
+    copy.write_bytes(model_cache.dump(meta, names + "\nc:坏".encode(), rows + array("q", [len(flat)]), flat, vocab))
     reply_model._model = None
     assert same(reply_model.load_model(), model) and copy.read_bytes() == good
     for bad in (b"", b"PERFBOT-REPLY-MODEL 1\n{}\n", b"not a model at all"):

@@ -46,11 +46,47 @@ def test_arrays_that_do_not_fit_their_index_are_refused() -> None:
     from array import array
 
     packed = PackedWeights({"a": (1.5, -2.25, 0.0, 0.0, 3.0, 0.0, 0.0, 0.5), "v": (0.0,) * 7 + (0.125,)})
-    again = PackedWeights.from_arrays(dict(packed._index), packed._flat, packed._vocab)
+    names, rows, flat, vocab = packed.parts()
+    assert names == b"a\nv" and list(rows) == [0, -1]
+    again = PackedWeights.from_names(names, rows, flat, vocab)
     assert tuple(again["a"]) == tuple(packed["a"]) and tuple(again["v"]) == tuple(packed["v"])
     with pytest.raises(ValueError):
-        PackedWeights.from_arrays({"a": 8}, packed._flat, packed._vocab)  # past the last row
+        PackedWeights.from_names(b"a", array("q", [8]), flat, vocab)  # past the last row
     with pytest.raises(ValueError):
-        PackedWeights.from_arrays({"v": -2}, packed._flat, packed._vocab)  # past the vocabulary
+        PackedWeights.from_names(b"v", array("q", [-2]), flat, vocab)  # past the vocabulary
     with pytest.raises(ValueError):
-        PackedWeights.from_arrays({}, array("f", [0.0] * 7), packed._vocab)  # not whole rows
+        PackedWeights.from_names(b"", array("q"), array("f", [0.0] * 7), vocab)  # not whole rows
+    with pytest.raises(ValueError):
+        PackedWeights.from_names(b"a\nv", array("q", [0]), flat, vocab)  # a name without its row
+
+
+class _WeakKey(PackedWeights):
+    """Names hashed to their length: every two names of one length clash."""
+
+    __slots__ = ()
+
+    @staticmethod
+    def key(f: str) -> int:
+        return len(f)
+
+
+def test_names_with_the_same_hash_keep_their_own_rows() -> None:
+    rows = {"ab": (1.0,) + (0.0,) * 7, "cd": (2.0,) + (0.0,) * 7, "ef": (0.0,) * 7 + (0.5,), "xyz": (3.0,) + (0.0,) * 7}
+    packed = _WeakKey(rows)
+    assert [tuple(packed[f]) for f in rows] == [tuple(float(x) for x in w) for w in rows.values()]
+    assert packed.get("gh") is None and list(packed) == list(rows) and len(packed) == 4
+    with pytest.raises(KeyError):
+        packed["gh"]
+    again = _WeakKey.from_names(*packed.parts())
+    assert [tuple(again[f]) for f in rows] == [tuple(packed[f]) for f in rows] and again.get("gh") is None
+
+
+def test_the_shipped_model_is_indexed_by_hash_and_keeps_its_names() -> None:
+    model = load_model()
+    assert model is not None
+    w = model.weights
+    w.get("w:累")
+    assert w._index is not None and all(isinstance(k, int) for k in list(w._index)[:1000])
+    names = list(w)
+    assert len(names) == len(w) == len(w._index) + len(w._clash) - sum(1 for i in w._index.values() if i == w._CLASH)
+    assert all(w.get(f) is not None for f in names[::997])
