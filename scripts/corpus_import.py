@@ -61,12 +61,10 @@ NEAR_MIN_LEN = 8
 # The newest frozen held-out sets measure the model trained without them: both training scripts
 # (train_replies.py, train_intents.py) never read them (tests/nlp/test_heldout.py holds their first-seen
 # figures). A round that writes new frozen sets moves this name to them; the older ones become training data.
-# H50/H51 are the newest MEASURED frozen sets (written, labelled and frozen in the twelfth session, measured first
-# on the thirty-second-round model); H48/H49 are training data since the thirty-second round. H52/H53 were written,
-# labelled and frozen in the twelfth session too, for the next round, and are not measured yet; H54/H55 were
-# written, labelled and frozen in the thirteenth session for the round after it. The next round trains on H50/H51
-# and leaves out H52-H55 (moves this to ("heldout52", "heldout53", "heldout54", "heldout55")).
-NEWEST_FROZEN = ("heldout50", "heldout51", "heldout52", "heldout53", "heldout54", "heldout55")
+# H52-H55 are the newest frozen sets (H52/H53 written in the twelfth session, H54/H55 in the thirteenth; all four
+# measured first in the thirteenth on the thirty-third-round model, which read none of them); H50/H51 are training
+# data since the thirty-third round. The next round trains on H52-H55 and moves this to its own new sets.
+NEWEST_FROZEN = ("heldout52", "heldout53", "heldout54", "heldout55")
 # Personas of earlier frozen sets whose trades the newest frozen sets repeat (a round's briefs gave the same
 # trade to a new writer): the training scripts leave their rows out while NEWEST_FROZEN is measured, so a
 # first-seen figure is not helped by the same trade's words. Empty since the twenty-sixth round (its briefs
