@@ -61,10 +61,10 @@ NEAR_MIN_LEN = 8
 # The newest frozen held-out sets measure the model trained without them: both training scripts
 # (train_replies.py, train_intents.py) never read them (tests/nlp/test_heldout.py holds their first-seen
 # figures). A round that writes new frozen sets moves this name to them; the older ones become training data.
-# H52-H57 are the newest frozen sets (H52/H53 written in the twelfth session, H54-H57 in the thirteenth; all six
-# measured first in the thirteenth on the thirty-third-round model, which read none of them); H50/H51 are training
-# data since the thirty-third round. The next round trains on H52-H57 and moves this to its own new sets.
-NEWEST_FROZEN = ("heldout52", "heldout53", "heldout54", "heldout55", "heldout56", "heldout57")
+# H58/H59 are the newest frozen sets (written, labelled and frozen in the thirteenth session, measured first on the
+# thirty-fourth-round model); H52-H57 are training data since the thirty-fourth round (all six measured first on the
+# thirty-third-round model).
+NEWEST_FROZEN = ("heldout58", "heldout59")
 # Personas of earlier frozen sets whose trades the newest frozen sets repeat (a round's briefs gave the same
 # trade to a new writer): the training scripts leave their rows out while NEWEST_FROZEN is measured, so a
 # first-seen figure is not helped by the same trade's words. Empty since the twenty-sixth round (its briefs
