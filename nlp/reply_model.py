@@ -198,12 +198,15 @@ class PackedWeights(Mapping[str, Sequence[float]]):
             self._flat.extend(w)
 
     def _built(self) -> dict[int, int]:
+        """The index, built on first use (the loaders build it before they hand the model out, under their lock;
+        two threads building it at once would each build the same one from the same arrays)."""
         if self._index is None:
-            index = dict(zip(self._keys, self._rows, strict=True))
-            if len(index) < len(self._keys):  # names with the same hash: those go by name
+            keys, rows = self._keys, self._rows
+            index = dict(zip(keys, rows, strict=True))
+            if len(index) < len(keys):  # names with the same hash: those go by name
                 seen: set[int] = set()
-                clashing = {k for k in self._keys if k in seen or seen.add(k)}
-                for f, k, row in zip(self, self._keys, self._rows, strict=True):
+                clashing = {k for k in keys if k in seen or seen.add(k)}
+                for f, k, row in zip(self, keys, rows, strict=True):
                     if k in clashing:
                         self._clash[f] = row
                         index[k] = self._CLASH
@@ -252,6 +255,7 @@ def parse_model(lines: Iterable[str]) -> Model:
             tfidf = tfidf or (cols[0] == "@tfidf" and bool(vec[0]))
         else:  # with tfidf, a vocabulary-only line (the norm needs it) carries just idf^2 after 7 zero weights
             weights.add(cols[0], (0.0,) * 7 + vec if tfidf and len(vec) != 8 else vec)
+    weights.get("")  # builds the index now, not at a reply's first lookup
     pol = meta.get("@policy", (0.0, 1.0, 0.0, 1.0))
     floor = pol[4] if len(pol) > 4 else 1.0
     veto_over = pol[5] if len(pol) > 5 else 1.01
@@ -295,6 +299,7 @@ def to_parts(model: Model) -> tuple[dict, bytes, array, array, array]:
 
 def from_parts(meta: dict, names: bytes, rows: array, flat: array, vocab: array) -> Model:
     weights = PackedWeights.from_names(names, rows, flat, vocab)
+    weights.get("")  # builds the index now, under load_model's lock
     p = dict(meta["policy"])
     p["veto_over_class"] = tuple((c, v) for c, v in p["veto_over_class"])
     return Model(tuple(meta["risk_bias"]), dict(meta["threshold"]), Policy(**p), tuple(meta["sent_bias"]),
