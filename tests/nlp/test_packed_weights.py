@@ -88,5 +88,8 @@ def test_the_shipped_model_is_indexed_by_hash_and_keeps_its_names() -> None:
     w.get("w:累")
     assert w._index is not None and all(isinstance(k, int) for k in list(w._index)[:1000])
     names = list(w)
-    assert len(names) == len(w) == len(w._index) + len(w._clash) - sum(1 for i in w._index.values() if i == w._CLASH)
+    assert len(names) == len(w) == (len(w._index) + len(w._vindex) + len(w._clash)
+                                     - sum(1 for i in w._index.values() if i == w._CLASH))
+    # full rows and vocabulary-only rows in two tables, each under the size at which one table would double
+    assert all(i >= 0 or i == w._CLASH for i in list(w._index.values())[:1000]) and all(i < 0 for i in list(w._vindex.values())[:1000])
     assert all(w.get(f) is not None for f in names[::997])
