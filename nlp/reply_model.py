@@ -155,8 +155,7 @@ class PackedWeights(Mapping[str, Sequence[float]]):
         # row >= 0: the row starts there in _flat; row < 0: a vocabulary-only row, its number at ~row
         self._keys, self._rows = array("q"), array("q")  # while building; the index replaces them
         self._index: dict[int, int] | None = None  # full rows (and clashes)
-        self._vindex: dict[int, int] = {}  # vocabulary-only rows: two tables stay under the size where one would
-        # double (a dict of 189,740 keys takes a 2^19-slot table, 10.4 MB; 137,948 + 51,792 keys take 5.2 + 2.6 MB)
+        self._vindex: dict[int, int] = {}  # vocabulary-only rows (two tables: see the class docstring)
         self._flat = array("f")
         self._vocab = array("f")
         self._names = bytearray()  # each name followed by a newline
@@ -174,7 +173,9 @@ class PackedWeights(Mapping[str, Sequence[float]]):
         each name's row, in the same order. ValueError when they cannot be that: a count that differs, rows
         not a whole number of WIDTH, or a row outside them."""
         weights = cls()
-        weights._names = bytearray(names + b"\n") if names else bytearray()
+        weights._names = bytearray(names)  # one copy of the names, not two
+        if names:
+            weights._names += b"\n"
         weights._keys = array("q", map(cls.key, weights))
         if (len(weights._keys) != len(rows) or len(flat) % cls.WIDTH
                 or (rows and not (-len(vocab) <= min(rows) and max(rows) < len(flat)))):
@@ -275,7 +276,7 @@ def parse_model(lines: Iterable[str]) -> Model:
             tfidf = tfidf or (cols[0] == "@tfidf" and bool(vec[0]))
         else:  # with tfidf, a vocabulary-only line (the norm needs it) carries just idf^2 after 7 zero weights
             weights.add(cols[0], (0.0,) * 7 + vec if tfidf and len(vec) != 8 else vec)
-    weights.get("")  # builds the index now, not at a reply's first lookup
+    weights._built()  # the index now, not at a reply's first lookup
     pol = meta.get("@policy", (0.0, 1.0, 0.0, 1.0))
     floor = pol[4] if len(pol) > 4 else 1.0
     veto_over = pol[5] if len(pol) > 5 else 1.01
@@ -319,7 +320,7 @@ def to_parts(model: Model) -> tuple[dict, bytes, array, array, array]:
 
 def from_parts(meta: dict, names: bytes, rows: array, flat: array, vocab: array) -> Model:
     weights = PackedWeights.from_names(names, rows, flat, vocab)
-    weights.get("")  # builds the index now, under load_model's lock
+    weights._built()  # the index now, under load_model's lock
     p = dict(meta["policy"])
     p["veto_over_class"] = tuple((c, v) for c, v in p["veto_over_class"])
     return Model(tuple(meta["risk_bias"]), dict(meta["threshold"]), Policy(**p), tuple(meta["sent_bias"]),
