@@ -92,11 +92,15 @@ class Database:
             )
             event.listen(self.engine, "connect", _sqlite_pragmas)
         else:
+            from storage.pgcursor import LazyDescriptionCursor  # psycopg is imported only for PostgreSQL
+
             # No ping per checkout (a round trip on every session): connections are recycled
             # and a dropped one surfaces as a transient error that the caller retries.
             self.engine = create_engine(
                 self.url, pool_size=pool_size or POOL_SIZE, max_overflow=POOL_OVERFLOW,
                 pool_recycle=POOL_RECYCLE_SECONDS, pool_timeout=30,
+                # SQLAlchemy reads every statement's description; build it only when it is used.
+                connect_args={"cursor_factory": LazyDescriptionCursor} if "+psycopg" in self.url else {},
             )
         event.listen(self.engine, "commit", self._count_commit)
 

@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import hashlib
 
-from sqlalchemy import text
-
 from storage.db import Database
 
 NAMESPACE = 0x5045  # "PE": keeps our advisory locks apart from other applications' keys
+_LOCK_SQL = "SELECT pg_advisory_xact_lock(%s, %s)"  # psycopg's parameter style (PostgreSQL only)
 
 
 def lock_key(name: str) -> int:
@@ -28,4 +27,5 @@ def hold_for_transaction(db: Database, employee_id: str) -> None:
     if db.is_sqlite:
         return
     with db.session() as s:
-        s.execute(text("SELECT pg_advisory_xact_lock(:ns, :k)"), {"ns": NAMESPACE, "k": lock_key(employee_id)})
+        # Driver SQL, once per event: no statement object to build, compile or look up in the cache.
+        s.connection().exec_driver_sql(_LOCK_SQL, (NAMESPACE, lock_key(employee_id)))
