@@ -99,9 +99,13 @@ def update_targets(db: Database, record_ids: list[int]) -> dict[int, UpdateTarge
                                    int((r.handle or {}).get("last_update") or 0)) for r in s.execute(q)}
 
 
+# Built once (bound parameters only): run on every submission that closes a card.
+_FOR_SUBJECT = select(CardRecord).where(CardRecord.subject == bindparam("subject")).order_by(CardRecord.id)
+
+
 def for_subject(db: Database, subject: str) -> list[CardRecord]:
     with db.session() as s:
-        return list(s.execute(select(CardRecord).where(CardRecord.subject == subject).order_by(CardRecord.id)).scalars())
+        return list(s.execute(_FOR_SUBJECT, {"subject": subject}).scalars())
 
 
 def get(db: Database, record_id: int) -> CardRecord | None:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy import update as sa_update
 
 from storage import dialect
@@ -24,14 +25,33 @@ def for_week(db: Database, employee_id: str, week: str) -> CheckIn | None:
         return s.execute(select(CheckIn).where(CheckIn.employee_id == employee_id, CheckIn.week == week)).scalar()
 
 
+def _ensure_statement(db: Database) -> Any:
+    ins = dialect.insert(db, CheckIn).values(employee_id=bindparam("employee"), week=bindparam("week"),
+                                             status="pending")
+    return select(CheckIn).from_statement(
+        ins.on_conflict_do_update(index_elements=["employee_id", "week"], set_={"week": ins.excluded.week})
+        .returning(CheckIn))
+
+
+# Statements a check-in runs on every submission, built once per dialect (bound parameters only):
+# building one and computing its cache key cost more CPU than running it.
+_ENSURE: dict[bool, Any] = {}  # by db.is_sqlite
+_LATEST_OPEN = (select(CheckIn).where(CheckIn.employee_id == bindparam("employee"), CheckIn.status.in_(OPEN))
+                .order_by(CheckIn.week.desc()).limit(1))
+_LAST_NOTICE = (select(func.max(CheckIn.manager_notified_at)).select_from(CheckIn)
+                .join(Employee, Employee.id == CheckIn.employee_id)
+                .where(Employee.manager_id == bindparam("manager")))
+
+
 def ensure(db: Database, employee_id: str, week: str) -> CheckIn:
     """The employee's check-in row for ``week`` (created pending if missing; safe under races), in one
     statement: an upsert whose no-op update makes ``RETURNING`` give the existing row too."""
-    stmt = (dialect.insert(db, CheckIn).values(employee_id=employee_id, week=week, status="pending")
-            .on_conflict_do_update(index_elements=["employee_id", "week"], set_={"week": week})
-            .returning(CheckIn))
+    stmt = _ENSURE.get(db.is_sqlite)
+    if stmt is None:
+        stmt = _ENSURE[db.is_sqlite] = _ensure_statement(db)
     with db.session() as s:
-        found = s.execute(select(CheckIn).from_statement(stmt), execution_options={"populate_existing": True}).scalar()
+        found = s.execute(stmt, {"employee": employee_id, "week": week},
+                          execution_options={"populate_existing": True}).scalar()
     if found is None:
         raise RuntimeError(f"check-in {employee_id}/{week} missing right after insert")
     return found
@@ -40,8 +60,7 @@ def ensure(db: Database, employee_id: str, week: str) -> CheckIn:
 def latest_open(db: Database, employee_id: str) -> CheckIn | None:
     """The most recent check-in still waiting for an answer (late answers are welcome)."""
     with db.session() as s:
-        return s.execute(select(CheckIn).where(CheckIn.employee_id == employee_id, CheckIn.status.in_(OPEN))
-                         .order_by(CheckIn.week.desc()).limit(1)).scalar()
+        return s.execute(_LATEST_OPEN, {"employee": employee_id}).scalar()
 
 
 def latest(db: Database, employee_id: str) -> CheckIn | None:
@@ -104,9 +123,7 @@ def last_notice_to(db: Database, manager_id: str) -> datetime | None:
     """When ``manager_id`` was last told about one of their reports' check-ins: one statement (it
     loaded every report and then asked about their ids, on each submission)."""
     with db.session() as s:
-        return s.execute(select(func.max(CheckIn.manager_notified_at)).select_from(CheckIn)
-                         .join(Employee, Employee.id == CheckIn.employee_id)
-                         .where(Employee.manager_id == manager_id)).scalar()
+        return s.execute(_LAST_NOTICE, {"manager": manager_id}).scalar()
 
 
 def held_back(db: Database, since: datetime, now: datetime) -> list[tuple[CheckIn, Employee]]:

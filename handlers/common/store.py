@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from storage.db import Database
 from storage.models import Goal
@@ -19,9 +19,13 @@ def sibling_weights(db: Database, parent_id: str | None) -> list[float]:
         return list(s.execute(select(Goal.weight).where(Goal.parent_id == parent_id)).scalars())
 
 
+# Built once (bound parameters only): a goal question or a check-in reads it on every message.
+_OWNED = select(Goal).where(Goal.owner_id == bindparam("owner"))
+
+
 def owned_goals(db: Database, employee_id: str) -> list[Goal]:
     with db.session() as s:
-        return list(s.execute(select(Goal).where(Goal.owner_id == employee_id)).scalars())
+        return list(s.execute(_OWNED, {"owner": employee_id}).scalars())
 
 
 def owned_goals_many(db: Database, employee_ids: list[str]) -> list[Goal]:

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, tzinfo
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from handlers.visit.store import ledger_sum
 from storage.db import Database
@@ -17,20 +18,34 @@ from storage.models import CheckIn, Department, Employee, Feedback, PointsEntry,
 OPEN_TASK = ("todo", "doing")
 
 
+@lru_cache(maxsize=4)
+def _dated_open(has_start: bool, has_end: bool) -> tuple[Any, Any]:
+    """The page and count statements of :func:`open_tasks` for one shape of range, built once (bound
+    parameters only): a task question runs them on every message."""
+    cond = [Task.owner_id == bindparam("owner"), Task.status.in_(OPEN_TASK), Task.due_date.is_not(None)]
+    if has_start:
+        cond.append(Task.due_date >= bindparam("start"))
+    if has_end:
+        cond.append(Task.due_date < bindparam("end"))
+    page = select(Task).where(*cond).order_by(Task.due_date, Task.id).limit(bindparam("limit"))
+    return page, select(func.count()).select_from(Task).where(*cond)
+
+
 def open_tasks(db: Database, owner_id: str, start: date | None, end: date | None, *,
                undated: bool = False, limit: int = 20) -> tuple[list[Task], int]:
     """Unfinished tasks due in [start, end) (no start = including overdue), first ``limit`` by due date,
     and how many there are in all. ``undated`` adds tasks without a due date."""
-    cond = [Task.owner_id == owner_id, Task.status.in_(OPEN_TASK), Task.due_date.is_not(None)]
+    page, count = _dated_open(start is not None, end is not None)
+    params: dict[str, Any] = {"owner": owner_id, "limit": limit + 1}
     if start is not None:
-        cond.append(Task.due_date >= start)
+        params["start"] = start
     if end is not None:
-        cond.append(Task.due_date < end)
+        params["end"] = end
     with db.session() as s:
-        rows = list(s.execute(select(Task).where(*cond).order_by(Task.due_date, Task.id).limit(limit + 1)).scalars())
+        rows = list(s.execute(page, params).scalars())
         total = len(rows)
         if total > limit:
-            total = s.execute(select(func.count()).select_from(Task).where(*cond)).scalar_one()
+            total = s.execute(count, params).scalar_one()
         if undated:
             ucond = [Task.owner_id == owner_id, Task.status.in_(OPEN_TASK), Task.due_date.is_(None)]
             extra = list(s.execute(select(Task).where(*ucond).order_by(Task.id).limit(limit + 1)).scalars())

@@ -90,6 +90,12 @@ def save_analyses(db: Database, rows: list[ReplyAnalysis]) -> bool:
     return True
 
 
+# Built once (bound parameters only): every flagged reply looks for the flag that absorbs it.
+_FLAGS_TO_ABSORB = select(RiskFlag).where(
+    RiskFlag.employee_id == bindparam("employee"), RiskFlag.category == bindparam("category"),
+    RiskFlag.status.in_(OPEN_STATUSES) | (RiskFlag.dedup_key == bindparam("key")))
+
+
 def raise_flag(db: Database, employee_id: str, category: str, rule: str, evidence: list[dict],
                now: datetime, tz: tzinfo) -> tuple[RiskFlag, bool]:
     """Create a flag, or add the evidence to the one that absorbs it. Returns (flag, created)."""
@@ -97,9 +103,8 @@ def raise_flag(db: Database, employee_id: str, category: str, rule: str, evidenc
     for _attempt in range(2):
         with db.session() as s:
             # The open flag of this category absorbs the evidence; else the one of this week (resolved).
-            found = list(s.execute(select(RiskFlag).where(
-                RiskFlag.employee_id == employee_id, RiskFlag.category == category,
-                RiskFlag.status.in_(OPEN_STATUSES) | (RiskFlag.dedup_key == key))).scalars())
+            found = list(s.execute(_FLAGS_TO_ABSORB, {"employee": employee_id, "category": category,
+                                                      "key": key}).scalars())
             opened = [f for f in found if f.status in OPEN_STATUSES]
             flag = max(opened, key=lambda f: f.id or 0) if opened else next(
                 (f for f in found if f.dedup_key == key), None)
