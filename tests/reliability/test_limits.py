@@ -139,3 +139,22 @@ async def test_concurrent_senders_use_the_whole_window_between_them(db_url: str)
             assert ratelimit.acquire(db, "wecom:share-test", window, 1, 200) == 0  # the window is spent
     finally:
         db.dispose()
+
+
+def test_windows_older_than_an_hour_are_deleted(db_url: str, monkeypatch) -> None:
+    from sqlalchemy import select
+
+    from storage.models import RateWindow
+
+    monkeypatch.setattr(ratelimit, "PRUNE_EVERY_SECONDS", 0.0)
+    db = open_database(db_url)
+    try:
+        assert ratelimit.acquire(db, "wecom:prune-test", 1_000, 3, 25) == 3
+        assert ratelimit.acquire(db, "wecom:prune-test", 1_000, 30, 25) == 22  # the rest of that window
+        assert ratelimit.acquire(db, "wecom:prune-test", 2_000, 1, 25) == 1  # within the hour: kept
+        assert ratelimit.acquire(db, "wecom:prune-test", 4_700, 1, 25) == 1  # 1,000 is over an hour old
+        with db.session() as s:
+            kept = sorted(s.execute(select(RateWindow.window).where(RateWindow.key == "wecom:prune-test")).scalars())
+        assert kept == [2_000, 4_700]
+    finally:
+        db.dispose()
