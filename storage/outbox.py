@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import and_, bindparam, case, exists, func, literal, or_, select, update
@@ -127,6 +128,38 @@ LANES = {
 }
 
 
+@lru_cache(maxsize=32)
+def _claim_statements(lane: str | None, busy: bool, skip: bool, is_sqlite: bool) -> tuple[Any, Any]:
+    """:func:`claim_due`'s two statements for one shape (lane, whether rows are busy or skipped,
+    dialect), built once with bound parameters: every outbox round of every lane runs them, and
+    building and caching them per call cost more CPU than running them."""
+    reclaim = and_(OutboxMessage.status == "sending", OutboxMessage.claimed_at < bindparam("b_stale"))
+    if busy:
+        reclaim = and_(reclaim, OutboxMessage.id.not_in(bindparam("b_busy", expanding=True)))
+    due = and_(or_(and_(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= bindparam("b_now")),
+                   reclaim), IN_ORDER)
+    if skip:
+        due = and_(due, OutboxMessage.id.not_in(bindparam("b_skip", expanding=True)))
+    pick = (
+        select(OutboxMessage.id)
+        .where(OutboxMessage.channel == bindparam("b_channel"), due, *LANES.get(lane or "", ()))
+        .order_by(OutboxMessage.priority, OutboxMessage.next_attempt_at, OutboxMessage.id)
+        .limit(bindparam("b_limit"))
+    )
+    if not is_sqlite:
+        pick = pick.with_for_update(skip_locked=True)
+    claim = (
+        select(OutboxMessage).from_statement(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(bindparam("b_ids", expanding=True)), due)
+            .values(status="sending", claimed_by=bindparam("b_owner"), claimed_at=bindparam("b_now"),
+                    attempts=OutboxMessage.attempts + 1,
+                    in_doubt=case((OutboxMessage.status == "sending", True), else_=OutboxMessage.in_doubt))
+            .returning(OutboxMessage))
+    )
+    return pick, claim
+
+
 def claim_due(
     db: Database, channel: str, owner: str, now: datetime, limit: int = 100, stale_after: float = 120.0,
     busy: Iterable[int] = (), lane: str | None = None, card_handle_key: Callable[[str], str | None] | None = None,
@@ -141,35 +174,16 @@ def claim_due(
     across processes (:data:`IN_ORDER`). Cards about a subject are
     recorded in the same transaction, not yet delivered (:func:`cardstore.claimed_many_in`), with
     the platform id ``card_handle_key`` gives for the row's key."""
-    stale = now - timedelta(seconds=stale_after)
-    reclaim = and_(OutboxMessage.status == "sending", OutboxMessage.claimed_at < stale)
-    busy = list(busy)
-    if busy:
-        reclaim = and_(reclaim, OutboxMessage.id.not_in(busy))
-    due = and_(or_(and_(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now), reclaim), IN_ORDER)
-    skip = list(skip)
-    if skip:
-        due = and_(due, OutboxMessage.id.not_in(skip))
-    inner = (
-        select(OutboxMessage.id)
-        .where(OutboxMessage.channel == channel, due, *LANES.get(lane, ()))
-        .order_by(OutboxMessage.priority, OutboxMessage.next_attempt_at, OutboxMessage.id)
-        .limit(limit)
-    )
-    if not db.is_sqlite:
-        inner = inner.with_for_update(skip_locked=True)
+    busy, skip = list(busy), list(skip)
+    pick, claim = _claim_statements(lane, bool(busy), bool(skip), db.is_sqlite)
+    params: dict[str, Any] = {"b_channel": channel, "b_now": now, "b_stale": now - timedelta(seconds=stale_after),
+                              "b_limit": limit, "b_busy": busy, "b_skip": skip}
     with db.session() as s:
-        ids = [r for r in s.execute(inner).scalars()]
+        ids = [r for r in s.execute(pick, params).scalars()]
         if not ids:
             return []
         # A row still ``sending`` was left mid-send by a dead worker: from now on it is in doubt.
-        rows = s.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id.in_(ids), due)
-            .values(status="sending", claimed_by=owner, claimed_at=now, attempts=OutboxMessage.attempts + 1,
-                    in_doubt=case((OutboxMessage.status == "sending", True), else_=OutboxMessage.in_doubt))
-            .returning(OutboxMessage)
-        ).scalars().all()
+        rows = s.execute(claim, {**params, "b_ids": ids, "b_owner": owner}).scalars().all()
         cardstore.claimed_many_in(s, [
             {"subject": r.payload["subject"], "channel": r.channel, "recipient": r.recipient,
              "employee_id": r.employee_id, "outbox_key": r.key, "card": r.payload["card"], "now": now,
@@ -335,18 +349,23 @@ def recent_send_counts(db: Database, channel: str, recipients: list[str], since:
     if not recipients:
         return {}
     with db.session() as s:
-        rows = s.execute(
-            select(OutboxMessage.recipient, func.count())
-            .where(
-                OutboxMessage.channel == channel,
-                OutboxMessage.recipient.in_(set(recipients)),
-                OutboxMessage.status == "sent",
-                OutboxMessage.kind != "update_card",
-                OutboxMessage.sent_at >= since,
-            )
-            .group_by(OutboxMessage.recipient)
-        ).all()
+        rows = s.execute(_SEND_COUNTS, {"channel": channel, "recipients": sorted(set(recipients)),
+                                        "since": since}).all()
     return {r: int(n) for r, n in rows}
+
+
+# Built once (bound parameters only): every outbox round paces its recipients with it.
+_SEND_COUNTS = (
+    select(OutboxMessage.recipient, func.count())
+    .where(
+        OutboxMessage.channel == bindparam("channel"),
+        OutboxMessage.recipient.in_(bindparam("recipients", expanding=True)),
+        OutboxMessage.status == "sent",
+        OutboxMessage.kind != "update_card",
+        OutboxMessage.sent_at >= bindparam("since"),
+    )
+    .group_by(OutboxMessage.recipient)
+)
 
 
 def stats(db: Database, channel: str | None = None) -> dict[str, int]:
