@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
-from sqlalchemy import and_, bindparam, insert, or_, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import and_, bindparam, delete, or_, select
 
 from handlers.common.calendar import week_of
 from handlers.risk import rules
+from storage import dialect
 from storage.db import Database
 from storage.models import CheckIn, Department, Employee, ReplyAnalysis, RiskFlag
 
@@ -72,19 +72,28 @@ def analyses_context(db: Database, employee_id: str, refs: list[str], now: datet
 
 
 _ANALYSES = ReplyAnalysis.__table__
-_INSERT_ANALYSES = insert(_ANALYSES).returning(_ANALYSES.c.ref, _ANALYSES.c.id)
 _ANALYSIS_COLUMNS = [c.name for c in _ANALYSES.columns if c.name != "id"]
+# Built once per dialect. ON CONFLICT, not a caught IntegrityError: on PostgreSQL an error aborts the
+# whole transaction, and these run inside an event's unit of work (the caller's next statement failed).
+_INSERT_ANALYSES: dict[bool, Any] = {}  # by db.is_sqlite
+_INSERT_FLAG: dict[bool, Any] = {}
+_FORGET = delete(_ANALYSES).where(_ANALYSES.c.id.in_(bindparam("ids", expanding=True)))
 
 
 def save_analyses(db: Database, rows: list[ReplyAnalysis]) -> bool:
-    """Store analyses in one statement (their ids are set from it); False when one of their ``ref``
-    was stored before."""
-    try:
-        with db.session() as s:
-            got = dict(s.connection().execute(
-                _INSERT_ANALYSES, [{c: getattr(r, c) for c in _ANALYSIS_COLUMNS} for r in rows]).all())
-    except IntegrityError:
-        return False
+    """Store analyses in one statement (their ids are set from it); False, storing none of them, when
+    one of their ``ref`` was stored before (the same replies recorded concurrently)."""
+    stmt = _INSERT_ANALYSES.get(db.is_sqlite)
+    if stmt is None:
+        stmt = _INSERT_ANALYSES[db.is_sqlite] = (
+            dialect.insert(db, _ANALYSES).on_conflict_do_nothing(index_elements=["ref"])
+            .returning(_ANALYSES.c.ref, _ANALYSES.c.id))
+    with db.session() as s:
+        got = dict(s.connection().execute(stmt, [{c: getattr(r, c) for c in _ANALYSIS_COLUMNS} for r in rows]).all())
+        if len(got) < len(rows):
+            if got:  # all or none: the rows that did go in are taken out again
+                s.connection().execute(_FORGET, {"ids": list(got.values())})
+            return False
     for r in rows:
         r.id = got[r.ref]
     return True
@@ -116,14 +125,18 @@ def raise_flag(db: Database, employee_id: str, category: str, rule: str, evidenc
                     flag.updated_at = now
                     s.add(flag)
                 return flag, False
-        try:
-            with db.session() as s:
-                flag = RiskFlag(employee_id=employee_id, category=category, rule=rule, dedup_key=key,
-                                evidence=evidence, status="open", created_at=now, updated_at=now)
-                s.add(flag)
+        flag = RiskFlag(employee_id=employee_id, category=category, rule=rule, dedup_key=key,
+                        evidence=evidence, status="open", created_at=now, updated_at=now)
+        stmt = _INSERT_FLAG.get(db.is_sqlite)
+        if stmt is None:
+            stmt = _INSERT_FLAG[db.is_sqlite] = (
+                dialect.insert(db, RiskFlag.__table__).on_conflict_do_nothing(index_elements=["dedup_key"])
+                .returning(RiskFlag.__table__.c.id))
+        with db.session() as s:
+            flag.id = s.connection().execute(stmt, flag.model_dump(exclude={"id"})).scalar()
+        if flag.id is not None:
             return flag, True
-        except IntegrityError:  # created concurrently: absorb into it on the second pass
-            continue
+        # created concurrently (the other transaction committed it): absorb into it on the second pass
     raise RuntimeError(f"could not raise risk flag {key}")
 
 
