@@ -88,10 +88,11 @@ def create(db: Database, *, goal: Goal, requester_id: str, new_target: float, re
         goal_version=goal.version, created_at=now,
     )
     try:
-        with db.session() as s:
+        # A savepoint: inside an event's unit of work a refused insert must not abort the whole
+        # PostgreSQL transaction (the reply that follows would fail with it).
+        with db.session() as s, s.begin_nested():
             s.add(req)
-            s.flush()
-            return req
+        return req
     except IntegrityError:
         return None
 

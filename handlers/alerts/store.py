@@ -96,7 +96,8 @@ def record(db: Database, f: Finding, week: str, now: datetime) -> tuple[Alert, b
                 s.add(a)
                 return a, notify
         try:
-            with db.session() as s:
+            # A savepoint: a refused insert must not abort the job's whole PostgreSQL transaction.
+            with db.session() as s, s.begin_nested():
                 a = Alert(rule=f.rule, subject=f.subject, employee_id=f.employee_id, department_id=f.department_id,
                           manager_id=f.manager_id, recipients=f.recipients, level=f.level, figure=f.figure,
                           evidence={**f.evidence, "history": [{"week": week, "figure": round(f.figure, 4)}]},
