@@ -58,9 +58,9 @@ class Ctx:
         await self.services.messenger.send_text(self.employee, text, self._key(), self._reply_channel(),
                                                 priority=REPLY)
 
-    async def reply_card(self, card: Card, subject: str) -> None:
+    async def reply_card(self, card: Card, subject: str, shared: bool = False) -> None:
         await self.services.messenger.send_card(self.employee, card, self._key(), subject, self._reply_channel(),
-                                                priority=REPLY)
+                                                priority=REPLY, shared=shared)
 
     async def reply_file(self, content: bytes, filename: str) -> None:
         await self.services.messenger.send_file(self.employee, content, filename, self._key(),

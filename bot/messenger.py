@@ -135,10 +135,14 @@ class Messenger:
 
     async def send_card(
         self, who: Employee | str, card: Card, key: str, subject: str, channel: str | None = None, *,
-        priority: int = NORMAL,
+        priority: int = NORMAL, shared: bool = False,
     ) -> bool:
-        return await self.send(who, "card", {"card": card.to_dict(), "subject": subject}, key, channel,
-                               priority=priority)
+        """``shared``: the card is the same for everyone who gets it and is never updated, so a channel
+        may send it to many people in one call (WeCom: one ``template_card`` with one ``task_id``)."""
+        payload: dict[str, Any] = {"card": card.to_dict(), "subject": subject}
+        if shared:
+            payload["shared"] = True
+        return await self.send(who, "card", payload, key, channel, priority=priority)
 
     async def send_image(self, who: Employee | str, png: bytes, filename: str, key: str) -> bool:
         data = base64.b64encode(png).decode()

@@ -44,7 +44,8 @@ def help_card(role: str) -> Card:
 @router.command("帮助", "help", "/help", "菜单", "?", "？", "你能做什么", "你能干什么", interrupts=True,
                 escapes=("帮助",))
 async def on_help(ctx: Ctx, msg: TextMessage) -> None:
-    await ctx.reply_card(help_card(ctx.employee.role), subject=f"help:{ctx.employee.id}")
+    # The same card for everyone of a role, never updated: many people asking at once get it in one call.
+    await ctx.reply_card(help_card(ctx.employee.role), subject=f"help:{ctx.employee.id}", shared=True)
 
 
 @router.command("取消", "退出", "cancel", interrupts=True)

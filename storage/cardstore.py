@@ -113,10 +113,13 @@ def get(db: Database, record_id: int) -> CardRecord | None:
         return s.get(CardRecord, record_id)
 
 
-def find_by_handle(db: Database, channel: str, handle_key: str) -> CardRecord | None:
-    """Find a card by its platform lookup id (e.g. WeCom task_id, DingTalk outTrackId)."""
+def find_by_handle(db: Database, channel: str, handle_key: str, recipient: str | None = None) -> CardRecord | None:
+    """Find a card by its platform lookup id (e.g. WeCom task_id, DingTalk outTrackId); ``recipient``:
+    that person's record (a card sent to many people in one call shares one id)."""
     with db.session() as s:
         q = select(CardRecord).where(CardRecord.channel == channel, CardRecord.handle_key == handle_key)
+        if recipient is not None:
+            q = q.where(CardRecord.recipient == recipient)
         return s.execute(q.order_by(CardRecord.id.desc()).limit(1)).scalar()
 
 

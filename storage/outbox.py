@@ -344,6 +344,27 @@ def requeue_parked(db: Database, ids: list[int] | None = None) -> list[int]:
         return sorted(rows)
 
 
+# Kept on a row before a call that sends it together with other rows (a shared card to many people):
+# a resend after a crash or an answer lost in transit must go to the same people with the same
+# platform id, or the platform's duplicate detection cannot recognise it. Other fields of ``result``
+# are kept.
+_NOTE_GROUP = (
+    update(OutboxMessage)
+    .where(OutboxMessage.id == bindparam("b_id"))
+    .values(result=bindparam("b_result"))
+)
+
+
+def note_groups(db: Database, notes: dict[int, dict[str, Any]], results: dict[int, dict[str, Any]]) -> None:
+    """Store ``{"group": note}`` in each row's ``result`` (``results``: the rows' current ``result``), in
+    one transaction, before the call that sends them together."""
+    if not notes:
+        return
+    with db.session() as s:
+        s.connection().execute(_NOTE_GROUP, [{"b_id": row_id, "b_result": {**results.get(row_id, {}), "group": note}}
+                                             for row_id, note in notes.items()])
+
+
 def recent_send_counts(db: Database, channel: str, recipients: list[str], since: datetime) -> dict[str, int]:
     """How many messages each recipient got on ``channel`` since ``since`` (for per-user pacing)."""
     if not recipients:

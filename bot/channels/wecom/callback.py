@@ -168,8 +168,8 @@ class CallbackHandler:
     def _store_fresh_code(self, event: CardAction) -> None:
         """Keep the click's one-time response_code on the card so the update uses the freshest code."""
         db = self.services.db
-        rec = cardstore.find_by_handle(db, self.channel_name, event.handle["task_id"])
-        if rec is None or rec.recipient != event.sender:
+        rec = cardstore.find_by_handle(db, self.channel_name, event.handle["task_id"], event.sender)
+        if rec is None:
             return
         cardstore.update_handle(db, rec.id, {"click_response_code": event.handle["response_code"]},
                                 self.services.now())

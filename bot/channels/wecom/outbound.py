@@ -39,7 +39,7 @@ from cards.model import Card
 from cards.wecom import cut_bytes, render_template_card, task_id_for
 from storage import cardstore
 from storage.db import Database
-from storage.outbox import Claimed
+from storage.outbox import Claimed, note_groups
 
 log = logging.getLogger(__name__)
 
@@ -85,15 +85,39 @@ class Outbound:
         results: list[Delivery | None] = [None] * len(items)
         calls: list[tuple[list[int], Callable[[], Awaitable[list[Delivery]]]]] = []
         groups: dict[str, list[int]] = {}
+        cards: dict[str, list[int]] = {}  # shared cards not sent before, by content
+        sent_before: dict[str, list[int]] = {}  # shared cards already sent (or tried) as a group, by task_id
         for i, item in enumerate(items):
             if item.kind in ("text", "markdown"):
                 sig = json.dumps([_content(item), item.in_doubt], sort_keys=True, ensure_ascii=False)
                 groups.setdefault(sig, []).append(i)
+            elif item.kind == "card" and (group := item.result.get("group")):
+                sent_before.setdefault(group["task_id"], []).append(i)
+            elif item.kind == "card" and item.payload.get("shared") and not item.in_doubt:
+                cards.setdefault(json.dumps(item.payload["card"], sort_keys=True, ensure_ascii=False), []).append(i)
             else:
                 calls.append(([i], lambda item=item: self._one(item)))
+        recipients = [it.recipient for it in items]
         for idxs in groups.values():
-            for call in distinct_recipient_calls(idxs, [it.recipient for it in items], self.max_users):
+            for call in distinct_recipient_calls(idxs, recipients, self.max_users):
                 calls.append((call, lambda call=call: self._many([items[j] for j in call])))
+        notes: dict[int, dict[str, Any]] = {}
+        for idxs in cards.values():
+            for call in distinct_recipient_calls(idxs, recipients, self.max_users):
+                if len(call) == 1:
+                    calls.append((call, lambda item=items[call[0]]: self._one(item)))
+                    continue
+                note = {"task_id": task_id_for(f"group:{items[call[0]].key}"), "to": [recipients[j] for j in call]}
+                notes.update((items[j].id, note) for j in call)
+                calls.append((call, lambda call=call, note=note: self._shared([items[j] for j in call], note)))
+        for idxs in sent_before.values():
+            note = items[idxs[0]].result["group"]
+            calls.append((idxs, lambda idxs=idxs, note=note: self._shared([items[j] for j in idxs], note)))
+        # Before any call: who shares a card and under which task_id is on the rows, so a resend after
+        # a crash or a lost answer goes to the same people with the same task_id (WeCom refuses a
+        # task_id twice, so a resend of a card that arrived is recognised: 40098).
+        if notes:
+            await self.db.run(note_groups, self.db, notes, {it.id: it.result for it in items if it.id in notes})
         # In the rows' order (replies first: storage.outbox.claim_due), not cards before texts: a
         # reply a bulk round took along waited behind every card of the round (13 s in bench_wecom).
         calls.sort(key=lambda c: min(c[0]))
@@ -130,6 +154,33 @@ class Outbound:
         for r in rows:
             bad = _invalid(body, r.recipient)
             out.append(Delivery("failed", error=bad) if bad else Delivery("sent", handle={"msgid": body.get("msgid")}))
+        return out
+
+
+    async def _shared(self, rows: list[Claimed], note: dict[str, Any]) -> list[Delivery]:
+        """One ``template_card`` for the people of ``note`` (``task_id``, ``to``), whose rows are
+        ``rows`` (all of them the first time; on a resend, those claimed now, while the call goes to the
+        whole group again). Once WeCom has taken the task_id, a resend answers 40098: delivered."""
+        task_id = note["task_id"]
+        card = render_template_card(Card.from_dict(rows[0].payload["card"]), task_id)
+        msg = {"touser": "|".join(note["to"]), "msgtype": "template_card", "template_card": card}
+        try:
+            body = await self.api.send(msg)
+        except WeComError as exc:
+            if exc.errcode == DUPLICATE_TASK_ID:
+                handle = {"task_id": task_id, "group": True, "resent": True}
+                return [Delivery("sent", handle=handle, handle_key=task_id) for _ in rows]
+            return [_classify(exc, r) for r in rows]
+        except InDoubt as exc:
+            return [Delivery("retry", error=f"in doubt: {exc}", in_doubt=True) for _ in rows]
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            return [Delivery("retry", error=f"network: {exc.__class__.__name__}: {exc}") for _ in rows]
+        handle = {"task_id": task_id, "msgid": body.get("msgid"), "response_code": body.get("response_code"),
+                  "group": True}
+        out = []
+        for r in rows:
+            bad = _invalid(body, r.recipient)
+            out.append(Delivery("failed", error=bad) if bad else Delivery("sent", handle=handle, handle_key=task_id))
         return out
 
 
