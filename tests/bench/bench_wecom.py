@@ -583,17 +583,21 @@ async def bench_bare(users: int, messages: int, concurrency: int) -> Figures:
 
 def fewest_calls(api_calls: list[tuple[str, dict[str, Any]]]) -> int:
     """The fewest message/send calls these calls' messages could have taken: every identical content
-    merged into one call per 1,000 people (WeCom's touser limit); cards are one per person anyway."""
+    merged into one call per 1,000 people (WeCom's touser limit); a template card counts by its content
+    without its task_id (a shared card can go to many people; a personal card's content is its own)."""
     people: dict[str, int] = {}
     cards = 0
     for path, body in api_calls:
         if path != "message/send":
             continue
         msgtype = body.get("msgtype")
-        if msgtype not in ("text", "markdown"):
+        content = body.get(msgtype)
+        if msgtype == "template_card" and isinstance(content, dict):
+            content = {k: v for k, v in content.items() if k != "task_id"}
+        elif msgtype not in ("text", "markdown"):
             cards += 1
             continue
-        sig = json.dumps([msgtype, body.get(msgtype)], sort_keys=True, ensure_ascii=False)
+        sig = json.dumps([msgtype, content], sort_keys=True, ensure_ascii=False)
         people[sig] = people.get(sig, 0) + len(str(body.get("touser", "")).split("|"))
     return cards + sum(-(-n // 1000) for n in people.values())
 

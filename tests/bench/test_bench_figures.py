@@ -9,12 +9,19 @@ def test_fewest_calls_merges_identical_texts_and_counts_each_card() -> None:
         ("message/send", {"touser": "c", "msgtype": "text", "text": {"content": "帮助"}}),
         ("message/send", {"touser": "a", "msgtype": "text", "text": {"content": "你的任务：1 项"}}),
         ("message/send", {"touser": "a", "msgtype": "markdown", "markdown": {"content": "帮助"}}),
-        ("message/send", {"touser": "d", "msgtype": "template_card", "template_card": {"task_id": "t1"}}),
-        ("message/send", {"touser": "e", "msgtype": "template_card", "template_card": {"task_id": "t2"}}),
+        ("message/send", {"touser": "d", "msgtype": "template_card",
+                          "template_card": {"task_id": "t1", "main_title": {"title": "周复盘·张伟"}}}),
+        ("message/send", {"touser": "e", "msgtype": "template_card",
+                          "template_card": {"task_id": "t2", "main_title": {"title": "周复盘·李娜"}}}),
+        ("message/send", {"touser": "d|e", "msgtype": "template_card",
+                          "template_card": {"task_id": "t3", "main_title": {"title": "帮助"}}}),
+        ("message/send", {"touser": "f", "msgtype": "template_card",
+                          "template_card": {"task_id": "t4", "main_title": {"title": "帮助"}}}),
         ("message/update_template_card", {"userids": ["d"]}),
     ]
-    # 帮助 as text to a, b, c: one call; the task text: one; 帮助 as markdown: one; two cards: two.
-    assert fewest_calls(calls) == 5
+    # 帮助 as text to a, b, c: one call; the task text: one; 帮助 as markdown: one; two personal cards:
+    # two; the same help card to d, e and f (task_ids aside): one.
+    assert fewest_calls(calls) == 6
 
 
 def test_fewest_calls_splits_at_wecoms_touser_limit() -> None:
