@@ -28,6 +28,16 @@ def _queue(rig: WeComRig, users: list[str], shared: bool = True) -> None:
     enqueue_many(rig.bot.db, msgs, rig.clock.now())
 
 
+async def _send(rig: WeComRig, users: list[str], shared: bool = True, fault: str | None = None) -> None:
+    """Queue the help card for ``users`` and let the running worker send it (``fault``: what the
+    emulator does with the next API call)."""
+    if fault is not None:
+        rig.emulator.faults = [fault]
+    _queue(rig, users, shared)
+    rig.bot.services.wake("wecom")
+    await rig.settle()
+
+
 def _card_calls(rig: WeComRig) -> list[dict]:
     return [b for p, b in rig.emulator.api_calls if p == "message/send" and b.get("msgtype") == "template_card"]
 
@@ -47,9 +57,7 @@ def _channel(rig: WeComRig) -> WeComChannel:
 async def test_one_call_one_card_each_and_taps_answered(frig: WeComRig) -> None:
     emu = frig.emulator
     emu.users.discard(USERS[3])  # left the company: echoed in invaliduser
-    _queue(frig, USERS)
-    frig.bot.services.wake("wecom")
-    await frig.settle()
+    await _send(frig, USERS)
     [call] = _card_calls(frig)
     assert sorted(call["touser"].split("|")) == sorted(USERS)
     task_id = call["template_card"]["task_id"]
@@ -70,19 +78,14 @@ async def test_one_call_one_card_each_and_taps_answered(frig: WeComRig) -> None:
 
 
 async def test_cards_not_marked_shared_still_go_one_by_one(frig: WeComRig) -> None:
-    _queue(frig, USERS[:3], shared=False)
-    frig.bot.services.wake("wecom")
-    await frig.settle()
+    await _send(frig, USERS[:3], shared=False)
     calls = _card_calls(frig)
     assert len(calls) == 3 and len({c["template_card"]["task_id"] for c in calls}) == 3
 
 
 async def test_an_answer_lost_after_delivery_does_not_show_the_card_twice(frig: WeComRig) -> None:
     emu = frig.emulator
-    emu.faults = ["502-after"]  # WeCom delivers, then the answer is lost: in doubt
-    _queue(frig, USERS)
-    frig.bot.services.wake("wecom")
-    await frig.settle()
+    await _send(frig, USERS, fault="502-after")  # WeCom delivers, then the answer is lost: in doubt
     assert emu.faulted["502-after"] == 1 and all(ob.get(frig.bot.db, f"test:help:{u}").in_doubt for u in USERS)
     frig.clock.advance(seconds=3600)
     frig.bot.services.wake("wecom")
@@ -96,10 +99,7 @@ async def test_an_answer_lost_after_delivery_does_not_show_the_card_twice(frig: 
 
 async def test_a_call_that_never_arrived_reaches_everyone_once_when_its_rows_come_back_apart(frig: WeComRig) -> None:
     emu = frig.emulator
-    emu.faults = ["502"]  # nothing delivered, but the bot cannot know: in doubt
-    _queue(frig, USERS)
-    frig.bot.services.wake("wecom")
-    await frig.settle()
+    await _send(frig, USERS, fault="502")  # nothing delivered, but the bot cannot know: in doubt
     assert [emu.deliveries(u, "template_card") for u in USERS] == [0] * len(USERS)
     await _stop_workers(frig)  # from here we play the workers
     frig.clock.advance(seconds=3600)
