@@ -142,20 +142,7 @@ class Outbound:
         msgtype, content = _content(rows[0])
         msg = {**_common(rows[0]), "touser": "|".join(r.recipient for r in rows), "msgtype": msgtype,
                msgtype: content}
-        try:
-            body = await self.api.send(msg)
-        except WeComError as exc:
-            return [_classify(exc, r) for r in rows]
-        except InDoubt as exc:
-            return [Delivery("retry", error=f"in doubt: {exc}", in_doubt=True) for _ in rows]
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            return [Delivery("retry", error=f"network: {exc.__class__.__name__}: {exc}") for _ in rows]
-        out = []
-        for r in rows:
-            bad = _invalid(body, r.recipient)
-            out.append(Delivery("failed", error=bad) if bad else Delivery("sent", handle={"msgid": body.get("msgid")}))
-        return out
-
+        return await self._send_for(rows, msg, lambda body: Delivery("sent", handle={"msgid": body.get("msgid")}))
 
     async def _shared(self, rows: list[Claimed], note: dict[str, Any]) -> list[Delivery]:
         """One ``template_card`` for the people of ``note`` (``task_id``, ``to``), whose rows are
@@ -164,24 +151,34 @@ class Outbound:
         task_id = note["task_id"]
         card = render_template_card(Card.from_dict(rows[0].payload["card"]), task_id)
         msg = {"touser": "|".join(note["to"]), "msgtype": "template_card", "template_card": card}
+
+        def sent(body: dict[str, Any]) -> Delivery:
+            handle = {"task_id": task_id, "msgid": body.get("msgid"), "response_code": body.get("response_code"),
+                      "group": True}
+            return Delivery("sent", handle=handle, handle_key=task_id)
+
+        def had_it(exc: WeComError) -> list[Delivery] | None:
+            if exc.errcode != DUPLICATE_TASK_ID:
+                return None
+            return [Delivery("sent", handle={"task_id": task_id, "group": True, "resent": True}, handle_key=task_id)
+                    for _ in rows]
+
+        return await self._send_for(rows, msg, sent, had_it)
+
+    async def _send_for(self, rows: list[Claimed], msg: dict[str, Any], sent: Callable[[dict[str, Any]], Delivery],
+                        refused: Callable[[WeComError], list[Delivery] | None] | None = None) -> list[Delivery]:
+        """One message/send on behalf of ``rows``: each row's outcome, ``sent(body)`` unless WeCom names that
+        person in ``invaliduser``; ``refused`` may settle an error answer itself (None: classify it)."""
         try:
             body = await self.api.send(msg)
         except WeComError as exc:
-            if exc.errcode == DUPLICATE_TASK_ID:
-                handle = {"task_id": task_id, "group": True, "resent": True}
-                return [Delivery("sent", handle=handle, handle_key=task_id) for _ in rows]
-            return [_classify(exc, r) for r in rows]
+            settled = refused(exc) if refused is not None else None
+            return settled if settled is not None else [_classify(exc, r) for r in rows]
         except InDoubt as exc:
             return [Delivery("retry", error=f"in doubt: {exc}", in_doubt=True) for _ in rows]
         except (aiohttp.ClientError, TimeoutError) as exc:
             return [Delivery("retry", error=f"network: {exc.__class__.__name__}: {exc}") for _ in rows]
-        handle = {"task_id": task_id, "msgid": body.get("msgid"), "response_code": body.get("response_code"),
-                  "group": True}
-        out = []
-        for r in rows:
-            bad = _invalid(body, r.recipient)
-            out.append(Delivery("failed", error=bad) if bad else Delivery("sent", handle=handle, handle_key=task_id))
-        return out
+        return [Delivery("failed", error=bad) if (bad := _invalid(body, r.recipient)) else sent(body) for r in rows]
 
 
 def _content(item: Claimed) -> tuple[str, dict[str, Any]]:
