@@ -18,14 +18,16 @@ def insert(db: Database, table: Any) -> Any:
     return (sqlite.insert if db.is_sqlite else postgresql.insert)(table)
 
 
-def insert_ignore(db: Database, model: Any, index: str, returning: str) -> Any:
-    """A Core ``INSERT ... ON CONFLICT (index) DO NOTHING RETURNING returning`` on the model's table,
+def insert_ignore(db: Database, model: Any, index: str, *returning: str) -> Any:
+    """A Core ``INSERT ... ON CONFLICT (index) DO NOTHING RETURNING returning, ...`` on the model's table,
     built once per dialect and reused: the hot paths (inbound dedup, outbox enqueue) run it on the
-    session's connection with plain parameter dicts, skipping the ORM's per-statement setup."""
+    session's connection with plain parameter dicts, skipping the ORM's per-statement setup. Also the way
+    to insert what may already be there inside a unit of work: a refused insert would abort the whole
+    PostgreSQL transaction."""
     return _insert_ignore(db.is_sqlite, model.__table__, index, returning)
 
 
 @lru_cache(maxsize=32)
-def _insert_ignore(is_sqlite: bool, table: Table, index: str, returning: str) -> Any:
+def _insert_ignore(is_sqlite: bool, table: Table, index: str, returning: tuple[str, ...]) -> Any:
     ins = (sqlite.insert if is_sqlite else postgresql.insert)(table)
-    return ins.on_conflict_do_nothing(index_elements=[index]).returning(table.c[returning])
+    return ins.on_conflict_do_nothing(index_elements=[index]).returning(*(table.c[c] for c in returning))

@@ -73,21 +73,15 @@ def analyses_context(db: Database, employee_id: str, refs: list[str], now: datet
 
 _ANALYSES = ReplyAnalysis.__table__
 _ANALYSIS_COLUMNS = [c.name for c in _ANALYSES.columns if c.name != "id"]
-# Built once per dialect. ON CONFLICT, not a caught IntegrityError: on PostgreSQL an error aborts the
-# whole transaction, and these run inside an event's unit of work (the caller's next statement failed).
-_INSERT_ANALYSES: dict[bool, Any] = {}  # by db.is_sqlite
-_INSERT_FLAG: dict[bool, Any] = {}
+# Inserts here use ON CONFLICT (storage.dialect.insert_ignore), not a caught IntegrityError: on PostgreSQL
+# an error aborts the whole transaction, and these run inside an event's unit of work.
 _FORGET = delete(_ANALYSES).where(_ANALYSES.c.id.in_(bindparam("ids", expanding=True)))
 
 
 def save_analyses(db: Database, rows: list[ReplyAnalysis]) -> bool:
     """Store analyses in one statement (their ids are set from it); False, storing none of them, when
     one of their ``ref`` was stored before (the same replies recorded concurrently)."""
-    stmt = _INSERT_ANALYSES.get(db.is_sqlite)
-    if stmt is None:
-        stmt = _INSERT_ANALYSES[db.is_sqlite] = (
-            dialect.insert(db, _ANALYSES).on_conflict_do_nothing(index_elements=["ref"])
-            .returning(_ANALYSES.c.ref, _ANALYSES.c.id))
+    stmt = dialect.insert_ignore(db, ReplyAnalysis, "ref", "ref", "id")
     with db.session() as s:
         got = dict(s.connection().execute(stmt, [{c: getattr(r, c) for c in _ANALYSIS_COLUMNS} for r in rows]).all())
         if len(got) < len(rows):
@@ -127,11 +121,7 @@ def raise_flag(db: Database, employee_id: str, category: str, rule: str, evidenc
                 return flag, False
         flag = RiskFlag(employee_id=employee_id, category=category, rule=rule, dedup_key=key,
                         evidence=evidence, status="open", created_at=now, updated_at=now)
-        stmt = _INSERT_FLAG.get(db.is_sqlite)
-        if stmt is None:
-            stmt = _INSERT_FLAG[db.is_sqlite] = (
-                dialect.insert(db, RiskFlag.__table__).on_conflict_do_nothing(index_elements=["dedup_key"])
-                .returning(RiskFlag.__table__.c.id))
+        stmt = dialect.insert_ignore(db, RiskFlag, "dedup_key", "id")
         with db.session() as s:
             flag.id = s.connection().execute(stmt, flag.model_dump(exclude={"id"})).scalar()
         if flag.id is not None:
