@@ -160,6 +160,7 @@ class PerfBot:
         # made, not the models, and does not stall the serving loop for tens of milliseconds.
         gc.collect()
         gc.freeze()
+        gc.enable()  # `serve` starts with it off (bot/cli.py)
         self.dispatcher.pool.start()
         if workers:
             for w in self.services.workers.values():

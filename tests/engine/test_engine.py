@@ -4,6 +4,7 @@ queues that lose nothing, readiness and metrics, transient database errors retri
 from __future__ import annotations
 
 import asyncio
+import gc
 import threading
 from pathlib import Path
 
@@ -326,7 +327,9 @@ async def test_readiness_liveness_and_metrics(sqlite_url):
                 assert r.status == 200
             async with http.get(f"{base}/readyz") as r:
                 assert r.status == 503  # models not loaded, workers not running yet
+            gc.disable()  # as `serve` starts: no collections while modules and models load
             await bot.start()
+            assert gc.isenabled() and gc.get_freeze_count() > 0  # loaded models frozen, collector back on
             async with http.get(f"{base}/readyz") as r:
                 assert r.status == 200
             driver = CallbackDriver(f"{base}/wecom/callback", emulator, TOKEN, AES_KEY,
