@@ -54,6 +54,10 @@ class EngineSettings:
     # ...and until no callback has been accepted for this long: in a burst the next callback is usually
     # less than a millisecond behind (bench_wecom: SQLite 0.23-0.26 -> 0.38-0.55 of bare); 0 turns it off
     accept_first_linger_ms: float = 3.0
+    # A backlog is worked off several queued events to a transaction: up to this many, while the
+    # transaction is younger than batch_ms and no callback is being accepted. 1 turns it off.
+    batch_events: int = 16
+    batch_ms: float = 10.0
 
 
 @dataclass
@@ -362,6 +366,10 @@ def _validate(s: Settings) -> None:
         raise ConfigError("engine.accept_first_ms", "must be between 0 and 1000 (milliseconds; 0 turns it off)")
     if not 0 <= s.engine.accept_first_linger_ms <= 100:
         raise ConfigError("engine.accept_first_linger_ms", "must be between 0 and 100 (milliseconds; 0 turns it off)")
+    if not 1 <= s.engine.batch_events <= 256:
+        raise ConfigError("engine.batch_events", "must be between 1 and 256 (1 turns grouping off)")
+    if not 0 < s.engine.batch_ms <= 1000:
+        raise ConfigError("engine.batch_ms", "must be above 0 and at most 1000 (milliseconds)")
     if s.engine.event_workers > 32:
         raise ConfigError("engine.event_workers", "must be at most 32 (each holds a database connection)")
     if not 1 <= s.dingtalk.batch_size <= 20:

@@ -32,23 +32,29 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 Job = tuple[Callable[[], Awaitable[Any]], concurrent.futures.Future[Any]]
+# A job factory may name a group runner (attribute ``group``): ``group(first, more)`` runs ``first``
+# and may take further queued jobs of the same group with ``more()`` (the next one's factory, or None
+# when the queue has none ready), e.g. several inbound events in one transaction (Dispatcher).
+GroupRunner = Callable[[Any, Callable[[], Any]], Awaitable[None]]
 
 
 class Worker(threading.Thread):
-    """One thread with its own event loop, running submitted coroutines one at a time."""
+    """One thread with its own event loop, running submitted coroutines one at a time (or a group
+    of queued ones together, when their factories name the same group runner)."""
 
     def __init__(self, name: str, capacity: int, before: Callable[[], None] | None = None) -> None:
         super().__init__(name=name, daemon=True)
         self.jobs: queue.Queue[Job | None] = queue.Queue(maxsize=capacity)
         self.busy = False
         self.before = before  # called on this thread before each job (AcceptFirst.wait)
+        self._next: list[Job | None] = []  # taken from the queue by ``more`` but not part of the group
 
     def run(self) -> None:
         loop = asyncio.new_event_loop()
         asyncio.set_event_loop(loop)
         try:
             while True:
-                item = self.jobs.get()
+                item = self._next.pop() if self._next else self.jobs.get()
                 if item is None:
                     break
                 make, fut = item
@@ -58,7 +64,11 @@ class Worker(threading.Thread):
                     continue
                 self.busy = True
                 try:
-                    fut.set_result(loop.run_until_complete(make()))
+                    group = getattr(make, "group", None)
+                    if group is None:
+                        fut.set_result(loop.run_until_complete(make()))
+                    else:
+                        self._run_group(loop, group, make, fut)
                 except BaseException as exc:  # noqa: BLE001 - handed to the waiting side
                     fut.set_exception(exc)
                 finally:
@@ -66,6 +76,34 @@ class Worker(threading.Thread):
         finally:
             loop.run_until_complete(loop.shutdown_default_executor())
             loop.close()
+
+    def _run_group(self, loop: asyncio.AbstractEventLoop, group: GroupRunner, make: Any,
+                   fut: concurrent.futures.Future[Any]) -> None:
+        taken: list[concurrent.futures.Future[Any]] = []
+
+        def more() -> Any:
+            """The next queued job of this group (its future is settled with the group's), or None."""
+            while not self._next:
+                try:
+                    item = self.jobs.get_nowait()
+                except queue.Empty:
+                    return None
+                if item is None or getattr(item[0], "group", None) is not group:
+                    self._next.append(item)  # runs next, on its own
+                    return None
+                if item[1].set_running_or_notify_cancel():
+                    taken.append(item[1])
+                    return item[0]
+            return None
+
+        try:
+            loop.run_until_complete(group(make, more))
+        except BaseException as exc:  # noqa: BLE001 - handed to the waiting side
+            for f in (fut, *taken):
+                f.set_exception(exc)
+            return
+        for f in (fut, *taken):
+            f.set_result(None)
 
 
 class Backlogged(Exception):

@@ -88,6 +88,7 @@ class Figures:
     e2e_per_s: float = float("nan")
     commits_per_msg: float = float("nan")
     pg_commits_per_msg: float = float("nan")
+    grouped_share: float = float("nan")  # phase A's events worked off several to a transaction
     timeline: list[int] = field(default_factory=list)  # phase A's events finished in each second from its start
     load_s: float = float("nan")  # phase A's load, first callback to the last acknowledgement
     loop_lag_ms: float = float("nan")
@@ -525,6 +526,8 @@ async def bench_bot(db: str, users: int, messages: int, concurrency: int, profil
             f.drain_s = max(0.0, last - load_end)
             f.e2e_per_s = len(calls) / max(1e-9, last - min(sent_at))
             f.commits_per_msg = (after["perfbot_db_commits_total"] - before["perfbot_db_commits_total"]) / len(calls)
+            f.grouped_share = (after.get("perfbot_event_grouped_total", 0.0)
+                               - before.get("perfbot_event_grouped_total", 0.0)) / len(calls)
             if db != "sqlite":
                 f.pg_commits_per_msg = (pg_commits(rig.url) - pg_before) / len(calls)
             f.loop_lag_ms = after['perfbot_event_loop_lag_seconds{window="since_start"}'] * 1000
@@ -623,7 +626,8 @@ def report(db: str, bot: Figures, bare: Figures) -> None:
     print("  of which processing p50 {:.2f} s, p99 {:.2f} s; reply's outbox wait p50 {:.2f} s, p99 {:.2f} s"
           .format(*bot.half_split))
     pg = f", PostgreSQL xact_commit {bot.pg_commits_per_msg:.2f}" if db != "sqlite" else ""
-    print(f"commits per message          {bot.commits_per_msg:.2f} (bot process, all threads){pg}")
+    print(f"commits per message          {bot.commits_per_msg:.2f} (bot process, all threads){pg}; "
+          f"{bot.grouped_share:.0%} of the events worked off several to a transaction")
     print(f"max event-loop lag           {bot.loop_lag_ms:.1f} ms (until ready / first reply / phase A / phase B: "
           + " / ".join(f"{v:.0f}" for v in bot.lag_phases_ms) + " ms)")
     print("longest full-GC pause        " + " / ".join(f"{v:.0f}" for v in bot.gc2_phases_ms)

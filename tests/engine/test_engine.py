@@ -673,3 +673,74 @@ async def test_a_reply_in_a_round_of_cards_reaches_wecom_among_the_first_calls(s
     finally:
         await bot.stop()
         await emulator.stop()
+
+
+# -- a backlog worked off several events to a transaction ----------------------------------------------
+async def _queued_behind_a_busy_worker(bot, events, extra_routers=()):
+    """A one-worker dispatcher whose worker is busy while ``events`` are accepted and queued behind it;
+    returns it once they have all been worked off, and the commits that took."""
+    from bot.dispatch import Dispatcher
+
+    bot.services.settings.engine.batch_ms = 10_000  # a slow test machine must not split the group
+    dispatcher = Dispatcher(bot.services, [*bot.dispatcher.routers, *extra_routers],
+                            classify=bot.dispatcher.routing.classifier, workers=1)
+    release = threading.Event()
+
+    async def busy() -> None:
+        await asyncio.to_thread(release.wait, 30)
+
+    blocker = dispatcher.pool.submit("blocker", busy)
+    try:
+        assert all(await asyncio.gather(*(dispatcher.submit(e) for e in events)))
+        await asyncio.sleep(0.01)  # past the acceptance linger: nobody is being accepted
+        before = bot.db.commits
+        release.set()
+        await blocker
+        await dispatcher.idle()
+        return dispatcher, bot.db.commits - before
+    finally:
+        release.set()
+        await asyncio.to_thread(dispatcher.pool.stop)
+
+
+async def test_a_backlog_is_worked_off_in_one_transaction(chat_any_db):
+    """Six people's messages waiting behind a busy worker are worked off in one transaction, and
+    each of them gets exactly one answer."""
+    bot, terminal = chat_any_db.bot, chat_any_db.terminal
+    people = ["E101", "E102", "E103", "E104", "E105", "E111"]
+    events = [terminal.text_event(p, "帮助") for p in people]
+    dispatcher, commits = await _queued_behind_a_busy_worker(bot, events)
+    assert (dispatcher.grouped_transactions, dispatcher.grouped_events, dispatcher.group_fallbacks) == (1, 6, 0)
+    assert commits == 1
+    assert _statuses(bot.db) == {"done": 6}
+    await bot.drain()
+    for p in people:
+        assert len([s for s in terminal.take(p) if s.kind == "card"]) == 1, p
+
+
+async def test_one_failing_event_in_a_group_costs_the_others_nothing(chat_any_db):
+    """A handler bug in the middle of a group rolls the group back; each event then runs on its own:
+    the others are answered once, the failing one gets the polite error and nothing it queued."""
+    from bot.router import Router
+
+    bot, terminal = chat_any_db.bot, chat_any_db.terminal
+    extra = Router("broken_feature")
+
+    @extra.command("坏掉的命令")
+    async def broken(ctx, msg):  # sends, then crashes
+        await ctx.reply("这一条不应该发出去")
+        raise RuntimeError("bug")
+
+    events = [terminal.text_event("E101", "帮助"), terminal.text_event("E102", "坏掉的命令"),
+              terminal.text_event("E103", "帮助"), terminal.text_event("E101", "我的KPI进度")]
+    dispatcher, _ = await _queued_behind_a_busy_worker(bot, events, [extra])
+    assert dispatcher.group_fallbacks == 1
+    assert _statuses(bot.db) == {"done": 3, "failed": 1}
+    await bot.drain()
+    assert len([s for s in terminal.take("E103") if s.kind == "card"]) == 1
+    first = terminal.take("E101")
+    assert [s.kind for s in first][0] == "card" and len([s for s in first if s.kind == "card"]) == 1
+    assert any("目标完成情况" in s.text for s in first if s.kind == "text"), [s.text for s in first]
+    texts = [s.text for s in terminal.take("E102")]
+    assert "这一条不应该发出去" not in texts
+    assert sum("出了点问题" in t for t in texts) == 1
