@@ -231,7 +231,9 @@ class Dispatcher:
         events held for room."""
         while True:
             await self.pool.idle()
-            if not self._overflow and not self._spilled:
+            # ... and the refill task finished: it may hold keys it is reading back from the inbox
+            # (neither queued nor held for that moment)
+            if not self._overflow and not self._spilled and (self._refill is None or self._refill.done()):
                 return
             await asyncio.sleep(REFILL_POLL)
 
@@ -293,11 +295,15 @@ class Dispatcher:
             start = time.monotonic()
             try:
                 with db.unit_of_work():
-                    await self._process_once(events[0])
+                    await self._process_once(events[0], finish=False)
                     while (len(events) < self.batch_events and time.monotonic() - start < self.batch_seconds
                            and not busy() and (job := more()) is not None):
                         events.append(job.event)
-                        await self._process_once(job.event)
+                        await self._process_once(job.event, finish=False)
+                    # All marked done at once; one finished meanwhile by another run rolls the group back.
+                    keys = list(dict.fromkeys(e.key for e in events))
+                    if inbox.finish_many(db, keys, self.services.now()) != len(keys):
+                        raise AlreadyProcessed(",".join(keys))
             except Exception:
                 if len(events) > 1:
                     self.group_fallbacks += 1
@@ -312,18 +318,17 @@ class Dispatcher:
             for event in events:
                 self._known.discard(event.key)
 
-    async def _process_once(self, event: InboundEvent) -> None:
-        now = self.services.now
+    async def _process_once(self, event: InboundEvent, finish: bool = True) -> None:
+        """The event's work inside the active unit of work; with ``finish``, marking it done too
+        (a group marks its events done together: :meth:`process_group`)."""
         employee = self.resolve(event)
         if employee is None:
             await self._unknown(event)
-            if not inbox.finish(self.services.db, event.key, now()):
-                raise AlreadyProcessed(event.key)
-            return
-        locks.hold_for_transaction(self.services.db, employee.id)
-        event.employee_id = employee.id
-        await self._route(Ctx(self.services, employee, event), event)
-        if not inbox.finish(self.services.db, event.key, now()):
+        else:
+            locks.hold_for_transaction(self.services.db, employee.id)
+            event.employee_id = employee.id
+            await self._route(Ctx(self.services, employee, event), event)
+        if finish and not inbox.finish(self.services.db, event.key, self.services.now()):
             raise AlreadyProcessed(event.key)  # rolls back everything this run did
 
     async def _fail(self, event: InboundEvent, exc: Exception) -> None:

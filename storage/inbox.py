@@ -78,6 +78,21 @@ def finish(db: Database, key: str, now: datetime, error: str | None = None) -> b
         return res.rowcount == 1
 
 
+_FINISH_MANY = (
+    update(_TABLE)
+    .where(_TABLE.c.key.in_(bindparam("b_keys", expanding=True)), _TABLE.c.status == "pending")
+    .values(status="done", processed_at=bindparam("b_at"))
+)
+
+
+def finish_many(db: Database, keys: list[str], now: datetime) -> int:
+    """Mark several pending events done in one statement (a group of events worked off in one
+    transaction); returns how many were still pending. Fewer than ``len(keys)``: another run
+    finished one of them, and the caller's transaction must not commit."""
+    with db.session() as s:
+        return int(s.connection().execute(_FINISH_MANY, {"b_keys": keys, "b_at": now}).rowcount)
+
+
 def pending(db: Database, limit: int = 500, after_id: int = 0) -> list[InboundEvent]:
     """Events accepted but never processed (e.g. the process died after acknowledging), oldest first,
     a page at a time: those with an id above ``after_id``."""

@@ -676,7 +676,7 @@ async def test_a_reply_in_a_round_of_cards_reaches_wecom_among_the_first_calls(s
 
 
 # -- a backlog worked off several events to a transaction ----------------------------------------------
-async def _queued_behind_a_busy_worker(bot, events, extra_routers=()):
+async def _queued_behind_a_busy_worker(bot, events, extra_routers=(), meanwhile=None):
     """A one-worker dispatcher whose worker is busy while ``events`` are accepted and queued behind it;
     returns it once they have all been worked off, and the commits that took."""
     from bot.dispatch import Dispatcher
@@ -692,6 +692,8 @@ async def _queued_behind_a_busy_worker(bot, events, extra_routers=()):
     blocker = dispatcher.pool.submit("blocker", busy)
     try:
         assert all(await asyncio.gather(*(dispatcher.submit(e) for e in events)))
+        if meanwhile is not None:
+            meanwhile()
         await asyncio.sleep(0.01)  # past the acceptance linger: nobody is being accepted
         before = bot.db.commits
         release.set()
@@ -744,3 +746,22 @@ async def test_one_failing_event_in_a_group_costs_the_others_nothing(chat_any_db
     texts = [s.text for s in terminal.take("E102")]
     assert "这一条不应该发出去" not in texts
     assert sum("出了点问题" in t for t in texts) == 1
+
+
+async def test_an_event_another_run_finished_rolls_its_group_back_and_is_not_answered_twice(chat_any_db):
+    """While a group waits, another run (a replay, another process) finishes one of its events: the
+    group does not commit; the others are answered once, that one not again."""
+    from sqlalchemy import update
+
+    bot, terminal = chat_any_db.bot, chat_any_db.terminal
+    events = [terminal.text_event(p, "帮助") for p in ("E101", "E102", "E103")]
+
+    def finished_elsewhere() -> None:
+        with bot.db.session() as s:
+            s.execute(update(InboundEvent).where(InboundEvent.key == events[1].key).values(status="done"))
+
+    dispatcher, _ = await _queued_behind_a_busy_worker(bot, events, meanwhile=finished_elsewhere)
+    assert (dispatcher.group_fallbacks, dispatcher.duplicates_skipped) == (1, 1)
+    assert _statuses(bot.db) == {"done": 3}
+    await bot.drain()
+    assert [len([s for s in terminal.take(p) if s.kind == "card"]) for p in ("E101", "E102", "E103")] == [1, 0, 1]
