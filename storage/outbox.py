@@ -25,6 +25,7 @@ from sqlalchemy.sql.elements import BindParameter
 
 from storage import cardstore, dialect
 from storage.db import Database
+from storage.digest import content_digest
 from storage.models import CardRecord, OutboxMessage
 from storage.types import UTCDateTime
 
@@ -84,6 +85,7 @@ def enqueue_many(db: Database, messages: Iterable[NewMessage], now: datetime) ->
                 key=m.key, channel=m.channel, recipient=m.recipient, employee_id=m.employee_id, kind=m.kind,
                 payload=m.payload, status="pending", attempts=0, in_doubt=False, next_attempt_at=m.not_before or now,
                 result={}, created_at=now, priority=m.priority, card_key=card_key,
+                digest=content_digest(m.kind, m.payload),
             )
             for m, card_key in zip(batch, card_keys, strict=True)
         ]
@@ -129,8 +131,8 @@ LANES = {
 
 
 @lru_cache(maxsize=32)
-def _claim_statements(lane: str | None, busy: bool, skip: bool, is_sqlite: bool) -> tuple[Any, Any]:
-    """:func:`claim_due`'s two statements for one shape (lane, whether rows are busy or skipped,
+def _claim_statements(lane: str | None, busy: bool, skip: bool, is_sqlite: bool) -> tuple[Any, Any, Any]:
+    """:func:`claim_due`'s statements for one shape (lane, whether rows are busy or skipped,
     dialect), built once with bound parameters: every outbox round of every lane runs them, and
     building and caching them per call cost more CPU than running them."""
     reclaim = and_(OutboxMessage.status == "sending", OutboxMessage.claimed_at < bindparam("b_stale"))
@@ -141,13 +143,23 @@ def _claim_statements(lane: str | None, busy: bool, skip: bool, is_sqlite: bool)
     if skip:
         due = and_(due, OutboxMessage.id.not_in(bindparam("b_skip", expanding=True)))
     pick = (
-        select(OutboxMessage.id)
+        select(OutboxMessage.id, OutboxMessage.digest)
         .where(OutboxMessage.channel == bindparam("b_channel"), due, *LANES.get(lane or "", ()))
         .order_by(OutboxMessage.priority, OutboxMessage.next_attempt_at, OutboxMessage.id)
         .limit(bindparam("b_limit"))
     )
+    # The due rows with the same content as those picked (one call takes them all along).
+    along = (
+        select(OutboxMessage.id)
+        .where(OutboxMessage.channel == bindparam("b_channel"),
+               OutboxMessage.digest.in_(bindparam("b_digests", expanding=True)),
+               OutboxMessage.id.not_in(bindparam("b_picked", expanding=True)), due, *LANES.get(lane or "", ()))
+        .order_by(OutboxMessage.id)
+        .limit(bindparam("b_along"))
+    )
     if not is_sqlite:
         pick = pick.with_for_update(skip_locked=True)
+        along = along.with_for_update(skip_locked=True)
     claim = (
         select(OutboxMessage).from_statement(
             update(OutboxMessage)
@@ -157,13 +169,13 @@ def _claim_statements(lane: str | None, busy: bool, skip: bool, is_sqlite: bool)
                     in_doubt=case((OutboxMessage.status == "sending", True), else_=OutboxMessage.in_doubt))
             .returning(OutboxMessage))
     )
-    return pick, claim
+    return pick, along, claim
 
 
 def claim_due(
     db: Database, channel: str, owner: str, now: datetime, limit: int = 100, stale_after: float = 120.0,
     busy: Iterable[int] = (), lane: str | None = None, card_handle_key: Callable[[str], str | None] | None = None,
-    skip: Iterable[int] = (),
+    skip: Iterable[int] = (), along: int = 0,
 ) -> list[Claimed]:
     """Atomically claim due rows for ``channel`` (SKIP LOCKED on PostgreSQL), replies first; only
     the rows of ``lane`` when given: ``"replies"`` (replies, and every card update, so the updates
@@ -173,15 +185,22 @@ def claim_due(
     alone (updates waiting for their card). A card's rows are claimed one at a time in id order,
     across processes (:data:`IN_ORDER`). Cards about a subject are
     recorded in the same transaction, not yet delivered (:func:`cardstore.claimed_many_in`), with
-    the platform id ``card_handle_key`` gives for the row's key."""
+    the platform id ``card_handle_key`` gives for the row's key. With ``along``, up to that many
+    more due rows (of the lane) whose content equals that of a picked row come with them: one call
+    takes identical content to many people, so under a burst the answers that became due across
+    several rounds go out in one call instead of one per round."""
     busy, skip = list(busy), list(skip)
-    pick, claim = _claim_statements(lane, bool(busy), bool(skip), db.is_sqlite)
+    pick, more, claim = _claim_statements(lane, bool(busy), bool(skip), db.is_sqlite)
     params: dict[str, Any] = {"b_channel": channel, "b_now": now, "b_stale": now - timedelta(seconds=stale_after),
                               "b_limit": limit, "b_busy": busy, "b_skip": skip}
     with db.session() as s:
-        ids = [r for r in s.execute(pick, params).scalars()]
-        if not ids:
+        picked = s.execute(pick, params).all()
+        if not picked:
             return []
+        ids = [r[0] for r in picked]
+        digests = sorted({r[1] for r in picked if r[1] is not None})
+        if along > 0 and digests:
+            ids += s.execute(more, {**params, "b_digests": digests, "b_picked": ids, "b_along": along}).scalars()
         # A row still ``sending`` was left mid-send by a dead worker: from now on it is in doubt.
         rows = s.execute(claim, {**params, "b_ids": ids, "b_owner": owner}).scalars().all()
         cardstore.claimed_many_in(s, [

@@ -37,7 +37,9 @@ class OutboxMessage(SQLModel, table=True):
     __table_args__ = (Index("ix_outbox_due", "channel", "status", "next_attempt_at"),
                       Index("ix_outbox_recipient_sent", "recipient", "sent_at"),
                       Index("ix_outbox_card_key", "card_key", sqlite_where=text("card_key IS NOT NULL"),
-                            postgresql_where=text("card_key IS NOT NULL")))
+                            postgresql_where=text("card_key IS NOT NULL")),
+                      Index("ix_outbox_digest", "channel", "digest", sqlite_where=text("digest IS NOT NULL"),
+                            postgresql_where=text("digest IS NOT NULL")))
 
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(max_length=255, unique=True)
@@ -58,6 +60,9 @@ class OutboxMessage(SQLModel, table=True):
     # The card this row is (kind card) or updates (kind update_card): that card's outbox key, set
     # when the row is enqueued; null for every other row. Rows of one card are claimed in id order.
     card_key: str | None = Field(default=None, max_length=255)
+    # Rows whose content can go to many people in one call (texts, shared cards) carry a digest of
+    # it: a round claims the due rows with the same content along (storage/outbox.py ``claim_due``).
+    digest: str | None = Field(default=None, max_length=40)
     claimed_by: str | None = Field(default=None, max_length=64)
     claimed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
     sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -7,7 +8,7 @@ from sqlalchemy import inspect, select, text
 from sqlmodel import SQLModel
 
 import storage.models  # noqa: F401
-from storage.db import MIGRATIONS, open_database
+from storage.db import MIGRATIONS, alembic_config, open_database
 from storage.models import Department
 
 
@@ -47,6 +48,10 @@ def test_upgrading_drops_the_old_scheduler_table_and_keeps_the_data(db_url):
     db = open_database(db_url)
     with db.session() as s:
         s.add(Department(name="研发中心"))
+    with db.engine.begin() as conn:  # back to 0007's schema (0007 itself is idempotent)
+        cfg = alembic_config(db.url)
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0007")
     with db.engine.begin() as conn:
         conn.execute(text("CREATE TABLE IF NOT EXISTS apscheduler_jobs "
                           "(id VARCHAR(191) PRIMARY KEY, next_run_time FLOAT, job_state BYTEA)"

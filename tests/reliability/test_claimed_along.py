@@ -1,0 +1,74 @@
+"""Identical content that becomes due over several outbox rounds goes out in one call: a round
+claims, along with the rows it picked, the due rows with the same content (texts, shared cards),
+within its lane and never a row that is not due or held by another worker."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from handlers.menu import help_card
+from storage import outbox as ob
+from storage.outbox import NewMessage, enqueue_many
+from tests.reliability.conftest import REPS
+from tests.wecom.conftest import WeComRig
+
+SAME = "你本月没有未完成的任务，继续保持！"
+
+
+def _text(key: str, user: str, text: str, priority: int = ob.REPLY, not_before=None) -> NewMessage:
+    return NewMessage(key, "wecom", user, "text", {"text": text}, None, not_before=not_before, priority=priority)
+
+
+async def test_a_round_takes_the_due_rows_with_the_same_content_along(frig: WeComRig) -> None:
+    db, now = frig.bot.db, frig.clock.now()
+    await _stop(frig)
+    enqueue_many(db, [_text(f"a:{u}", u, SAME) for u in REPS[:3]], now)
+    enqueue_many(db, [_text(f"b:{u}", u, f"你的积分：{i}") for i, u in enumerate(REPS[3:8])], now)
+    enqueue_many(db, [_text(f"c:{u}", u, SAME) for u in REPS[8:12]], now)  # due later in the queue
+    enqueue_many(db, [_text("later", REPS[12], SAME, not_before=now + timedelta(minutes=5)),
+                      _text("bulk", REPS[13], SAME, priority=ob.NORMAL)], now)
+
+    got = ob.claim_due(db, "wecom", "node-a", now, limit=2, lane="replies", along=100)
+    assert sorted(c.key for c in got) == sorted([f"a:{u}" for u in REPS[:3]] + [f"c:{u}" for u in REPS[8:12]])
+    # without along: only what was picked
+    rest = ob.claim_due(db, "wecom", "node-b", now, limit=2, lane="replies")
+    assert [c.key for c in rest] == [f"b:{REPS[3]}", f"b:{REPS[4]}"]
+    # not due yet, and of the other lane: left alone (the reply lane finds only the other answers)
+    assert {c.key for c in ob.claim_due(db, "wecom", "node-c", now, limit=10, lane="replies", along=100)} == {
+        f"b:{u}" for u in REPS[5:8]}
+    assert {c.key for c in ob.claim_due(db, "wecom", "node-c", now, limit=10, lane="bulk", along=100)} == {"bulk"}
+    assert ob.get(db, "later").status == "pending"
+
+
+async def test_identical_answers_due_in_different_rounds_share_one_call(frig: WeComRig) -> None:
+    """Twenty people get the same answer and five others their own: the round that picks the first
+    of the twenty takes the rest along, so the twenty cost one message/send, each person once."""
+    db, now = frig.bot.db, frig.clock.now()
+    await _stop(frig)
+    people = REPS[:20]
+    enqueue_many(db, [_text(f"same:{u}", u, SAME) for u in people[:2]], now)
+    enqueue_many(db, [_text(f"own:{u}", u, f"你的积分：{i}") for i, u in enumerate(REPS[20:25])], now)
+    enqueue_many(db, [_text(f"same:{u}", u, SAME) for u in people[2:]], now)
+    worker = frig.bot.services.workers["wecom"]
+    while await worker.drain_once(limit=3):
+        pass
+    same_calls = [b for p, b in frig.emulator.api_calls if p == "message/send" and b.get("text", {}).get("content") == SAME]
+    assert len(same_calls) == 1 and sorted(same_calls[0]["touser"].split("|")) == sorted(people)
+    assert [len([t for t in frig.emulator.texts(u) if t == SAME]) for u in people] == [1] * 20
+    assert all(ob.get(db, f"same:{u}").status == "sent" for u in people)
+
+
+async def test_shared_cards_for_different_people_come_along_as_one_card(frig: WeComRig) -> None:
+    db, now = frig.bot.db, frig.clock.now()
+    await _stop(frig)
+    card = help_card("employee").to_dict()
+    msgs = [NewMessage(f"help:{u}", "wecom", u, "card", {"card": card, "subject": f"help:R{u[-4:]}", "shared": True},
+                       "R" + u[-4:], priority=ob.REPLY) for u in REPS[:8]]
+    enqueue_many(db, msgs, now)
+    got = ob.claim_due(db, "wecom", "node-a", now, limit=1, lane="replies", along=100)
+    assert len(got) == 8
+
+
+async def _stop(rig: WeComRig) -> None:
+    for w in rig.bot.services.workers.values():
+        await w.stop()
