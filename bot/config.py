@@ -55,7 +55,7 @@ class EngineSettings:
     # less than a millisecond behind (bench_wecom: SQLite 0.23-0.26 -> 0.38-0.55 of bare); 0 turns it off
     accept_first_linger_ms: float = 3.0
     # A backlog is worked off several queued events to a transaction: up to this many, while the
-    # transaction is younger than batch_ms and no callback is being accepted. 1 turns it off.
+    # transaction is younger than batch_ms. 1 turns it off.
     batch_events: int = 16
     batch_ms: float = 10.0
 
