@@ -293,9 +293,8 @@ class Dispatcher:
         rolls back and each of its events runs again on its own (with :meth:`process`'s retries and
         error reply), so one bad event never costs the others anything but time."""
         events = [first.event]
-        db = self.services.db
+        db, start = self.services.db, time.monotonic()
         try:
-            start = time.monotonic()
             try:
                 with db.unit_of_work():
                     await self._process_once(events[0], finish=False)

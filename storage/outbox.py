@@ -142,18 +142,18 @@ def _claim_statements(lane: str | None, busy: bool, skip: bool, is_sqlite: bool)
                    reclaim), IN_ORDER)
     if skip:
         due = and_(due, OutboxMessage.id.not_in(bindparam("b_skip", expanding=True)))
+    claimable = (OutboxMessage.channel == bindparam("b_channel"), due, *LANES.get(lane or "", ()))
     pick = (
         select(OutboxMessage.id, OutboxMessage.digest)
-        .where(OutboxMessage.channel == bindparam("b_channel"), due, *LANES.get(lane or "", ()))
+        .where(*claimable)
         .order_by(OutboxMessage.priority, OutboxMessage.next_attempt_at, OutboxMessage.id)
         .limit(bindparam("b_limit"))
     )
-    # The due rows with the same content as those picked (one call takes them all along).
+    # The claimable rows with the same content as those picked (one call takes them all along).
     along = (
         select(OutboxMessage.id)
-        .where(OutboxMessage.channel == bindparam("b_channel"),
-               OutboxMessage.digest.in_(bindparam("b_digests", expanding=True)),
-               OutboxMessage.id.not_in(bindparam("b_picked", expanding=True)), due, *LANES.get(lane or "", ()))
+        .where(*claimable, OutboxMessage.digest.in_(bindparam("b_digests", expanding=True)),
+               OutboxMessage.id.not_in(bindparam("b_picked", expanding=True)))
         .order_by(OutboxMessage.id)
         .limit(bindparam("b_along"))
     )
