@@ -221,8 +221,9 @@ def tokenizer():
         if _tokenizer is None:
             import logging
 
-            import jieba
+            from nlp.jieba_import import load as load_jieba
 
+            jieba = load_jieba()
             jieba.setLogLevel(logging.WARNING)
             tok = jieba.Tokenizer()
             tok.initialize()

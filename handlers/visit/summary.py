@@ -7,14 +7,17 @@ import threading
 from collections import Counter
 from datetime import datetime, time, timedelta
 from pathlib import Path
-
-import jieba
+from typing import TYPE_CHECKING
 
 from bot.services import Services
 from handlers.common.calendar import week_key, week_monday
 from handlers.visit import store as vstore
+from nlp.jieba_import import load as load_jieba
 from scheduler.registry import JobCtx, job
 from storage.models import Employee
+
+if TYPE_CHECKING:
+    import jieba
 
 DATA = Path(__file__).resolve().parents[2] / "nlp" / "data"
 _lock = threading.Lock()
@@ -27,7 +30,7 @@ def tokenizer() -> tuple[jieba.Tokenizer, set[str]]:
     global _tokenizer, _stop
     with _lock:
         if _tokenizer is None:
-            tk = jieba.Tokenizer()
+            tk = load_jieba().Tokenizer()
             tk.initialize()
             with (DATA / "visit_userdict.txt").open("rb") as f:
                 tk.load_userdict(f)
