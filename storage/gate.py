@@ -2,8 +2,9 @@
 
 SQLite's own busy handler waits by polling (sleeps of up to 100 ms), so the writers of one process
 queue here instead and the next one starts the moment the previous one finishes. A writer that asks
-to go ``first`` (inbound acceptance: a platform's callback is acknowledged only after its short
-insert) goes before every other waiting writer; the others hold back while one waits. The thread
+to go ``first`` (``Database.short_write``: inbound acceptance, whose callback is acknowledged only
+after its short insert, and the outbox worker's claims and records, so replies go out during a burst)
+goes before every other waiting writer; the others hold back while one waits. The thread
 holding the gate may take it again (nested work) without waiting, even while a first writer waits.
 Waiting is on a condition variable: no polling, no sleeps.
 """

@@ -35,7 +35,7 @@ def accept_many(db: Database, items: list[tuple[str, str, dict[str, Any]]], now:
     if not db.is_sqlite:
         return _accept_many_pg(db, rows, now)
     stmt = dialect.insert_ignore(db, InboundEvent, "key", "key")
-    with db.gate(first=True), db.session() as s:
+    with db.short_write() as s:
         return set(s.connection().execute(stmt, rows).scalars())
 
 

@@ -1,10 +1,13 @@
-"""SQLite's in-process write gate: accepting inbound callbacks goes before waiting event work, so a
-platform's callback is acknowledged without queueing behind every event transaction."""
+"""SQLite's in-process write gate: accepting inbound callbacks and the outbox worker's claims go before
+waiting event work, so a platform's callback is acknowledged, and replies go out, without queueing behind
+every event transaction."""
 
 from __future__ import annotations
 
 import threading
+from datetime import UTC, datetime
 
+from storage import outbox
 from storage.db import open_database
 
 
@@ -76,5 +79,51 @@ def test_a_thread_holding_the_gate_may_take_it_again_while_acceptance_waits(sqli
         t.join(10)
         t_accept.join(10)
         assert done.is_set() and accepted.is_set()
+    finally:
+        db.dispose()
+
+
+def test_an_outbox_claim_goes_before_event_work_waiting_for_the_gate(sqlite_url: str) -> None:
+    """While the event workers keep SQLite's write lock busy, the outbox worker's claim waits at the gate
+    ahead of them (not in SQLite's polling busy handler, where it lost to them for seconds): replies go
+    out during a burst, not after it."""
+    db = open_database(sqlite_url)
+    now = datetime(2026, 12, 4, 8, 0, tzinfo=UTC)
+    outbox.enqueue_many(db, [outbox.NewMessage(key="reply:1", channel="wecom", recipient="wx_u1", kind="text",
+                                               payload={"text": "收到"})], now)
+    order: list[str] = []
+    release, holding = threading.Event(), threading.Event()
+
+    def event_in_progress() -> None:
+        with db.unit_of_work():  # holds the write lock (BEGIN IMMEDIATE) like an event group
+            holding.set()
+            release.wait(10)
+            order.append("event 1")
+
+    def claim() -> None:
+        order.append(f"claimed {len(outbox.claim_due(db, 'wecom', 'worker', now, limit=10))}")
+
+    def next_event() -> None:
+        with db.unit_of_work():
+            order.append("event 2")
+
+    try:
+        t0 = threading.Thread(target=event_in_progress)
+        t0.start()
+        assert holding.wait(10)
+        t_claim = threading.Thread(target=claim)
+        t_claim.start()
+        for _ in range(5000):  # until the claim waits at the gate (bounded: a failure must not hang the suite)
+            if db.write_gate.first_waiting:
+                break
+            threading.Event().wait(0.001)
+        waited_at_gate = bool(db.write_gate.first_waiting)
+        t_next = threading.Thread(target=next_event)
+        t_next.start()
+        release.set()
+        for t in (t0, t_claim, t_next):
+            t.join(10)
+        assert waited_at_gate
+        assert order == ["event 1", "claimed 1", "event 2"]
     finally:
         db.dispose()
