@@ -2,7 +2,7 @@
 handler, side by side in one run, on SQLite and PostgreSQL.
 
     python -m tests.bench.bench_wecom [--users 2000] [--messages 2000] [-c 32] [--db sqlite,postgresql]
-                                      [--profile]
+                                      [--processes 1] [--profile]
 
 - An organisation of ``--users`` employees (plus managers, directors, HR) is written as CSV and
   loaded with the real importer (``python -m bot import``).
@@ -18,7 +18,11 @@ handler, side by side in one run, on SQLite and PostgreSQL.
   drain the backlog after the load stops.
 - Phase B (open loop at half the bot's measured end-to-end rate): reply latency p50/p99, split by
   the bot's own tables into processing (received -> done) and the reply's wait in the outbox.
-- ``--profile``: py-spy samples the bot process during phase A and prints where the time goes.
+- ``--processes N`` (PostgreSQL only; SQLite is one process by design): N bot processes share the
+  database, each on its own port, and the load generator sends callback i to process i mod N, as a
+  load balancer in front of them would. Counters are summed over the processes; loop lag, GC pauses
+  and RSS are the worst process's.
+- ``--profile``: py-spy samples the (first) bot process during phase A and prints where the time goes.
 
 Figures are printed, never asserted (tests never time anything).
 """
@@ -108,12 +112,14 @@ class Figures:
     api_calls: int = 0  # message/send calls they took (identical texts go to many users per call)
     min_calls: int = 0  # the fewest calls those messages could take: one per distinct content (per 1,000 people)
     profile: list[str] = field(default_factory=list)
+    processes: int = 1  # bot processes sharing the database (--processes)
     log: list[str] = field(default_factory=list)  # the bot's warnings and errors, counted by kind
 
 
-async def post_all(url: str, calls: list[Signed], concurrency: int) -> tuple[list[float], list[float], float]:
-    """Closed loop: ``concurrency`` senders post every call once. Returns (send times, ack latencies,
-    elapsed)."""
+async def post_all(url: str | list[str], calls: list[Signed], concurrency: int) -> tuple[list[float], list[float], float]:
+    """Closed loop: ``concurrency`` senders post every call once (call i to ``url[i % len(url)]`` when
+    several). Returns (send times, ack latencies, elapsed)."""
+    urls = [url] if isinstance(url, str) else url
     sent_at = [0.0] * len(calls)
     acks = [0.0] * len(calls)
     idx = iter(range(len(calls)))
@@ -124,7 +130,7 @@ async def post_all(url: str, calls: list[Signed], concurrency: int) -> tuple[lis
                 c = calls[i]
                 t0 = time.time()
                 sent_at[i] = t0
-                async with http.post(url, params=c.query, data=c.body) as resp:
+                async with http.post(urls[i % len(urls)], params=c.query, data=c.body) as resp:
                     await resp.read()
                     if resp.status != 200:
                         raise RuntimeError(f"callback answered {resp.status}")
@@ -136,14 +142,16 @@ async def post_all(url: str, calls: list[Signed], concurrency: int) -> tuple[lis
     return sent_at, acks, elapsed
 
 
-async def post_at_rate(url: str, calls: list[Signed], rate: float) -> list[float]:
-    """Open loop: one call every 1/rate seconds, whatever the answers. Returns send times."""
+async def post_at_rate(url: str | list[str], calls: list[Signed], rate: float) -> list[float]:
+    """Open loop: one call every 1/rate seconds, whatever the answers (call i to ``url[i % len(url)]``).
+    Returns send times."""
+    urls = [url] if isinstance(url, str) else url
     sent_at = [0.0] * len(calls)
     conn = aiohttp.TCPConnector(limit=256)
     async with aiohttp.ClientSession(connector=conn, timeout=aiohttp.ClientTimeout(total=60)) as http:
         async def one(i: int) -> None:
             sent_at[i] = time.time()
-            async with http.post(url, params=calls[i].query, data=calls[i].body) as resp:
+            async with http.post(urls[i % len(urls)], params=calls[i].query, data=calls[i].body) as resp:
                 await resp.read()
 
         tasks = []
@@ -180,14 +188,26 @@ async def wait_for_replies(emulator: WeComEmulator, users: list[str], sent_at: l
     return time.time() - t0
 
 
-async def scrape(port: int) -> dict[str, float]:
-    async with aiohttp.ClientSession() as http, http.get(f"http://127.0.0.1:{port}/metrics") as resp:
-        body = await resp.text()
+async def scrape(port: int | list[int]) -> dict[str, float]:
+    """The bot's /metrics (over several processes: :func:`merge_metrics`)."""
+    bodies = []
+    for one in [port] if isinstance(port, int) else port:
+        async with aiohttp.ClientSession() as http, http.get(f"http://127.0.0.1:{one}/metrics") as resp:
+            bodies.append(await resp.text())
+    return merge_metrics(bodies)
+
+
+def merge_metrics(bodies: list[str]) -> dict[str, float]:
+    """Prometheus text from one or more processes: counters (``*_total``) summed, the rest (loop lag,
+    GC pauses, RSS) the largest."""
     out: dict[str, float] = {}
-    for line in body.splitlines():
-        if line and not line.startswith("#"):
-            name, _, value = line.rpartition(" ")
-            out[name] = float(value)
+    for body in bodies:
+        for line in body.splitlines():
+            if line and not line.startswith("#"):
+                name, _, value = line.rpartition(" ")
+                v = float(value)
+                total = name.partition("{")[0].endswith("_total")
+                out[name] = out.get(name, 0.0) + v if total else max(out.get(name, v), v)
     return out
 
 
@@ -400,51 +420,64 @@ APP_CALLS_PER_MINUTE = 6000  # the product's default WeCom app budget (bot/confi
 
 
 class Rig:
-    """One database's run: the org, the emulator, the bot process."""
+    """One database's run: the org, the emulator, the bot process(es): ``processes`` of them sharing
+    the database (PostgreSQL), each on its own port."""
 
-    def __init__(self, db: str, users: int, tmp: Path, keep_log: Path | None = None) -> None:
+    def __init__(self, db: str, users: int, tmp: Path, keep_log: Path | None = None, processes: int = 1) -> None:
         self.db, self.n_users, self.tmp, self.keep_log = db, users, tmp, keep_log
         self.url = f"sqlite:///{tmp / 'bench.db'}" if db == "sqlite" else make_pg_database()
         self.emulator = WeComEmulator(corp_id=CORP_ID)
         self.emulator.per_user_per_minute = 1000
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.port = free_port()
+        self.proc: subprocess.Popen[bytes] | None = None  # the first process (profiled with --profile)
+        self.procs: list[subprocess.Popen[bytes]] = []
+        self.ports = [free_port() for _ in range(max(1, processes))]
+        self.port = self.ports[0]
+
+    def callback_urls(self) -> list[str]:
+        return [f"http://127.0.0.1:{port}/wecom/callback" for port in self.ports]
 
     async def start(self) -> float:
         api_base = await self.emulator.start()
         users = write_org(self.tmp / "org", self.n_users, date.today())
         self.users = users
         self.emulator.users = set(users) | {f"wx_m{t:05d}" for t in range(self.n_users // 10 + 1)} | {"wx_h0001"}
-        cfg = self.tmp / "bench.toml"
-        cfg.write_text(
-            f'[server]\nhost = "127.0.0.1"\nport = {self.port}\nstall_log_ms = {STALL_LOG_MS}\n\n[storage]\nurl = "{self.url}"\n\n'
+        template = (
+            f'[server]\nhost = "127.0.0.1"\nport = PORT\nstall_log_ms = {STALL_LOG_MS}\n\n[storage]\nurl = "{self.url}"\n\n'
             f'[wecom]\ncorp_id = "{CORP_ID}"\nagent_id = 1000002\nsecret = "emulator-secret"\n'
             f'token = "{TOKEN}"\nencoding_aes_key = "{AES_KEY}"\napi_base = "{api_base}"\n'
             f"per_user_per_minute = 1000\nper_user_per_hour = 10000\n"
             f"app_calls_per_minute = {APP_CALLS_PER_MINUTE}\n"
-            + ("\n[engine]\n" + "".join(f"{k} = {v}\n" for k, v in ENGINE.items()) if ENGINE else ""), encoding="utf-8")
+            + ("\n[engine]\n" + "".join(f"{k} = {v}\n" for k, v in ENGINE.items()) if ENGINE else ""))
+        cfg = self.tmp / "bench.toml"  # the first process's (the import and the scripts use it)
+        cfg.write_text(template.replace("port = PORT", f"port = {self.port}"), encoding="utf-8")
         self.cfg = cfg
         env = {**os.environ, "PYTHONPATH": str(REPO)}
         subprocess.run([sys.executable, "-m", "bot", "--config", str(cfg), "--log-level", "WARNING", "import",
                         str(self.tmp / "org")], cwd=REPO, env=env, check=True, stdout=subprocess.DEVNULL)
-        self.log = open(self.tmp / "bot.log", "wb")  # noqa: SIM115 - closed in stop()
+        self.log = open(self.tmp / "bot.log", "wb")  # noqa: SIM115 - closed in stop(); shared by the processes
         t0 = time.time()
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bot", "--config", str(cfg), "--log-level", "WARNING", "serve"],
-            cwd=REPO, env=env, stdout=self.log, stderr=self.log)
-        await wait_ready(self.port, self.proc)
+        for port in self.ports:
+            one = self.tmp / f"bench-{port}.toml"
+            one.write_text(template.replace("port = PORT", f"port = {port}"), encoding="utf-8")
+            self.procs.append(subprocess.Popen(
+                [sys.executable, "-m", "bot", "--config", str(one), "--log-level", "WARNING", "serve"],
+                cwd=REPO, env=env, stdout=self.log, stderr=self.log))
+        self.proc = self.procs[0]
+        for port, proc in zip(self.ports, self.procs, strict=True):
+            await wait_ready(port, proc)
         return time.time() - t0
 
     async def stop(self) -> None:
-        if self.proc is not None:
-            self.proc.terminate()
+        for proc in self.procs:
+            proc.terminate()
+        for proc in self.procs:
             try:
                 # Off this loop: the emulator serving the bot's last calls runs on it. (A blocking wait
                 # froze it, so every stop waited out the outbox worker's 10 s grace for calls that
                 # could not be answered, and the log showed a round still in flight.)
-                await asyncio.to_thread(self.proc.wait, 30)
+                await asyncio.to_thread(proc.wait, 30)
             except subprocess.TimeoutExpired:
-                self.proc.kill()
+                proc.kill()
         self.log.close()
         if self.keep_log is not None:
             self.keep_log.mkdir(parents=True, exist_ok=True)
@@ -462,13 +495,14 @@ def sign_calls(emulator: WeComEmulator, users: list[str], offset: int) -> list[S
 
 
 async def bench_bot(db: str, users: int, messages: int, concurrency: int, profile: bool,
-                    keep_log: Path | None = None) -> Figures:
+                    keep_log: Path | None = None, processes: int = 1) -> Figures:
     f = Figures()
+    f.processes = processes
     with tempfile.TemporaryDirectory() as tmpdir:
-        rig = Rig(db, users, Path(tmpdir), keep_log)
+        rig = Rig(db, users, Path(tmpdir), keep_log, processes)
         try:
             f.ready_s = await rig.start()
-            lag_start, gc_start = _windows(await scrape(rig.port))  # until ready: models loading on a thread
+            lag_start, gc_start = _windows(await scrape(rig.ports))  # until ready: models loading on a thread
             # The first free-text message after the start (needs the NLP models): callback to reply.
             first_user = rig.users[-1]
             first = sign_calls(rig.emulator, [first_user], 4)
@@ -487,7 +521,7 @@ async def bench_bot(db: str, users: int, messages: int, concurrency: int, profil
                 print(f"    slow first NLP reply: processing {fp99:.2f} s, outbox wait {fw99:.2f} s")
             phase_users = rig.users[:messages]
             calls = sign_calls(rig.emulator, phase_users, 0)
-            before = await scrape(rig.port)
+            before = await scrape(rig.ports)
             pg_before = pg_commits(rig.url) if db != "sqlite" else 0
             spy = None
             if profile and shutil.which("py-spy") is None and not (Path(sys.executable).parent / "py-spy").exists():
@@ -500,7 +534,7 @@ async def bench_bot(db: str, users: int, messages: int, concurrency: int, profil
                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             calls_before = len(rig.emulator.api_calls)
             seen_before = sum(len(v) for v in rig.emulator.seen.values())
-            sent_at, acks, elapsed = await post_all(f"http://127.0.0.1:{rig.port}/wecom/callback", calls, concurrency)
+            sent_at, acks, elapsed = await post_all(rig.callback_urls(), calls, concurrency)
             load_end = time.time()
             await wait_for_replies(rig.emulator, phase_users, sent_at, 300)
             lat, f.missing_replies = reply_latencies(rig.emulator, phase_users, sent_at)
@@ -519,7 +553,7 @@ async def bench_bot(db: str, users: int, messages: int, concurrency: int, profil
                 except subprocess.TimeoutExpired:
                     spy.kill()
                 f.profile = summarise_profile(rig.tmp / "profile.txt")
-            after = await scrape(rig.port)
+            after = await scrape(rig.ports)
             f.acks_per_s = len(calls) / elapsed
             f.ack_p50_ms, f.ack_p99_ms = statistics.median(acks) * 1000, pct(acks, 0.99) * 1000
             f.reply_p50_s, f.reply_p99_s = pct(lat, 0.5), pct(lat, 0.99)
@@ -539,14 +573,14 @@ async def bench_bot(db: str, users: int, messages: int, concurrency: int, profil
             b_users = rig.users[:n_b]
             calls_b = sign_calls(rig.emulator, b_users, 1)
             t_b = time.time()
-            sent_b = await post_at_rate(f"http://127.0.0.1:{rig.port}/wecom/callback", calls_b, f.half_rate)
+            sent_b = await post_at_rate(rig.callback_urls(), calls_b, f.half_rate)
             await wait_for_replies(rig.emulator, b_users, sent_b, 120)
             lat_b, _ = reply_latencies(rig.emulator, b_users, sent_b)
             f.half_p50_s, f.half_p99_s = pct(lat_b, 0.5), pct(lat_b, 0.99)
             f.half_split, slow = phase_split(rig.url, t_b)
             for line in slow:
                 print(line)
-            end = await scrape(rig.port)
+            end = await scrape(rig.ports)
             f.loop_lag_ms = end['perfbot_event_loop_lag_seconds{window="since_start"}'] * 1000
             lag_b, gc_b = _windows(end)
             lag_0, gc_0 = _windows(before)
@@ -609,7 +643,8 @@ def report(db: str, bot: Figures, bare: Figures) -> None:
     print(f"\n== {db} ==")
     print(f"{'':<28}{'acks/s':>9}{'ack p50':>10}{'ack p99':>10}")
     print(f"{'bare handler':<28}{bare.acks_per_s:>9.0f}{bare.ack_p50_ms:>8.1f}ms{bare.ack_p99_ms:>8.1f}ms")
-    print(f"{'bot':<28}{bot.acks_per_s:>9.0f}{bot.ack_p50_ms:>8.1f}ms{bot.ack_p99_ms:>8.1f}ms")
+    label = "bot" if bot.processes == 1 else f"bot ({bot.processes} processes)"
+    print(f"{label:<28}{bot.acks_per_s:>9.0f}{bot.ack_p50_ms:>8.1f}ms{bot.ack_p99_ms:>8.1f}ms")
     print(f"bot / bare (acks/s)          {bot.acks_per_s / bare.acks_per_s:.2f}")
     print(f"end-to-end (reply at WeCom)  {bot.e2e_per_s:.0f} msg/s; reply p50 {bot.reply_p50_s:.2f} s, "
           f"p99 {bot.reply_p99_s:.2f} s; missing replies {bot.missing_replies}")
@@ -632,20 +667,22 @@ def report(db: str, bot: Figures, bare: Figures) -> None:
           + " / ".join(f"{v:.0f}" for v in bot.lag_phases_ms) + " ms)")
     print("longest full-GC pause        " + " / ".join(f"{v:.0f}" for v in bot.gc2_phases_ms)
           + f" ms (same phases); loop stalls over {STALL_LOG_MS} ms logged with their stack: {bot.stalls}")
-    print(f"RSS after the run            {bot.rss_mb:.0f} MB; ready {bot.ready_s:.2f} s after start; "
+    each = "" if bot.processes == 1 else " (the largest process)"
+    print(f"RSS after the run            {bot.rss_mb:.0f} MB{each}; ready {bot.ready_s:.2f} s after start; "
           f"first NLP reply {bot.first_nlp_s:.2f} s")
     for line in bot.log + bot.profile:
         print(line)
 
 
 async def main(users: int, messages: int, concurrency: int, dbs: list[str], profile: bool,
-               keep_log: Path | None) -> None:
+               keep_log: Path | None, processes: int = 1) -> None:
     messages = min(messages, users - 1)  # the last user sends the first message after the start
     print(f"{users} employees imported; {messages} callbacks per phase, each user once, kinds in rotation: "
           f"{', '.join(k for k, _ in KINDS)}; {concurrency} concurrent senders")
     for db in dbs:
         bare = await bench_bare(users, messages, concurrency)
-        bot = await bench_bot(db, users, messages, concurrency, profile, keep_log)
+        bot = await bench_bot(db, users, messages, concurrency, profile, keep_log,
+                              processes if db == "postgresql" else 1)
         report(db, bot, bare)
 
 
@@ -655,10 +692,13 @@ if __name__ == "__main__":
     ap.add_argument("--messages", type=int, default=2000, help="callbacks per phase (at most one per user)")
     ap.add_argument("-c", type=int, default=32, help="concurrent senders")
     ap.add_argument("--db", default="sqlite,postgresql", help="comma-separated: sqlite, postgresql")
+    ap.add_argument("--processes", type=int, default=1,
+                    help="bot processes sharing the PostgreSQL database, each on its own port (SQLite: always 1)")
     ap.add_argument("--profile", action="store_true", help="sample the bot with py-spy and print where time goes")
     ap.add_argument("--keep-log", type=Path, help="copy each bot process's log (bot-<db>.log) and py-spy samples (profile-<db>.txt) here")
     ap.add_argument("--engine", action="append", default=[], metavar="KEY=VALUE",
                     help="an [engine] setting for the bot under test, e.g. sqlite_workers=1 (repeatable)")
     args = ap.parse_args()
     ENGINE.update(kv.split("=", 1) for kv in args.engine)
-    asyncio.run(main(args.users, args.messages, args.c, args.db.split(","), args.profile, args.keep_log))
+    asyncio.run(main(args.users, args.messages, args.c, args.db.split(","), args.profile, args.keep_log,
+                     args.processes))

@@ -1,6 +1,6 @@
 """The benchmark's own arithmetic (its figures are printed, never asserted; these check the counting)."""
 
-from tests.bench.bench_wecom import fewest_calls
+from tests.bench.bench_wecom import fewest_calls, merge_metrics
 
 
 def test_fewest_calls_merges_identical_texts_and_counts_each_card() -> None:
@@ -28,3 +28,16 @@ def test_fewest_calls_splits_at_wecoms_touser_limit() -> None:
     people = "|".join(f"u{i}" for i in range(1500))
     calls = [("message/send", {"touser": people, "msgtype": "text", "text": {"content": "同一条通知"}})]
     assert fewest_calls(calls) == 2
+
+
+def test_metrics_of_several_processes_sum_counters_and_keep_the_worst_gauge() -> None:
+    a = ('# TYPE perfbot_db_commits_total counter\nperfbot_db_commits_total 10\n'
+         'perfbot_event_loop_lag_seconds{window="since_start"} 0.05\nprocess_resident_memory_bytes 200\n')
+    b = ('perfbot_db_commits_total 7\nperfbot_event_loop_lag_seconds{window="since_start"} 0.02\n'
+         'process_resident_memory_bytes 250\n')
+    merged = merge_metrics([a, b])
+    assert merged == {"perfbot_db_commits_total": 17.0, 'perfbot_event_loop_lag_seconds{window="since_start"}': 0.05,
+                      "process_resident_memory_bytes": 250.0}
+    assert merge_metrics([a]) == {"perfbot_db_commits_total": 10.0,
+                                  'perfbot_event_loop_lag_seconds{window="since_start"}': 0.05,
+                                  "process_resident_memory_bytes": 200.0}
