@@ -60,6 +60,13 @@ class OutboxWorker:
     # takes identical content to many people, so answers that became due over several rounds of a
     # burst share calls, and the round makes no more calls than without them.
     ALONG_LIMIT = 1000
+    # After a round that sent something, a lane waits this long before its next round, so the answers
+    # that became due meanwhile go out together (identical ones in one call) instead of a round per
+    # commit. Under a burst (bench_wecom, 2,000 people at once) that took 472-502 calls instead of
+    # 513-581 on SQLite and 816 instead of 890 on PostgreSQL, and the reply p99 at half the bot's rate
+    # fell from 0.58-0.68 s to 0.25-0.26 s (fewer calls, less waiting for the app budget). The gap
+    # follows a round that sent something, never an idle lane: a reply waits at most this much longer.
+    ROUND_GAP_SECONDS = 0.1
 
     def __init__(self, services: Services, channel: Channel, poll_interval: float = 1.0) -> None:
         self.services = services
@@ -131,14 +138,16 @@ class OutboxWorker:
             except Exception:
                 log.exception("outbox worker %s failed a round; retrying", self.channel.name)
                 n = 0
-            if n == 0:
-                # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancellation
-                # that arrives as the event is set (a wake-up from a worker thread), and stop() hangs.
-                try:
-                    async with asyncio.timeout(self.poll_interval):
-                        await wake.wait()
-                except TimeoutError:
-                    pass
+            if n > 0:
+                await asyncio.sleep(self.ROUND_GAP_SECONDS)
+                continue
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancellation
+            # that arrives as the event is set (a wake-up from a worker thread), and stop() hangs.
+            try:
+                async with asyncio.timeout(self.poll_interval):
+                    await wake.wait()
+            except TimeoutError:
+                pass
 
     async def _bulk_round(self) -> int:
         await self.services.dispatcher.accept_first.wait_async()

@@ -4,6 +4,8 @@ within its lane and never a row that is not due or held by another worker."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from datetime import timedelta
 
 from handlers.menu import help_card
@@ -72,3 +74,35 @@ async def test_shared_cards_for_different_people_come_along_as_one_card(frig: We
 async def _stop(rig: WeComRig) -> None:
     for w in rig.bot.services.workers.values():
         await w.stop()
+
+
+async def test_answers_due_during_the_gap_after_a_round_share_the_next_call(frig: WeComRig) -> None:
+    """After a round that sent something, the lane waits ``ROUND_GAP_SECONDS`` before its next round:
+    two people who get the same answer in separate commits meanwhile share one call, instead of the
+    first one's commit starting a round of its own."""
+    db, now = frig.bot.db, frig.clock.now()
+    await _stop(frig)
+    worker = frig.bot.services.workers["wecom"]
+    worker.ROUND_GAP_SECONDS = 30.0  # far longer than this test takes: the gap cannot end on its own
+    wake = asyncio.Event()
+    lane = asyncio.create_task(worker._run(wake, worker._reply_lane_round))
+    try:
+        enqueue_many(db, [_text("first", REPS[0], "收到，马上处理。")], now)
+        wake.set()
+        for _ in range(500):  # until the first round has sent it (bounded: a failure must not hang the suite)
+            if frig.emulator.texts(REPS[0]):
+                break
+            await asyncio.sleep(0.01)
+        assert frig.emulator.texts(REPS[0]) == ["收到，马上处理。"]
+        for u in REPS[1:3]:  # two commits, each waking the lane, with time for a round between them
+            enqueue_many(db, [_text(f"same:{u}", u, SAME)], now)
+            wake.set()
+            await asyncio.sleep(0.05)
+        assert [frig.emulator.texts(u) for u in REPS[1:3]] == [[], []]  # the lane is in its gap
+    finally:
+        lane.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await lane
+    await worker.drain_once()
+    same_calls = [b for p, b in frig.emulator.api_calls if p == "message/send" and b.get("text", {}).get("content") == SAME]
+    assert len(same_calls) == 1 and sorted(same_calls[0]["touser"].split("|")) == sorted(REPS[1:3])
