@@ -5,46 +5,58 @@ every event transaction."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from storage import outbox
-from storage.db import open_database
+from storage.db import Database, open_database
 
 
-def test_acceptance_goes_before_event_work_waiting_for_the_gate(sqlite_url: str) -> None:
-    db = open_database(sqlite_url)
+def _contend(db: Database, contender: Callable[[list[str]], None]) -> tuple[list[str], bool]:
+    """Event work holds the write lock (a unit of work, as an event group does); ``contender`` starts
+    and, once it waits at the gate's first lane (bounded wait: a failure must not hang the suite), more
+    event work starts too; then the first unit finishes. Returns the order things ran in and whether
+    the contender waited at the gate."""
     order: list[str] = []
-    release = threading.Event()
-    holding = threading.Event()
+    release, holding = threading.Event(), threading.Event()
 
     def event_in_progress() -> None:
-        with db.gate():
+        with db.unit_of_work():
             holding.set()
             release.wait(10)
             order.append("event 1")
 
-    def acceptance() -> None:
-        with db.gate(first=True):
-            order.append("acceptance")
-
     def next_event() -> None:
-        with db.gate():
+        with db.unit_of_work():
             order.append("event 2")
 
+    t0 = threading.Thread(target=event_in_progress)
+    t0.start()
+    assert holding.wait(10)
+    t_contender = threading.Thread(target=contender, args=(order,))
+    t_contender.start()
+    for _ in range(5000):
+        if db.write_gate.first_waiting:
+            break
+        threading.Event().wait(0.001)
+    waited_at_gate = bool(db.write_gate.first_waiting)
+    t_next = threading.Thread(target=next_event)
+    t_next.start()
+    release.set()
+    for t in (t0, t_contender, t_next):
+        t.join(10)
+    return order, waited_at_gate
+
+
+def test_acceptance_goes_before_event_work_waiting_for_the_gate(sqlite_url: str) -> None:
+    db = open_database(sqlite_url)
+
+    def acceptance(order: list[str]) -> None:
+        with db.short_write():
+            order.append("acceptance")
+
     try:
-        t0 = threading.Thread(target=event_in_progress)
-        t0.start()
-        assert holding.wait(10)
-        t_accept = threading.Thread(target=acceptance)
-        t_accept.start()
-        while not db.write_gate.first_waiting:  # the acceptance is waiting for the gate
-            threading.Event().wait(0.001)
-        t_next = threading.Thread(target=next_event)
-        t_next.start()
-        release.set()
-        for t in (t0, t_accept, t_next):
-            t.join(10)
-        assert order == ["event 1", "acceptance", "event 2"]
+        assert _contend(db, acceptance) == (["event 1", "acceptance", "event 2"], True)
     finally:
         db.dispose()
 
@@ -91,39 +103,11 @@ def test_an_outbox_claim_goes_before_event_work_waiting_for_the_gate(sqlite_url:
     now = datetime(2026, 12, 4, 8, 0, tzinfo=UTC)
     outbox.enqueue_many(db, [outbox.NewMessage(key="reply:1", channel="wecom", recipient="wx_u1", kind="text",
                                                payload={"text": "收到"})], now)
-    order: list[str] = []
-    release, holding = threading.Event(), threading.Event()
 
-    def event_in_progress() -> None:
-        with db.unit_of_work():  # holds the write lock (BEGIN IMMEDIATE) like an event group
-            holding.set()
-            release.wait(10)
-            order.append("event 1")
-
-    def claim() -> None:
+    def claim(order: list[str]) -> None:
         order.append(f"claimed {len(outbox.claim_due(db, 'wecom', 'worker', now, limit=10))}")
 
-    def next_event() -> None:
-        with db.unit_of_work():
-            order.append("event 2")
-
     try:
-        t0 = threading.Thread(target=event_in_progress)
-        t0.start()
-        assert holding.wait(10)
-        t_claim = threading.Thread(target=claim)
-        t_claim.start()
-        for _ in range(5000):  # until the claim waits at the gate (bounded: a failure must not hang the suite)
-            if db.write_gate.first_waiting:
-                break
-            threading.Event().wait(0.001)
-        waited_at_gate = bool(db.write_gate.first_waiting)
-        t_next = threading.Thread(target=next_event)
-        t_next.start()
-        release.set()
-        for t in (t0, t_claim, t_next):
-            t.join(10)
-        assert waited_at_gate
-        assert order == ["event 1", "claimed 1", "event 2"]
+        assert _contend(db, claim) == (["event 1", "claimed 1", "event 2"], True)
     finally:
         db.dispose()
