@@ -208,24 +208,24 @@ def claim_due(
              "employee_id": r.employee_id, "outbox_key": r.key, "card": r.payload["card"], "now": now,
              "handle_key": card_handle_key(r.key) if card_handle_key else None}
             for r in rows if r.kind == "card" and r.payload.get("subject")])
-        # Replies first, then in id order: a reply a bulk round took along must not wait for the
-        # round's hundreds of notifications. By recipient, so one person's rows keep the order they
-        # were queued in (the card closed, then the text about it); the rows of one card keep theirs
-        # anyway (IN_ORDER).
-        rank: dict[str, int] = {}
-        for r in rows:
-            rank[r.recipient] = min(rank.get(r.recipient, r.priority), r.priority)
-        return sorted(
-            (
-                Claimed(
-                    id=r.id, key=r.key, channel=r.channel, recipient=r.recipient, employee_id=r.employee_id,
-                    kind=r.kind, payload=dict(r.payload), attempts=r.attempts, in_doubt=bool(r.in_doubt),
-                    result=dict(r.result or {}), failing_since=r.failing_since, priority=r.priority,
-                )
-                for r in rows
-            ),
-            key=lambda c: (rank[c.recipient], c.id),
-        )
+    # Sorted after the commit (on SQLite the claim holds the write gate ahead of the event workers).
+    # Replies first, then in id order: a reply a bulk round took along must not wait for the round's
+    # hundreds of notifications. By recipient, so one person's rows keep the order they were queued
+    # in (the card closed, then the text about it); the rows of one card keep theirs anyway (IN_ORDER).
+    rank: dict[str, int] = {}
+    for r in rows:
+        rank[r.recipient] = min(rank.get(r.recipient, r.priority), r.priority)
+    return sorted(
+        (
+            Claimed(
+                id=r.id, key=r.key, channel=r.channel, recipient=r.recipient, employee_id=r.employee_id,
+                kind=r.kind, payload=dict(r.payload), attempts=r.attempts, in_doubt=bool(r.in_doubt),
+                result=dict(r.result or {}), failing_since=r.failing_since, priority=r.priority,
+            )
+            for r in rows
+        ),
+        key=lambda c: (rank[c.recipient], c.id),
+    )
 
 
 def finish_values(status: str, now: datetime, *, error: str | None = None, result: dict[str, Any] | None = None,
