@@ -21,7 +21,7 @@ import itertools
 import json
 import secrets
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -65,6 +65,7 @@ class WeComEmulator:
     response_code_ttl: float = 72 * 3600
     per_user_per_minute: int = 30
     per_user_per_hour: int = 1000
+    app_calls_per_minute: int = 10_000  # message/send calls per corp per minute, then 45009 for 60 s
     always_invalid_token: bool = False  # every API call answers 40014
 
     def __post_init__(self) -> None:
@@ -72,6 +73,9 @@ class WeComEmulator:
         self.gettoken_calls = 0
         self.token_rejections = 0  # API calls answered 40014/42001
         self.api_calls: list[tuple[str, dict[str, Any]]] = []
+        self.send_times: deque[float] = deque()  # message/send calls of the last minute
+        self.frequency_errors = 0  # calls answered 45009 because the app's minute budget was spent
+        self._blocked_until = 0.0
         self.seen: dict[str, list[Seen]] = defaultdict(list)
         self.dropped: dict[str, list[Seen]] = defaultdict(list)
         self.duplicates: dict[str, list[Seen]] = defaultdict(list)
@@ -226,6 +230,9 @@ class WeComEmulator:
     async def send(self, request: web.Request) -> web.Response:
         body = await self._json(request)
         self.api_calls.append(("message/send", body))
+        if self._over_minute_limit():
+            self.frequency_errors += 1
+            return self.err(45009, "api freq out of limit")
         if self.fail_next:
             code = self.fail_next.pop(0)
             return self.err(code, {45009: "api freq out of limit", -1: "system busy"}.get(code, "error"))
@@ -303,6 +310,20 @@ class WeComEmulator:
         if msgtype == "template_card" and fresh and content.get("card_type") in INTERACTIVE:
             return {"response_code": self.issue_response_code(content["task_id"], fresh)}
         return {}
+
+    def _over_minute_limit(self) -> bool:
+        """WeCom's per-corp limit of one API's calls a minute: a call beyond it is refused with 45009
+        and the API stays blocked for 60 s (protocols.md A8.5)."""
+        now = self.now()
+        if now < self._blocked_until:
+            return True
+        while self.send_times and now - self.send_times[0] >= 60:
+            self.send_times.popleft()
+        if len(self.send_times) >= self.app_calls_per_minute:
+            self._blocked_until = now + 60
+            return True
+        self.send_times.append(now)
+        return False
 
     async def update_template_card(self, request: web.Request) -> web.Response:
         body = await self._json(request)

@@ -89,6 +89,23 @@ async def test_busy_45009_is_retried_later(rig: WeComRig) -> None:
     assert rig.emulator.texts("wx_e101") == ["稍后送达"]
 
 
+async def test_a_spent_app_minute_at_wecom_is_retried_not_lost(rig: WeComRig) -> None:
+    """WeCom refuses calls beyond the app's minute budget with 45009 and blocks the API for a minute
+    (another app of the corp may have spent it): the refused messages wait, then go out once each."""
+    rig.emulator.app_calls_per_minute = 2
+    people = ["E101", "E102", "E103", "E104"]
+    for i, who in enumerate(people):  # different texts: one call each
+        await rig.bot.services.messenger.send_text(who, f"第 {i} 号通知", key=f"t:minute:{i}")
+    await rig.settle()
+    inboxes = [f"wx_{who.lower()}" for who in people]
+    assert sum(len(rig.emulator.seen[u]) for u in inboxes) == 2 and rig.emulator.frequency_errors >= 1
+    waiting = [ob.get(rig.bot.db, f"t:minute:{i}") for i in range(4)]
+    assert sorted(r.status for r in waiting) == ["pending", "pending", "sent", "sent"]
+    await later(rig)
+    await later(rig)
+    assert [rig.emulator.texts(u) for u in inboxes] == [[f"第 {i} 号通知"] for i in range(4)]
+
+
 async def test_per_user_pacing_stays_under_wecom_limits(rig: WeComRig) -> None:
     m = rig.bot.services.messenger
     for i in range(30):
