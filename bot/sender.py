@@ -176,25 +176,32 @@ class OutboxWorker:
             return await self._round_once(limit)
 
     async def _round_once(self, limit: int, lane: str | None = None) -> int:
-        db, ch = self.services.db, self.channel
+        db = self.services.db
         now = self.services.now()
         mono = time.monotonic()
         self._waiting = {row: w for row, w in self._waiting.items() if w[1] > mono}
-        items = await db.run(ob.claim_due, db, ch.name, self.owner, now, limit=limit, busy=set(self._inflight),
-                             lane=lane, card_handle_key=ch.card_handle_key, skip=set(self._waiting),
-                             along=self.ALONG_LIMIT)
-        if not items:
+        claimed, items, waiting = await db.run(self._claim, now, limit, lane, set(self._inflight), set(self._waiting))
+        if not claimed:
             return 0
-        ids = {i.id for i in items}
-        self._inflight |= ids
+        self._inflight |= claimed
         try:
-            return await self._deliver(items, now)
+            return await self._deliver(items, waiting, now)
         finally:
-            self._inflight -= ids
+            self._inflight -= claimed
 
-    async def _deliver(self, items: list[ob.Claimed], now: datetime) -> int:
+    def _claim(self, now: datetime, limit: int, lane: str | None, busy: set[int], skip: set[int],
+               ) -> tuple[set[int], list[ob.Claimed], dict[int, str]]:
+        """Database thread: claim due rows, then :meth:`_prepare` them, in one hop from the loop.
+        Returns the ids claimed, the rows to send now and the updates left waiting for their card."""
         db, ch = self.services.db, self.channel
-        items, waiting = await db.run(self._prepare, items, now)
+        items = ob.claim_due(db, ch.name, self.owner, now, limit=limit, busy=busy, lane=lane,
+                             card_handle_key=ch.card_handle_key, skip=skip, along=self.ALONG_LIMIT)
+        if not items:
+            return set(), [], {}
+        return {i.id for i in items}, *self._prepare(items, now)
+
+    async def _deliver(self, items: list[ob.Claimed], waiting: dict[int, str], now: datetime) -> int:
+        db, ch = self.services.db, self.channel
         self._wait_for_cards(waiting)
         handled = parked = 0
         for i in range(0, len(items), max(1, ch.batch_size)):
@@ -253,8 +260,10 @@ class OutboxWorker:
         if not ch.per_user_per_minute:
             return items, []
         recipients = [i.recipient for i in items if i.kind != "update_card"]
-        minute = ob.recent_send_counts(db, ch.name, recipients, now - timedelta(minutes=1))
-        hour = ob.recent_send_counts(db, ch.name, recipients, now - timedelta(hours=1)) if ch.per_user_per_hour else {}
+        counts = ob.recent_send_counts(db, ch.name, recipients, now - timedelta(minutes=1),
+                                       now - timedelta(hours=1) if ch.per_user_per_hour else None)
+        minute = {r: m for r, (m, _) in counts.items()}
+        hour = {r: h for r, (_, h) in counts.items()}
         keep: list[ob.Claimed] = []
         held: list[ob.Outcome] = []
         for item in items:

@@ -385,19 +385,23 @@ def note_groups(db: Database, notes: dict[int, dict[str, Any]], results: dict[in
                                              for row_id, note in notes.items()])
 
 
-def recent_send_counts(db: Database, channel: str, recipients: list[str], since: datetime) -> dict[str, int]:
-    """How many messages each recipient got on ``channel`` since ``since`` (for per-user pacing)."""
+def recent_send_counts(db: Database, channel: str, recipients: list[str], minute: datetime,
+                       hour: datetime | None = None) -> dict[str, tuple[int, int]]:
+    """How many messages each recipient got on ``channel`` since ``minute`` and since ``hour`` (for
+    per-user pacing; ``hour`` None: since ``minute`` for both), in one statement."""
     if not recipients:
         return {}
+    since = minute if hour is None else min(minute, hour)
     with db.session() as s:
         rows = s.execute(_SEND_COUNTS, {"channel": channel, "recipients": sorted(set(recipients)),
-                                        "since": since}).all()
-    return {r: int(n) for r, n in rows}
+                                        "since": since, "minute": minute}).all()
+    return {r: (int(m), int(n)) for r, m, n in rows}
 
 
 # Built once (bound parameters only): every outbox round paces its recipients with it.
 _SEND_COUNTS = (
-    select(OutboxMessage.recipient, func.count())
+    select(OutboxMessage.recipient,
+           func.sum(case((OutboxMessage.sent_at >= bindparam("minute"), 1), else_=0)), func.count())
     .where(
         OutboxMessage.channel == bindparam("channel"),
         OutboxMessage.recipient.in_(bindparam("recipients", expanding=True)),
