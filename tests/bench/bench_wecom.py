@@ -110,7 +110,6 @@ class Figures:
     missing_replies: int = 0
     sends: int = 0  # messages the bot sent during phase A (to the askers and to others)
     api_calls: int = 0  # message/send calls they took (identical texts go to many users per call)
-    freq_errors: int = 0  # calls WeCom (the emulator, 10,000/min) refused with 45009 during phase A
     min_calls: int = 0  # the fewest calls those messages could take: one per distinct content (per 1,000 people)
     profile: list[str] = field(default_factory=list)
     processes: int = 1  # bot processes sharing the database (--processes)
@@ -547,7 +546,6 @@ async def bench_bot(db: str, users: int, messages: int, concurrency: int, profil
             f.api_calls = len(rig.emulator.api_calls) - calls_before
             f.min_calls = fewest_calls(rig.emulator.api_calls[calls_before:])
             f.sends = sum(len(v) for v in rig.emulator.seen.values()) - seen_before
-            f.freq_errors = rig.emulator.frequency_errors
             if spy is not None:
                 spy.send_signal(2)
                 try:
@@ -658,7 +656,7 @@ def report(db: str, bot: Figures, bare: Figures) -> None:
     print(f"platform calls (phase A)     {bot.api_calls} calls for {bot.sends} messages "
           f"(WeCom budget [wecom] app_calls_per_minute {APP_CALLS_PER_MINUTE} = {APP_CALLS_PER_MINUTE / 60:.0f}/s); "
           f"at least {bot.min_calls} even if every identical text merged ({bot.min_calls / (APP_CALLS_PER_MINUTE / 60):.1f} s "
-          f"of budget); refused by WeCom (45009): {bot.freq_errors}")
+          "of budget)")
     print(f"at half that rate ({bot.half_rate:.0f}/s)   reply p50 {bot.half_p50_s:.2f} s, p99 {bot.half_p99_s:.2f} s")
     print("  of which processing p50 {:.2f} s, p99 {:.2f} s; reply's outbox wait p50 {:.2f} s, p99 {:.2f} s"
           .format(*bot.half_split))

@@ -65,7 +65,10 @@ class WeComEmulator:
     response_code_ttl: float = 72 * 3600
     per_user_per_minute: int = 30
     per_user_per_hour: int = 1000
-    app_calls_per_minute: int = 10_000  # message/send calls per corp per minute, then 45009 for 60 s
+    # message/send calls a minute before 45009 and a 60 s block (0: no cap). WeCom does not count
+    # message sends against its base API quota (protocols.md A8.5), so the default is off; tests set
+    # it to play a platform refusing calls for a minute (another app's traffic, a stricter tenant).
+    send_calls_per_minute: int = 0
     always_invalid_token: bool = False  # every API call answers 40014
 
     def __post_init__(self) -> None:
@@ -74,7 +77,7 @@ class WeComEmulator:
         self.token_rejections = 0  # API calls answered 40014/42001
         self.api_calls: list[tuple[str, dict[str, Any]]] = []
         self.send_times: deque[float] = deque()  # message/send calls of the last minute
-        self.frequency_errors = 0  # calls answered 45009 because the app's minute budget was spent
+        self.frequency_errors = 0  # calls answered 45009 because send_calls_per_minute was spent
         self._blocked_until = 0.0
         self.seen: dict[str, list[Seen]] = defaultdict(list)
         self.dropped: dict[str, list[Seen]] = defaultdict(list)
@@ -312,14 +315,16 @@ class WeComEmulator:
         return {}
 
     def _over_minute_limit(self) -> bool:
-        """WeCom's per-corp limit of one API's calls a minute: a call beyond it is refused with 45009
-        and the API stays blocked for 60 s (protocols.md A8.5)."""
+        """A cap of message/send calls a minute: a call beyond it is refused with 45009 and the API
+        stays blocked for 60 s, as WeCom does for its minute limits (protocols.md A8.5)."""
+        if not self.send_calls_per_minute:
+            return False
         now = self.now()
         if now < self._blocked_until:
             return True
         while self.send_times and now - self.send_times[0] >= 60:
             self.send_times.popleft()
-        if len(self.send_times) >= self.app_calls_per_minute:
+        if len(self.send_times) >= self.send_calls_per_minute:
             self._blocked_until = now + 60
             return True
         self.send_times.append(now)

@@ -89,10 +89,10 @@ async def test_busy_45009_is_retried_later(rig: WeComRig) -> None:
     assert rig.emulator.texts("wx_e101") == ["稍后送达"]
 
 
-async def test_a_spent_app_minute_at_wecom_is_retried_not_lost(rig: WeComRig) -> None:
-    """WeCom refuses calls beyond the app's minute budget with 45009 and blocks the API for a minute
-    (another app of the corp may have spent it): the refused messages wait, then go out once each."""
-    rig.emulator.app_calls_per_minute = 2
+async def test_a_minute_blocked_by_wecom_is_retried_not_lost(rig: WeComRig) -> None:
+    """A platform refusing calls beyond a minute's cap with 45009 and blocking the API for a minute
+    (another app's traffic, a stricter tenant): the refused messages wait, then go out once each."""
+    rig.emulator.send_calls_per_minute = 2
     people = ["E101", "E102", "E103", "E104"]
     for i, who in enumerate(people):  # different texts: one call each
         await rig.bot.services.messenger.send_text(who, f"第 {i} 号通知", key=f"t:minute:{i}")
