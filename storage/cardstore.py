@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, func, insert, select, update
 
+from storage import plain
 from storage.db import Database
 from storage.models import CardRecord, OutboxMessage
 
@@ -105,7 +106,7 @@ _FOR_SUBJECT = select(CardRecord).where(CardRecord.subject == bindparam("subject
 
 def for_subject(db: Database, subject: str) -> list[CardRecord]:
     with db.session() as s:
-        return list(s.execute(_FOR_SUBJECT, {"subject": subject}).scalars())
+        return plain.fetch(CardRecord, s.connection(), _FOR_SUBJECT, {"subject": subject})
 
 
 def get(db: Database, record_id: int) -> CardRecord | None:

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, select
 from sqlalchemy import update as sa_update
 
-from storage import dialect
+from storage import dialect, plain
 from storage.db import Database
 from storage.models import CheckIn, Department, Employee, Feedback
 
@@ -28,14 +28,15 @@ def for_week(db: Database, employee_id: str, week: str) -> CheckIn | None:
 def _ensure_statement(db: Database) -> Any:
     ins = dialect.insert(db, CheckIn).values(employee_id=bindparam("employee"), week=bindparam("week"),
                                              status="pending")
-    return select(CheckIn).from_statement(
-        ins.on_conflict_do_update(index_elements=["employee_id", "week"], set_={"week": ins.excluded.week})
-        .returning(CheckIn))
+    return ins.on_conflict_do_update(index_elements=["employee_id", "week"], set_={"week": ins.excluded.week}
+                                     ).returning(*CheckIn.__table__.columns)
 
 
 # Statements a check-in runs on every submission, built once per dialect (bound parameters only):
-# building one and computing its cache key cost more CPU than running it.
+# building one and computing its cache key cost more CPU than running it. They run on the session's
+# connection and return plain instances (storage.plain): the ORM's per-statement work cost more.
 _ENSURE: dict[bool, Any] = {}  # by db.is_sqlite
+_UPDATES: dict[tuple[str, ...], Any] = {}  # by the columns set
 _LATEST_OPEN = (select(CheckIn).where(CheckIn.employee_id == bindparam("employee"), CheckIn.status.in_(OPEN))
                 .order_by(CheckIn.week.desc()).limit(1))
 _LAST_NOTICE = (select(func.max(CheckIn.manager_notified_at)).select_from(CheckIn)
@@ -50,8 +51,7 @@ def ensure(db: Database, employee_id: str, week: str) -> CheckIn:
     if stmt is None:
         stmt = _ENSURE[db.is_sqlite] = _ensure_statement(db)
     with db.session() as s:
-        found = s.execute(stmt, {"employee": employee_id, "week": week},
-                          execution_options={"populate_existing": True}).scalar()
+        found = plain.first(CheckIn, s.connection(), stmt, {"employee": employee_id, "week": week})
     if found is None:
         raise RuntimeError(f"check-in {employee_id}/{week} missing right after insert")
     return found
@@ -60,7 +60,7 @@ def ensure(db: Database, employee_id: str, week: str) -> CheckIn:
 def latest_open(db: Database, employee_id: str) -> CheckIn | None:
     """The most recent check-in still waiting for an answer (late answers are welcome)."""
     with db.session() as s:
-        return s.execute(_LATEST_OPEN, {"employee": employee_id}).scalar()
+        return plain.first(CheckIn, s.connection(), _LATEST_OPEN, {"employee": employee_id})
 
 
 def latest(db: Database, employee_id: str) -> CheckIn | None:
@@ -70,10 +70,17 @@ def latest(db: Database, employee_id: str) -> CheckIn | None:
 
 
 def update(db: Database, checkin_id: int, **values: object) -> CheckIn | None:
-    """Set ``values`` on the check-in and return it as stored (one UPDATE ... RETURNING)."""
+    """Set ``values`` on the check-in and return it as stored (one UPDATE ... RETURNING, built once
+    per set of columns)."""
+    cols = tuple(sorted(values))
+    stmt = _UPDATES.get(cols)
+    if stmt is None:
+        table = CheckIn.__table__
+        stmt = _UPDATES[cols] = (sa_update(table).where(table.c.id == bindparam("b_id"))
+                                 .values({c: bindparam(f"v_{c}", type_=table.c[c].type) for c in cols})
+                                 .returning(*table.columns))
     with db.session() as s:
-        return s.execute(sa_update(CheckIn).where(CheckIn.id == checkin_id).values(**values)
-                         .returning(CheckIn)).scalar()
+        return plain.first(CheckIn, s.connection(), stmt, {"b_id": checkin_id, **{f"v_{c}": v for c, v in values.items()}})
 
 
 def history(db: Database, employee_id: str) -> list[tuple[CheckIn, list[Feedback]]]:
@@ -123,7 +130,7 @@ def last_notice_to(db: Database, manager_id: str) -> datetime | None:
     """When ``manager_id`` was last told about one of their reports' check-ins: one statement (it
     loaded every report and then asked about their ids, on each submission)."""
     with db.session() as s:
-        return s.execute(_LAST_NOTICE, {"manager": manager_id}).scalar()
+        return s.connection().execute(_LAST_NOTICE, {"manager": manager_id}).scalar()
 
 
 def held_back(db: Database, since: datetime, now: datetime) -> list[tuple[CheckIn, Employee]]:

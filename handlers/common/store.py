@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import bindparam, select
 
+from storage import plain
 from storage.db import Database
 from storage.models import Goal
 
@@ -25,7 +26,7 @@ _OWNED = select(Goal).where(Goal.owner_id == bindparam("owner"))
 
 def owned_goals(db: Database, employee_id: str) -> list[Goal]:
     with db.session() as s:
-        return list(s.execute(_OWNED, {"owner": employee_id}).scalars())
+        return plain.fetch(Goal, s.connection(), _OWNED, {"owner": employee_id})
 
 
 def owned_goals_many(db: Database, employee_ids: list[str]) -> list[Goal]:

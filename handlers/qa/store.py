@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, select
 
 from handlers.visit.store import ledger_sum
+from storage import plain
 from storage.db import Database
 from storage.employees import named_in as employees_named_in  # noqa: F401  (used by qa.people)
 from storage.models import CheckIn, Department, Employee, Feedback, PointsEntry, Task
@@ -42,7 +43,7 @@ def open_tasks(db: Database, owner_id: str, start: date | None, end: date | None
     if end is not None:
         params["end"] = end
     with db.session() as s:
-        rows = list(s.execute(page, params).scalars())
+        rows = plain.fetch(Task, s.connection(), page, params)
         total = len(rows)
         if total > limit:
             total = s.execute(count, params).scalar_one()

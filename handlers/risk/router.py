@@ -68,7 +68,7 @@ async def record_replies(services: Services, employee_id: str, items: list[tuple
     for i in todo:
         text, source, ref = items[i]
         result = await services.compute(analyze, text, source if source in SOURCES else "checkin")
-        new.append(ReplyAnalysis(
+        new.append(risk.new_analysis(
             employee_id=employee_id, source=source, ref=ref, text=text, sentiment=result.sentiment,
             score=result.score, created_at=now,
             risks=[{"category": r.category, "evidence": r.evidence, "start": r.start, "end": r.end,
