@@ -2,7 +2,7 @@
 handler, side by side in one run, on SQLite and PostgreSQL.
 
     python -m tests.bench.bench_wecom [--users 2000] [--messages 2000] [-c 32] [--db sqlite,postgresql]
-                                      [--processes 1] [--profile]
+                                      [--processes 1] [--runs 1] [--profile]
 
 - An organisation of ``--users`` employees (plus managers, directors, HR) is written as CSV and
   loaded with the real importer (``python -m bot import``).
@@ -22,6 +22,8 @@ handler, side by side in one run, on SQLite and PostgreSQL.
   database, each on its own port, and the load generator sends callback i to process i mod N, as a
   load balancer in front of them would. Counters are summed over the processes; loop lag, GC pauses
   and RSS are the worst process's.
+- ``--runs N``: N runs per database (bare and bot each time); after them, each of issue 10's targets
+  with its value in every run and in how many it was met (``tests.bench.targets``).
 - ``--profile``: py-spy samples the (first) bot process during phase A and prints where the time goes.
 
 Figures are printed, never asserted (tests never time anything).
@@ -51,6 +53,7 @@ from typing import Any
 import aiohttp
 from sqlalchemy import create_engine, text
 
+from tests.bench import targets
 from tests.bench.org import write_org
 from tests.emulators.wecom import WeComEmulator
 from tests.emulators.wecom_driver import CallbackDriver, Signed
@@ -675,15 +678,20 @@ def report(db: str, bot: Figures, bare: Figures) -> None:
 
 
 async def main(users: int, messages: int, concurrency: int, dbs: list[str], profile: bool,
-               keep_log: Path | None, processes: int = 1) -> None:
+               keep_log: Path | None, processes: int = 1, runs: int = 1) -> None:
     messages = min(messages, users - 1)  # the last user sends the first message after the start
     print(f"{users} employees imported; {messages} callbacks per phase, each user once, kinds in rotation: "
           f"{', '.join(k for k, _ in KINDS)}; {concurrency} concurrent senders")
     for db in dbs:
-        bare = await bench_bare(users, messages, concurrency)
-        bot = await bench_bot(db, users, messages, concurrency, profile, keep_log,
-                              processes if db == "postgresql" else 1)
-        report(db, bot, bare)
+        results = []
+        for n in range(runs):
+            bare = await bench_bare(users, messages, concurrency)
+            bot = await bench_bot(db, users, messages, concurrency, profile, keep_log,
+                                  processes if db == "postgresql" else 1)
+            report(db if runs == 1 else f"{db}, run {n + 1} of {runs}", bot, bare)
+            results.append((bot, bare))
+        for line in targets.summary(db, results):
+            print(line)
 
 
 if __name__ == "__main__":
@@ -692,6 +700,8 @@ if __name__ == "__main__":
     ap.add_argument("--messages", type=int, default=2000, help="callbacks per phase (at most one per user)")
     ap.add_argument("-c", type=int, default=32, help="concurrent senders")
     ap.add_argument("--db", default="sqlite,postgresql", help="comma-separated: sqlite, postgresql")
+    ap.add_argument("--runs", type=int, default=1,
+                    help="runs per database (bare and bot each time), then in how many each target was met")
     ap.add_argument("--processes", type=int, default=1,
                     help="bot processes sharing the PostgreSQL database, each on its own port (SQLite: always 1)")
     ap.add_argument("--profile", action="store_true", help="sample the bot with py-spy and print where time goes")
@@ -701,4 +711,4 @@ if __name__ == "__main__":
     args = ap.parse_args()
     ENGINE.update(kv.split("=", 1) for kv in args.engine)
     asyncio.run(main(args.users, args.messages, args.c, args.db.split(","), args.profile, args.keep_log,
-                     args.processes))
+                     args.processes, max(1, args.runs)))

@@ -1,6 +1,7 @@
 """The benchmark's own arithmetic (its figures are printed, never asserted; these check the counting)."""
 
-from tests.bench.bench_wecom import fewest_calls, merge_metrics
+from tests.bench.bench_wecom import Figures, fewest_calls, merge_metrics
+from tests.bench.targets import summary
 
 
 def test_fewest_calls_merges_identical_texts_and_counts_each_card() -> None:
@@ -41,3 +42,17 @@ def test_metrics_of_several_processes_sum_counters_and_keep_the_worst_gauge() ->
     assert merge_metrics([a]) == {"perfbot_db_commits_total": 10.0,
                                   'perfbot_event_loop_lag_seconds{window="since_start"}': 0.05,
                                   "process_resident_memory_bytes": 200.0}
+
+
+def test_the_targets_summary_counts_the_runs_that_met_each_target() -> None:
+    def run(acks: float, bare: float, p99: float, drain: float) -> tuple[Figures, Figures]:
+        bot = Figures(acks_per_s=acks, ack_p99_ms=p99, drain_s=drain, half_p99_s=0.4, commits_per_msg=0.3,
+                      lag_phases_ms=(150.0, 5.0, 20.0, 30.0), ready_s=2.2, first_nlp_s=0.1, rss_mb=240.0)
+        return bot, Figures(acks_per_s=bare)
+
+    lines = summary("sqlite", [run(2000, 4000, 42.0, 4.1), run(1500, 5000, 51.0, 5.3), run(2600, 5200, 30.0, float("nan"))])
+    by_target = {line.split(" met in ")[0].strip(): line.split(" met in ")[1] for line in lines[1:]}
+    assert by_target["bot >= 40% of bare (acks/s)"] == "2 of 3: 0.50 / 0.30 / 0.50"
+    assert by_target["ack p99 < 50 ms"] == "2 of 3: 42.0 / 51.0 / 30.0"
+    assert by_target["backlog drained < 5 s after the load"].startswith("1 of 3")  # NaN is not met
+    assert by_target["loop lag < 100 ms in phases A and B"].startswith("3 of 3")  # start-up lag is not a phase
