@@ -160,6 +160,10 @@ class PerfBot:
         # made, not the models, and does not stall the serving loop for tens of milliseconds.
         gc.collect()
         gc.freeze()
+        # ...which leaves the oldest generation nearly empty, so a full collection would come every few
+        # hundred messages and stop every thread while it scans what is in flight: see [engine] gc_full_every.
+        young, middle, _ = gc.get_threshold()
+        gc.set_threshold(young, middle, self.settings.engine.gc_full_every)
         gc.enable()  # `serve` starts with it off (bot/cli.py)
         self.dispatcher.pool.start()
         if workers:

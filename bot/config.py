@@ -58,6 +58,12 @@ class EngineSettings:
     # transaction is younger than batch_ms. 1 turns it off.
     batch_events: int = 16
     batch_ms: float = 10.0
+    # After start-up the loaded models are frozen out of the cyclic collector's sight (gc.freeze), which
+    # leaves its oldest generation nearly empty, so Python's own rule (a full collection once 10 younger
+    # ones have run and it grew by a quarter) ran one every few hundred messages, each scanning every
+    # event and request in flight and stopping all threads for 11-38 ms (bench_wecom). A full collection
+    # runs at most once per this many younger ones instead (Python's default: 10).
+    gc_full_every: int = 100
 
 
 @dataclass
@@ -241,6 +247,7 @@ ENV_OVERRIDES: dict[str, tuple[str, str]] = {
     "PERFBOT_SERVER_STALL_LOG_MS": ("server", "stall_log_ms"),
     "PERFBOT_ENGINE_ACCEPT_FIRST_MS": ("engine", "accept_first_ms"),
     "PERFBOT_ENGINE_ACCEPT_FIRST_LINGER_MS": ("engine", "accept_first_linger_ms"),
+    "PERFBOT_ENGINE_GC_FULL_EVERY": ("engine", "gc_full_every"),
     "PERFBOT_WECOM_CORP_ID": ("wecom", "corp_id"),
     "PERFBOT_WECOM_AGENT_ID": ("wecom", "agent_id"),
     "PERFBOT_WECOM_SECRET": ("wecom", "secret"),
@@ -370,6 +377,8 @@ def _validate(s: Settings) -> None:
         raise ConfigError("engine.batch_events", "must be between 1 and 256 (1 turns grouping off)")
     if not 0 < s.engine.batch_ms <= 1000:
         raise ConfigError("engine.batch_ms", "must be above 0 and at most 1000 (milliseconds)")
+    if not 1 <= s.engine.gc_full_every <= 10_000:
+        raise ConfigError("engine.gc_full_every", "must be between 1 and 10000 (Python's own default is 10)")
     if s.engine.event_workers > 32:
         raise ConfigError("engine.event_workers", "must be at most 32 (each holds a database connection)")
     if not 1 <= s.dingtalk.batch_size <= 20:

@@ -330,6 +330,8 @@ async def test_readiness_liveness_and_metrics(sqlite_url):
             gc.disable()  # as `serve` starts: no collections while modules and models load
             await bot.start()
             assert gc.isenabled() and gc.get_freeze_count() > 0  # loaded models frozen, collector back on
+            # full collections spaced out ([engine] gc_full_every), not Python's every 10th
+            assert gc.get_threshold()[2] == bot.services.settings.engine.gc_full_every == 100
             async with http.get(f"{base}/readyz") as r:
                 assert r.status == 200
             driver = CallbackDriver(f"{base}/wecom/callback", emulator, TOKEN, AES_KEY,
@@ -653,6 +655,19 @@ def test_accept_first_is_configurable_and_validated(tmp_path, key, env, value, t
     cfg.write_text(f"[engine]\n{key} = {too_big}\n", encoding="utf-8")
     with pytest.raises(ConfigError):
         load_settings(cfg, env={})
+
+
+def test_gc_full_every_is_configurable_and_validated(tmp_path):
+    from bot.config import ConfigError, load_settings
+
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("[engine]\ngc_full_every = 40\n", encoding="utf-8")
+    assert load_settings(cfg, env={}).engine.gc_full_every == 40
+    assert load_settings(cfg, env={"PERFBOT_ENGINE_GC_FULL_EVERY": "250"}).engine.gc_full_every == 250
+    for bad in (0, 20_000):
+        cfg.write_text(f"[engine]\ngc_full_every = {bad}\n", encoding="utf-8")
+        with pytest.raises(ConfigError, match="gc_full_every"):
+            load_settings(cfg, env={})
 
 
 async def test_a_reply_in_a_round_of_cards_reaches_wecom_among_the_first_calls(sqlite_url):
