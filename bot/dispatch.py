@@ -63,7 +63,8 @@ class Dispatcher:
         db = services.db
         engine = services.settings.engine
         self.identity = IdentityCache(db)
-        self.accept_first = AcceptFirst(engine.accept_first_ms / 1000, engine.accept_first_linger_ms / 1000)
+        self.accept_first = AcceptFirst(engine.accept_first_ms / 1000, engine.accept_first_linger_ms / 1000,
+                                        engine.accept_first_burst)
         self.pool = WorkerPool(
             "events", workers or (engine.sqlite_workers if db.is_sqlite else engine.event_workers),
             queue_capacity or engine.queue_per_worker, before=self.accept_first.wait,

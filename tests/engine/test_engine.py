@@ -512,7 +512,7 @@ async def test_a_reply_is_sent_before_notifications_queued_earlier(chat):
 
 
 # -- acknowledgements first -----------------------------------------------------------------------------
-def _accept_rig(max_wait: float, linger: float = 0.0):
+def _accept_rig(max_wait: float, linger: float = 0.0, burst: int = 1):
     """A GroupAccept whose durable write waits for ``release``, and a one-thread event pool, wired
     through one AcceptFirst as the dispatcher wires them."""
     from bot.engine import AcceptFirst, GroupAccept, WorkerPool
@@ -525,7 +525,7 @@ def _accept_rig(max_wait: float, linger: float = 0.0):
         order.append("accepted")
         return {e.key for e in events}
 
-    first = AcceptFirst(max_wait, linger)
+    first = AcceptFirst(max_wait, linger, burst)
     accept = GroupAccept(write, pressure=first)
     pool = WorkerPool("events-test", 1, 10, before=first.wait)
     return release, order, first, accept, pool
@@ -597,6 +597,34 @@ async def test_an_event_worker_also_waits_for_the_bursts_next_callback():
         w.jobs.put(None)
 
 
+async def test_only_a_burst_of_acceptances_holds_the_workers_back():
+    """Under a steady stream a few callbacks overlap now and then; holding the workers for each of them
+    let the backlog grow until replies waited seconds. With ``burst`` 3, one or two callbacks in flight
+    leave the worker alone; three at once hold it until they are accepted."""
+    release, order, first, accept, pool = _accept_rig(max_wait=30, burst=3)
+
+    async def job(name):
+        order.append(name)
+
+    few = [asyncio.ensure_future(accept.accept(_Ev(f"cb-{i}"))) for i in range(2)]
+    await asyncio.sleep(0)  # two acceptances in flight: not a burst
+    await asyncio.wait_for(pool.submit("E101", lambda: job("processed-1")), timeout=20)
+    assert order == ["processed-1"] and first.waits == 0
+    many = [asyncio.ensure_future(accept.accept(_Ev(f"cb-{i}"))) for i in range(2, 5)]
+    await asyncio.sleep(0)  # five in flight: a burst
+    done = pool.submit("E101", lambda: job("processed-2"))
+    await asyncio.sleep(0.3)  # room for the worker to start early, were it allowed to
+    assert order == ["processed-1"]
+    release.set()
+    assert all(await asyncio.gather(*few, *many))
+    await asyncio.wait_for(done, timeout=20)
+    # every acceptance written (in one or two group writes) before the held event ran
+    assert order == ["processed-1", *["accepted"] * (len(order) - 2), "processed-2"] and len(order) >= 3
+    assert first.waits == 1
+    for w in pool.workers:
+        w.jobs.put(None)
+
+
 async def test_outbox_rounds_wait_while_a_callback_is_being_accepted(chat):
     """The outbox's rounds (claims and marks: database work under the same interpreter lock) held
     acknowledgements back on PostgreSQL bursts too: both lanes now wait while a callback is being
@@ -604,6 +632,7 @@ async def test_outbox_rounds_wait_while_a_callback_is_being_accepted(chat):
     bot = chat.bot
     first = bot.dispatcher.accept_first
     first.max_wait = 30.0
+    first.burst = 1  # one callback in flight makes a burst here
     worker = bot.services.workers["terminal"]
     first.begin()  # a callback is being accepted
     worker.start()
@@ -629,6 +658,7 @@ async def test_outbox_rounds_wait_at_most_accept_first_ms(chat):
     bot = chat.bot
     first = bot.dispatcher.accept_first
     first.max_wait = 0.05
+    first.burst = 1
     worker = bot.services.workers["terminal"]
     first.begin()  # and never ends
     worker.start()
@@ -657,16 +687,20 @@ def test_accept_first_is_configurable_and_validated(tmp_path, key, env, value, t
         load_settings(cfg, env={})
 
 
-def test_gc_full_every_is_configurable_and_validated(tmp_path):
+@pytest.mark.parametrize(("key", "env", "bad"), [
+    ("gc_full_every", "PERFBOT_ENGINE_GC_FULL_EVERY", (0, 20_000)),
+    ("accept_first_burst", "PERFBOT_ENGINE_ACCEPT_FIRST_BURST", (0, 5000)),
+])
+def test_engine_counts_are_configurable_and_validated(tmp_path, key, env, bad):
     from bot.config import ConfigError, load_settings
 
     cfg = tmp_path / "c.toml"
-    cfg.write_text("[engine]\ngc_full_every = 40\n", encoding="utf-8")
-    assert load_settings(cfg, env={}).engine.gc_full_every == 40
-    assert load_settings(cfg, env={"PERFBOT_ENGINE_GC_FULL_EVERY": "250"}).engine.gc_full_every == 250
-    for bad in (0, 20_000):
-        cfg.write_text(f"[engine]\ngc_full_every = {bad}\n", encoding="utf-8")
-        with pytest.raises(ConfigError, match="gc_full_every"):
+    cfg.write_text(f"[engine]\n{key} = 40\n", encoding="utf-8")
+    assert getattr(load_settings(cfg, env={}).engine, key) == 40
+    assert getattr(load_settings(cfg, env={env: "250"}).engine, key) == 250
+    for value in bad:
+        cfg.write_text(f"[engine]\n{key} = {value}\n", encoding="utf-8")
+        with pytest.raises(ConfigError, match=key):
             load_settings(cfg, env={})
 
 
