@@ -19,6 +19,7 @@ absence it did not query.
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 import weakref
@@ -157,6 +158,12 @@ class IdentityCache:
                     entry = (self._warm_until, emp)
                     for key in _keys(emp):
                         self._entries[key] = entry
+            # The directory now lives here until the next warm-up: about nine objects the cyclic collector
+            # tracks per person (the instance, its ORM state, their dicts, sets, weak references, key
+            # tuples), 100,000 of the 131,000 a full collection scanned after a 10,000-person burst (71 ms,
+            # every thread stopped). Freeze them out of its sight, as start-up does with the models. They
+            # hold no reference cycles, so a later warm-up or invalidation frees them by reference counting.
+            gc.freeze()
             return True
 
     def _load(self, column: str | None, value: str) -> Employee | None:

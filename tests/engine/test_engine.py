@@ -285,6 +285,26 @@ async def test_identity_cache_loads_a_small_directory_whole(chat_any_db):
         event.remove(bot.db.engine, "before_cursor_execute", count)
 
 
+async def test_a_warmed_directory_is_out_of_the_collectors_sight_and_freed_when_replaced(chat):
+    """After a 10,000-person burst the cached directory was three quarters of what every full garbage
+    collection scanned (71 ms with every thread stopped). A warm-up freezes it out of the collector's
+    sight; when the directory changes, the old snapshot is still freed (nothing about it leaks)."""
+    import gc
+    import weakref
+
+    cache = identity.IdentityCache(chat.bot.db)
+    emp = cache.lookup(None, "E101")
+    assert emp is not None and cache.warms == 1
+    tracked = {id(o) for g in range(3) for o in gc.get_objects(generation=g)}
+    assert id(emp) not in tracked and id(emp.__dict__) not in tracked
+    old = weakref.ref(emp)
+    del emp
+    identity.invalidate()  # an import or directory sync
+    assert cache.lookup(None, "E101").name == "张伟" and cache.warms == 2
+    gc.collect()  # only to rule out a cycle: reference counting should already have freed it
+    assert old() is None, "the replaced snapshot stayed in memory"
+
+
 async def test_acceptance_does_not_queue_behind_busy_database_threads(chat_any_db):
     """With every thread of the shared database pool busy (outbox rounds, say), an inbound event is
     still stored, and so acknowledged, at once: acceptance has a thread of its own."""
