@@ -117,6 +117,25 @@ class Figures:
     profile: list[str] = field(default_factory=list)
     processes: int = 1  # bot processes sharing the database (--processes)
     log: list[str] = field(default_factory=list)  # the bot's warnings and errors, counted by kind
+    steal: float = float("nan")  # share of the machine's CPU time the hypervisor gave to others meanwhile
+
+
+def cpu_ticks() -> tuple[int, int] | None:
+    """(steal, total) jiffies of all CPUs from /proc/stat (None elsewhere than Linux)."""
+    try:
+        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return None
+    return (fields[7] if len(fields) > 7 else 0), sum(fields[:8])
+
+
+def steal_share(start: tuple[int, int] | None) -> float:
+    """Share of CPU time stolen by the hypervisor since ``start`` (a virtual machine shares its host:
+    runs with a large share are disturbed from outside, whatever the code does)."""
+    end = cpu_ticks()
+    if start is None or end is None or end[1] <= start[1]:
+        return float("nan")
+    return (end[0] - start[0]) / (end[1] - start[1])
 
 
 async def post_all(url: str | list[str], calls: list[Signed], concurrency: int) -> tuple[list[float], list[float], float]:
@@ -537,9 +556,11 @@ async def bench_bot(db: str, users: int, messages: int, concurrency: int, profil
                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             calls_before = len(rig.emulator.api_calls)
             seen_before = sum(len(v) for v in rig.emulator.seen.values())
+            ticks = cpu_ticks()
             sent_at, acks, elapsed = await post_all(rig.callback_urls(), calls, concurrency)
             load_end = time.time()
             await wait_for_replies(rig.emulator, phase_users, sent_at, 300)
+            f.steal = steal_share(ticks)  # phase A: the load and the drain
             lat, f.missing_replies = reply_latencies(rig.emulator, phase_users, sent_at)
             last = max((sent_at[i] + x for i, x in enumerate(lat)), default=load_end)
             events = processed_events(rig.url, min(sent_at) - 1)
@@ -612,7 +633,9 @@ async def bench_bare(users: int, messages: int, concurrency: int) -> Figures:
         emulator = WeComEmulator(corp_id=CORP_ID)
         names = [f"wx_u{i:06d}" for i in range(messages)]
         calls = sign_calls(emulator, names, 0)
+        ticks = cpu_ticks()
         _, acks, elapsed = await post_all(f"http://127.0.0.1:{port}/wecom/callback", calls, concurrency)
+        f.steal = steal_share(ticks)
         f.acks_per_s = len(calls) / elapsed
         f.ack_p50_ms, f.ack_p99_ms = statistics.median(acks) * 1000, pct(acks, 0.99) * 1000
     finally:
@@ -649,6 +672,8 @@ def report(db: str, bot: Figures, bare: Figures) -> None:
     label = "bot" if bot.processes == 1 else f"bot ({bot.processes} processes)"
     print(f"{label:<28}{bot.acks_per_s:>9.0f}{bot.ack_p50_ms:>8.1f}ms{bot.ack_p99_ms:>8.1f}ms")
     print(f"bot / bare (acks/s)          {bot.acks_per_s / bare.acks_per_s:.2f}")
+    print(f"host CPU steal               bare {bare.steal:.1%}, bot phase A {bot.steal:.1%} (CPU time the "
+          "hypervisor gave to other machines: a large share means the run was disturbed from outside)")
     print(f"end-to-end (reply at WeCom)  {bot.e2e_per_s:.0f} msg/s; reply p50 {bot.reply_p50_s:.2f} s, "
           f"p99 {bot.reply_p99_s:.2f} s; missing replies {bot.missing_replies}")
     print(f"backlog drained              {bot.drain_s:.2f} s after the load stopped (last reply at WeCom); "

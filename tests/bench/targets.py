@@ -33,4 +33,6 @@ def summary(db: str, runs: list[tuple[Any, Any]]) -> list[str]:
         values = [value(bot, bare) for bot, bare in runs]
         met = sum(1 for v in values if not math.isnan(v) and holds(v, bound))
         lines.append(f"{name:<38} met in {met} of {len(runs)}: " + " / ".join(fmt.format(v) for v in values))
+    steal = " / ".join(f"{bare.steal:.0%} {bot.steal:.0%}" for bot, bare in runs)
+    lines.append(f"{'(host CPU steal, bare then bot)':<38} {steal}")
     return lines
