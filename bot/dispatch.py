@@ -49,7 +49,7 @@ class EventJob:
         try:
             await self.dispatcher.process(self.event)
         finally:
-            self.dispatcher._known.discard(self.event.key)
+            self.dispatcher.forget(self.event.key)
 
 
 class Dispatcher:
@@ -80,6 +80,9 @@ class Dispatcher:
         self._overflow_cap = OVERFLOW_PER_QUEUE_SLOT * len(self.pool.workers) * (queue_capacity or engine.queue_per_worker)
         self._refill: asyncio.Task[None] | None = None
         self._known: set[str] = set()  # keys queued or held and not finished: a sweep does not run them again
+        # Keys that left the queues while a sweep was reading the inbox: it read them as pending, but they
+        # are done (or failed, and the next sweep takes them); see replay_pending.
+        self._left_during_sweep: set[str] | None = None
         self._spilled: collections.deque[str] = collections.deque()  # keys beyond the bound, read back in order
         # Queued events worked off several to a transaction (process_group); 1 turns it off.
         self.batch_events = engine.batch_events
@@ -178,6 +181,13 @@ class Dispatcher:
             else:
                 self._overflow.append(event)
 
+    def forget(self, key: str) -> None:
+        """An event left the queues (finished, failed or rolled back): a sweep may run it again later."""
+        self._known.discard(key)
+        left = self._left_during_sweep
+        if left is not None:
+            left.add(key)
+
     @property
     def held(self) -> int:
         """Events waiting for queue room (in memory, or beyond the bound as keys)."""
@@ -196,29 +206,35 @@ class Dispatcher:
         if min_age is None:
             min_age = timedelta(0) if db.is_sqlite else STALE_INBOUND
         now = self.services.now()
-        if min_age:
-            rows = await db.run(inbox.claim_stale, db, now, min_age)
-        else:
-            rows, after = [], 0
-            while page := await db.run(inbox.pending, db, 500, after):
-                rows += page
-                after = page[-1].id
+        # An event queued here may finish between the moment its row is read as pending and the check of
+        # the queued keys below; the keys that leave the queues meanwhile are collected and skipped.
+        left = self._left_during_sweep = set()
         futs, held = [], 0
-        for row in rows:
-            try:
-                event = event_from_dict(row.payload)
-            except (KeyError, TypeError, ValueError) as exc:
-                # Not an event (e.g. a tag-toggle row left by a version before toggles became one
-                # transaction): nothing to replay. Close it, so it never again stands in front of the others.
-                log.warning("pending inbound %s is not a replayable event (%r); marked failed", row.key, exc)
-                await db.run(inbox.finish, db, row.key, now, error=f"not replayable: {exc!r}"[:500])
-                continue
-            if event.key in self._known:
-                continue  # queued or held here already (both branches: the pages and the claimed rows)
-            if (f := self.schedule(event, result=True)) is not None:  # never blocks the loop: held if full
-                futs.append(f)
+        try:
+            if min_age:
+                rows = await db.run(inbox.claim_stale, db, now, min_age)
             else:
-                held += 1
+                rows, after = [], 0
+                while page := await db.run(inbox.pending, db, 500, after):
+                    rows += page
+                    after = page[-1].id
+            for row in rows:
+                try:
+                    event = event_from_dict(row.payload)
+                except (KeyError, TypeError, ValueError) as exc:
+                    # Not an event (e.g. a tag-toggle row left by a version before toggles became one
+                    # transaction): nothing to replay. Close it, so it never again stands in front of the others.
+                    log.warning("pending inbound %s is not a replayable event (%r); marked failed", row.key, exc)
+                    await db.run(inbox.finish, db, row.key, now, error=f"not replayable: {exc!r}"[:500])
+                    continue
+                if event.key in self._known or event.key in left:
+                    continue  # queued or held here already, or finished since its row was read
+                if (f := self.schedule(event, result=True)) is not None:  # never blocks the loop: held if full
+                    futs.append(f)
+                else:
+                    held += 1
+        finally:
+            self._left_during_sweep = None
         if futs:
             await asyncio.gather(*futs, return_exceptions=True)
         if held:
@@ -319,7 +335,7 @@ class Dispatcher:
                 self.grouped_events += len(events)
         finally:
             for event in events:
-                self._known.discard(event.key)
+                self.forget(event.key)
 
     async def _process_once(self, event: InboundEvent, finish: bool = True) -> None:
         """The event's work inside the active unit of work; with ``finish``, marking it done too
