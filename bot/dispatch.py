@@ -80,9 +80,10 @@ class Dispatcher:
         self._overflow_cap = OVERFLOW_PER_QUEUE_SLOT * len(self.pool.workers) * (queue_capacity or engine.queue_per_worker)
         self._refill: asyncio.Task[None] | None = None
         self._known: set[str] = set()  # keys queued or held and not finished: a sweep does not run them again
-        # Keys that left the queues while a sweep was reading the inbox: it read them as pending, but they
-        # are done (or failed, and the next sweep takes them); see replay_pending.
-        self._left_during_sweep: set[str] | None = None
+        # Per running sweep, the keys that left the queues meanwhile: it may have read them as pending, but
+        # they are done (or failed, and the next sweep takes them); see replay_pending. A list, not one slot:
+        # a sweep called directly (tests, start-up) may overlap the periodic one.
+        self._sweeps: list[set[str]] = []
         self._spilled: collections.deque[str] = collections.deque()  # keys beyond the bound, read back in order
         # Queued events worked off several to a transaction (process_group); 1 turns it off.
         self.batch_events = engine.batch_events
@@ -184,8 +185,7 @@ class Dispatcher:
     def forget(self, key: str) -> None:
         """An event left the queues (finished, failed or rolled back): a sweep may run it again later."""
         self._known.discard(key)
-        left = self._left_during_sweep
-        if left is not None:
+        for left in self._sweeps:
             left.add(key)
 
     @property
@@ -208,7 +208,8 @@ class Dispatcher:
         now = self.services.now()
         # An event queued here may finish between the moment its row is read as pending and the check of
         # the queued keys below; the keys that leave the queues meanwhile are collected and skipped.
-        left = self._left_during_sweep = set()
+        left: set[str] = set()
+        self._sweeps.append(left)
         futs, held = [], 0
         try:
             if min_age:
@@ -234,7 +235,7 @@ class Dispatcher:
                 else:
                     held += 1
         finally:
-            self._left_during_sweep = None
+            self._sweeps = [other for other in self._sweeps if other is not left]  # by identity: sets compare by value
         if futs:
             await asyncio.gather(*futs, return_exceptions=True)
         if held:
