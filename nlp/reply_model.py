@@ -37,6 +37,9 @@ from array import array
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from hashlib import blake2b as _blake2b
+from itertools import islice
+from operator import lt as _lt
 
 from nlp.concepts import concept_features
 from nlp.lexicon import CATEGORIES
@@ -135,11 +138,12 @@ class PackedWeights(Mapping[str, Sequence[float]]):
     only its last number: 119,650 features take 2.9 MB of rows instead of 7.7 (doubles, every row 8 wide)
     and 40 MB as a dict of tuples.
 
-    The index is keyed by the feature name's hash, not by the name, and it is two sorted arrays (each
-    name's 64-bit hash, and its row), searched by bisection: no object per feature. As a dict of hash ->
+    The index is keyed by the feature name's hash (a stable one, :meth:`key`, so the sorted index is
+    stored in the binary copy), not by the name, and it is two sorted arrays (each name's 64-bit hash,
+    and its row), searched by bisection: no object per feature. As a dict of hash ->
     row (two tables: full rows and vocabulary-only rows) the index of 189,740 features took about 19 MB
     of dict slots and int objects for the life of the process; as arrays it takes 3 MB, and a lookup
-    costs 0.7 instead of 0.4 microseconds (a reply has a few hundred features). The names are kept
+    costs about 1 microsecond instead of 0.4 (a reply makes about fifty lookups). The names are kept
     once, as UTF-8 in one bytes object (about 1.5 MB), for iteration and the model's binary copy. While
     rows are added, the keys go into a flat array and are sorted in one go when first used. Two known
     names with the same hash (about one model in 10^9 at this size) are both looked up by name
@@ -166,27 +170,41 @@ class PackedWeights(Mapping[str, Sequence[float]]):
 
     @staticmethod
     def key(f: str) -> int:
-        return hash(f)
+        """The name's 64-bit hash, the same in every process (unlike ``hash()``, salted per process), so
+        the sorted index can be stored in the model's binary copy and read back as it is: a start then
+        neither hashes 190,000 names nor sorts them (0.4 s on a slow machine). About 0.4 microseconds
+        more than ``hash()`` a lookup; a reply makes about fifty."""
+        return int.from_bytes(_blake2b(f.encode("utf-8"), digest_size=8).digest(), "little", signed=True)
 
     @classmethod
-    def from_names(cls, names: bytes, rows: array, flat: array, vocab: array) -> PackedWeights:
-        """Packed weights from what :meth:`parts` gave (nlp.model_cache): the names joined by newlines and
-        each name's row, in the same order. ValueError when they cannot be that: a count that differs, rows
-        not a whole number of WIDTH, or a row outside them."""
+    def from_index(cls, names: bytes, keys: array, rows: array, flat: array, vocab: array,
+                   clash: Mapping[str, int]) -> PackedWeights:
+        """Packed weights from what :meth:`parts` gave (nlp.model_cache): the names joined by newlines, the
+        sorted index (each distinct hash and its row, or the clash marker), the packed arrays and the
+        names whose hashes clash. ValueError when they cannot be that: keys not strictly increasing, a
+        count that differs, rows not a whole number of WIDTH, or a row outside them."""
+        marked = rows.count(cls._CLASH)
+        plain = [r for r in rows if r != cls._CLASH] if marked else rows
+        n_names = names.count(b"\n") + 1 if names else 0
+        if (len(keys) != len(rows) or len(flat) % cls.WIDTH or n_names != len(keys) - marked + len(clash)
+                or bool(marked) != bool(clash)
+                or not all(map(_lt, keys, islice(keys, 1, None)))
+                or any(not (-len(vocab) <= r < len(flat)) for r in clash.values())
+                or (plain and not (-len(vocab) <= min(plain) and max(plain) < len(flat)))):
+            raise ValueError("packed rows and their index do not fit together")
         weights = cls()
         weights._names = bytearray(names)  # one copy of the names, not two
         if names:
             weights._names += b"\n"
-        weights._keys = array("q", map(cls.key, weights))
-        if (len(weights._keys) != len(rows) or len(flat) % cls.WIDTH
-                or (rows and not (-len(vocab) <= min(rows) and max(rows) < len(flat)))):
-            raise ValueError("packed rows and their index do not fit together")
-        weights._rows, weights._flat, weights._vocab = array("q", rows), flat, vocab
+        weights._keys, weights._rows, weights._flat, weights._vocab = array("q", keys), array("q", rows), flat, vocab
+        weights._clash, weights._sorted = dict(clash), True
         return weights
 
-    def parts(self) -> tuple[bytes, array, array, array]:
-        """The names (joined by newlines), each name's row, and the packed arrays, as :meth:`from_names` takes them."""
-        return bytes(self._names[:-1]), array("q", (self._locate(f) for f in self)), self._flat, self._vocab
+    def parts(self) -> tuple[bytes, array, array, array, array, dict[str, int]]:
+        """The names (joined by newlines), the sorted index (keys, rows), the packed arrays and the
+        clashing names' rows, as :meth:`from_index` takes them."""
+        self.build()
+        return bytes(self._names[:-1]), self._keys, self._rows, self._flat, self._vocab, dict(self._clash)
 
     def add(self, f: str, w: Sequence[float]) -> None:
         """Append one feature's row (shorter rows are padded with zeros at the end): rows go straight
@@ -306,7 +324,7 @@ def load_model() -> Model | None:
     return _model
 
 
-def to_parts(model: Model) -> tuple[dict, bytes, array, array, array]:
+def to_parts(model: Model) -> tuple[dict, bytes, array, array, array, array, dict[str, int]]:
     """A packed model as nlp.model_cache stores it: its other fields (JSON-able) and its arrays."""
     w = model.weights
     if not isinstance(w, PackedWeights):
@@ -316,9 +334,9 @@ def to_parts(model: Model) -> tuple[dict, bytes, array, array, array]:
     return (meta, *w.parts())
 
 
-def from_parts(meta: dict, names: bytes, rows: array, flat: array, vocab: array) -> Model:
-    weights = PackedWeights.from_names(names, rows, flat, vocab)
-    weights.build()  # the index now, under load_model's lock
+def from_parts(meta: dict, names: bytes, keys: array, rows: array, flat: array, vocab: array,
+               clash: dict[str, int]) -> Model:
+    weights = PackedWeights.from_index(names, keys, rows, flat, vocab, clash)
     p = dict(meta["policy"])
     p["veto_over_class"] = tuple((c, v) for c, v in p["veto_over_class"])
     return Model(tuple(meta["risk_bias"]), dict(meta["threshold"]), Policy(**p), tuple(meta["sent_bias"]),

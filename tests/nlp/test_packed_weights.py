@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from nlp.reply_model import PackedWeights, load_model, parse_model
@@ -46,18 +48,33 @@ def test_arrays_that_do_not_fit_their_index_are_refused() -> None:
     from array import array
 
     packed = PackedWeights({"a": (1.5, -2.25, 0.0, 0.0, 3.0, 0.0, 0.0, 0.5), "v": (0.0,) * 7 + (0.125,)})
-    names, rows, flat, vocab = packed.parts()
-    assert names == b"a\nv" and list(rows) == [0, -1]
-    again = PackedWeights.from_names(names, rows, flat, vocab)
+    names, keys, rows, flat, vocab, clash = packed.parts()
+    assert names == b"a\nv" and sorted(rows) == [-1, 0] and list(keys) == sorted(keys) and clash == {}
+    again = PackedWeights.from_index(names, keys, rows, flat, vocab, clash)
     assert tuple(again["a"]) == tuple(packed["a"]) and tuple(again["v"]) == tuple(packed["v"])
-    with pytest.raises(ValueError):
-        PackedWeights.from_names(b"a", array("q", [8]), flat, vocab)  # past the last row
-    with pytest.raises(ValueError):
-        PackedWeights.from_names(b"v", array("q", [-2]), flat, vocab)  # past the vocabulary
-    with pytest.raises(ValueError):
-        PackedWeights.from_names(b"", array("q"), array("f", [0.0] * 7), vocab)  # not whole rows
-    with pytest.raises(ValueError):
-        PackedWeights.from_names(b"a\nv", array("q", [0]), flat, vocab)  # a name without its row
+    assert again.get("b") is None and list(again) == ["a", "v"]
+    bad_rows = [
+        (names, keys, array("q", [r if r < 0 else 8 for r in rows]), flat, vocab),  # past the last row
+        (names, keys, array("q", [r if r >= 0 else -2 for r in rows]), flat, vocab),  # past the vocabulary
+        (names, keys, rows, array("f", [0.0] * 7), vocab),  # not whole rows
+        (b"a", keys, rows, flat, vocab),  # a row without its name
+        (names, array("q", reversed(keys)), rows, flat, vocab),  # the index not sorted
+        (names, array("q", [keys[0], keys[0]]), rows, flat, vocab),  # a hash twice, not marked as a clash
+    ]
+    for bad in bad_rows:
+        with pytest.raises(ValueError):
+            PackedWeights.from_index(*bad, {})
+
+
+def test_the_index_is_the_same_in_every_process() -> None:
+    import subprocess
+    import sys
+
+    code = "from nlp.reply_model import PackedWeights as P; print(P.key('w:离职'), P.key('c:加班'))"
+    runs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                           cwd=Path(__file__).resolve().parents[2],
+                           env={"PYTHONHASHSEED": str(seed), "PYTHONPATH": "."}).stdout for seed in (1, 2)}
+    assert runs == {f"{PackedWeights.key('w:离职')} {PackedWeights.key('c:加班')}\n"}
 
 
 class _WeakKey(PackedWeights):
@@ -77,7 +94,7 @@ def test_names_with_the_same_hash_keep_their_own_rows() -> None:
     assert packed.get("gh") is None and list(packed) == list(rows) and len(packed) == 4
     with pytest.raises(KeyError):
         packed["gh"]
-    again = _WeakKey.from_names(*packed.parts())
+    again = _WeakKey.from_index(*packed.parts())
     assert [tuple(again[f]) for f in rows] == [tuple(packed[f]) for f in rows] and again.get("gh") is None
 
 
