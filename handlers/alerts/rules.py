@@ -62,7 +62,7 @@ def attainment(snap: Snapshot, today: date, policy: Any) -> list[Finding]:
     step = yellow - red
     out = []
     for dept in snap.departments.values():
-        own = [g for g in snap.goals if g.department_id == dept.id]
+        own = snap.department_goals(dept.id)
         goals = [g for g in own if g.level == "department"] or [g for g in own if g.level == "individual"]
         rows = []
         for g in goals:
