@@ -54,6 +54,10 @@ def map_alerts(services: Services, manager_id: str, now: datetime, at_recipient:
     or with ``at_recipient`` every alert sent to them."""
     rows = store.active(services.db, recipient=manager_id) if at_recipient else \
         store.active(services.db, manager_id=manager_id)
+    return split_snoozed(rows, now)
+
+
+def split_snoozed(rows: list[Alert], now: datetime) -> tuple[list[Alert], int]:
     snoozed = [a for a in rows if a.status == "snoozed" and a.snoozed_until and a.snoozed_until > now]
     return [a for a in rows if a not in snoozed], len(snoozed)
 
@@ -62,12 +66,16 @@ def map_alerts(services: Services, manager_id: str, now: datetime, at_recipient:
 async def battle_map(jctx: JobCtx) -> str:
     services = jctx.services
     week = week_key(jctx.local_at.date())
-    managers = sorted({a.manager_id for a in store.active(services.db) if a.manager_id})
+    by_manager: dict[str, list[Alert]] = {}
+    for a in store.active(services.db):  # read once, in the map's order, and grouped here (not once per manager)
+        if a.manager_id:
+            by_manager.setdefault(a.manager_id, []).append(a)
+    managers = sorted(by_manager)
     people = store.people(services.db, managers)
     sent = 0
     for mid in managers:
         emp = people.get(mid)
-        alerts, snoozed = map_alerts(services, mid, jctx.at)
+        alerts, snoozed = split_snoozed(by_manager[mid], jctx.at)
         if emp is None or not emp.active or not alerts:
             continue
         card = battle_map_card(emp.name, alerts, snoozed, services.tz)

@@ -99,3 +99,27 @@ async def test_next_mondays_map_shows_the_trend_week_over_week(chat) -> None:
     await chat.run_job("battle_map", MONDAY + timedelta(weeks=1, minutes=30))
     [card] = [s for s in chat.seen("E200") if s.kind == "card"]
     assert "团队预警 · 郑强" in card.text and "· 趋势：71% → 64%" in card.text
+
+
+async def test_the_monday_map_reads_the_alerts_once_for_all_managers(chat) -> None:
+    # one read of the open alerts, grouped per manager (it read them all again for each manager:
+    # 150 s of a jobs thread for 2,000 managers)
+    from sqlalchemy import event
+
+    for scenario in SCENARIOS:
+        scenario.mild(chat.bot.db)
+    await scan(chat, MONDAY)
+    managers = {a["manager_id"] for a in alerts_report(chat.bot.db, TZ)["alerts"]} - {None}
+    reads: list[str] = []
+
+    def count(conn, cursor, statement, *args) -> None:  # noqa: ANN001 - SQLAlchemy's hook signature
+        if "FROM alerts" in statement:
+            reads.append(statement)
+
+    event.listen(chat.bot.db.engine, "before_cursor_execute", count)
+    try:
+        out = str(await chat.run_job("battle_map", MONDAY + timedelta(minutes=30)))
+    finally:
+        event.remove(chat.bot.db.engine, "before_cursor_execute", count)
+    assert len(managers) >= 2 and f"of {len(managers)} managers" in out
+    assert len(reads) == 1
