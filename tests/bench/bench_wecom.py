@@ -2,7 +2,7 @@
 handler, side by side in one run, on SQLite and PostgreSQL.
 
     python -m tests.bench.bench_wecom [--users 2000] [--messages 2000] [-c 32] [--db sqlite,postgresql]
-                                      [--processes 1] [--runs 1] [--profile]
+                                      [--processes 1] [--runs 1] [--profile] [--with-jobs]
 
 - An organisation of ``--users`` employees (plus managers, directors, HR) is written as CSV and
   loaded with the real importer (``python -m bot import``).
@@ -24,6 +24,10 @@ handler, side by side in one run, on SQLite and PostgreSQL.
   and RSS are the worst process's.
 - ``--runs N``: N runs per database (bare and bot each time); after them, each of issue 10's targets
   with its value in every run and in how many it was met (``tests.bench.targets``).
+- ``--with-jobs``: keep the product's job schedule. By default the bot under test runs no scheduled
+  job during a run (every cron at New Year's midnight): a start catches up what fell due in the last
+  24 hours, which on a Monday morning is the four weekly scans and on a Friday evening the check-in
+  push to everyone, and a run's figures would depend on the hour it began.
 - ``--profile``: py-spy samples the (first) bot process during phase A and prints where the time goes.
 
 Figures are printed, never asserted (tests never time anything).
@@ -437,6 +441,12 @@ def summarise_profile(raw: Path, top: int = 12) -> list[str]:
 
 
 ENGINE: dict[str, str] = {}  # --engine key=value: [engine] settings of the bot under test (default: the product's)
+# Without --with-jobs every scheduled job is moved to New Year's midnight: a start catches up whatever
+# fell due in the last 24 hours (on a Monday morning the four weekly scans, on a Friday evening the
+# check-in push to everyone), which then ran beside phase A and made a run depend on the hour it began.
+JOB_CRONS = ("checkin_cron", "visit_summary_cron", "risk_digest_cron", "escalation_scan_cron", "alert_scan_cron",
+             "battle_map_cron", "directory_sync_cron", "retention_cron")
+WITH_JOBS = [False]
 STALL_LOG_MS = 150  # the bot under test logs where its loop is when it stalls this long ([server] stall_log_ms)
 APP_CALLS_PER_MINUTE = 6000  # the product's default WeCom app budget (bot/config.py), used by the bot here
 
@@ -469,7 +479,8 @@ class Rig:
             f'token = "{TOKEN}"\nencoding_aes_key = "{AES_KEY}"\napi_base = "{api_base}"\n'
             f"per_user_per_minute = 1000\nper_user_per_hour = 10000\n"
             f"app_calls_per_minute = {APP_CALLS_PER_MINUTE}\n"
-            + ("\n[engine]\n" + "".join(f"{k} = {v}\n" for k, v in ENGINE.items()) if ENGINE else ""))
+            + ("\n[engine]\n" + "".join(f"{k} = {v}\n" for k, v in ENGINE.items()) if ENGINE else "")
+            + ("" if WITH_JOBS[0] else "\n[schedule]\n" + "".join(f'{k} = "0 0 1 1 *"\n' for k in JOB_CRONS)))
         cfg = self.tmp / "bench.toml"  # the first process's (the import and the scripts use it)
         cfg.write_text(template.replace("port = PORT", f"port = {self.port}"), encoding="utf-8")
         self.cfg = cfg
@@ -733,7 +744,10 @@ if __name__ == "__main__":
     ap.add_argument("--keep-log", type=Path, help="copy each bot process's log (bot-<db>.log) and py-spy samples (profile-<db>.txt) here")
     ap.add_argument("--engine", action="append", default=[], metavar="KEY=VALUE",
                     help="an [engine] setting for the bot under test, e.g. sqlite_workers=1 (repeatable)")
+    ap.add_argument("--with-jobs", action="store_true",
+                    help="keep the product's job schedule (a start then catches up what fell due in the last 24 h)")
     args = ap.parse_args()
     ENGINE.update(kv.split("=", 1) for kv in args.engine)
+    WITH_JOBS[0] = args.with_jobs
     asyncio.run(main(args.users, args.messages, args.c, args.db.split(","), args.profile, args.keep_log,
                      args.processes, max(1, args.runs)))
