@@ -170,19 +170,15 @@ class PackedWeights(Mapping[str, Sequence[float]]):
 
     @staticmethod
     def key(f: str) -> int:
-        """The name's 64-bit hash, the same in every process (unlike ``hash()``, salted per process), so
-        the sorted index can be stored in the model's binary copy and read back as it is: a start then
-        neither hashes 190,000 names nor sorts them (0.4 s on a slow machine). About 0.4 microseconds
-        more than ``hash()`` a lookup; a reply makes about fifty."""
+        """The name's 64-bit hash, the same in every process (``hash()`` is salted per process), so the
+        sorted index is stored in the binary copy: a start neither hashes nor sorts 190,000 names."""
         return int.from_bytes(_blake2b(f.encode("utf-8"), digest_size=8).digest(), "little", signed=True)
 
     @classmethod
     def from_index(cls, names: bytes, keys: array, rows: array, flat: array, vocab: array,
                    clash: Mapping[str, int]) -> PackedWeights:
-        """Packed weights from what :meth:`parts` gave (nlp.model_cache): the names joined by newlines, the
-        sorted index (each distinct hash and its row, or the clash marker), the packed arrays and the
-        names whose hashes clash. ValueError when they cannot be that: keys not strictly increasing, a
-        count that differs, rows not a whole number of WIDTH, or a row outside them."""
+        """Packed weights from what :meth:`parts` gave (nlp.model_cache). ValueError when they cannot be
+        that: keys not strictly increasing, a count that differs, rows not whole WIDTHs or outside them."""
         marked = rows.count(cls._CLASH)
         plain = [r for r in rows if r != cls._CLASH] if marked else rows
         n_names = names.count(b"\n") + 1 if names else 0
