@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import os
 from typing import Any
 
 from aiohttp import web
@@ -118,6 +119,7 @@ class PerfBot:
         return web.json_response({
             "status": "ok",
             "ready": self.ready,
+            "pid": os.getpid(),  # which process answered (several share the port under `serve --processes N`)
             "channels": {name: ch.health() for name, ch in self.channels.items()},
         })
 
@@ -136,12 +138,13 @@ class PerfBot:
         return web.Response(text=text, content_type="text/plain", charset="utf-8",
                             headers={"X-Prometheus-Format": "0.0.4"})
 
-    async def serve_http(self, host: str | None = None, port: int | None = None) -> int:
-        """Start the HTTP server; returns the bound port (port 0 picks a free one)."""
+    async def serve_http(self, host: str | None = None, port: int | None = None, reuse_port: bool = False) -> int:
+        """Start the HTTP server; returns the bound port (port 0 picks a free one). ``reuse_port``: share
+        the port with the other processes of ``serve --processes N`` (SO_REUSEPORT)."""
         self._runner = web.AppRunner(self.web_app(), access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host or self.settings.server.host,
-                           self.settings.server.port if port is None else port)
+                           self.settings.server.port if port is None else port, reuse_port=reuse_port or None)
         await site.start()
         sockets = site._server.sockets if site._server else []
         bound = sockets[0].getsockname()[1] if sockets else 0

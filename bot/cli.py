@@ -25,8 +25,11 @@ def _setup_logging(level: str = "INFO", to_file: str | None = None) -> None:
         handlers.append(logging.FileHandler(to_file, encoding="utf-8"))
     else:
         handlers.append(logging.StreamHandler(sys.stderr))
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", handlers=handlers,
-                        force=True)
+    from bot.supervisor import child_number
+
+    node = f" [{child_number()}]" if child_number() else ""  # which serving process, under `serve --processes N`
+    logging.basicConfig(level=level, format=f"%(asctime)s{node} %(levelname)s %(name)s: %(message)s",
+                        handlers=handlers, force=True)
     from bot.redact import install
 
     install()  # every log line passes through credential redaction
@@ -40,7 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", help="path to a TOML config (default: config.toml, else config.example.toml)")
     p.add_argument("--log-level", default="INFO")
     sub = p.add_subparsers(dest="cmd", required=True)
-    sub.add_parser("serve", help="run the HTTP server, enabled channels and the scheduler")
+    sv = sub.add_parser("serve", help="run the HTTP server, enabled channels and the scheduler")
+    sv.add_argument("--processes", type=int, metavar="N",
+                    help="serving processes on the one port (default [server] processes, 1; several need PostgreSQL)")
     c = sub.add_parser("chat", help="talk to the bot in the terminal as an employee")
     c.add_argument("--as", dest="who", required=True, metavar="EMPLOYEE_ID")
     d = sub.add_parser("demo", help="create the demo organisation and open the terminal chat")
@@ -100,6 +105,19 @@ def main(argv: list[str] | None = None) -> int:
     protect(settings)
     chatty = args.cmd in ("chat", "demo")
     _setup_logging(args.log_level, to_file="var/perfbot.log" if chatty else None)
+    if args.cmd == "serve":
+        from bot.config import check_processes
+        from bot.supervisor import Supervisor, child_number, serve_command
+
+        if args.processes is not None:
+            settings.server.processes = args.processes
+        try:
+            check_processes(settings)
+        except ConfigError as exc:
+            print(str(exc), file=sys.stderr)
+            return 2
+        if settings.server.processes > 1 and not child_number():
+            return Supervisor(serve_command(args.config, args.log_level), settings.server.processes).run()
     try:
         return asyncio.run(_run(args, settings))
     except ConfigError as exc:
@@ -199,7 +217,13 @@ async def _serve(settings: Settings) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await bot.serve_http()
+    from bot.supervisor import child_number
+
+    if child_number() > 1 and "dingtalk" in bot.channels:
+        # DingTalk asks for one Stream client per app (protocols.md B3): the first serving process
+        # listens, every process sends
+        bot.channels["dingtalk"].listens = False
+    await bot.serve_http(reuse_port=bool(child_number()))
     await bot.start()
     if not bot.channels:
         log.warning("no platform channel is configured: serving /healthz and the scheduler only. "

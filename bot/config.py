@@ -32,6 +32,7 @@ class ServerSettings:
     max_body_bytes: int = 64 * 1024
     ingest_token: str = ""  # enables POST /ingest/{visits,metrics,tasks,worklogs} when set
     stall_log_ms: int = 1000  # log the loop thread's stack when the event loop stalls this long (0: off)
+    processes: int = 1  # serving processes on this port (PostgreSQL only; bot/supervisor.py)
 
 
 @dataclass
@@ -306,6 +307,14 @@ def _apply(section_obj: Any, section: str, values: dict[str, Any]) -> None:
         setattr(section_obj, key, _coerce(f"{section}.{key}", value, getattr(section_obj, key)))
 
 
+def check_processes(s: Settings) -> None:
+    if not 1 <= s.server.processes <= 64:
+        raise ConfigError("server.processes", "must be between 1 and 64")
+    if s.server.processes > 1 and s.storage.url.startswith("sqlite"):
+        raise ConfigError("server.processes", "SQLite is served by one process; several need PostgreSQL "
+                                              "([storage] url = \"postgresql+psycopg://...\")")
+
+
 def _validate(s: Settings) -> None:
     try:
         ZoneInfo(s.schedule.timezone)
@@ -318,6 +327,7 @@ def _validate(s: Settings) -> None:
     url = s.storage.url
     if not (url.startswith("sqlite") or url.startswith("postgresql")):
         raise ConfigError("storage.url", "must be a sqlite:/// or postgresql+psycopg:// URL")
+    check_processes(s)
     if s.wecom.encoding_aes_key and len(s.wecom.encoding_aes_key) != 43:
         raise ConfigError("wecom.encoding_aes_key", "must be exactly 43 characters")
     if not (0 < s.policy.directory_max_leavers_percent <= 100):

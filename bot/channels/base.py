@@ -41,6 +41,9 @@ class Channel(ABC):
     batch_size: int = 1  # how many claimed rows deliver() accepts at once
     per_user_per_minute: int | None = None
     per_user_per_hour: int | None = None
+    # False: this process sends but opens no inbound connection of its own (a platform that wants one
+    # client per app, e.g. DingTalk's Stream, in the 2nd..Nth process of `serve --processes N`)
+    listens: bool = True
 
     def __init__(self) -> None:
         self.services: Services | None = None

@@ -62,7 +62,7 @@ class DingTalkChannel(Channel):
         return "dingtalk_userid"
 
     async def start(self) -> None:
-        if not self.stream.running:
+        if self.listens and not self.stream.running:
             self.stream.launch()
 
     async def stop(self) -> None:
@@ -80,6 +80,7 @@ class DingTalkChannel(Channel):
             last = None
         return {
             "name": self.name,
+            "listens": self.listens,  # False: another process of `serve --processes N` holds the Stream
             "connected": self.stream.connected.is_set(),
             "connections": self.stream.connections,
             "reconnects": len(self.stream.delays),
