@@ -7,7 +7,7 @@ others; they bind the same address with ``SO_REUSEPORT`` and the kernel spreads 
 over them, so no load balancer is needed in front of one machine. Everything they share is already
 safe across processes: inbound events are deduplicated by key, outbox rows are claimed with
 ``SKIP LOCKED``, the per-app call budgets live in the database, one scheduler leader holds a lease.
-DingTalk's stream gives each push to one of an app's live connections, so every child opens its own.
+DingTalk asks for one Stream client per app, so only the first child opens it; every child sends.
 
 The supervisor imports nothing heavy and serves nothing: it starts the children, restarts one that
 exits unexpectedly (after 1 s, doubling to 30 s while it keeps failing within a minute of its
@@ -95,6 +95,7 @@ class Supervisor:
             for c in self.children:
                 if not self.stopping:
                     self._watch(c, time.monotonic())
+        self._stop(signal.SIGTERM, None)  # again: a child started while the first signal was handled
         deadline = time.monotonic() + STOP_GRACE_S
         codes = []
         for c in self.children:
