@@ -43,7 +43,7 @@ class Task(SQLModel, table=True):
     title: str = Field(max_length=300)
     due_date: date | None = Field(default=None, index=True)
     status: str = Field(default="todo", max_length=16)
-    goal_id: str | None = Field(default=None, max_length=64)
+    goal_id: str | None = Field(default=None, max_length=64, index=True)  # an approval card's open tasks
     estimated_hours: float | None = None
 
 

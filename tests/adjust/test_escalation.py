@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from sqlalchemy import event
+
 from tests.adjust.util import click, goal, requests
 from tests.conftest import texts
 
@@ -69,3 +71,27 @@ async def test_decided_requests_are_not_escalated(chat):
 
 async def test_the_job_is_registered_every_ten_minutes(chat):
     assert chat.bot.services.jobs["adjust_escalation"].cron_expr(chat.bot.services) == "*/10 * * * *"
+
+
+async def test_an_escalated_card_looks_up_the_goals_tasks_by_index(chat):
+    """The approval card lists the goal's open tasks; each escalation builds it (twice). Without an index
+    on tasks.goal_id every card read the whole tasks table: 2,000 escalations in a 20,000-person
+    organisation (60,000 tasks) took 134 s. The query plan must search an index, never scan the table."""
+    await chat.say(SMALL, as_="E103")
+    chat.clock.advance(hours=24)
+    reads: list[tuple[str, object]] = []
+
+    def keep(conn, cursor, statement, parameters, *args) -> None:  # noqa: ANN001 - SQLAlchemy's hook signature
+        if "FROM tasks" in statement:
+            reads.append((statement, parameters))
+
+    event.listen(chat.bot.db.engine, "before_cursor_execute", keep)
+    try:
+        assert await chat.run_job("adjust_escalation") == "escalated 1, reminded 0"
+    finally:
+        event.remove(chat.bot.db.engine, "before_cursor_execute", keep)
+    assert reads, "the approval card no longer reads the goal's tasks: update this test"
+    with chat.bot.db.engine.connect() as conn:
+        for statement, parameters in reads:
+            plan = [row[-1] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)]
+            assert not any(step.startswith("SCAN tasks") for step in plan), (statement, plan)
