@@ -110,11 +110,14 @@ async def visit_summary(jctx: JobCtx) -> str:
     services = jctx.services
     staff, bosses = vstore.reps_and_managers(services.db)
     week = week_key((jctx.local_at - timedelta(days=7)).date())
+    teams: dict[str, list[Employee]] = {}  # grouped once: a walk over everyone per manager grew with the square
+    for e in staff:
+        if e.manager_id:
+            teams.setdefault(e.manager_id, []).append(e)
     sent = 0
     try:
         for mid, manager in sorted(bosses.items()):
-            team = [e for e in staff if e.manager_id == mid]
-            text = team_summary(services, manager, team, jctx.at)
+            text = team_summary(services, manager, teams.get(mid, []), jctx.at)
             if text and await services.messenger.send_markdown(manager, "拜访反馈周报", text,
                                                                f"visit:summary:{mid}:{week}"):
                 sent += 1

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from bot.events import SystemEvent
 from handlers.visit import store as vstore
 from handlers.visit import summary
-from storage.models import PointsEntry, Visit, VisitFeedback
+from storage.models import Employee, PointsEntry, Visit, VisitFeedback
 from tests.conftest import DEMO_NOW, TZ, texts
 
 
@@ -117,3 +117,37 @@ async def test_monday_summary_highlights_rising_terms(chat):
     assert "**" not in out and "###" not in out and "\n标签：" in out
     await chat.run_job("visit_summary")
     assert chat.seen("E100") == []
+
+
+async def test_monday_summary_groups_the_reps_by_manager_once(chat, monkeypatch):
+    """Each manager's team is taken from one grouping of the reps, not from a walk over every rep per
+    manager (2,000 managers x 20,000 reps took 20 of the job's 34 s in a 20,000-person organisation)."""
+    walks = []
+
+    class CountingList(list):
+        def __iter__(self):  # noqa: ANN204 - list's own signature
+            walks.append(1)
+            return super().__iter__()
+
+    real = vstore.reps_and_managers
+
+    def counted(db):  # noqa: ANN001, ANN202 - the store function's signature
+        staff, bosses = real(db)
+        return CountingList(staff), bosses
+
+    monkeypatch.setattr(vstore, "reps_and_managers", counted)
+    monday = datetime(2026, 11, 30, 9, 0, tzinfo=TZ)
+    with chat.bot.db.session() as s:
+        reps = list(s.execute(select(Employee).where(Employee.manager_id.is_not(None))).scalars())
+        for i, rep in enumerate(reps):
+            ended = monday - timedelta(days=3)
+            s.add(Visit(id=f"M{i}", employee_id=rep.id, customer="仁和医院", ended_at=ended, card_sent_at=ended))
+            s.add(VisitFeedback(visit_id=f"M{i}", employee_id=rep.id, tags=["需技术支持"], note="竞品报价低",
+                                complete=True, completed_at=ended))
+    managers = {r.manager_id for r in reps}
+    chat.clock.set(monday)
+    detail = await chat.run_job("visit_summary")
+    assert len(managers) >= 3 and f"sent {len(managers)} team summaries" in detail
+    assert len(walks) == 1
+    team = sum(r.manager_id == "E100" for r in reps)  # each manager's summary covers exactly their reps
+    assert f"上周完成反馈 {team} 条" in texts(chat.seen("E100"))
