@@ -44,15 +44,19 @@ class Changes:
 
 
 def _ordered(depts: list[PDept]) -> list[PDept]:
-    """Parents before children."""
+    """Parents before children (one pass per level of the tree: each department is split off by its
+    own parent, never looked up in the list of those still waiting, which grew with the square)."""
     known = {d.pid for d in depts}
     out: list[PDept] = []
     placed: set[str] = set()
     pending = list(depts)
     while pending:
-        rest = [d for d in pending if d.parent in known and d.parent not in placed]
-        out.extend(d for d in pending if d not in rest)
-        placed.update(d.pid for d in pending if d not in rest)
+        rest: list[PDept] = []
+        ready: list[PDept] = []
+        for d in pending:
+            (rest if d.parent in known and d.parent not in placed else ready).append(d)
+        out.extend(ready)
+        placed.update(d.pid for d in ready)
         if len(rest) == len(pending):  # a cycle: take the rest as they come
             out.extend(rest)
             break
@@ -145,11 +149,12 @@ def apply(db: Database, snap: Snapshot, dry_run: bool = False, max_leavers_perce
             emp_of[uid] = e
         s.flush()
         by_pid = {d.pid: d for d in snap.depts}
+        joined = set(ch.joined)  # a first sync joins everyone: not a walk over the list per person
         for uid, e in emp_of.items():
             muid = _manager(snap, uid, by_pid)
             if muid is None or emp_of[muid].id == e.manager_id:
                 continue  # the platform names no manager (the top of the tree): keep the imported one
-            if (e.id, e.name) not in ch.joined:
+            if (e.id, e.name) not in joined:
                 old = everyone.get(e.manager_id or "")
                 ch.managers.append((e.name, old.name if old else "无", emp_of[muid].name))
             e.manager_id = emp_of[muid].id

@@ -4,10 +4,13 @@ tests/dingtalk)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from sqlalchemy import select
 
 from bot.demo import DEPARTMENTS, PEOPLE, seed_demo
 from bot.directory import PDept, PUser, Snapshot
+from handlers.directory import store
 from handlers.directory.store import apply
 from storage import identity
 from storage.models import Department, Employee, Task
@@ -73,3 +76,48 @@ def test_a_department_gone_from_the_platform_is_kept_and_reported_once(db, db_ur
         assert d.wecom_dept_id is None
         assert s.get(Employee, "E301").department_id != d.id
     assert apply(db, snap).gone_departments == []
+
+
+def test_a_first_sync_of_a_large_directory_compares_nothing_per_person(db, monkeypatch):
+    """A first sync (everyone joins) of 2,200 departments and 22,000 people took 17.5 s, growing with the
+    square: each department was looked up in the list of those waiting for their parent, and each
+    person in the list of those who joined. Counted here: no department equality tests, no lookups in
+    the joined list."""
+    compared = []
+    looked_up = []
+
+    def eq(self, other):  # noqa: ANN001, ANN202 - the dataclass method's signature
+        compared.append(1)
+        return (self.pid, self.name, self.parent, self.leaders) == (other.pid, other.name, other.parent, other.leaders)
+
+    class Joined(list):
+        def __contains__(self, item) -> bool:  # noqa: ANN001 - list's own signature
+            looked_up.append(1)
+            return super().__contains__(item)
+
+    @dataclass
+    class Counted(store.Changes):
+        joined: list[tuple[str, str]] = field(default_factory=Joined)
+
+    monkeypatch.setattr(PDept, "__eq__", eq)
+    monkeypatch.setattr(store, "Changes", Counted)
+    snap = Snapshot("wecom", depts=[PDept("root", "公司", None, ["boss"])])
+    snap.users["boss"] = PUser("boss", "老板", ["root"])
+    for d in range(30):
+        snap.depts.append(PDept(f"d{d}", f"事业部{d}", "root", [f"lead{d}"]))
+        snap.users[f"lead{d}"] = PUser(f"lead{d}", f"总监{d}", [f"d{d}"])
+        for t in range(3):
+            team = f"t{d}-{t}"
+            snap.depts.append(PDept(team, f"团队{d}-{t}", f"d{d}", []))
+            for i in range(4):
+                snap.users[f"{team}-{i}"] = PUser(f"{team}-{i}", f"员工{d}-{t}-{i}", [team])
+    snap.depts.reverse()  # children listed before their parents: ordering takes one pass per level
+    changes = apply(db, snap)
+    assert len(changes.joined) == len(snap.users) and len(changes.new_departments) == len(snap.depts)
+    assert compared == [] and looked_up == []
+    with db.session() as s:
+        staff = s.execute(select(Employee).where(Employee.wecom_userid == "t7-2-3")).scalar_one()
+        lead = s.execute(select(Employee).where(Employee.wecom_userid == "lead7")).scalar_one()
+        team = s.get(Department, staff.department_id)
+        assert staff.manager_id == lead.id and team.name == "团队7-2"
+        assert s.get(Department, team.parent_id).name == "事业部7"
