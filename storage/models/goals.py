@@ -85,7 +85,7 @@ class AdjustmentRequest(SQLModel, table=True):
     percent: float
     reason: str
     status: str = Field(default="pending", max_length=16)  # pending|approved|rejected|cancelled
-    approver_id: str | None = Field(default=None, max_length=64)
+    approver_id: str | None = Field(default=None, max_length=64, index=True)  # a leaver's pending approvals
     escalated: bool = False
     escalated_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
     goal_version: int = 1  # Goal.version when requested: approval fails if the goal changed since

@@ -5,15 +5,16 @@ tests/dingtalk)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from bot.demo import DEPARTMENTS, PEOPLE, seed_demo
 from bot.directory import PDept, PUser, Snapshot
 from handlers.directory import store
 from handlers.directory.store import apply
 from storage import identity
-from storage.models import Department, Employee, Task
+from storage.models import AdjustmentRequest, Department, Employee, Task
 from tests.conftest import DEMO_TODAY, make_settings
 
 
@@ -121,3 +122,34 @@ def test_a_first_sync_of_a_large_directory_compares_nothing_per_person(db, monke
         team = s.get(Department, staff.department_id)
         assert staff.manager_id == lead.id and team.name == "团队7-2"
         assert s.get(Department, team.parent_id).name == "事业部7"
+
+
+def test_a_leavers_pending_approvals_are_found_by_index(db, db_url):
+    """Each leaver's pending approvals are looked up by approver: without an index on approver_id every
+    leaver walked all pending requests (leavers x pending requests, growing with the square of the
+    organisation). On SQLite the plan of every such lookup must search by approver, never scan."""
+    seed_demo(db, make_settings(db_url), today=DEMO_TODAY)
+    with db.session() as s:
+        s.add(AdjustmentRequest(goal_id="G-E113", requester_id="E114", old_target=10, new_target=9, percent=-10.0,
+                                reason="客户预算冻结", approver_id="E113", created_at=datetime(2026, 11, 2, tzinfo=UTC)))
+    reads: list[tuple[str, object]] = []
+
+    def keep(conn, cursor, statement, parameters, *args) -> None:  # noqa: ANN001 - SQLAlchemy's hook signature
+        if "FROM adjustment_requests" in statement:
+            reads.append((statement, parameters))
+
+    event.listen(db.engine, "before_cursor_execute", keep)
+    try:
+        changes = apply(db, snapshot("E113"))
+    finally:
+        event.remove(db.engine, "before_cursor_execute", keep)
+    assert [c[0] for c in changes.left] == ["E113"] and changes.left[0][3] >= 1  # the approval moved too
+    with db.session() as s:
+        req = s.execute(select(AdjustmentRequest).where(AdjustmentRequest.requester_id == "E114")).scalar_one()
+        assert req.approver_id != "E113"
+    assert reads
+    if db.is_sqlite:
+        with db.engine.connect() as conn:
+            for statement, parameters in reads:
+                plan = [row[-1] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)]
+                assert not any(step.startswith("SCAN adjustment_requests") for step in plan), (statement, plan)
