@@ -451,6 +451,18 @@ STALL_LOG_MS = 150  # the bot under test logs where its loop is when it stalls t
 APP_CALLS_PER_MINUTE = 6000  # the product's default WeCom app budget (bot/config.py), used by the bot here
 
 
+def bot_config(url: str, api_base: str, engine: dict[str, str], with_jobs: bool) -> str:
+    """The bot under test's configuration, with ``port = PORT`` for each process to fill in."""
+    return (
+        f'[server]\nhost = "127.0.0.1"\nport = PORT\nstall_log_ms = {STALL_LOG_MS}\n\n[storage]\nurl = "{url}"\n\n'
+        f'[wecom]\ncorp_id = "{CORP_ID}"\nagent_id = 1000002\nsecret = "emulator-secret"\n'
+        f'token = "{TOKEN}"\nencoding_aes_key = "{AES_KEY}"\napi_base = "{api_base}"\n'
+        f"per_user_per_minute = 1000\nper_user_per_hour = 10000\n"
+        f"app_calls_per_minute = {APP_CALLS_PER_MINUTE}\n"
+        + ("\n[engine]\n" + "".join(f"{k} = {v}\n" for k, v in engine.items()) if engine else "")
+        + ("" if with_jobs else "\n[schedule]\n" + "".join(f'{k} = "0 0 1 1 *"\n' for k in JOB_CRONS)))
+
+
 class Rig:
     """One database's run: the org, the emulator, the bot process(es): ``processes`` of them sharing
     the database (PostgreSQL), each on its own port."""
@@ -473,14 +485,7 @@ class Rig:
         users = write_org(self.tmp / "org", self.n_users, date.today())
         self.users = users
         self.emulator.users = set(users) | {f"wx_m{t:05d}" for t in range(self.n_users // 10 + 1)} | {"wx_h0001"}
-        template = (
-            f'[server]\nhost = "127.0.0.1"\nport = PORT\nstall_log_ms = {STALL_LOG_MS}\n\n[storage]\nurl = "{self.url}"\n\n'
-            f'[wecom]\ncorp_id = "{CORP_ID}"\nagent_id = 1000002\nsecret = "emulator-secret"\n'
-            f'token = "{TOKEN}"\nencoding_aes_key = "{AES_KEY}"\napi_base = "{api_base}"\n'
-            f"per_user_per_minute = 1000\nper_user_per_hour = 10000\n"
-            f"app_calls_per_minute = {APP_CALLS_PER_MINUTE}\n"
-            + ("\n[engine]\n" + "".join(f"{k} = {v}\n" for k, v in ENGINE.items()) if ENGINE else "")
-            + ("" if WITH_JOBS[0] else "\n[schedule]\n" + "".join(f'{k} = "0 0 1 1 *"\n' for k in JOB_CRONS)))
+        template = bot_config(self.url, api_base, dict(ENGINE), WITH_JOBS[0])
         cfg = self.tmp / "bench.toml"  # the first process's (the import and the scripts use it)
         cfg.write_text(template.replace("port = PORT", f"port = {self.port}"), encoding="utf-8")
         self.cfg = cfg

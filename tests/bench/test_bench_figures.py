@@ -60,3 +60,31 @@ def test_the_targets_summary_counts_the_runs_that_met_each_target() -> None:
     disturbed = [run(2000, 4000, 42.0, 4.1), run(900, 2500, 80.0, 9.0)]
     disturbed[1][0].steal, disturbed[1][1].steal = 0.31, 0.22
     assert summary("sqlite", disturbed)[-1].endswith("nan% nan% / 22% 31%")
+
+
+def test_the_bench_bot_runs_no_scheduled_job_unless_asked(tmp_path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from apscheduler.triggers.cron import CronTrigger
+
+    from bot.config import load_settings
+    from scheduler.runner import previous_fire_time
+    from tests.bench.bench_wecom import JOB_CRONS, bot_config
+
+    def settings(with_jobs: bool):
+        cfg = tmp_path / f"bench-{with_jobs}.toml"
+        cfg.write_text(bot_config("sqlite:///x.db", "http://127.0.0.1:1", {"batch_events": "8"}, with_jobs)
+                       .replace("port = PORT", "port = 8081"), encoding="utf-8")
+        return load_settings(cfg, env={})
+
+    quiet, busy = settings(False), settings(True)
+    assert quiet.engine.batch_events == 8 and quiet.server.port == 8081
+    # a Monday morning (2026-12-07 09:40 in Shanghai): nothing fell due in the last 24 hours without --with-jobs
+    now, day = datetime(2026, 12, 7, 1, 40, tzinfo=UTC), timedelta(hours=24)
+
+    def due(s) -> list[str]:  # as the start-up catch-up asks (scheduler.runner.SchedulerRunner.catch_up)
+        return [k for k in JOB_CRONS if previous_fire_time(
+            CronTrigger.from_crontab(getattr(s.schedule, k), timezone=s.schedule.tz), now, day) is not None]
+
+    assert due(quiet) == []
+    assert {"alert_scan_cron", "battle_map_cron", "escalation_scan_cron"} <= set(due(busy))
