@@ -14,6 +14,7 @@ from pathlib import Path
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.redact import redact
+from bot.supervisor import child_number  # stdlib only: nothing heavy for the short commands
 
 log = logging.getLogger(__name__)
 
@@ -25,8 +26,6 @@ def _setup_logging(level: str = "INFO", to_file: str | None = None) -> None:
         handlers.append(logging.FileHandler(to_file, encoding="utf-8"))
     else:
         handlers.append(logging.StreamHandler(sys.stderr))
-    from bot.supervisor import child_number
-
     node = f" [{child_number()}]" if child_number() else ""  # which serving process, under `serve --processes N`
     logging.basicConfig(level=level, format=f"%(asctime)s{node} %(levelname)s %(name)s: %(message)s",
                         handlers=handlers, force=True)
@@ -107,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     _setup_logging(args.log_level, to_file="var/perfbot.log" if chatty else None)
     if args.cmd == "serve":
         from bot.config import check_processes
-        from bot.supervisor import Supervisor, child_number, serve_command
+        from bot.supervisor import Supervisor, serve_command
 
         if args.processes is not None:
             settings.server.processes = args.processes
@@ -217,13 +216,12 @@ async def _serve(settings: Settings) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    from bot.supervisor import child_number
-
-    if child_number() > 1 and "dingtalk" in bot.channels:
+    node = child_number()
+    if node > 1 and "dingtalk" in bot.channels:
         # DingTalk asks for one Stream client per app (protocols.md B3): the first serving process
         # listens, every process sends
         bot.channels["dingtalk"].listens = False
-    await bot.serve_http(reuse_port=bool(child_number()))
+    await bot.serve_http(reuse_port=node > 0)
     await bot.start()
     if not bot.channels:
         log.warning("no platform channel is configured: serving /healthz and the scheduler only. "

@@ -10,8 +10,8 @@ safe across processes: inbound events are deduplicated by key, outbox rows are c
 DingTalk asks for one Stream client per app, so only the first child opens it; every child sends.
 
 The supervisor imports nothing heavy and serves nothing: it starts the children, restarts one that
-exits unexpectedly (after 1 s, doubling to 30 s while it keeps failing within a minute of its
-start), and on SIGTERM or SIGINT passes the signal on and waits for every child to finish its own
+exits unexpectedly (after 1 s when it had run a minute or more; one that fails sooner waits twice
+as long as the last wait, 2 s at first, up to 30 s), and on SIGTERM or SIGINT passes the signal on and waits for every child to finish its own
 clean shutdown. Its exit code is 0 when every child stopped cleanly.
 """
 
@@ -23,7 +23,7 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 log = logging.getLogger(__name__)
 CHILD_ENV = "PERFBOT_SERVE_CHILD"  # set in a child: its number (1..N); it binds with SO_REUSEPORT
@@ -47,7 +47,6 @@ class Child:
     started: float = 0.0
     backoff: float = RESTART_MIN_S
     restart_at: float | None = None
-    restarts: int = field(default=0)
 
 
 class Supervisor:
@@ -78,11 +77,10 @@ class Supervisor:
                 return
             ran = now - child.started
             child.backoff = RESTART_MIN_S if ran >= STABLE_S else min(RESTART_MAX_S, child.backoff * 2)
-            child.restart_at = now + (RESTART_MIN_S if ran >= STABLE_S else child.backoff)
+            child.restart_at = now + child.backoff
             log.error("serving process %d (pid %d) exited with %s after %.0f s; restarting it in %.0f s",
                       child.number, child.proc.pid, rc, ran, child.restart_at - now)
         if child.restart_at is not None and now >= child.restart_at:
-            child.restarts += 1
             self._spawn(child)
 
     def run(self) -> int:
