@@ -89,11 +89,18 @@ def read(path: Path, build: Callable[..., T]) -> T | None:
     """``build(*parts)`` of the copy at ``path``, or None (logged when a copy was there) when it is
     missing, damaged or not a model: framed wrong here, or refused by ``build`` (ValueError, KeyError,
     TypeError). The caller then parses the model file."""
+    return read_copy(path, lambda data: build(*load(data)), "the reply model's binary copy", "the model file")
+
+
+def read_copy(path: Path, decode: Callable[[bytes], T], what: str, source: str) -> T | None:
+    """``decode`` of the bytes of the cached copy at ``path``, or None when it is missing or ``decode``
+    refuses it (ValueError, KeyError, TypeError, UnicodeDecodeError; logged, naming ``what`` and the
+    ``source`` the caller builds from instead)."""
     try:
-        return build(*load(path.read_bytes()))
+        return decode(path.read_bytes())
     except (OSError, ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
         if path.exists():
-            log.warning("ignoring the reply model's binary copy %s (%s); parsing the model file", path, exc)
+            log.warning("ignoring %s %s (%s); parsing %s", what, path, exc, source)
         return None
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
-import logging
 import threading
 from pathlib import Path
 
@@ -23,8 +22,6 @@ from rapidfuzz.distance import Levenshtein
 
 from nlp import model_cache
 from nlp.normalize import is_cjk
-
-log = logging.getLogger(__name__)
 
 _lock = threading.Lock()
 _state: dict[str, object] = {}
@@ -45,17 +42,17 @@ def _char_pinyin() -> dict[str, str]:
     machine) and the copy written."""
     raw = _pinyin_table().read_bytes()
     copy = model_cache.cache_dir() / f"char_pinyin-v1-{hashlib.sha256(raw).hexdigest()[:24]}.json"
-    try:
-        table = json.loads(copy.read_bytes())
-        if isinstance(table, dict) and table and all(isinstance(v, str) for v in table.values()):
-            return table
-        log.warning("ignoring the pinyin table's copy %s (not a table); parsing the table", copy)
-    except FileNotFoundError:
-        pass
-    except (OSError, ValueError) as exc:
-        log.warning("ignoring the pinyin table's copy %s (%s); parsing the table", copy, exc)
-    table = _parse_pinyin(raw.decode("utf-8"))
-    model_cache.write(copy, json.dumps(table, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+    table = model_cache.read_copy(copy, _table_from_json, "the pinyin table's copy", "the table")
+    if table is None:
+        table = _parse_pinyin(raw.decode("utf-8"))
+        model_cache.write(copy, json.dumps(table, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+    return table
+
+
+def _table_from_json(data: bytes) -> dict[str, str]:
+    table = json.loads(data)
+    if not (isinstance(table, dict) and table and all(isinstance(v, str) for v in table.values())):
+        raise ValueError("not a table")
     return table
 
 
