@@ -14,6 +14,7 @@ import asyncio
 import hashlib
 import logging
 import smtplib
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 
@@ -21,8 +22,8 @@ from bot.services import Services
 from handlers.checkin import review as checkin_review
 from handlers.checkin import store
 from handlers.common.calendar import add_work_hours, local
-from scheduler.registry import JobCtx, job, row_guard
-from storage.models import CheckIn, Employee
+from scheduler.registry import JobCtx, job
+from storage.models import CheckIn, Department, Employee
 
 log = logging.getLogger(__name__)
 LOOKBACK = timedelta(days=30)
@@ -57,11 +58,13 @@ async def email(services: Services, to: Employee, subject: str, body: str, key: 
         return False
 
 
-async def group_mention(services: Services, emp: Employee, text: str, key: str) -> int:
-    """@ the employee in their team group on every channel that supports group sends."""
+async def group_mention(services: Services, emp: Employee, text: str, key: str,
+                        depts: dict[int, Department] | None = None) -> int:
+    """@ the employee in their team group on every channel that supports group sends (``depts``: the
+    departments already read, by id; else the employee's is looked up)."""
     if emp.department_id is None:
         return 0
-    dept = store.department(services.db, emp.department_id)
+    dept = depts.get(emp.department_id) if depts is not None else store.department(services.db, emp.department_id)
     sent = 0
     for name, ch in services.channels.items():
         chat_id = getattr(dept, GROUP_FIELDS.get(name, ""), None) if dept else None
@@ -77,54 +80,90 @@ def _open_rows(services: Services, now: datetime) -> list[tuple[CheckIn, Employe
     return store.pushed_since(services.db, now - LOOKBACK, ("pending", "answering", "submitted"))
 
 
-def _still(services: Services, ci: CheckIn, statuses: tuple[str, ...]) -> CheckIn | None:
-    """Re-read the check-in at send time; None if what we chase is already done."""
-    fresh = store.get(services.db, ci.id)
-    if fresh is None or fresh.status not in statuses:
-        return None
-    if fresh.status == "submitted" and (fresh.feedback_at or fresh.manager_seen_at):
-        return None
-    return fresh
+def _is_still(fresh: CheckIn, statuses: tuple[str, ...]) -> bool:
+    """What we chase is not done yet: the check-in (re-read at send time) is still in ``statuses``
+    and, once submitted, the manager has neither given feedback nor marked it seen."""
+    if fresh.status not in statuses:
+        return False
+    return not (fresh.status == "submitted" and (fresh.feedback_at or fresh.manager_seen_at))
 
 
-async def scan(services: Services, now: datetime) -> dict[str, int]:
+def _still_many(services: Services, rows: Sequence[tuple[CheckIn, Employee]],
+                statuses: tuple[str, ...]) -> list[tuple[CheckIn, Employee]]:
+    """The rows whose check-in still needs chasing, re-read in one query, as stored now."""
+    stored = store.get_many(services.db, [ci.id for ci, _ in rows if ci.id is not None])
+    still = []
+    for ci, emp in rows:
+        fresh = stored.get(ci.id or 0)
+        if fresh is not None and _is_still(fresh, statuses):
+            still.append((fresh, emp))
+    return still
+
+
+async def _remind(services: Services, rows: Sequence[tuple[CheckIn, Employee]], now: datetime) -> int:
+    """Remind the employees of these unanswered check-ins (and @ them in their team group), all in
+    the caller's transaction: one re-read, the messages, one update."""
+    rows = _still_many(services, rows, ("pending", "answering"))
+    depts = store.departments(services.db, {e.department_id for _, e in rows if e.department_id is not None})
+    for ci, emp in rows:
+        key = f"esc:checkin:{emp.id}:{ci.week}:reminder"
+        text = (f"{emp.name}，{ci.week} 的周复盘还没填哦～花 3 分钟写下成果、障碍和下周行动吧。"
+                "发送「填写周复盘」开始；本周休假请回复「跳过」。")
+        await services.messenger.send_text(emp, text, key)
+        await group_mention(services, emp, f"提醒：{ci.week} 周复盘还未填写，请抽 3 分钟完成～", key, depts)
+    store.mark_many(services.db, [ci.id for ci, _ in rows if ci.id is not None], reminded_at=now)
+    return len(rows)
+
+
+async def _nudge_managers(services: Services, rows: Sequence[tuple[CheckIn, Employee]], now: datetime) -> int:
+    """Remind the managers of these submitted check-ins that their feedback is due."""
+    rows = _still_many(services, rows, ("submitted",))
+    tz = services.tz
+    for ci, emp in rows:
+        await services.messenger.send_text(
+            emp.manager_id or "", f"{emp.name} 的 {ci.week} 周复盘（{local(ci.submitted_at, tz)} 提交）还在等你的反馈，"
+            "在卡片上点「已阅👍」或「写反馈」即可。", f"esc:feedback:{emp.id}:{ci.week}:manager")
+    store.mark_many(services.db, [ci.id for ci, _ in rows if ci.id is not None], feedback_reminded_at=now)
+    return len(rows)
+
+
+async def scan(jctx: JobCtx) -> dict[str, int]:
+    """One run of the chain as of ``jctx.at``. The employees' and managers' reminders go out in
+    chunks (``JobCtx.in_chunks``: one transaction per chunk, a bad row skipped and noted), so a
+    Monday with thousands of reminders due costs a few transactions, not four per person."""
+    services, now = jctx.services, jctx.at
     pol, tz, cal = services.settings.policy, services.tz, services.settings.calendar
     counts = {"digests": await checkin_review.flush_pending(services, now), "reminders": 0, "hrbp": 0,
               "manager": 0, "feedback_hrbp": 0}
+    reminders: list[tuple[CheckIn, Employee]] = []
+    nudges: list[tuple[CheckIn, Employee]] = []
     to_hrbp: dict[tuple[str, str, str], list[tuple[CheckIn, Employee]]] = {}
     for ci, emp in _open_rows(services, now):
-        async with row_guard(services, "escalation_scan", f"checkin:{ci.id}"):
-            if ci.status in ("pending", "answering") and ci.pushed_at is not None:
-                if ci.reminded_at is None and now >= add_work_hours(ci.pushed_at, pol.reminder_hours, tz, cal):
-                    if _still(services, ci, ("pending", "answering")):
-                        key = f"esc:checkin:{emp.id}:{ci.week}:reminder"
-                        text = (f"{emp.name}，{ci.week} 的周复盘还没填哦～花 3 分钟写下成果、障碍和下周行动吧。"
-                                "发送「填写周复盘」开始；本周休假请回复「跳过」。")
-                        await services.messenger.send_text(emp, text, key)
-                        await group_mention(services, emp, f"提醒：{ci.week} 周复盘还未填写，请抽 3 分钟完成～", key)
-                        store.update(services.db, ci.id, reminded_at=now)
-                        counts["reminders"] += 1
-                if ci.hrbp_alerted_at is None and emp.hrbp_id and \
-                        now >= add_work_hours(ci.pushed_at, pol.hrbp_escalation_hours, tz, cal):
-                    to_hrbp.setdefault((emp.hrbp_id, "checkin", ci.week), []).append((ci, emp))
-            elif ci.submitted_at is not None and emp.manager_id:
-                if ci.feedback_reminded_at is None and \
-                        now >= add_work_hours(ci.submitted_at, pol.feedback_reminder_hours, tz, cal):
-                    if _still(services, ci, ("submitted",)):
-                        await services.messenger.send_text(
-                            emp.manager_id, f"{emp.name} 的 {ci.week} 周复盘（{local(ci.submitted_at, tz)} 提交）还在等你的反馈，"
-                            "在卡片上点「已阅👍」或「写反馈」即可。", f"esc:feedback:{emp.id}:{ci.week}:manager")
-                        store.update(services.db, ci.id, feedback_reminded_at=now)
-                        counts["manager"] += 1
-                if ci.feedback_hrbp_at is None and emp.hrbp_id and \
-                        now >= add_work_hours(ci.submitted_at, pol.feedback_hrbp_hours, tz, cal):
-                    to_hrbp.setdefault((emp.hrbp_id, "feedback", ci.week), []).append((ci, emp))
+        if ci.status in ("pending", "answering") and ci.pushed_at is not None:
+            if ci.reminded_at is None and now >= add_work_hours(ci.pushed_at, pol.reminder_hours, tz, cal):
+                reminders.append((ci, emp))
+            if ci.hrbp_alerted_at is None and emp.hrbp_id and \
+                    now >= add_work_hours(ci.pushed_at, pol.hrbp_escalation_hours, tz, cal):
+                to_hrbp.setdefault((emp.hrbp_id, "checkin", ci.week), []).append((ci, emp))
+        elif ci.submitted_at is not None and emp.manager_id:
+            if ci.feedback_reminded_at is None and \
+                    now >= add_work_hours(ci.submitted_at, pol.feedback_reminder_hours, tz, cal):
+                nudges.append((ci, emp))
+            if ci.feedback_hrbp_at is None and emp.hrbp_id and \
+                    now >= add_work_hours(ci.submitted_at, pol.feedback_hrbp_hours, tz, cal):
+                to_hrbp.setdefault((emp.hrbp_id, "feedback", ci.week), []).append((ci, emp))
+
+    def row_key(row: tuple[CheckIn, Employee]) -> str:
+        return f"checkin:{row[0].id}"
+
+    counts["reminders"] = await jctx.in_chunks(reminders, lambda rows: _remind(services, rows, now), key=row_key)
+    counts["manager"] = await jctx.in_chunks(nudges, lambda rows: _nudge_managers(services, rows, now), key=row_key)
     for (hrbp_id, kind, week), items in sorted(to_hrbp.items()):
-        states = ("pending", "answering") if kind == "checkin" else ("submitted",)
-        items = [(fresh, e) for c, e in items if (fresh := _still(services, c, states)) is not None]
-        if items:
-            counts["hrbp" if kind == "checkin" else "feedback_hrbp"] += await _tell_hrbp(
-                services, hrbp_id, kind, week, items, now)
+        async with jctx.row(f"hrbp:{hrbp_id}:{kind}:{week}"):
+            items = _still_many(services, items, ("pending", "answering") if kind == "checkin" else ("submitted",))
+            if items:
+                counts["hrbp" if kind == "checkin" else "feedback_hrbp"] += await _tell_hrbp(
+                    services, hrbp_id, kind, week, items, now)
     return counts
 
 
@@ -149,17 +188,20 @@ async def _tell_hrbp(services: Services, hrbp_id: str, kind: str, week: str,
         column = "hrbp_alerted_at"
     else:
         head = f"以下 {week} 周复盘提交后超过 {pol.feedback_hrbp_hours} 个工作小时，主管仍未反馈："
-        managers = {e.manager_id: store.employee(services.db, e.manager_id) for _, e in items}
+        managers = {m: store.employee(services.db, m) for m in {e.manager_id for _, e in items if e.manager_id}}
         lines = [f"· {e.name} → 主管 {getattr(managers.get(e.manager_id), 'name', e.manager_id)}" for _, e in items]
         column = "feedback_hrbp_at"
     ids = ",".join(sorted(e.id for _, e in items))
     digest = hashlib.sha1(ids.encode()).hexdigest()[:10]
     text = head + "\n" + "\n".join(lines) + "\n请关注并协助跟进，谢谢！"
     key = f"esc:{kind}:hrbp:{hrbp_id}:{week}:{digest}"
-    await services.messenger.send_text(hrbp, text, key)
-    fresh = [c for c, _ in items if getattr(store.get(services.db, c.id), column) is None]
-    for c in fresh:  # recorded before the e-mail goes out: a crash in between loses the mail, never doubles it
-        store.update(services.db, c.id, **{column: now})
+    # Recorded (in the same transaction as the message) before the e-mail goes out: a crash in
+    # between loses the mail, never doubles it.
+    with services.db.unit_of_work():
+        await services.messenger.send_text(hrbp, text, key)
+        stored = store.get_many(services.db, [c.id for c, _ in items if c.id is not None])
+        fresh = [c for c, _ in items if (row := stored.get(c.id or 0)) is not None and getattr(row, column) is None]
+        store.mark_many(services.db, [c.id for c in fresh if c.id is not None], **{column: now})
     if fresh:
         await email(services, hrbp, f"[绩效助手] {week} 周复盘跟进提醒", text, key=key)
     return len(fresh)
@@ -168,5 +210,5 @@ async def _tell_hrbp(services: Services, hrbp_id: str, kind: str, week: str,
 @job("escalation_scan", cron_setting="escalation_scan_cron",
      description="周复盘提醒/HRBP 升级、主管反馈催办、主管汇总卡片（按存储的时间计算应发内容，每条只发一次）")
 async def escalation_scan(jctx: JobCtx) -> str:
-    counts = await scan(jctx.services, jctx.at)
+    counts = await scan(jctx)
     return ", ".join(f"{k}={v}" for k, v in counts.items())

@@ -20,6 +20,30 @@ def get(db: Database, checkin_id: int) -> CheckIn | None:
         return s.get(CheckIn, checkin_id)
 
 
+def get_many(db: Database, checkin_ids: list[int]) -> dict[int, CheckIn]:
+    """The check-ins with these ids, by id, in one query (a scan's chunk re-reads its rows at once)."""
+    if not checkin_ids:
+        return {}
+    with db.session() as s:
+        return {ci.id: ci for ci in s.execute(select(CheckIn).where(CheckIn.id.in_(checkin_ids))).scalars()}
+
+
+def mark_many(db: Database, checkin_ids: list[int], **values: object) -> int:
+    """Set ``values`` on all these check-ins in one UPDATE; how many rows changed."""
+    if not checkin_ids:
+        return 0
+    with db.session() as s:
+        return int(s.connection().execute(sa_update(CheckIn).where(CheckIn.id.in_(checkin_ids)).values(**values)).rowcount)
+
+
+def departments(db: Database, department_ids: set[int]) -> dict[int, Department]:
+    """These departments by id, in one query."""
+    if not department_ids:
+        return {}
+    with db.session() as s:
+        return {d.id: d for d in s.execute(select(Department).where(Department.id.in_(department_ids))).scalars()}
+
+
 def for_week(db: Database, employee_id: str, week: str) -> CheckIn | None:
     with db.session() as s:
         return s.execute(select(CheckIn).where(CheckIn.employee_id == employee_id, CheckIn.week == week)).scalar()

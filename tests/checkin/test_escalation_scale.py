@@ -1,0 +1,135 @@
+"""The escalation jobs at scale: a Monday with hundreds of check-in reminders or overdue target
+adjustments costs a few transactions (chunks), not several per person, and still sends each step
+once; a chunk that fails is redone row by row so one bad row never holds the others back."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from bot.app import PerfBot
+from bot.channels.terminal import TerminalChannel
+from bot.clock import ManualClock
+from handlers.adjust import store as adj
+from scheduler.registry import JobCtx
+from scheduler.runs import run_job
+from storage import jobruns
+from storage.db import open_database
+from storage.importer import import_path
+from storage.models import AdjustmentRequest, CheckIn, Employee, Goal, OutboxMessage
+from tests.bench.org import write_org
+from tests.conftest import TZ, make_settings
+
+FRIDAY = datetime(2026, 11, 27, 16, 0, tzinfo=TZ)
+PEOPLE = 300
+CHUNK = 100
+
+
+async def _bot(tmp_path: Path, url: str) -> PerfBot:
+    write_org(tmp_path / "org", PEOPLE, FRIDAY.date())
+    db = open_database(url)
+    import_path(db, tmp_path / "org")
+    settings = make_settings(url)
+    settings.engine.fanout_chunk = CHUNK
+    bot = PerfBot(settings, clock=ManualClock(FRIDAY), channels=[TerminalChannel(out_dir=tmp_path / "files")],
+                  db=db, scheduler=False)
+    await bot.start(workers=False)
+    return bot
+
+
+def _keys(bot: PerfBot, like: str) -> list[str]:
+    with bot.db.session() as s:
+        return list(s.execute(select(OutboxMessage.key).where(OutboxMessage.key.like(like))).scalars())
+
+
+async def test_hundreds_of_reminders_take_a_few_transactions_and_go_out_once(tmp_path: Path, db_url: str) -> None:
+    bot = await _bot(tmp_path, db_url)
+    try:
+        await run_job(bot.services, "checkin_push", FRIDAY)
+        with bot.db.session() as s:
+            pushed = s.execute(select(func.count()).select_from(CheckIn).where(CheckIn.pushed_at.is_not(None))).scalar()
+        assert pushed and pushed > PEOPLE
+
+        monday = FRIDAY + timedelta(days=3, minutes=5)  # 24 work hours later: every employee's reminder is due
+        before = bot.db.commits
+        detail = await run_job(bot.services, "escalation_scan", monday)
+        commits = bot.db.commits - before
+        assert f"reminders={pushed}" in detail
+        # One transaction per chunk of 100 plus the run's own bookkeeping; four per person before.
+        assert commits <= pushed // CHUNK + 8, commits
+        reminders = _keys(bot, "esc:checkin:%:reminder")
+        assert len(reminders) == len(set(reminders)) == pushed
+        with bot.db.session() as s:
+            assert s.execute(select(func.count()).select_from(CheckIn)
+                             .where(CheckIn.reminded_at.is_(None), CheckIn.pushed_at.is_not(None))).scalar() == 0
+
+        await run_job(bot.services, "escalation_scan", monday + timedelta(minutes=10))
+        assert len(_keys(bot, "esc:checkin:%:reminder")) == pushed  # nothing twice
+
+        tuesday = monday + timedelta(days=1)  # 48 work hours: the HRBPs hear about everyone, once each
+        before = bot.db.commits
+        detail = await run_job(bot.services, "escalation_scan", tuesday)
+        assert f"hrbp={pushed}" in detail
+        assert bot.db.commits - before <= 12
+        notices = _keys(bot, "esc:checkin:hrbp:%")
+        assert notices and len(notices) == len(set(notices))
+        with bot.db.session() as s:
+            assert s.execute(select(func.count()).select_from(CheckIn)
+                             .where(CheckIn.hrbp_alerted_at.is_(None), CheckIn.pushed_at.is_not(None))).scalar() == 0
+        await run_job(bot.services, "escalation_scan", tuesday + timedelta(minutes=10))
+        assert sorted(_keys(bot, "esc:checkin:hrbp:%")) == sorted(notices)
+    finally:
+        await bot.stop()
+        bot.db.dispose()
+
+
+async def test_a_failing_row_is_skipped_and_noted_and_its_chunk_still_goes_out(tmp_path: Path, sqlite_url: str) -> None:
+    bot = await _bot(tmp_path, sqlite_url)
+    try:
+        jctx = JobCtx(bot.services, FRIDAY, "chunk_test@1")
+        people = [f"E{i:05d}" for i in range(25)]
+
+        async def queue(chunk: list[str]) -> int:
+            for who in chunk:
+                await bot.services.messenger.send_raw("terminal", who, "text", {"text": "你好"}, f"chunk:{who}")
+                if who == "E00013":
+                    raise ValueError("bad row")
+            return len(chunk)
+
+        sent = await jctx.in_chunks(people, queue, size=10, key=lambda who: f"person:{who}")
+        assert sent == 24
+        # The failing row's message was rolled back with it; its chunk's other nine went out one by one.
+        assert sorted(_keys(bot, "chunk:%")) == sorted(f"chunk:{p}" for p in people if p != "E00013")
+        [noted] = jobruns.row_failures(bot.db, "chunk_test")
+        assert noted.row_key == "person:E00013" and "bad row" in (noted.error or "")
+    finally:
+        await bot.stop()
+        bot.db.dispose()
+
+
+async def test_hundreds_of_overdue_adjustments_escalate_in_a_few_transactions(tmp_path: Path, db_url: str) -> None:
+    bot = await _bot(tmp_path, db_url)
+    try:
+        with bot.db.session() as s:
+            owned = s.execute(select(Goal, Employee).join(Employee, Employee.id == Goal.owner_id).where(
+                Goal.target.is_not(None), Employee.manager_id.is_not(None)).order_by(Goal.id).limit(150)).all()
+        for goal, emp in owned:
+            assert adj.create(bot.db, goal=goal, requester_id=emp.id, new_target=(goal.target or 0) * 0.95,
+                              reason="客户预算冻结", approver_id=emp.manager_id or "", now=FRIDAY)
+        before = bot.db.commits
+        detail = await run_job(bot.services, "adjust_escalation", FRIDAY + timedelta(days=3, minutes=5))
+        done = sum(int(n) for n in detail.replace(",", "").split() if n.isdigit())
+        assert done == len(owned), detail
+        assert bot.db.commits - before <= len(owned) // CHUNK + 8
+        with bot.db.session() as s:
+            assert s.execute(select(func.count()).select_from(AdjustmentRequest)
+                             .where(AdjustmentRequest.escalated.is_(False))).scalar() == 0
+        told = _keys(bot, "adj:%:requester") + _keys(bot, "adj:%:remind")
+        assert len(told) == len(owned)
+        again = await run_job(bot.services, "adjust_escalation", FRIDAY + timedelta(days=3, minutes=15))
+        assert again == "escalated 0, reminded 0"
+    finally:
+        await bot.stop()
+        bot.db.dispose()
