@@ -12,6 +12,7 @@ Flow ``adjust_reject`` (approver)::
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -218,40 +219,55 @@ async def after_decision(ctx: Ctx, decision: adj.Decision) -> None:
 @job("adjust_escalation", cron="*/10 * * * *",
      description="目标调整申请超时未审批（按工作日小时计）：转给上级主管（或提醒一次）")
 async def adjust_escalation(jctx: JobCtx) -> str:
+    """Requests waiting too long go up to the approver's manager (or the approver is reminded
+    once), in chunks (``JobCtx.in_chunks``: one transaction per chunk, a bad request skipped and noted)."""
+    services = jctx.services
+    hours = services.settings.policy.approval_escalation_hours
+    tz, cal = services.tz, services.settings.calendar
+    # hours count on workdays only, like the check-in chain: Friday 16:00 + 24 h is Monday 16:00
+    due = [req for req in adj.due_for_escalation(services.db, jctx.at - timedelta(hours=hours))
+           if add_work_hours(req.manager_approved_at or req.created_at, hours, tz, cal) <= jctx.at]
+    done = {"escalated": 0, "reminded": 0}
+
+    async def chunk(reqs: Sequence[AdjustmentRequest]) -> int:
+        outcomes = [await _escalate(jctx, req, hours) for req in reqs]
+        for outcome in outcomes:
+            if outcome:
+                done[outcome] += 1
+        return len(outcomes)
+
+    await jctx.in_chunks(due, chunk, key=lambda req: f"adj:{req.id}")
+    return f"escalated {done['escalated']}, reminded {done['reminded']}"
+
+
+async def _escalate(jctx: JobCtx, req: AdjustmentRequest, hours: int) -> str | None:
+    """Escalate one overdue request (or remind its approver); what was done, None if nothing."""
     services = jctx.services
     db, messenger, tz = services.db, services.messenger, services.tz
-    hours = services.settings.policy.approval_escalation_hours
-    escalated = reminded = 0
-    cal = services.settings.calendar
-    for req in adj.due_for_escalation(db, jctx.at - timedelta(hours=hours)):
-        # hours count on workdays only, like the check-in chain: Friday 16:00 + 24 h is Monday 16:00
-        if add_work_hours(req.manager_approved_at or req.created_at, hours, tz, cal) > jctx.at:
-            continue
-        async with jctx.row(f"adj:{req.id}"):
-            requester = adj.employee(db, req.requester_id)
-            approver = adj.employee(db, req.approver_id)
-            if requester is None or approver is None:
-                continue
-            up = _active(db, approver.manager_id)
-            key, subj = f"adj:{req.id}:escalate", subject(req.id or 0)
-            if approver.id == requester.manager_id and up is not None and up.id != requester.id:
-                if not adj.escalate(db, req, up.id, jctx.at):
-                    continue  # decided (or escalated) meanwhile
-                note = f"{approver.name}超过 {hours} 小时未处理，已升级由你审批"
-                await messenger.update_cards(
-                    subj, closed_card(db, req, requester, tz, f"已升级至{up.name}审批（超过 {hours} 小时未处理）"),
-                    f"{key}:close")
-                fresh = adj.get(db, req.id or 0)
-                if fresh is None:
-                    continue
-                await messenger.send_card(up, approval_card(db, fresh, requester, tz, note), f"{key}:card", subj)
-                await messenger.send_text(requester, f"你的目标调整申请超过 {hours} 小时未获处理，已转给{up.name}审批。",
-                                          f"{key}:requester")
-                await messenger.send_text(approver, f"{requester.name}的目标调整申请超过 {hours} 小时未处理，"
-                                          f"已转给{up.name}审批。", f"{key}:approver")
-                escalated += 1
-            elif adj.mark_escalated(db, req):
-                await messenger.send_text(approver, f"提醒：{requester.name}的目标调整申请已等待超过 {hours} 小时，"
-                                          "请在审批卡片上尽快处理。", f"adj:{req.id}:remind")
-                reminded += 1
-    return f"escalated {escalated}, reminded {reminded}"
+    requester = adj.employee(db, req.requester_id)
+    approver = adj.employee(db, req.approver_id)
+    if requester is None or approver is None:
+        return None
+    up = _active(db, approver.manager_id)
+    key, subj = f"adj:{req.id}:escalate", subject(req.id or 0)
+    if approver.id == requester.manager_id and up is not None and up.id != requester.id:
+        if not adj.escalate(db, req, up.id, jctx.at):
+            return None  # decided (or escalated) meanwhile
+        note = f"{approver.name}超过 {hours} 小时未处理，已升级由你审批"
+        await messenger.update_cards(
+            subj, closed_card(db, req, requester, tz, f"已升级至{up.name}审批（超过 {hours} 小时未处理）"),
+            f"{key}:close")
+        fresh = adj.get(db, req.id or 0)
+        if fresh is None:
+            return None
+        await messenger.send_card(up, approval_card(db, fresh, requester, tz, note), f"{key}:card", subj)
+        await messenger.send_text(requester, f"你的目标调整申请超过 {hours} 小时未获处理，已转给{up.name}审批。",
+                                  f"{key}:requester")
+        await messenger.send_text(approver, f"{requester.name}的目标调整申请超过 {hours} 小时未处理，"
+                                  f"已转给{up.name}审批。", f"{key}:approver")
+        return "escalated"
+    if adj.mark_escalated(db, req):
+        await messenger.send_text(approver, f"提醒：{requester.name}的目标调整申请已等待超过 {hours} 小时，"
+                                  "请在审批卡片上尽快处理。", f"adj:{req.id}:remind")
+        return "reminded"
+    return None
