@@ -20,6 +20,7 @@ import json
 import logging
 import os
 import tempfile
+import time
 import zlib
 from array import array
 from collections.abc import Callable
@@ -104,7 +105,13 @@ def read_copy(path: Path, decode: Callable[[bytes], T], what: str, source: str) 
         return None
 
 
-def write(path: Path, data: bytes) -> None:
+def write(path: Path, data: bytes, family: str | None = None) -> None:
+    """Write the copy atomically. ``family`` (the name's start shared by every copy of this kind,
+    e.g. ``reply_model-``): the copies of other models or formats are deleted once this one is in
+    place (9.5 MB each for the reply model; a retrained model or a format change wrote a new one and
+    left the old), and so are half-written temporary files a crash left behind an hour ago or more.
+    A process still running an older model keeps it in memory; it would only rebuild its copy at
+    its next start."""
     try:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-")
@@ -115,3 +122,20 @@ def write(path: Path, data: bytes) -> None:
         log.info("cache file %s not written (%s); the next start builds it again", path.name, exc)
         with contextlib.suppress(OSError, UnboundLocalError):
             os.unlink(tmp)
+        return
+    if family:
+        _remove_others(path, family)
+
+
+def _remove_others(path: Path, family: str) -> None:
+    stale = time.time() - 3600
+    for other in [*path.parent.glob(f"{family}*"), *path.parent.glob(f".{family}*")]:
+        if other == path:
+            continue
+        try:
+            if other.name.startswith(".") and other.stat().st_mtime > stale:
+                continue  # another process may be writing it right now
+            other.unlink()
+            log.info("removed the outdated cache file %s", other.name)
+        except OSError:
+            pass

@@ -316,7 +316,7 @@ def load_model() -> Model | None:
             _model = model_cache.read(copy, from_parts)
             if _model is None:
                 _model = parse_model(io.StringIO(raw.decode("utf-8")))
-                model_cache.write(copy, model_cache.dump(*to_parts(_model)))
+                model_cache.write(copy, model_cache.dump(*to_parts(_model)), "reply_model-")
     return _model
 
 

@@ -45,7 +45,8 @@ def _char_pinyin() -> dict[str, str]:
     table = model_cache.read_copy(copy, _table_from_json, "the pinyin table's copy", "the table")
     if table is None:
         table = _parse_pinyin(raw.decode("utf-8"))
-        model_cache.write(copy, json.dumps(table, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+        model_cache.write(copy, json.dumps(table, ensure_ascii=False, separators=(",", ":")).encode("utf-8"),
+                          "char_pinyin-")
     return table
 
 

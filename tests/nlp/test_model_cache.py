@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import os
+import time
 from pathlib import Path
 
 import pytest
@@ -65,3 +67,25 @@ def test_a_damaged_copy_is_ignored_and_replaced(cache_dir: Path) -> None:
 def test_a_retrained_model_never_meets_an_old_copy() -> None:
     raw = MODEL_PATH.read_bytes()
     assert model_cache.cache_path(raw) != model_cache.cache_path(raw.replace(b"@threshold\t0.", b"@threshold\t1.", 1))
+
+
+def test_a_new_copy_replaces_the_copies_of_older_models_and_formats(cache_dir: Path) -> None:
+    cache_dir.mkdir(parents=True)
+    old_format = cache_dir / "reply_model-0123456789abcdef01234567.bin"  # format 1, before the index was stored
+    old_model = cache_dir / "reply_model-v2-000000000000000000000000.bin"  # a model since retrained
+    crashed = cache_dir / ".reply_model-v2-111111111111111111111111.bin-abc123"  # a write a crash cut short
+    writing = cache_dir / ".reply_model-v2-222222222222222222222222.bin-def456"  # another process writing now
+    pinyin = cache_dir / "char_pinyin-v1-333333333333333333333333.json"  # another kind of copy: not ours to remove
+    for f in (old_format, old_model, crashed, writing, pinyin):
+        f.write_bytes(b"x" * 100)
+    an_hour_ago = time.time() - 3700
+    os.utime(crashed, (an_hour_ago, an_hour_ago))
+    reply_model.load_model()
+    left = sorted(p.name for p in cache_dir.iterdir())
+    (copy,) = [name for name in left if name.startswith("reply_model-")]
+    assert copy.startswith("reply_model-v2-") and copy not in (old_model.name, old_format.name)
+    assert sorted(left) == sorted([copy, writing.name, pinyin.name])
+    # a start that reads the copy removes nothing and writes nothing
+    reply_model._model = None
+    reply_model.load_model()
+    assert sorted(p.name for p in cache_dir.iterdir()) == sorted(left)
