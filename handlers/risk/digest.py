@@ -1,8 +1,14 @@
-"""The weekly HR risk digest (job ``risk_digest``, Monday 9:30): per department, open flags by
-category with evidence snippets, new flags this week vs. last week, the sentiment trend, last week's
-check-in response rate, and a department × week heat map (PNG) of the same new flags the text
-counts: one column per 7-day window ending at the run time, so the last two columns are the text's
-「近 7 天」 and 「此前 7 天」."""
+"""The weekly HR risk digest (job ``risk_digest``, Monday 9:30): per department with risk flags, open
+flags by category with evidence snippets, new flags this week vs. last week, the sentiment trend,
+last week's check-in response rate, and a department × week heat map (PNG) of the same new flags
+the text counts: one column per 7-day window ending at the run time, so the last two columns are the
+text's 「近 7 天」 and 「此前 7 天」.
+
+It stays readable for a large organisation: the departments with the most open flags come first,
+at most ``FULL_SECTIONS`` of them in full (and in the chart); further departments with flags are
+named in one line with their counts, and the departments without any flag are summed up in one
+paragraph (their response rate, the lowest rates named, and their sentiment trend) instead of a
+section each: 2,000 teams no longer make 150 messages."""
 
 from __future__ import annotations
 
@@ -23,6 +29,9 @@ from storage import employees
 from storage.db import Database
 
 CHART_WEEKS = 6
+FULL_SECTIONS = 30  # departments with flags shown in full and charted; the others are named in one line
+NAMED_MAX = 20  # at most this many departments named in a summary line
+LOW_RATE = 0.8  # quiet departments under this check-in response rate are named (lowest first)
 
 
 @dataclass
@@ -42,6 +51,14 @@ class DeptStats:
     @property
     def new_last(self) -> int:
         return self.new_by_window[-2]
+
+    @property
+    def open_count(self) -> int:
+        return sum(len(v) for v in self.open_by_cat.values())
+
+    @property
+    def flagged(self) -> bool:
+        return bool(self.open_by_cat or any(self.new_by_window))
 
     @property
     def has_data(self) -> bool:
@@ -106,24 +123,68 @@ def collect(db: Database, at: datetime, tz) -> tuple[list[DeptStats], str]:
     return [st for st in stats.values() if st.has_data], last_week
 
 
+def arrange(stats: list[DeptStats]) -> tuple[list[DeptStats], list[DeptStats], list[DeptStats]]:
+    """(shown in full and charted, further departments with flags, departments without flags): the
+    departments with flags by open flags, then new ones, most first (ties in department order)."""
+    flagged = sorted((st for st in stats if st.flagged),
+                     key=lambda st: (-st.open_count, -st.new_this, -sum(st.new_by_window)))
+    return flagged[:FULL_SECTIONS], flagged[FULL_SECTIONS:], [st for st in stats if not st.flagged]
+
+
+def _names(items: list[str]) -> str:
+    return "、".join(items[:NAMED_MAX]) + ("等" if len(items) > NAMED_MAX else "")
+
+
+def _rate(submitted: int, pushed: int) -> str:
+    return f"{submitted}/{pushed}（{submitted * 100 // pushed}%）"
+
+
+def _section(st: DeptStats, last_week: str) -> list[str]:
+    lines = [f"\n▌{st.name}"]
+    if st.open_by_cat:
+        parts = [f"{label(c)} {len(st.open_by_cat[c])}（{'；'.join(st.open_by_cat[c][:3])}）"
+                 for c in (*CATEGORIES, TREND) if c in st.open_by_cat]
+        lines.append("· 待跟进：" + "；".join(parts))
+    else:
+        lines.append("· 待跟进：无")
+    lines.append(f"· 新增：近 7 天 {st.new_this} / 此前 7 天 {st.new_last}")
+    lines.append(f"· 情绪均值：{_trend(_mean(st.scores_last), _mean(st.scores_this))}")
+    lines.append(f"· 周复盘提交率（{last_week}）：{_rate(st.submitted, st.pushed) if st.pushed else '暂无推送'}")
+    return lines
+
+
+def _quiet(quiet: list[DeptStats], last_week: str) -> list[str]:
+    """One paragraph for the departments without any flag."""
+    pushed, submitted = sum(st.pushed for st in quiet), sum(st.submitted for st in quiet)
+    lines = [f"\n其余 {len(quiet)} 个部门没有风险提醒。"]
+    if pushed:
+        low = sorted((st for st in quiet if st.pushed and st.submitted < LOW_RATE * st.pushed),
+                     key=lambda st: st.submitted / st.pushed)
+        lines.append(f"· 周复盘提交率（{last_week}）：合计 {_rate(submitted, pushed)}"
+                     + (f"；低于 {LOW_RATE:.0%}：{_names([f'{st.name} {_rate(st.submitted, st.pushed)}' for st in low])}"
+                        if low else ""))
+    last = [x for st in quiet for x in st.scores_last]
+    this = [x for st in quiet for x in st.scores_this]
+    if last or this:
+        lines.append(f"· 情绪均值：{_trend(_mean(last), _mean(this))}")
+    return lines
+
+
 def digest_text(stats: list[DeptStats], week: str, last_week: str, at_label: str, legend: str) -> str:
-    total_open = sum(len(v) for st in stats for v in st.open_by_cat.values())
+    total_open = sum(st.open_count for st in stats)
     new_this = sum(st.new_this for st in stats)
     new_last = sum(st.new_last for st in stats)
     lines = [f"【HR 风险周报】{week}（截至 {at_label}）",
              f"全公司待跟进 {total_open} 条；近 7 天新增 {new_this} 条，此前 7 天 {new_last} 条。"]
-    for st in stats:
-        lines.append(f"\n▌{st.name}")
-        if st.open_by_cat:
-            parts = [f"{label(c)} {len(st.open_by_cat[c])}（{'；'.join(st.open_by_cat[c][:3])}）"
-                     for c in (*CATEGORIES, TREND) if c in st.open_by_cat]
-            lines.append("· 待跟进：" + "；".join(parts))
-        else:
-            lines.append("· 待跟进：无")
-        lines.append(f"· 新增：近 7 天 {st.new_this} / 此前 7 天 {st.new_last}")
-        lines.append(f"· 情绪均值：{_trend(_mean(st.scores_last), _mean(st.scores_this))}")
-        rate = f"{st.submitted}/{st.pushed}（{st.submitted * 100 // st.pushed}%）" if st.pushed else "暂无推送"
-        lines.append(f"· 周复盘提交率（{last_week}）：{rate}")
+    shown, more, quiet = arrange(stats)
+    for st in shown:
+        lines += _section(st, last_week)
+    if more:
+        lines.append(f"\n另有 {len(more)} 个部门有风险提醒（待跟进 {sum(st.open_count for st in more)} 条，"
+                     f"近 7 天新增 {sum(st.new_this for st in more)} 条）："
+                     + _names([f"{st.name}（{st.open_count}）" for st in more]) + "。")
+    if quiet:
+        lines += _quiet(quiet, last_week)
     if not stats:
         lines.append("\n本期没有需要关注的数据。")
     if legend:
@@ -137,16 +198,17 @@ async def risk_digest(jctx: JobCtx) -> str:
     services = jctx.services
     tz = services.tz
     stats, last_week = collect(services.db, jctx.at, tz)
+    charted = arrange(stats)[0]  # the departments the text shows in full
     week = week_of(jctx.at, tz)
     cols = [f"{d.month}/{d.day}" for d in (end.astimezone(tz) for end in window_ends(jctx.at))]
     if has_cjk_font():
-        row_labels, legend = [st.name for st in stats], ""
+        row_labels, legend = [st.name for st in charted], ""
         title = "新增风险提醒（按部门；每列为截至该日的 7 天）"
     else:  # no Chinese font on this host: number the departments and explain the numbers in the text
-        row_labels = [f"D{i}" for i in range(1, len(stats) + 1)]
-        legend = "图中部门编号：" + "，".join(f"{c} {st.name}" for c, st in zip(row_labels, stats, strict=True))
+        row_labels = [f"D{i}" for i in range(1, len(charted) + 1)]
+        legend = "图中部门编号：" + "，".join(f"{c} {st.name}" for c, st in zip(row_labels, charted, strict=True))
         title = "New risk flags by department (7 days up to each date)"
-    values = [[float(n) for n in st.new_by_window] for st in stats] or [[0.0] * CHART_WEEKS]
+    values = [[float(n) for n in st.new_by_window] for st in charted] or [[0.0] * CHART_WEEKS]
     png = await asyncio.to_thread(heatmap, row_labels or ["-"], cols, values, title)
     text = digest_text(stats, week, last_week, local(jctx.at, tz), legend)
     text += digest_section(services.db, jctx.at, tz)  # the early-warning alerts (handlers/alerts)
