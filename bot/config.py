@@ -110,6 +110,10 @@ class DingTalkSettings:
     # Per-app OpenAPI QPS (20 on the standard edition, protocols.md B10), shared by all processes.
     app_qps: int = 20
     api_timeout_seconds: float = 10.0
+    # Open the Stream (receive messages and card taps) in this process. False: send only. For
+    # several machines on one database: DingTalk hands each push to one of the app's live Stream
+    # connections, so one or two nodes listen and every node sends (protocols.md B3).
+    stream: bool = True
 
     @property
     def enabled(self) -> bool:
@@ -264,6 +268,7 @@ ENV_OVERRIDES: dict[str, tuple[str, str]] = {
     "PERFBOT_DINGTALK_ROBOT_CODE": ("dingtalk", "robot_code"),
     "PERFBOT_DINGTALK_OPENAPI_BASE": ("dingtalk", "openapi_base"),
     "PERFBOT_DINGTALK_OAPI_BASE": ("dingtalk", "oapi_base"),
+    "PERFBOT_DINGTALK_STREAM": ("dingtalk", "stream"),
     "PERFBOT_SMTP_PASSWORD": ("smtp", "password"),
 }
 

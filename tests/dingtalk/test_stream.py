@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+from bot.config import load_settings
+from storage.outbox import NewMessage, enqueue_many
 from tests.dingtalk.conftest import stream_of
 from tests.emulators.dingtalk import until
 
@@ -138,3 +140,30 @@ async def test_ticket_is_single_use(emu, make_bot):
                 raise AssertionError("a used ticket was accepted")
         except aiohttp.WSServerHandshakeError as exc:
             assert exc.status == 401
+
+
+async def test_a_send_only_node_never_opens_the_stream_but_sends(emu, make_bot, tmp_path):
+    """``[dingtalk] stream = false``: for several machines on one database, the nodes that should not
+    listen still send their share of the queue; messages reach the node that listens, once."""
+    listener = await make_bot()
+    sender = await make_bot(connect=False, stream=False)
+    await asyncio.sleep(0.3)  # long enough for a Stream to have asked the gateway for a ticket
+    assert len(emu.gateway_calls) == 1 and len(emu.connections) == 1  # the listener's only
+    health = sender.channels["dingtalk"].health()
+    assert health["listens"] is False and health["connected"] is False and health["connections"] == 0
+    await listener.services.workers["dingtalk"].stop()  # only the send-only node delivers now
+    enqueue_many(sender.db, [NewMessage("notice:dt_e101", "dingtalk", "dt_e101", "text", {"text": "周五记得填周复盘"})],
+                 sender.services.now())
+    await sender.drain()
+    assert emu.api.texts("dt_e101") == ["周五记得填周复盘"]
+    mid = await emu.say("dt_e104", "帮助")  # arrives through the listener's Stream
+    await emu.acked(mid)
+    await sender.drain()
+    await until(lambda: emu.api.card_of("dt_e104") is not None, what="the answer to a message")
+    # the key, from a file and from the environment
+    node, plain = tmp_path / "node.toml", tmp_path / "plain.toml"
+    node.write_text('[dingtalk]\nclient_id = "a"\nclient_secret = "b"\nstream = false\n', encoding="utf-8")
+    plain.write_text('[dingtalk]\nclient_id = "a"\nclient_secret = "b"\n', encoding="utf-8")
+    assert load_settings(node, env={}).dingtalk.stream is False
+    assert load_settings(plain, env={}).dingtalk.stream is True
+    assert load_settings(plain, env={"PERFBOT_DINGTALK_STREAM": "false"}).dingtalk.stream is False

@@ -45,6 +45,7 @@ class DingTalkChannel(Channel):
         self.stream.register_callback_handler(BOT_TOPIC, BotMessageHandler(self))
         self.stream.register_callback_handler(CARD_TOPIC, CardCallbackHandler(self))
         self.outbound = Outbound(self)
+        self.listens = settings.stream  # [dingtalk] stream = false: this process only sends
         self._sessions: dict[str, tuple[str, float]] = {}  # external sender → (webhook, expiry epoch s)
 
     # -- seam ---------------------------------------------------------------------------------
@@ -80,7 +81,7 @@ class DingTalkChannel(Channel):
             last = None
         return {
             "name": self.name,
-            "listens": self.listens,  # False: another process of `serve --processes N` holds the Stream
+            "listens": self.listens,  # False: [dingtalk] stream = false, or another process of `serve --processes N` holds it
             "connected": self.stream.connected.is_set(),
             "connections": self.stream.connections,
             "reconnects": len(self.stream.delays),
