@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from collections.abc import Sequence
 from datetime import datetime, time, timedelta
 
 from bot.context import Ctx
@@ -186,20 +187,35 @@ async def complete(ctx: Ctx, v: Visit, note: str) -> None:
 @job("visit_scan", cron="*/5 * * * *",
      description="拜访反馈：给刚结束（1 天内）且未发卡片的拜访发卡片；结束 visit_nudge_minutes 分钟后仍未反馈的提醒一次")
 async def visit_scan(jctx: JobCtx) -> str:
+    """Cards for visits that ended without one, one nudge for feedback still missing; in chunks
+    (``JobCtx.in_chunks``: one transaction per chunk, a bad visit redone alone, skipped and noted)."""
     services, now = jctx.services, jctx.at
     nudge_after = timedelta(minutes=services.settings.policy.visit_nudge_minutes)
     recent, done = vstore.recent_visits(services.db, now - CARD_MAX_AGE, now)
-    cards = nudges = 0
-    for v in recent:
-        async with jctx.row(f"visit:{v.id}"):
-            if v.card_sent_at is None:
-                cards += await send_card(services, v, now)
-            elif v.id not in done and v.nudged_at is None and now >= max(v.ended_at, v.card_sent_at) + nudge_after:
-                fb = vstore.feedback_for(services.db, v.id)  # state at send time
-                if fb is None or not fb.complete:
-                    await services.messenger.send_text(
-                        v.employee_id, f"拜访「{v.customer}」结束 {int((now - v.ended_at).total_seconds() // 60)} 分钟啦，"
-                        "趁记忆新鲜花 1 分钟完成反馈吧：在卡片上选标签并提交～", f"visit:nudge:{v.id}")
-                    vstore.mark_nudged(services.db, v.id, now)
-                    nudges += 1
-    return f"cards={cards}, nudges={nudges}"
+    due = [v for v in recent if v.card_sent_at is None or (
+        v.id not in done and v.nudged_at is None and now >= max(v.ended_at, v.card_sent_at) + nudge_after)]
+    counts = {"cards": 0, "nudges": 0}
+
+    async def chunk(visits: Sequence[Visit]) -> int:
+        outcomes = [await _scan_one(services, v, now) for v in visits]
+        for outcome in outcomes:
+            if outcome:
+                counts[outcome] += 1
+        return len(outcomes)
+
+    await jctx.in_chunks(due, chunk, key=lambda v: f"visit:{v.id}")
+    return f"cards={counts['cards']}, nudges={counts['nudges']}"
+
+
+async def _scan_one(services: Services, v: Visit, now: datetime) -> str | None:
+    """The card for a visit without one, else the nudge; what was sent (None: nothing)."""
+    if v.card_sent_at is None:
+        return "cards" if await send_card(services, v, now) else None
+    fb = vstore.feedback_for(services.db, v.id)  # state at send time
+    if fb is not None and fb.complete:
+        return None
+    await services.messenger.send_text(
+        v.employee_id, f"拜访「{v.customer}」结束 {int((now - v.ended_at).total_seconds() // 60)} 分钟啦，"
+        "趁记忆新鲜花 1 分钟完成反馈吧：在卡片上选标签并提交～", f"visit:nudge:{v.id}")
+    vstore.mark_nudged(services.db, v.id, now)
+    return "nudges"

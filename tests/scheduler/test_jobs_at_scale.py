@@ -1,6 +1,7 @@
-"""The escalation jobs at scale: a Monday with hundreds of check-in reminders or overdue target
-adjustments costs a few transactions (chunks), not several per person, and still sends each step
-once; a chunk that fails is redone row by row so one bad row never holds the others back."""
+"""The row-by-row jobs at scale: a Monday with hundreds of check-in reminders, overdue target
+adjustments or visits to chase costs a few transactions (chunks), not several per person, and still
+sends each step once; a chunk that fails is redone row by row so one bad row never holds the others
+back."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from bot.app import PerfBot
 from bot.channels.terminal import TerminalChannel
 from bot.clock import ManualClock
 from handlers.adjust import store as adj
+from handlers.visit import store as vstore
 from scheduler.registry import JobCtx
 from scheduler.runs import run_job
 from storage import jobruns
@@ -130,6 +132,26 @@ async def test_hundreds_of_overdue_adjustments_escalate_in_a_few_transactions(tm
         assert len(told) == len(owned)
         again = await run_job(bot.services, "adjust_escalation", FRIDAY + timedelta(days=3, minutes=15))
         assert again == "escalated 0, reminded 0"
+    finally:
+        await bot.stop()
+        bot.db.dispose()
+
+
+async def test_hundreds_of_visits_get_their_cards_and_nudges_in_a_few_transactions(tmp_path: Path, db_url: str) -> None:
+    bot = await _bot(tmp_path, db_url)
+    try:
+        reps = [f"U{i:06d}" for i in range(250)]
+        for i, rep in enumerate(reps):
+            vstore.upsert_visit(bot.db, f"CRM-{i}", rep, f"客户{i}", FRIDAY - timedelta(minutes=5))
+        before = bot.db.commits
+        assert await run_job(bot.services, "visit_scan", FRIDAY) == f"cards={len(reps)}, nudges=0"
+        assert bot.db.commits - before <= len(reps) // CHUNK + 8  # two or three per visit before
+        assert len(_keys(bot, "visit:card:%")) == len(reps)
+        before = bot.db.commits
+        assert await run_job(bot.services, "visit_scan", FRIDAY + timedelta(minutes=20)) == f"cards=0, nudges={len(reps)}"
+        assert bot.db.commits - before <= len(reps) // CHUNK + 8
+        assert await run_job(bot.services, "visit_scan", FRIDAY + timedelta(minutes=25)) == "cards=0, nudges=0"
+        assert len(_keys(bot, "visit:nudge:%")) == len(reps)
     finally:
         await bot.stop()
         bot.db.dispose()
