@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -64,6 +65,21 @@ class JobCtx:
                             total += await fn([item])
             await asyncio.sleep(0)
         return total
+
+
+    async def each_in_chunks(self, items: Sequence[T], fn: Callable[[T], Awaitable[str | None]],
+                             key: Callable[[T], str]) -> Counter[str]:
+        """:meth:`in_chunks` for work done one row at a time: ``fn(item)`` returns what it did (a label,
+        counted in the result) or None. A chunk's labels count only once it commits."""
+        counts: Counter[str] = Counter()
+
+        async def chunk(rows: Sequence[T]) -> int:
+            done = [await fn(row) for row in rows]
+            counts.update(d for d in done if d)
+            return len(done)
+
+        await self.in_chunks(items, chunk, key=key)
+        return counts
 
 
 def row_guard(services: Services, job: str, key: str) -> RowGuard:

@@ -12,7 +12,6 @@ Flow ``adjust_reject`` (approver)::
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -227,16 +226,7 @@ async def adjust_escalation(jctx: JobCtx) -> str:
     # hours count on workdays only, like the check-in chain: Friday 16:00 + 24 h is Monday 16:00
     due = [req for req in adj.due_for_escalation(services.db, jctx.at - timedelta(hours=hours))
            if add_work_hours(req.manager_approved_at or req.created_at, hours, tz, cal) <= jctx.at]
-    done = {"escalated": 0, "reminded": 0}
-
-    async def chunk(reqs: Sequence[AdjustmentRequest]) -> int:
-        outcomes = [await _escalate(jctx, req, hours) for req in reqs]
-        for outcome in outcomes:
-            if outcome:
-                done[outcome] += 1
-        return len(outcomes)
-
-    await jctx.in_chunks(due, chunk, key=lambda req: f"adj:{req.id}")
+    done = await jctx.each_in_chunks(due, lambda req: _escalate(jctx, req, hours), key=lambda req: f"adj:{req.id}")
     return f"escalated {done['escalated']}, reminded {done['reminded']}"
 
 

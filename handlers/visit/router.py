@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from collections.abc import Sequence
 from datetime import datetime, time, timedelta
 
 from bot.context import Ctx
@@ -194,16 +193,7 @@ async def visit_scan(jctx: JobCtx) -> str:
     recent, done = vstore.recent_visits(services.db, now - CARD_MAX_AGE, now)
     due = [v for v in recent if v.card_sent_at is None or (
         v.id not in done and v.nudged_at is None and now >= max(v.ended_at, v.card_sent_at) + nudge_after)]
-    counts = {"cards": 0, "nudges": 0}
-
-    async def chunk(visits: Sequence[Visit]) -> int:
-        outcomes = [await _scan_one(services, v, now) for v in visits]
-        for outcome in outcomes:
-            if outcome:
-                counts[outcome] += 1
-        return len(outcomes)
-
-    await jctx.in_chunks(due, chunk, key=lambda v: f"visit:{v.id}")
+    counts = await jctx.each_in_chunks(due, lambda v: _scan_one(services, v, now), key=lambda v: f"visit:{v.id}")
     return f"cards={counts['cards']}, nudges={counts['nudges']}"
 
 
