@@ -7,8 +7,8 @@ text's 「近 7 天」 and 「此前 7 天」.
 It stays readable for a large organisation: the departments with the most open flags come first,
 at most ``FULL_SECTIONS`` of them in full (and in the chart); further departments with flags are
 named in one line with their counts, and the departments without any flag are summed up in one
-paragraph (their response rate, the lowest rates named, and their sentiment trend) instead of a
-section each: 2,000 teams no longer make 150 messages."""
+paragraph (their response rate with the lowest rates named, their sentiment trend with the sharpest
+falls named) instead of a section each: 2,000 teams no longer make 150 messages."""
 
 from __future__ import annotations
 
@@ -32,6 +32,8 @@ CHART_WEEKS = 6
 FULL_SECTIONS = 30  # departments with flags shown in full and charted; the others are named in one line
 NAMED_MAX = 20  # at most this many departments named in a summary line
 LOW_RATE = 0.8  # quiet departments under this check-in response rate are named (lowest first)
+SENTIMENT_DROP = 0.3  # quiet departments whose mean sentiment fell this much week on week are named
+SENTIMENT_MIN_REPLIES = 2  # ...when each week has at least this many analysed replies
 
 
 @dataclass
@@ -153,6 +155,14 @@ def _section(st: DeptStats, last_week: str) -> list[str]:
     return lines
 
 
+def _drop(st: DeptStats) -> float:
+    """How far the department's mean sentiment fell from the previous 7 days to the last 7 (0 with
+    fewer than SENTIMENT_MIN_REPLIES analysed replies in either)."""
+    if min(len(st.scores_last), len(st.scores_this)) < SENTIMENT_MIN_REPLIES:
+        return 0.0
+    return sum(st.scores_last) / len(st.scores_last) - sum(st.scores_this) / len(st.scores_this)
+
+
 def _quiet(quiet: list[DeptStats], last_week: str) -> list[str]:
     """One paragraph for the departments without any flag."""
     pushed, submitted = sum(st.pushed for st in quiet), sum(st.submitted for st in quiet)
@@ -166,7 +176,10 @@ def _quiet(quiet: list[DeptStats], last_week: str) -> list[str]:
     last = [x for st in quiet for x in st.scores_last]
     this = [x for st in quiet for x in st.scores_this]
     if last or this:
-        lines.append(f"· 情绪均值：{_trend(_mean(last), _mean(this))}")
+        falling = sorted((st for st in quiet if _drop(st) >= SENTIMENT_DROP), key=lambda st: -_drop(st))
+        lines.append(f"· 情绪均值：{_trend(_mean(last), _mean(this))}"
+                     + (f"；明显下降：{_names([f'{st.name}（{_trend(_mean(st.scores_last), _mean(st.scores_this))}）' for st in falling])}"
+                        if falling else ""))
     return lines
 
 

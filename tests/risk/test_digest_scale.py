@@ -44,6 +44,15 @@ async def test_a_large_digest_shows_the_worst_departments_and_sums_up_the_rest(t
         people = [f"U{t * 10:06d}" for t in range(FLAGGED_TEAMS)] + ["U000071", "U000072", "U000121"]
         for who in people:
             await record_reply(bot.services, who, "最近在看机会，已经开始投简历了。", "checkin", f"ci:{who}:scale")
+        # Team 36's mood falls from one week to the next (two replies each week, no flag); team 37's
+        # too, on one reply a week: too little to name.
+        happy, low = "这周顺利签下两个客户，团队配合很好，很开心。", "压力有点大。"
+        bot.services.clock.set(FRIDAY - timedelta(days=7))
+        for who in ("U000360", "U000361", "U000370"):
+            await record_reply(bot.services, who, happy, "checkin", f"ci:{who}:last")
+        bot.services.clock.set(FRIDAY)
+        for who in ("U000362", "U000363", "U000371"):
+            await record_reply(bot.services, who, low, "checkin", f"ci:{who}:this")
         monday = FRIDAY + timedelta(days=3, hours=-6, minutes=-30)  # Monday 9:30
         await run_job(bot.services, "risk_digest", monday)
         await bot.drain()
@@ -62,6 +71,7 @@ async def test_a_large_digest_shows_the_worst_departments_and_sums_up_the_rest(t
         assert quiet.startswith(f" {TEAMS - FLAGGED_TEAMS} 个部门没有风险提醒。")
         assert "· 周复盘提交率（2026-W48）：合计 0/55（0%）；低于 80%：团队0035 0/11（0%）、团队0036" in quiet
         assert "▌团队0035" not in body
+        assert "明显下降：团队0036（+" in quiet and "团队0037（" not in quiet
         # The chart has the departments the text shows in full, in the same order.
         [image] = [m for m in parts if m.kind == "image"]
         with Image.open(io.BytesIO(base64.b64decode(image.payload["data"]))) as img:
