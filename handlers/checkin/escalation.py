@@ -14,6 +14,7 @@ import asyncio
 import hashlib
 import logging
 import smtplib
+from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -27,6 +28,8 @@ from storage.models import CheckIn, Department, Employee
 
 log = logging.getLogger(__name__)
 LOOKBACK = timedelta(days=30)
+NOTICE_NAMES = 50  # people named in one HRBP notice; the rest are counted by department
+NOTICE_DEPARTMENTS = 10  # departments named in that count
 GROUP_FIELDS = {"wecom": "wecom_chat_id", "dingtalk": "dingtalk_conversation_id"}
 
 
@@ -181,6 +184,7 @@ async def _tell_hrbp(services: Services, hrbp_id: str, kind: str, week: str,
     hrbp = store.employee(services.db, hrbp_id)
     if hrbp is None:
         return 0
+    items = sorted(items, key=lambda it: (it[1].department_id or 0, it[1].name, it[1].id))  # team by team
     pol = services.settings.policy
     if kind == "checkin":
         head = f"以下同事 {week} 的周复盘推送后超过 {pol.hrbp_escalation_hours} 个工作小时仍未填写："
@@ -193,7 +197,7 @@ async def _tell_hrbp(services: Services, hrbp_id: str, kind: str, week: str,
         column = "feedback_hrbp_at"
     ids = ",".join(sorted(e.id for _, e in items))
     digest = hashlib.sha1(ids.encode()).hexdigest()[:10]
-    text = head + "\n" + "\n".join(lines) + "\n请关注并协助跟进，谢谢！"
+    text = head + "\n" + "\n".join(_cut(services, lines, items, kind)) + "\n请关注并协助跟进，谢谢！"
     key = f"esc:{kind}:hrbp:{hrbp_id}:{week}:{digest}"
     # Recorded (in the same transaction as the message) before the e-mail goes out: a crash in
     # between loses the mail, never doubles it.
@@ -205,6 +209,21 @@ async def _tell_hrbp(services: Services, hrbp_id: str, kind: str, week: str,
     if fresh:
         await email(services, hrbp, f"[绩效助手] {week} 周复盘跟进提醒", text, key=key)
     return len(fresh)
+
+
+def _cut(services: Services, lines: list[str], items: list[tuple[CheckIn, Employee]], kind: str) -> list[str]:
+    """At most NOTICE_NAMES people named; the rest counted by department (on a bad Tuesday in a large
+    organisation an HRBP would otherwise get hundreds of lines, several messages long)."""
+    if len(lines) <= NOTICE_NAMES:
+        return lines
+    rest = [e for _, e in items[NOTICE_NAMES:]]
+    names = {d.id: d.name for d in store.departments(
+        services.db, {e.department_id for e in rest if e.department_id is not None}).values()}
+    by_dept = Counter(names.get(e.department_id or 0, "未分配部门") for e in rest)
+    counts = "、".join(f"{d} {n} 人" for d, n in by_dept.most_common(NOTICE_DEPARTMENTS))
+    more = "等" if len(by_dept) > NOTICE_DEPARTMENTS else ""
+    where = "。发送「我们组谁还没交周报」可按团队查看全部名单" if kind == "checkin" else ""
+    return [*lines[:NOTICE_NAMES], f"……另有 {len(rest)} 人（{counts}{more}）{where}。"]
 
 
 @job("escalation_scan", cron_setting="escalation_scan_cron",

@@ -77,6 +77,11 @@ async def test_hundreds_of_reminders_take_a_few_transactions_and_go_out_once(tmp
         assert bot.db.commits - before <= 12
         notices = _keys(bot, "esc:checkin:hrbp:%")
         assert notices and len(notices) == len(set(notices))
+        with bot.db.session() as s:  # one HRBP for everyone: 50 named, the rest counted by team
+            text = "\n".join(m.payload["text"] for m in s.execute(select(OutboxMessage).where(
+                OutboxMessage.key.like("esc:checkin:hrbp:%")).order_by(OutboxMessage.key)).scalars())
+        assert text.count("\n· ") == 50 and f"……另有 {pushed - 50} 人（团队" in text
+        assert "可按团队查看全部名单" in text and len(text.encode()) < 4096  # two messages at most
         with bot.db.session() as s:
             assert s.execute(select(func.count()).select_from(CheckIn)
                              .where(CheckIn.hrbp_alerted_at.is_(None), CheckIn.pushed_at.is_not(None))).scalar() == 0
