@@ -119,13 +119,25 @@ async def _remind(services: Services, rows: Sequence[tuple[CheckIn, Employee]], 
 
 
 async def _nudge_managers(services: Services, rows: Sequence[tuple[CheckIn, Employee]], now: datetime) -> int:
-    """Remind the managers of these submitted check-ins that their feedback is due."""
+    """Remind the managers of these submitted check-ins that their feedback is due: one message per
+    manager and week, naming every report still waiting (not one message per report)."""
     rows = _still_many(services, rows, ("submitted",))
     tz = services.tz
+    groups: dict[tuple[str, str], list[tuple[CheckIn, Employee]]] = {}
     for ci, emp in rows:
+        groups.setdefault((emp.manager_id or "", ci.week), []).append((ci, emp))
+    for (manager_id, week), group in groups.items():
+        if len(group) == 1:
+            ci, emp = group[0]
+            await services.messenger.send_text(
+                manager_id, f"{emp.name} 的 {week} 周复盘（{local(ci.submitted_at, tz)} 提交）还在等你的反馈，"
+                "在卡片上点「已阅👍」或「写反馈」即可。", f"esc:feedback:{emp.id}:{week}:manager")
+            continue
+        names = "\n".join(f"· {emp.name}（{local(ci.submitted_at, tz)} 提交）" for ci, emp in group)
+        digest = hashlib.sha1(",".join(sorted(e.id for _, e in group)).encode()).hexdigest()[:10]
         await services.messenger.send_text(
-            emp.manager_id or "", f"{emp.name} 的 {ci.week} 周复盘（{local(ci.submitted_at, tz)} 提交）还在等你的反馈，"
-            "在卡片上点「已阅👍」或「写反馈」即可。", f"esc:feedback:{emp.id}:{ci.week}:manager")
+            manager_id, f"以下 {len(group)} 位同事 {week} 的周复盘还在等你的反馈：\n{names}\n"
+            "在各自的卡片上点「已阅👍」或「写反馈」即可。", f"esc:feedback:manager:{manager_id}:{week}:{digest}")
     store.mark_many(services.db, [ci.id for ci, _ in rows if ci.id is not None], feedback_reminded_at=now)
     return len(rows)
 
@@ -160,6 +172,7 @@ async def scan(jctx: JobCtx) -> dict[str, int]:
         return f"checkin:{row[0].id}"
 
     counts["reminders"] = await jctx.in_chunks(reminders, lambda rows: _remind(services, rows, now), key=row_key)
+    nudges.sort(key=lambda row: (row[1].manager_id or "", row[0].week, row[1].name))  # a manager's reports together
     counts["manager"] = await jctx.in_chunks(nudges, lambda rows: _nudge_managers(services, rows, now), key=row_key)
     for (hrbp_id, kind, week), items in sorted(to_hrbp.items()):
         async with jctx.row(f"hrbp:{hrbp_id}:{kind}:{week}"):

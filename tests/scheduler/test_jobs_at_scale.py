@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from bot.app import PerfBot
 from bot.channels.terminal import TerminalChannel
@@ -157,6 +157,31 @@ async def test_hundreds_of_visits_get_their_cards_and_nudges_in_a_few_transactio
         assert bot.db.commits - before <= len(reps) // CHUNK + 8
         assert await run_job(bot.services, "visit_scan", FRIDAY + timedelta(minutes=25)) == "cards=0, nudges=0"
         assert len(_keys(bot, "visit:nudge:%")) == len(reps)
+    finally:
+        await bot.stop()
+        bot.db.dispose()
+
+
+async def test_a_manager_with_many_waiting_reports_gets_one_nudge_naming_them(tmp_path: Path, db_url: str) -> None:
+    bot = await _bot(tmp_path, db_url)
+    try:
+        await run_job(bot.services, "checkin_push", FRIDAY)
+        with bot.db.session() as s:  # every employee (not the managers) submitted at 17:00, managers told
+            s.execute(update(CheckIn).where(CheckIn.employee_id.like("U%")).values(
+                status="submitted", submitted_at=FRIDAY + timedelta(hours=1), manager_notified_at=FRIDAY + timedelta(hours=1)))
+        before = bot.db.commits
+        detail = await run_job(bot.services, "escalation_scan", FRIDAY + timedelta(days=4, hours=1, minutes=5))
+        assert f"manager={PEOPLE}" in detail  # 48 work hours later: every report's feedback is due
+        assert bot.db.commits - before <= PEOPLE // CHUNK + 8
+        with bot.db.session() as s:
+            nudges = {m.recipient: m.payload["text"] for m in s.execute(select(OutboxMessage).where(
+                OutboxMessage.key.like("esc:feedback:%"))).scalars()}
+        assert len(nudges) == PEOPLE // 10  # one per manager, not one per report
+        text = nudges["M00003"]
+        assert text.startswith("以下 10 位同事 2026-W48 的周复盘还在等你的反馈") and text.count("\n· ") == 10
+        assert "员工30（" in text and "员工39（" in text
+        again = await run_job(bot.services, "escalation_scan", FRIDAY + timedelta(days=4, hours=1, minutes=15))
+        assert "manager=0" in again
     finally:
         await bot.stop()
         bot.db.dispose()
