@@ -148,7 +148,7 @@ async def scan(jctx: JobCtx) -> dict[str, int]:
     Monday with thousands of reminders due costs a few transactions, not four per person."""
     services, now = jctx.services, jctx.at
     pol, tz, cal = services.settings.policy, services.tz, services.settings.calendar
-    counts = {"digests": await checkin_review.flush_pending(services, now), "reminders": 0, "hrbp": 0,
+    counts = {"digests": await checkin_review.flush_pending(jctx), "reminders": 0, "hrbp": 0,
               "manager": 0, "feedback_hrbp": 0}
     reminders: list[tuple[CheckIn, Employee]] = []
     nudges: list[tuple[CheckIn, Employee]] = []

@@ -20,6 +20,7 @@ from handlers.checkin import store
 from handlers.checkin.parse import summary
 from handlers.common.calendar import local
 from handlers.risk.analysis_hook import record
+from scheduler.registry import JobCtx
 from storage.models import CheckIn, Conversation, Employee
 
 router = Router("checkin_review")
@@ -96,25 +97,29 @@ async def notify(services: Services, manager_id: str, cis: list[CheckIn], report
         )
         await services.messenger.send_card(manager_id, card, f"checkin:digest:{manager_id}:{digest}",
                                            f"checkin-digest:{manager_id}:{digest}")
-    for ci in cis:
-        store.update(services.db, ci.id, manager_notified_at=now)
+    store.mark_many(services.db, [ci.id for ci in cis if ci.id is not None], manager_notified_at=now)
 
 
-async def flush_pending(services: Services, now: datetime) -> int:
-    """Send held-back submissions once the manager's digest window has passed (escalation_scan)."""
+async def flush_pending(jctx: JobCtx) -> int:
+    """Send held-back submissions once the manager's digest window has passed (escalation_scan), a
+    chunk of managers per transaction (``JobCtx.each_in_chunks``)."""
+    services, now = jctx.services, jctx.at
     window = timedelta(minutes=services.settings.policy.digest_window_minutes)
     rows = store.held_back(services.db, now - timedelta(days=14), now)
     by_manager: dict[str, list[CheckIn]] = {}
     for ci, emp in rows:
         by_manager.setdefault(emp.manager_id, []).append(ci)
-    sent = 0
-    for manager_id, cis in by_manager.items():
+
+    async def flush(item: tuple[str, list[CheckIn]]) -> str | None:
+        manager_id, cis = item
         last = store.last_notice_to(services.db, manager_id)
         if last is not None and now < last + window:
-            continue
+            return None
         await notify(services, manager_id, cis, _reports_with(services, manager_id), now)
-        sent += 1
-    return sent
+        return "sent"
+
+    done = await jctx.each_in_chunks(list(by_manager.items()), flush, key=lambda item: f"digest:{item[0]}")
+    return done["sent"]
 
 
 # -- manager actions ------------------------------------------------------------------------------

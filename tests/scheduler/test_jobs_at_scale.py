@@ -185,3 +185,28 @@ async def test_a_manager_with_many_waiting_reports_gets_one_nudge_naming_them(tm
     finally:
         await bot.stop()
         bot.db.dispose()
+
+
+async def test_held_back_submissions_reach_every_manager_as_one_digest_in_a_few_transactions(
+        tmp_path: Path, db_url: str) -> None:
+    bot = await _bot(tmp_path, db_url)
+    try:
+        await run_job(bot.services, "checkin_push", FRIDAY)
+        with bot.db.session() as s:  # every employee submitted within the managers' digest window
+            s.execute(update(CheckIn).where(CheckIn.employee_id.like("U%")).values(
+                status="submitted", submitted_at=FRIDAY + timedelta(minutes=10), achievement="签单",
+                obstacle="无", next_action="跟进"))
+        before = bot.db.commits
+        detail = await run_job(bot.services, "escalation_scan", FRIDAY + timedelta(minutes=50))
+        assert f"digests={PEOPLE // 10}" in detail
+        assert bot.db.commits - before <= PEOPLE // 10 // CHUNK + 8  # about 13 per manager before
+        digests = _keys(bot, "checkin:digest:%")
+        assert len(digests) == PEOPLE // 10 and len({k.split(":")[2] for k in digests}) == PEOPLE // 10
+        with bot.db.session() as s:
+            assert s.execute(select(func.count()).select_from(CheckIn).where(
+                CheckIn.status == "submitted", CheckIn.manager_notified_at.is_(None))).scalar() == 0
+        again = await run_job(bot.services, "escalation_scan", FRIDAY + timedelta(hours=1))
+        assert "digests=0" in again
+    finally:
+        await bot.stop()
+        bot.db.dispose()
