@@ -3,6 +3,7 @@ before (terms up ≥ ``policy.rising_term_percent`` highlighted) and the team's 
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections import Counter
 from datetime import datetime, time, timedelta
@@ -115,12 +116,17 @@ async def visit_summary(jctx: JobCtx) -> str:
         if e.manager_id:
             teams.setdefault(e.manager_id, []).append(e)
     sent = 0
+    managers = sorted(bosses.items())
+    size = services.settings.engine.fanout_chunk
     try:
-        for mid, manager in sorted(bosses.items()):
-            text = team_summary(services, manager, teams.get(mid, []), jctx.at)
-            if text and await services.messenger.send_markdown(manager, "拜访反馈周报", text,
-                                                               f"visit:summary:{mid}:{week}"):
-                sent += 1
+        # Each chunk's summaries are written (outside any transaction: reads and keyword extraction)
+        # and then queued in one insert, not one commit per manager.
+        for i in range(0, len(managers), size):
+            batch = [(manager, "markdown", {"title": "拜访反馈周报", "text": text}, f"visit:summary:{mid}:{week}")
+                     for mid, manager in managers[i:i + size]
+                     if (text := team_summary(services, manager, teams.get(mid, []), jctx.at))]
+            sent += await services.messenger.send_many(batch)
+            await asyncio.sleep(0)
     finally:
         drop_tokenizer()
     return f"sent {sent} team summaries for {week}"

@@ -210,3 +210,22 @@ async def test_held_back_submissions_reach_every_manager_as_one_digest_in_a_few_
     finally:
         await bot.stop()
         bot.db.dispose()
+
+
+async def test_every_manager_gets_the_visit_summary_in_a_few_transactions(tmp_path: Path, db_url: str) -> None:
+    bot = await _bot(tmp_path, db_url)
+    try:
+        reps = [f"U{i:06d}" for i in range(250)]  # 25 teams
+        for i, rep in enumerate(reps):
+            vstore.upsert_visit(bot.db, f"CRM-{i}", rep, f"客户{i}", FRIDAY - timedelta(days=2))
+        monday = FRIDAY + timedelta(days=3, hours=-7)  # Monday 9:00
+        before = bot.db.commits
+        assert await run_job(bot.services, "visit_summary", monday) == "sent 25 team summaries for 2026-W48"
+        # three reading sessions per team summary; the 25 sends are one insert (25 commits before)
+        assert bot.db.commits - before <= 3 * 25 + 8
+        keys = _keys(bot, "visit:summary:%")
+        assert sorted(keys) == sorted(f"visit:summary:M{t:05d}:2026-W48" for t in range(25))
+        assert await run_job(bot.services, "visit_summary", monday) == "sent 0 team summaries for 2026-W48"
+    finally:
+        await bot.stop()
+        bot.db.dispose()
