@@ -66,7 +66,6 @@ class JobCtx:
             await asyncio.sleep(0)
         return total
 
-
     async def each_in_chunks(self, items: Sequence[T], fn: Callable[[T], Awaitable[str | None]],
                              key: Callable[[T], str]) -> Counter[str]:
         """:meth:`in_chunks` for work done one row at a time: ``fn(item)`` returns what it did (a label,

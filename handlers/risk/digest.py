@@ -125,7 +125,10 @@ def collect(db: Database, at: datetime, tz) -> tuple[list[DeptStats], str]:
     return [st for st in stats.values() if st.has_data], last_week
 
 
-def arrange(stats: list[DeptStats]) -> tuple[list[DeptStats], list[DeptStats], list[DeptStats]]:
+Arranged = tuple[list[DeptStats], list[DeptStats], list[DeptStats]]
+
+
+def arrange(stats: list[DeptStats]) -> Arranged:
     """(shown in full and charted, further departments with flags, departments without flags): the
     departments with flags by open flags, then new ones, most first (ties in department order)."""
     flagged = sorted((st for st in stats if st.flagged),
@@ -183,13 +186,16 @@ def _quiet(quiet: list[DeptStats], last_week: str) -> list[str]:
     return lines
 
 
-def digest_text(stats: list[DeptStats], week: str, last_week: str, at_label: str, legend: str) -> str:
+def digest_text(arranged: Arranged, week: str, last_week: str, at_label: str, legend: str) -> str:
+    """The digest's text for the departments as :func:`arrange` ordered them (the chart shows the same
+    first part)."""
+    shown, more, quiet = arranged
+    stats = [*shown, *more, *quiet]
     total_open = sum(st.open_count for st in stats)
     new_this = sum(st.new_this for st in stats)
     new_last = sum(st.new_last for st in stats)
     lines = [f"【HR 风险周报】{week}（截至 {at_label}）",
              f"全公司待跟进 {total_open} 条；近 7 天新增 {new_this} 条，此前 7 天 {new_last} 条。"]
-    shown, more, quiet = arrange(stats)
     for st in shown:
         lines += _section(st, last_week)
     if more:
@@ -211,7 +217,8 @@ async def risk_digest(jctx: JobCtx) -> str:
     services = jctx.services
     tz = services.tz
     stats, last_week = collect(services.db, jctx.at, tz)
-    charted = arrange(stats)[0]  # the departments the text shows in full
+    arranged = arrange(stats)
+    charted = arranged[0]  # the departments the text shows in full
     week = week_of(jctx.at, tz)
     cols = [f"{d.month}/{d.day}" for d in (end.astimezone(tz) for end in window_ends(jctx.at))]
     if has_cjk_font():
@@ -223,7 +230,7 @@ async def risk_digest(jctx: JobCtx) -> str:
         title = "New risk flags by department (7 days up to each date)"
     values = [[float(n) for n in st.new_by_window] for st in charted] or [[0.0] * CHART_WEEKS]
     png = await asyncio.to_thread(heatmap, row_labels or ["-"], cols, values, title)
-    text = digest_text(stats, week, last_week, local(jctx.at, tz), legend)
+    text = digest_text(arranged, week, last_week, local(jctx.at, tz), legend)
     text += digest_section(services.db, jctx.at, tz)  # the early-warning alerts (handlers/alerts)
     hr = employees.active_with_role(services.db, "hr")
     sent = 0
