@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import socket
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -19,6 +21,8 @@ from bot.clock import ManualClock
 from bot.config import Settings
 from bot.demo import seed_demo
 from storage.db import Database, open_database
+from storage.importer import import_path
+from tests.bench.org import write_org
 
 TZ = ZoneInfo("Asia/Shanghai")
 REPO = Path(__file__).resolve().parent.parent
@@ -153,7 +157,6 @@ class Chat:
 def import_team_group(db: Database, folder: Path, department: str, parent: str, head: str,
                       wecom_chat_id: str = "", dingtalk_conversation_id: str = "") -> None:
     """Set a department's team group the way an operator does: a departments.csv through the importer."""
-    from storage.importer import import_path
 
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "departments.csv").write_text(
@@ -192,6 +195,28 @@ async def _chat_for(url: str):
     await bot.start(workers=False)
     try:
         yield Chat(bot, terminal, clock)
+    finally:
+        await bot.stop()
+        db.dispose()
+
+
+@asynccontextmanager
+async def org_bot(tmp_path: Path, url: str, people: int, at: datetime, fanout_chunk: int | None = None,
+                  ) -> AsyncIterator[PerfBot]:
+    """A started bot on the terminal channel (scheduler off, clock at ``at``) over the benchmarks'
+    organisation of ``people`` employees (tests.bench.org), imported with the real importer; stopped
+    and its database disposed on exit. ``fanout_chunk``: the jobs' chunk size, when not the default."""
+    write_org(tmp_path / "org", people, at.date())
+    db = open_database(url)
+    import_path(db, tmp_path / "org")
+    settings = make_settings(url)
+    if fanout_chunk is not None:
+        settings.engine.fanout_chunk = fanout_chunk
+    bot = PerfBot(settings, clock=ManualClock(at), channels=[TerminalChannel(out_dir=tmp_path / "files")],
+                  db=db, scheduler=False)
+    await bot.start(workers=False)
+    try:
+        yield bot
     finally:
         await bot.stop()
         db.dispose()

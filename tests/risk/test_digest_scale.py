@@ -13,17 +13,11 @@ from pathlib import Path
 from PIL import Image
 from sqlalchemy import select
 
-from bot.app import PerfBot
-from bot.channels.terminal import TerminalChannel
-from bot.clock import ManualClock
 from handlers.risk import record_reply
 from handlers.risk.digest import FULL_SECTIONS
 from scheduler.runs import run_job
-from storage.db import open_database
-from storage.importer import import_path
 from storage.models import OutboxMessage
-from tests.bench.org import write_org
-from tests.conftest import TZ, make_settings
+from tests.conftest import TZ, org_bot
 
 FRIDAY = datetime(2026, 11, 27, 16, 0, tzinfo=TZ)
 PEOPLE = 400
@@ -32,13 +26,7 @@ FLAGGED_TEAMS = FULL_SECTIONS + 5
 
 
 async def test_a_large_digest_shows_the_worst_departments_and_sums_up_the_rest(tmp_path: Path, sqlite_url: str) -> None:
-    write_org(tmp_path / "org", PEOPLE, FRIDAY.date())
-    db = open_database(sqlite_url)
-    import_path(db, tmp_path / "org")
-    terminal = TerminalChannel(out_dir=tmp_path / "files")
-    bot = PerfBot(make_settings(sqlite_url), clock=ManualClock(FRIDAY), channels=[terminal], db=db, scheduler=False)
-    await bot.start(workers=False)
-    try:
+    async with org_bot(tmp_path, sqlite_url, PEOPLE, FRIDAY) as bot:
         await run_job(bot.services, "checkin_push", FRIDAY)
         # One employee with an attrition flag in each of 35 teams; team 7 has three, team 12 two.
         people = [f"U{t * 10:06d}" for t in range(FLAGGED_TEAMS)] + ["U000071", "U000072", "U000121"]
@@ -56,7 +44,7 @@ async def test_a_large_digest_shows_the_worst_departments_and_sums_up_the_rest(t
         monday = FRIDAY + timedelta(days=3, hours=-6, minutes=-30)  # Monday 9:30
         await run_job(bot.services, "risk_digest", monday)
         await bot.drain()
-        with db.session() as s:
+        with bot.db.session() as s:
             parts = list(s.execute(select(OutboxMessage).where(OutboxMessage.key.like("risk:digest:H0001:%"))
                                    .order_by(OutboxMessage.key)).scalars())
         body = "\n".join(m.payload["text"] for m in parts if m.kind == "text")  # split at line ends
@@ -78,6 +66,3 @@ async def test_a_large_digest_shows_the_worst_departments_and_sums_up_the_rest(t
             chart = json.loads(img.info["Description"])
         assert chart["rows"] == sections
         assert len(body.encode()) < 12_000  # a few messages, not one section per department
-    finally:
-        await bot.stop()
-        db.dispose()

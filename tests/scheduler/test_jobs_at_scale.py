@@ -5,40 +5,28 @@ back."""
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import func, select, update
 
 from bot.app import PerfBot
-from bot.channels.terminal import TerminalChannel
-from bot.clock import ManualClock
 from handlers.adjust import store as adj
 from handlers.visit import store as vstore
 from scheduler.registry import JobCtx
 from scheduler.runs import run_job
 from storage import jobruns
-from storage.db import open_database
-from storage.importer import import_path
 from storage.models import AdjustmentRequest, CheckIn, Employee, Goal, OutboxMessage
-from tests.bench.org import write_org
-from tests.conftest import TZ, make_settings
+from tests.conftest import TZ, org_bot
 
 FRIDAY = datetime(2026, 11, 27, 16, 0, tzinfo=TZ)
 PEOPLE = 300
 CHUNK = 100
 
 
-async def _bot(tmp_path: Path, url: str) -> PerfBot:
-    write_org(tmp_path / "org", PEOPLE, FRIDAY.date())
-    db = open_database(url)
-    import_path(db, tmp_path / "org")
-    settings = make_settings(url)
-    settings.engine.fanout_chunk = CHUNK
-    bot = PerfBot(settings, clock=ManualClock(FRIDAY), channels=[TerminalChannel(out_dir=tmp_path / "files")],
-                  db=db, scheduler=False)
-    await bot.start(workers=False)
-    return bot
+def _bot(tmp_path: Path, url: str) -> AbstractAsyncContextManager[PerfBot]:
+    return org_bot(tmp_path, url, PEOPLE, FRIDAY, fanout_chunk=CHUNK)
 
 
 def _keys(bot: PerfBot, like: str) -> list[str]:
@@ -47,8 +35,7 @@ def _keys(bot: PerfBot, like: str) -> list[str]:
 
 
 async def test_hundreds_of_reminders_take_a_few_transactions_and_go_out_once(tmp_path: Path, db_url: str) -> None:
-    bot = await _bot(tmp_path, db_url)
-    try:
+    async with _bot(tmp_path, db_url) as bot:
         await run_job(bot.services, "checkin_push", FRIDAY)
         with bot.db.session() as s:
             pushed = s.execute(select(func.count()).select_from(CheckIn).where(CheckIn.pushed_at.is_not(None))).scalar()
@@ -87,14 +74,10 @@ async def test_hundreds_of_reminders_take_a_few_transactions_and_go_out_once(tmp
                              .where(CheckIn.hrbp_alerted_at.is_(None), CheckIn.pushed_at.is_not(None))).scalar() == 0
         await run_job(bot.services, "escalation_scan", tuesday + timedelta(minutes=10))
         assert sorted(_keys(bot, "esc:checkin:hrbp:%")) == sorted(notices)
-    finally:
-        await bot.stop()
-        bot.db.dispose()
 
 
 async def test_a_failing_row_is_skipped_and_noted_and_its_chunk_still_goes_out(tmp_path: Path, sqlite_url: str) -> None:
-    bot = await _bot(tmp_path, sqlite_url)
-    try:
+    async with _bot(tmp_path, sqlite_url) as bot:
         jctx = JobCtx(bot.services, FRIDAY, "chunk_test@1")
         people = [f"E{i:05d}" for i in range(25)]
 
@@ -111,14 +94,10 @@ async def test_a_failing_row_is_skipped_and_noted_and_its_chunk_still_goes_out(t
         assert sorted(_keys(bot, "chunk:%")) == sorted(f"chunk:{p}" for p in people if p != "E00013")
         [noted] = jobruns.row_failures(bot.db, "chunk_test")
         assert noted.row_key == "person:E00013" and "bad row" in (noted.error or "")
-    finally:
-        await bot.stop()
-        bot.db.dispose()
 
 
 async def test_hundreds_of_overdue_adjustments_escalate_in_a_few_transactions(tmp_path: Path, db_url: str) -> None:
-    bot = await _bot(tmp_path, db_url)
-    try:
+    async with _bot(tmp_path, db_url) as bot:
         with bot.db.session() as s:
             owned = s.execute(select(Goal, Employee).join(Employee, Employee.id == Goal.owner_id).where(
                 Goal.target.is_not(None), Employee.manager_id.is_not(None)).order_by(Goal.id).limit(150)).all()
@@ -137,14 +116,10 @@ async def test_hundreds_of_overdue_adjustments_escalate_in_a_few_transactions(tm
         assert len(told) == len(owned)
         again = await run_job(bot.services, "adjust_escalation", FRIDAY + timedelta(days=3, minutes=15))
         assert again == "escalated 0, reminded 0"
-    finally:
-        await bot.stop()
-        bot.db.dispose()
 
 
 async def test_hundreds_of_visits_get_their_cards_and_nudges_in_a_few_transactions(tmp_path: Path, db_url: str) -> None:
-    bot = await _bot(tmp_path, db_url)
-    try:
+    async with _bot(tmp_path, db_url) as bot:
         reps = [f"U{i:06d}" for i in range(250)]
         for i, rep in enumerate(reps):
             vstore.upsert_visit(bot.db, f"CRM-{i}", rep, f"客户{i}", FRIDAY - timedelta(minutes=5))
@@ -157,14 +132,10 @@ async def test_hundreds_of_visits_get_their_cards_and_nudges_in_a_few_transactio
         assert bot.db.commits - before <= len(reps) // CHUNK + 8
         assert await run_job(bot.services, "visit_scan", FRIDAY + timedelta(minutes=25)) == "cards=0, nudges=0"
         assert len(_keys(bot, "visit:nudge:%")) == len(reps)
-    finally:
-        await bot.stop()
-        bot.db.dispose()
 
 
 async def test_a_manager_with_many_waiting_reports_gets_one_nudge_naming_them(tmp_path: Path, db_url: str) -> None:
-    bot = await _bot(tmp_path, db_url)
-    try:
+    async with _bot(tmp_path, db_url) as bot:
         await run_job(bot.services, "checkin_push", FRIDAY)
         with bot.db.session() as s:  # every employee (not the managers) submitted at 17:00, managers told
             s.execute(update(CheckIn).where(CheckIn.employee_id.like("U%")).values(
@@ -182,15 +153,11 @@ async def test_a_manager_with_many_waiting_reports_gets_one_nudge_naming_them(tm
         assert "员工30（" in text and "员工39（" in text
         again = await run_job(bot.services, "escalation_scan", FRIDAY + timedelta(days=4, hours=1, minutes=15))
         assert "manager=0" in again
-    finally:
-        await bot.stop()
-        bot.db.dispose()
 
 
 async def test_held_back_submissions_reach_every_manager_as_one_digest_in_a_few_transactions(
         tmp_path: Path, db_url: str) -> None:
-    bot = await _bot(tmp_path, db_url)
-    try:
+    async with _bot(tmp_path, db_url) as bot:
         await run_job(bot.services, "checkin_push", FRIDAY)
         with bot.db.session() as s:  # every employee submitted within the managers' digest window
             s.execute(update(CheckIn).where(CheckIn.employee_id.like("U%")).values(
@@ -207,14 +174,10 @@ async def test_held_back_submissions_reach_every_manager_as_one_digest_in_a_few_
                 CheckIn.status == "submitted", CheckIn.manager_notified_at.is_(None))).scalar() == 0
         again = await run_job(bot.services, "escalation_scan", FRIDAY + timedelta(hours=1))
         assert "digests=0" in again
-    finally:
-        await bot.stop()
-        bot.db.dispose()
 
 
 async def test_every_manager_gets_the_visit_summary_in_a_few_transactions(tmp_path: Path, db_url: str) -> None:
-    bot = await _bot(tmp_path, db_url)
-    try:
+    async with _bot(tmp_path, db_url) as bot:
         reps = [f"U{i:06d}" for i in range(250)]  # 25 teams
         for i, rep in enumerate(reps):
             vstore.upsert_visit(bot.db, f"CRM-{i}", rep, f"客户{i}", FRIDAY - timedelta(days=2))
@@ -226,6 +189,3 @@ async def test_every_manager_gets_the_visit_summary_in_a_few_transactions(tmp_pa
         keys = _keys(bot, "visit:summary:%")
         assert sorted(keys) == sorted(f"visit:summary:M{t:05d}:2026-W48" for t in range(25))
         assert await run_job(bot.services, "visit_summary", monday) == "sent 0 team summaries for 2026-W48"
-    finally:
-        await bot.stop()
-        bot.db.dispose()
