@@ -47,6 +47,7 @@ class Child:
     started: float = 0.0
     backoff: float = RESTART_MIN_S
     restart_at: float | None = None
+    signalled: bool = False  # this process has been sent SIGTERM (never twice: see Supervisor._stop)
 
 
 class Supervisor:
@@ -56,6 +57,7 @@ class Supervisor:
 
     def _spawn(self, child: Child) -> None:
         env = {**os.environ, CHILD_ENV: str(child.number)}
+        child.signalled = False  # before the process exists: a SIGTERM handled from here on reaches it
         child.proc = subprocess.Popen(self.command, env=env, stdin=subprocess.DEVNULL)
         child.started, child.restart_at = time.monotonic(), None
         log.info("serving process %d started (pid %d)", child.number, child.proc.pid)
@@ -65,8 +67,11 @@ class Supervisor:
             log.info("supervisor: %s received; stopping %d serving processes", signal.Signals(signum).name,
                      len(self.children))
         self.stopping = True
+        # Each process once: a child that already began its clean shutdown has closed its event loop,
+        # and with it its SIGTERM handler, so a second SIGTERM would kill it mid-exit (exit -15).
         for c in self.children:
-            if c.proc is not None and c.proc.poll() is None:
+            if c.proc is not None and not c.signalled and c.proc.poll() is None:
+                c.signalled = True
                 c.proc.send_signal(signal.SIGTERM)
 
     def _watch(self, child: Child, now: float) -> None:
@@ -93,7 +98,7 @@ class Supervisor:
             for c in self.children:
                 if not self.stopping:
                     self._watch(c, time.monotonic())
-        self._stop(signal.SIGTERM, None)  # again: a child started while the first signal was handled
+        self._stop(signal.SIGTERM, None)  # a child started while the first signal was handled gets it now
         deadline = time.monotonic() + STOP_GRACE_S
         codes = []
         for c in self.children:

@@ -1,0 +1,50 @@
+"""The supervisor passes SIGTERM on to each serving process once: a child already in its clean
+shutdown has closed its event loop, and with it its handler, so a second SIGTERM would kill it
+mid-exit and the supervisor would report a failed stop."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+
+from tests.conftest import REPO
+
+# A stand-in for `serve`: on SIGTERM it drops its handler at once (as asyncio.run does when its loop
+# closes) and takes a second to finish, then exits 0; killed by a second SIGTERM, it exits -15.
+CHILD = """
+import signal, sys, time
+got = []
+def on_term(signum, frame):
+    got.append(signum)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+signal.signal(signal.SIGTERM, on_term)
+print("ready", flush=True)
+while not got:
+    time.sleep(0.01)
+time.sleep(1.0)
+sys.exit(0)
+"""
+SUPERVISOR = """
+import logging, sys
+from bot.supervisor import Supervisor
+logging.basicConfig(level=logging.INFO, format="%(message)s")
+sys.exit(Supervisor([sys.executable, "-c", sys.argv[1]], 2).run())
+"""
+
+
+async def test_each_child_gets_sigterm_once_and_a_slow_clean_exit_counts_as_clean() -> None:
+    sup = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", SUPERVISOR, CHILD, cwd=str(REPO), env={**os.environ, "PYTHONPATH": str(REPO)},
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+    assert sup.stdout is not None
+    seen = b""
+    while seen.count(b"ready\n") < 2:  # both children are up, their handler installed
+        line = await asyncio.wait_for(sup.stdout.readline(), 30)
+        assert line, seen
+        seen += line
+    sup.send_signal(signal.SIGTERM)
+    out = seen.decode() + (await asyncio.wait_for(sup.stdout.read(), 30)).decode()
+    assert await sup.wait() == 0, out
+    assert "exit codes [0, 0]" in out
