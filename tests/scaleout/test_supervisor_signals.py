@@ -40,11 +40,19 @@ async def test_each_child_gets_sigterm_once_and_a_slow_clean_exit_counts_as_clea
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
     assert sup.stdout is not None
     seen = b""
-    while seen.count(b"ready\n") < 2:  # both children are up, their handler installed
-        line = await asyncio.wait_for(sup.stdout.readline(), 30)
+    # Both children are up, their handler installed. One deadline for all lines (a loaded CI
+    # machine can take a while to start three interpreters); on failure, show what was printed.
+    deadline = asyncio.get_running_loop().time() + 120
+    while seen.count(b"ready\n") < 2:
+        left = deadline - asyncio.get_running_loop().time()
+        try:
+            line = await asyncio.wait_for(sup.stdout.readline(), max(0.1, left))
+        except TimeoutError:
+            sup.kill()
+            raise AssertionError(f"children not ready in 120 s; printed so far:\n{seen.decode()}") from None
         assert line, seen
         seen += line
     sup.send_signal(signal.SIGTERM)
-    out = seen.decode() + (await asyncio.wait_for(sup.stdout.read(), 30)).decode()
+    out = seen.decode() + (await asyncio.wait_for(sup.stdout.read(), 120)).decode()
     assert await sup.wait() == 0, out
     assert "exit codes [0, 0]" in out
