@@ -10,6 +10,7 @@ from sqlalchemy import bindparam, func, insert, select, update
 
 from storage import plain
 from storage.db import Database
+from storage.driver import Prepared
 from storage.models import CardRecord, OutboxMessage
 
 
@@ -100,8 +101,8 @@ def update_targets(db: Database, record_ids: list[int]) -> dict[int, UpdateTarge
                                    int((r.handle or {}).get("last_update") or 0)) for r in s.execute(q)}
 
 
-# Built once (bound parameters only): run on every submission that closes a card.
-_FOR_SUBJECT = select(CardRecord).where(CardRecord.subject == bindparam("subject")).order_by(CardRecord.id)
+# Built once (bound parameters only), run on the driver's cursor: every submission that closes a card runs it.
+_FOR_SUBJECT = Prepared(select(CardRecord).where(CardRecord.subject == bindparam("subject")).order_by(CardRecord.id))
 
 
 def for_subject(db: Database, subject: str) -> list[CardRecord]:

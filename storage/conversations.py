@@ -10,19 +10,20 @@ from sqlalchemy import update as sa_update
 
 from storage import dialect
 from storage.db import Database
+from storage.driver import Prepared
 from storage.models import Conversation
 
-# Read once per event (routing looks for an active flow): a prebuilt Core SELECT whose row becomes a
-# detached Conversation without the ORM's identity-map and loading machinery (about 60 us of CPU less
-# per event on PostgreSQL; most events find no row).
+# Read once per event (routing looks for an active flow): a prebuilt SELECT run on the driver's cursor
+# (storage.driver) whose row becomes a detached Conversation without the ORM's identity-map and
+# loading machinery; most events find no row.
 _TABLE: Table = Conversation.__table__
-_GET = select(_TABLE).where(_TABLE.c.employee_id == bindparam("employee_id"))
+_GET = Prepared(select(_TABLE).where(_TABLE.c.employee_id == bindparam("employee_id")))
 
 
 def get(db: Database, employee_id: str) -> Conversation | None:
     with db.session() as s:
-        row = s.connection().execute(_GET, {"employee_id": employee_id}).first()
-    return None if row is None else Conversation.model_construct(**row._mapping)
+        row = _GET.first(s.connection(), {"employee_id": employee_id})
+    return None if row is None else Conversation.model_construct(**row)
 
 
 def start(db: Database, employee_id: str, flow: str, step: str, data: dict[str, Any], now: datetime) -> None:

@@ -145,7 +145,8 @@ class Database:
             s = unit.session
             yield s
             s.flush()
-            s.expunge_all()
+            if s.identity_map or s.new:  # most calls on the event path ran Core statements only
+                s.expunge_all()
             return
         with Session(self.engine, expire_on_commit=False) as s:
             try:

@@ -6,10 +6,11 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import Table, bindparam
 from sqlalchemy.dialects import postgresql, sqlite
 
 from storage.db import Database
+from storage.driver import Prepared
 
 
 def insert(db: Database, table: Any) -> Any:
@@ -31,3 +32,17 @@ def insert_ignore(db: Database, model: Any, index: str, *returning: str) -> Any:
 def _insert_ignore(is_sqlite: bool, table: Table, index: str, returning: tuple[str, ...]) -> Any:
     ins = (sqlite.insert if is_sqlite else postgresql.insert)(table)
     return ins.on_conflict_do_nothing(index_elements=[index]).returning(*(table.c[c] for c in returning))
+
+
+def insert_ignore_one(db: Database, model: Any, index: str, columns: tuple[str, ...], *returning: str) -> Prepared:
+    """:func:`insert_ignore` for one row of ``columns``, bound by name and run on the driver's cursor
+    (storage.driver): the one-reply enqueue of every event. Built once per dialect and column set."""
+    return _insert_ignore_one(db.is_sqlite, model.__table__, index, columns, returning)
+
+
+@lru_cache(maxsize=32)
+def _insert_ignore_one(is_sqlite: bool, table: Table, index: str, columns: tuple[str, ...],
+                       returning: tuple[str, ...]) -> Prepared:
+    ins = (sqlite.insert if is_sqlite else postgresql.insert)(table).values(
+        {c: bindparam(c, type_=table.c[c].type) for c in columns})
+    return Prepared(ins.on_conflict_do_nothing(index_elements=[index]).returning(*(table.c[c] for c in returning)))

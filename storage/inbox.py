@@ -6,10 +6,11 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, bindparam, func, select, update
+from sqlalchemy import Table, bindparam, func, select, text, update
 
 from storage import dialect
 from storage.db import Database
+from storage.driver import Prepared
 from storage.models import InboundEvent
 from storage.types import UTCDateTime
 
@@ -44,24 +45,24 @@ def accept_many(db: Database, items: list[tuple[str, str, dict[str, Any]]], now:
 # each time and SQLAlchemy rebuilt its VALUES list; under a burst that made the acceptance thread about
 # as busy as the serving loop it shares the interpreter lock with. (Arrays were tried: psycopg escapes
 # every element of a text array in Python, which cost more still.) Rows go in arrival order.
-_ACCEPT_PG = (
+_ACCEPT_PG = Prepared(text(
     "INSERT INTO inbound_events (key, channel, payload, status, received_at) "
-    "SELECT e->>0, e->>1, e->2, 'pending', %(at)s FROM json_array_elements(%(batch)s::json) "
+    "SELECT e->>0, e->>1, e->2, 'pending', :at FROM json_array_elements(CAST(:batch AS json)) "
     "WITH ORDINALITY AS t(e, n) ORDER BY n ON CONFLICT (key) DO NOTHING RETURNING key"
-)
+))
 
 
 def _accept_many_pg(db: Database, rows: list[dict[str, Any]], now: datetime) -> set[str]:
     batch = json.dumps([[r["key"], r["channel"], r["payload"]] for r in rows])
     params = {"at": UTCDateTime().process_bind_param(now, None), "batch": batch}  # naive UTC, as the column keeps
     with db.session() as s:
-        return set(s.connection().exec_driver_sql(_ACCEPT_PG, params).scalars())
+        return {r["key"] for r in _ACCEPT_PG.rows(s.connection(), params)}
 
 
-# Marking an event done runs once per event: one prebuilt Core UPDATE, executed on the unit of
-# work's connection (no ORM statement setup per call).
+# Marking an event done runs once per event (or group): one prebuilt UPDATE, run on the driver's cursor
+# of the unit of work's connection (storage.driver).
 _TABLE: Table = InboundEvent.__table__
-_FINISH = (
+_FINISH = Prepared(
     update(_TABLE)
     .where(_TABLE.c.key == bindparam("b_key"), _TABLE.c.status == "pending")
     .values(status=bindparam("b_status"), error=bindparam("b_error"), processed_at=bindparam("b_at"))
@@ -73,12 +74,11 @@ def finish(db: Database, key: str, now: datetime, error: str | None = None) -> b
     the same event (a replay, another process) finished it first, and the caller's transaction must
     not commit what it did a second time."""
     with db.session() as s:
-        res = s.connection().execute(
-            _FINISH, {"b_key": key, "b_status": "failed" if error else "done", "b_error": error, "b_at": now})
-        return res.rowcount == 1
+        return _FINISH.execute(s.connection(), {"b_key": key, "b_status": "failed" if error else "done",
+                                                "b_error": error, "b_at": now}) == 1
 
 
-_FINISH_MANY = (
+_FINISH_MANY = Prepared(
     update(_TABLE)
     .where(_TABLE.c.key.in_(bindparam("b_keys", expanding=True)), _TABLE.c.status == "pending")
     .values(status="done", processed_at=bindparam("b_at"))
@@ -90,7 +90,7 @@ def finish_many(db: Database, keys: list[str], now: datetime) -> int:
     transaction); returns how many were still pending. Fewer than ``len(keys)``: another run
     finished one of them, and the caller's transaction must not commit."""
     with db.session() as s:
-        return int(s.connection().execute(_FINISH_MANY, {"b_keys": keys, "b_at": now}).rowcount)
+        return _FINISH_MANY.execute(s.connection(), {"b_keys": keys, "b_at": now})
 
 
 def pending(db: Database, limit: int = 500, after_id: int = 0) -> list[InboundEvent]:

@@ -12,10 +12,14 @@ from __future__ import annotations
 
 import hashlib
 
+from sqlalchemy import text
+
 from storage.db import Database
+from storage.driver import Prepared
 
 NAMESPACE = 0x5045  # "PE": keeps our advisory locks apart from other applications' keys
-_LOCK_SQL = "SELECT pg_advisory_xact_lock(%s, %s)"  # psycopg's parameter style (PostgreSQL only)
+# Once per event: run on the driver's cursor (storage.driver), no result read.
+_LOCK = Prepared(text("SELECT pg_advisory_xact_lock(:ns, :key)"))
 
 
 def lock_key(name: str) -> int:
@@ -27,5 +31,4 @@ def hold_for_transaction(db: Database, employee_id: str) -> None:
     if db.is_sqlite:
         return
     with db.session() as s:
-        # Driver SQL, once per event: no statement object to build, compile or look up in the cache.
-        s.connection().exec_driver_sql(_LOCK_SQL, (NAMESPACE, lock_key(employee_id)))
+        _LOCK.execute(s.connection(), {"ns": NAMESPACE, "key": lock_key(employee_id)})

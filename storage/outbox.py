@@ -89,7 +89,11 @@ def enqueue_many(db: Database, messages: Iterable[NewMessage], now: datetime) ->
             )
             for m, card_key in zip(batch, card_keys, strict=True)
         ]
-        return len(s.connection().execute(stmt, rows[0] if len(rows) == 1 else rows).all())
+        if len(rows) == 1:  # a reply: on the driver's cursor (storage.driver)
+            one = dialect.insert_ignore_one(db, OutboxMessage, "key", tuple(rows[0]), "id")
+            return len(one.rows(s.connection(), rows[0]))
+        return len(s.connection().execute(stmt, rows).all())
+
 
 
 def _card_keys(s: Any, messages: list[NewMessage]) -> list[str | None]:

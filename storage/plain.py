@@ -18,6 +18,8 @@ from typing import Any, TypeVar
 from sqlalchemy.orm import configure_mappers, make_transient_to_detached
 from sqlmodel import SQLModel
 
+from storage.driver import Prepared
+
 M = TypeVar("M", bound=SQLModel)
 
 
@@ -54,10 +56,23 @@ def _detached(model: type[M], row: Any) -> M:
 
 
 def first(model: type[M], conn: Any, stmt: Any, params: dict[str, Any]) -> M | None:
-    """The first row of ``stmt`` (a select or a ``RETURNING`` of the table's columns) as a model."""
+    """The first row of ``stmt`` (a select or a ``RETURNING`` of the table's columns) as a model;
+    ``stmt`` may be a :class:`storage.driver.Prepared` (run on the driver's cursor)."""
+    if isinstance(stmt, Prepared):
+        values = stmt.first(conn, params)
+        return None if values is None else _from_values(model, values)
     row = conn.execute(stmt, params).first()
     return None if row is None else build(model, row)
 
 
 def fetch(model: type[M], conn: Any, stmt: Any, params: dict[str, Any]) -> list[M]:
+    if isinstance(stmt, Prepared):
+        return [_from_values(model, v) for v in stmt.rows(conn, params)]
     return build_all(model, conn.execute(stmt, params))
+
+
+def _from_values(model: type[M], values: dict[str, Any]) -> M:
+    configure_mappers()
+    obj = _stateful(model, values)
+    make_transient_to_detached(obj)
+    return obj

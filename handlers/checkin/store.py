@@ -10,6 +10,7 @@ from sqlalchemy import update as sa_update
 
 from storage import dialect, plain
 from storage.db import Database
+from storage.driver import Prepared
 from storage.models import CheckIn, Department, Employee, Feedback
 
 OPEN = ("pending", "answering")
@@ -57,15 +58,15 @@ def _ensure_statement(db: Database) -> Any:
 
 
 # Statements a check-in runs on every submission, built once per dialect (bound parameters only):
-# building one and computing its cache key cost more CPU than running it. They run on the session's
-# connection and return plain instances (storage.plain): the ORM's per-statement work cost more.
+# building one and computing its cache key cost more CPU than running it. They run on the driver's
+# cursor of the session's connection (storage.driver) and return plain instances (storage.plain).
 _ENSURE: dict[bool, Any] = {}  # by db.is_sqlite
 _UPDATES: dict[tuple[str, ...], Any] = {}  # by the columns set
-_LATEST_OPEN = (select(CheckIn).where(CheckIn.employee_id == bindparam("employee"), CheckIn.status.in_(OPEN))
-                .order_by(CheckIn.week.desc()).limit(1))
-_LAST_NOTICE = (select(func.max(CheckIn.manager_notified_at)).select_from(CheckIn)
-                .join(Employee, Employee.id == CheckIn.employee_id)
-                .where(Employee.manager_id == bindparam("manager")))
+_LATEST_OPEN = Prepared(select(CheckIn).where(CheckIn.employee_id == bindparam("employee"), CheckIn.status.in_(OPEN))
+                        .order_by(CheckIn.week.desc()).limit(1))
+_LAST_NOTICE = Prepared(select(func.max(CheckIn.manager_notified_at)).select_from(CheckIn)
+                        .join(Employee, Employee.id == CheckIn.employee_id)
+                        .where(Employee.manager_id == bindparam("manager")))
 
 
 def ensure(db: Database, employee_id: str, week: str) -> CheckIn:
@@ -73,7 +74,7 @@ def ensure(db: Database, employee_id: str, week: str) -> CheckIn:
     statement: an upsert whose no-op update makes ``RETURNING`` give the existing row too."""
     stmt = _ENSURE.get(db.is_sqlite)
     if stmt is None:
-        stmt = _ENSURE[db.is_sqlite] = _ensure_statement(db)
+        stmt = _ENSURE[db.is_sqlite] = Prepared(_ensure_statement(db))
     with db.session() as s:
         found = plain.first(CheckIn, s.connection(), stmt, {"employee": employee_id, "week": week})
     if found is None:
@@ -100,9 +101,9 @@ def update(db: Database, checkin_id: int, **values: object) -> CheckIn | None:
     stmt = _UPDATES.get(cols)
     if stmt is None:
         table = CheckIn.__table__
-        stmt = _UPDATES[cols] = (sa_update(table).where(table.c.id == bindparam("b_id"))
-                                 .values({c: bindparam(f"v_{c}", type_=table.c[c].type) for c in cols})
-                                 .returning(*table.columns))
+        stmt = _UPDATES[cols] = Prepared(sa_update(table).where(table.c.id == bindparam("b_id"))
+                                          .values({c: bindparam(f"v_{c}", type_=table.c[c].type) for c in cols})
+                                          .returning(*table.columns))
     with db.session() as s:
         return plain.first(CheckIn, s.connection(), stmt, {"b_id": checkin_id, **{f"v_{c}": v for c, v in values.items()}})
 
@@ -154,7 +155,7 @@ def last_notice_to(db: Database, manager_id: str) -> datetime | None:
     """When ``manager_id`` was last told about one of their reports' check-ins: one statement (it
     loaded every report and then asked about their ids, on each submission)."""
     with db.session() as s:
-        return s.connection().execute(_LAST_NOTICE, {"manager": manager_id}).scalar()
+        return _LAST_NOTICE.scalar(s.connection(), {"manager": manager_id})
 
 
 def held_back(db: Database, since: datetime, now: datetime) -> list[tuple[CheckIn, Employee]]:

@@ -6,6 +6,7 @@ from sqlalchemy import bindparam, select
 
 from storage import plain
 from storage.db import Database
+from storage.driver import Prepared
 from storage.models import Goal
 
 
@@ -20,8 +21,9 @@ def sibling_weights(db: Database, parent_id: str | None) -> list[float]:
         return list(s.execute(select(Goal.weight).where(Goal.parent_id == parent_id)).scalars())
 
 
-# Built once (bound parameters only): a goal question or a check-in reads it on every message.
-_OWNED = select(Goal).where(Goal.owner_id == bindparam("owner"))
+# Built once (bound parameters only), run on the driver's cursor (storage.driver): a goal question or
+# a check-in reads it on every message.
+_OWNED = Prepared(select(Goal).where(Goal.owner_id == bindparam("owner")))
 
 
 def owned_goals(db: Database, employee_id: str) -> list[Goal]:

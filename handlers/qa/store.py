@@ -13,6 +13,7 @@ from sqlalchemy import bindparam, func, select
 from handlers.visit.store import ledger_sum
 from storage import plain
 from storage.db import Database
+from storage.driver import Prepared
 from storage.employees import named_in as employees_named_in  # noqa: F401  (used by qa.people)
 from storage.models import CheckIn, Department, Employee, Feedback, PointsEntry, Task
 
@@ -29,7 +30,7 @@ def _dated_open(has_start: bool, has_end: bool) -> tuple[Any, Any]:
     if has_end:
         cond.append(Task.due_date < bindparam("end"))
     page = select(Task).where(*cond).order_by(Task.due_date, Task.id).limit(bindparam("limit"))
-    return page, select(func.count()).select_from(Task).where(*cond)
+    return Prepared(page), select(func.count()).select_from(Task).where(*cond)
 
 
 def open_tasks(db: Database, owner_id: str, start: date | None, end: date | None, *,
