@@ -55,8 +55,8 @@ _ACCEPT_PG = Prepared(text(
 def _accept_many_pg(db: Database, rows: list[dict[str, Any]], now: datetime) -> set[str]:
     batch = json.dumps([[r["key"], r["channel"], r["payload"]] for r in rows])
     params = {"at": UTCDateTime().process_bind_param(now, None), "batch": batch}  # naive UTC, as the column keeps
-    with db.session() as s:
-        return {r["key"] for r in _ACCEPT_PG.rows(s.connection(), params)}
+    with db.engine.begin() as conn:  # a Core transaction: acceptance never joins a unit of work
+        return {r["key"] for r in _ACCEPT_PG.rows(conn, params)}
 
 
 # Marking an event done runs once per event (or group): one prebuilt UPDATE, run on the driver's cursor

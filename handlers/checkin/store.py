@@ -33,8 +33,17 @@ def mark_many(db: Database, checkin_ids: list[int], **values: object) -> int:
     """Set ``values`` on all these check-ins in one UPDATE; how many rows changed."""
     if not checkin_ids:
         return 0
+    cols = tuple(sorted(values))
+    stmt = _MARKS.get(cols)
+    if stmt is None:  # built once per set of columns, run on the driver's cursor (a submission's notice marks one)
+        table = CheckIn.__table__
+        stmt = _MARKS[cols] = Prepared(sa_update(table).where(table.c.id.in_(bindparam("b_ids", expanding=True)))
+                                       .values({c: bindparam(f"v_{c}", type_=table.c[c].type) for c in cols}))
     with db.session() as s:
-        return int(s.connection().execute(sa_update(CheckIn).where(CheckIn.id.in_(checkin_ids)).values(**values)).rowcount)
+        return stmt.execute(s.connection(), {"b_ids": list(checkin_ids), **{f"v_{c}": v for c, v in values.items()}})
+
+
+_MARKS: dict[tuple[str, ...], Prepared] = {}
 
 
 def departments(db: Database, department_ids: set[int]) -> dict[int, Department]:

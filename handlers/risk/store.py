@@ -131,9 +131,10 @@ def raise_flag(db: Database, employee_id: str, category: str, rule: str, evidenc
                 return flag, False
         flag = RiskFlag(employee_id=employee_id, category=category, rule=rule, dedup_key=key,
                         evidence=evidence, status="open", created_at=now, updated_at=now)
-        stmt = dialect.insert_ignore(db, RiskFlag, "dedup_key", "id")
+        values = flag.model_dump(exclude={"id"})
+        stmt = dialect.insert_ignore_one(db, RiskFlag, "dedup_key", tuple(values), "id")
         with db.session() as s:
-            flag.id = s.connection().execute(stmt, flag.model_dump(exclude={"id"})).scalar()
+            flag.id = stmt.scalar(s.connection(), values)
         if flag.id is not None:
             return flag, True
         # created concurrently (the other transaction committed it): absorb into it on the second pass
