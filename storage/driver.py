@@ -115,7 +115,12 @@ class Prepared:
         if compiled is None:
             return None, conn.execute(self.stmt, dict(params))
         full = compiled.construct_params(dict(params))
-        shape = self._shape(conn, compiled, full)
+        try:
+            shape = self._shape(conn, compiled, full)
+        except Exception:  # an expansion this SQLAlchemy does differently: Core from now on
+            log.info("statement runs through Core: %s", str(self.stmt).split("\n")[0][:80], exc_info=True)
+            self._compiled[conn.dialect.name] = None
+            return None, conn.execute(self.stmt, dict(params))
         for name, expanded in shape.expansion.items():
             values = full.pop(name)
             for n, v in zip(expanded, values, strict=True):

@@ -105,3 +105,16 @@ def test_a_failing_statement_raises_sqlalchemys_error_and_listeners_see_each_sta
     broken = Prepared(select(func.no_such_function(OutboxMessage.id)))
     with pytest.raises(DBAPIError):
         _driver(db, broken, {})
+
+
+def test_a_statement_it_does_not_run_itself_goes_through_core_with_the_same_answer(db: Database) -> None:
+    """Values rendered into the SQL (literal_execute) are left to Core: same rows, same shape."""
+    _seed(db)
+    stmt = (select(InboundEvent.key, InboundEvent.received_at)
+            .where(InboundEvent.key.in_(bindparam("keys", expanding=True, literal_execute=True)))
+            .order_by(InboundEvent.key))
+    prepared = Prepared(stmt)
+    got = _driver(db, prepared, {"keys": ["k1", "k2"]})
+    assert got == _core(db, stmt, {"keys": ["k1", "k2"]}) == [
+        {"key": "k1", "received_at": NOW - timedelta(minutes=1)}, {"key": "k2", "received_at": NOW - timedelta(minutes=2)}]
+    assert prepared._compiled[db.engine.dialect.name] is None
