@@ -29,6 +29,7 @@ from sqlalchemy.engine import Connection
 
 log = logging.getLogger(__name__)
 _CURSOR = "perfbot_driver_cursor"  # key of the kept cursor in the pooled connection's info
+MAX_SHAPES = 64  # IN-list expansions kept per statement (a group marks at most [engine] batch_events keys)
 
 
 class _Shape:
@@ -92,10 +93,14 @@ class Prepared:
             self._compiled[name] = compiled
         return self._compiled[name]
 
-    def _shape(self, conn: Connection, compiled: Any, full: dict[str, Any]) -> _Shape:
+    def _shape(self, conn: Connection, compiled: Any, full: dict[str, Any]) -> _Shape | None:
+        """The SQL for these parameters' IN-list lengths; None when this statement already keeps
+        MAX_SHAPES of them (lists of ever new lengths: those calls go through Core, nothing grows)."""
         expanding = [b.key for b in compiled.post_compile_params]
         key = (conn.dialect.name, tuple(len(full[k]) if full.get(k) is not None else -1 for k in expanding))
         shape = self._shapes.get(key)
+        if shape is None and len(self._shapes) >= MAX_SHAPES:
+            return None
         if shape is None:
             if expanding:
                 state = compiled._process_parameters_for_postcompile(dict(full))
@@ -120,6 +125,8 @@ class Prepared:
         except Exception:  # an expansion this SQLAlchemy does differently: Core from now on
             log.info("statement runs through Core: %s", str(self.stmt).split("\n")[0][:80], exc_info=True)
             self._compiled[conn.dialect.name] = None
+            shape = None
+        if shape is None:
             return None, conn.execute(self.stmt, dict(params))
         for name, expanded in shape.expansion.items():
             values = full.pop(name)

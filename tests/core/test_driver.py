@@ -118,3 +118,15 @@ def test_a_statement_it_does_not_run_itself_goes_through_core_with_the_same_answ
     assert got == _core(db, stmt, {"keys": ["k1", "k2"]}) == [
         {"key": "k1", "received_at": NOW - timedelta(minutes=1)}, {"key": "k2", "received_at": NOW - timedelta(minutes=2)}]
     assert prepared._compiled[db.engine.dialect.name] is None
+
+
+def test_lists_of_ever_new_lengths_stop_adding_expansions_and_still_answer(db: Database, monkeypatch) -> None:
+    import storage.driver as driver
+
+    monkeypatch.setattr(driver, "MAX_SHAPES", 2)
+    _seed(db)
+    prepared = Prepared(select(InboundEvent.key).where(InboundEvent.key.in_(bindparam("keys", expanding=True)))
+                        .order_by(InboundEvent.key))
+    for keys in (["k0"], ["k0", "k1"], ["k0", "k1", "k2"], ["k2", "zz", "k1", "yy"], ["k1"]):
+        assert [r["key"] for r in _driver(db, prepared, {"keys": keys})] == sorted(k for k in keys if k.startswith("k"))
+    assert len(prepared._shapes) == 2
