@@ -50,6 +50,7 @@ class Prepared:
         self.stmt = stmt
         self._compiled: dict[str, Any] = {}  # dialect name → SQLCompiler, or None: use Core
         self._shapes: dict[tuple[str, tuple[int, ...]], _Shape] = {}
+        self._expanding: dict[str, tuple[str, ...]] = {}  # dialect name → the IN-list parameters' names
 
     # -- public ------------------------------------------------------------------------------
     def rows(self, conn: Connection, params: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -96,8 +97,11 @@ class Prepared:
     def _shape(self, conn: Connection, compiled: Any, full: dict[str, Any]) -> _Shape | None:
         """The SQL for these parameters' IN-list lengths; None when this statement already keeps
         MAX_SHAPES of them (lists of ever new lengths: those calls go through Core, nothing grows)."""
-        expanding = [b.key for b in compiled.post_compile_params]
-        key = (conn.dialect.name, tuple(len(full[k]) if full.get(k) is not None else -1 for k in expanding))
+        name = conn.dialect.name
+        expanding = self._expanding.get(name)
+        if expanding is None:
+            expanding = self._expanding[name] = tuple(b.key for b in compiled.post_compile_params)
+        key = (name, tuple(len(full[k]) if full.get(k) is not None else -1 for k in expanding) if expanding else ())
         shape = self._shapes.get(key)
         if shape is None and len(self._shapes) >= MAX_SHAPES:
             return None
@@ -112,6 +116,7 @@ class Prepared:
                 sql = compiled.string
                 names = list(compiled.positiontup) if compiled.positiontup is not None else None
                 binds, expansion = dict(compiled._bind_processors), {}
+            binds = {k: fn for k, fn in binds.items() if fn is not None}
             shape = self._shapes[key] = _Shape(sql, names, binds, expansion)
         return shape
 
@@ -132,9 +137,8 @@ class Prepared:
             values = full.pop(name)
             for n, v in zip(expanded, values, strict=True):
                 full[n] = v
-        binds = shape.binds
-        for name, fn in binds.items():
-            if fn is not None and name in full:
+        for name, fn in shape.binds.items():
+            if name in full:
                 full[name] = fn(full[name])
         args: Any = tuple(full[n] for n in shape.names) if shape.names is not None else full
         # One cursor per driver connection, kept with it (making one per statement was 3% of an event's
