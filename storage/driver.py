@@ -35,12 +35,22 @@ MAX_SHAPES = 64  # IN-list expansions kept per statement (a group marks at most 
 class _Shape:
     """One dialect's SQL for one expansion of the IN lists, and how to fill and read it."""
 
-    __slots__ = ("sql", "names", "binds", "expansion", "results")
+    __slots__ = ("sql", "names", "binds", "expansion", "columns", "results")
 
     def __init__(self, sql: str, names: list[str] | None, binds: dict[str, Any],
-                 expansion: dict[str, list[str]]) -> None:
-        self.sql, self.names, self.binds, self.expansion = sql, names, binds, expansion
+                 expansion: dict[str, list[str]], columns: list[Any]) -> None:
+        self.sql, self.names, self.binds, self.expansion, self.columns = sql, names, binds, expansion, columns
         self.results: list[tuple[str, Any]] | None = None  # (key, processor), from the first run's description
+
+
+class _Compiled:
+    """The statement compiled for one dialect, and the names of its IN-list parameters."""
+
+    __slots__ = ("compiler", "expanding")
+
+    def __init__(self, compiler: Any) -> None:
+        self.compiler = compiler
+        self.expanding = tuple(b.key for b in compiler.post_compile_params)
 
 
 class Prepared:
@@ -48,9 +58,8 @@ class Prepared:
 
     def __init__(self, stmt: Any) -> None:
         self.stmt = stmt
-        self._compiled: dict[str, Any] = {}  # dialect name → SQLCompiler, or None: use Core
+        self._compiled: dict[str, _Compiled | None] = {}  # dialect name → compiled, or None: use Core
         self._shapes: dict[tuple[str, tuple[int, ...]], _Shape] = {}
-        self._expanding: dict[str, tuple[str, ...]] = {}  # dialect name → the IN-list parameters' names
 
     # -- public ------------------------------------------------------------------------------
     def rows(self, conn: Connection, params: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -60,7 +69,7 @@ class Prepared:
         raw = cursor.fetchall()
         results = shape.results
         if results is None:
-            results = shape.results = self._result_processors(conn, cursor)
+            results = shape.results = _result_processors(conn, shape.columns, cursor.description or ())
         return [{k: (f(v) if f is not None else v) for (k, f), v in zip(results, row, strict=True)} for row in raw]
 
     def first(self, conn: Connection, params: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -77,69 +86,65 @@ class Prepared:
         return int(cursor.rowcount)
 
     # -- internals ---------------------------------------------------------------------------
-    def _compiler(self, conn: Connection) -> Any:
+    def _to_core(self, name: str) -> None:
+        """From now on this statement runs through Core on dialect ``name``."""
+        log.info("statement runs through Core: %s", str(self.stmt).split("\n")[0][:80], exc_info=True)
+        self._compiled[name] = None
+
+    def _compiler(self, conn: Connection) -> _Compiled | None:
         name = conn.dialect.name
         if name not in self._compiled:
-            compiled = None
             try:
-                compiled = self.stmt.compile(dialect=conn.dialect)
+                compiler = self.stmt.compile(dialect=conn.dialect)
                 for attr in ("_bind_processors", "_result_columns", "construct_params",
-                             "_process_parameters_for_postcompile", "positiontup", "post_compile_params"):
-                    getattr(compiled, attr)
-                if compiled.literal_execute_params:
-                    compiled = None  # values rendered into the SQL: leave them to Core
+                             "_process_parameters_for_postcompile", "positiontup", "literal_execute_params"):
+                    getattr(compiler, attr)
+                # values rendered into the SQL (literal_execute) are left to Core
+                self._compiled[name] = None if compiler.literal_execute_params else _Compiled(compiler)
             except Exception:  # an unsupported construct or SQLAlchemy version: Core does it
-                log.info("statement runs through Core: %s", str(self.stmt).split("\n")[0][:80], exc_info=True)
-                compiled = None
-            self._compiled[name] = compiled
+                self._to_core(name)
         return self._compiled[name]
 
-    def _shape(self, conn: Connection, compiled: Any, full: dict[str, Any]) -> _Shape | None:
+    def _shape(self, name: str, compiled: _Compiled, full: dict[str, Any]) -> _Shape | None:
         """The SQL for these parameters' IN-list lengths; None when this statement already keeps
         MAX_SHAPES of them (lists of ever new lengths: those calls go through Core, nothing grows)."""
-        name = conn.dialect.name
-        expanding = self._expanding.get(name)
-        if expanding is None:
-            expanding = self._expanding[name] = tuple(b.key for b in compiled.post_compile_params)
+        compiler, expanding = compiled.compiler, compiled.expanding
         key = (name, tuple(len(full[k]) if full.get(k) is not None else -1 for k in expanding) if expanding else ())
         shape = self._shapes.get(key)
-        if shape is None and len(self._shapes) >= MAX_SHAPES:
-            return None
-        if shape is None:
-            if expanding:
-                state = compiled._process_parameters_for_postcompile(dict(full))
-                sql, names = state.statement, state.positiontup
-                binds = {**compiled._bind_processors, **state.processors}
-                expansion = {k: [n for n, _ in v] if v and isinstance(v[0], tuple) else list(v)
-                             for k, v in state.parameter_expansion.items()}
-            else:
-                sql = compiled.string
-                names = list(compiled.positiontup) if compiled.positiontup is not None else None
-                binds, expansion = dict(compiled._bind_processors), {}
-            binds = {k: fn for k, fn in binds.items() if fn is not None}
-            shape = self._shapes[key] = _Shape(sql, names, binds, expansion)
+        if shape is not None or len(self._shapes) >= MAX_SHAPES:
+            return shape
+        if expanding:
+            state = compiler._process_parameters_for_postcompile(dict(full))
+            sql, names = state.statement, state.positiontup
+            binds = {**compiler._bind_processors, **state.processors}
+            expansion = {k: [n for n, _ in v] if v and isinstance(v[0], tuple) else list(v)
+                         for k, v in state.parameter_expansion.items()}
+        else:
+            sql = compiler.string
+            names = list(compiler.positiontup) if compiler.positiontup is not None else None
+            binds, expansion = compiler._bind_processors, {}
+        binds = {k: fn for k, fn in binds.items() if fn is not None}
+        shape = self._shapes[key] = _Shape(sql, names, binds, expansion, compiler._result_columns)
         return shape
 
     def _run(self, conn: Connection, params: Mapping[str, Any]) -> tuple[_Shape | None, Any]:
+        name = conn.dialect.name
         compiled = self._compiler(conn)
-        if compiled is None:
+        shape = full = None
+        if compiled is not None:
+            full = compiled.compiler.construct_params(dict(params))
+            try:
+                shape = self._shape(name, compiled, full)
+            except Exception:  # an expansion this SQLAlchemy does differently: Core from now on
+                self._to_core(name)
+        if shape is None or full is None:
             return None, conn.execute(self.stmt, dict(params))
-        full = compiled.construct_params(dict(params))
-        try:
-            shape = self._shape(conn, compiled, full)
-        except Exception:  # an expansion this SQLAlchemy does differently: Core from now on
-            log.info("statement runs through Core: %s", str(self.stmt).split("\n")[0][:80], exc_info=True)
-            self._compiled[conn.dialect.name] = None
-            shape = None
-        if shape is None:
-            return None, conn.execute(self.stmt, dict(params))
-        for name, expanded in shape.expansion.items():
-            values = full.pop(name)
-            for n, v in zip(expanded, values, strict=True):
+        for param, expanded in shape.expansion.items():
+            for n, v in zip(expanded, full.pop(param), strict=True):
                 full[n] = v
-        for name, fn in shape.binds.items():
-            if name in full:
-                full[name] = fn(full[name])
+        for param, fn in shape.binds.items():
+            if param in full:
+                full[param] = fn(full[param])
         args: Any = tuple(full[n] for n in shape.names) if shape.names is not None else full
         # One cursor per driver connection, kept with it (making one per statement was 3% of an event's
         # CPU on PostgreSQL); every statement's rows are read before the next one runs.
@@ -162,10 +167,11 @@ class Prepared:
             raise
         return shape, cursor
 
-    def _result_processors(self, conn: Connection, cursor: Any) -> list[tuple[str, Any]]:
-        compiled = self._compiled[conn.dialect.name]
-        description = cursor.description or ()
-        if not compiled._result_columns:  # textual SQL: the driver's own values, named as it names them
-            return [(d[0], None) for d in description]
-        return [(col.keyname, col.type._cached_result_processor(conn.dialect, d[1]))
-                for col, d in zip(compiled._result_columns, description, strict=True)]
+
+def _result_processors(conn: Connection, columns: list[Any], description: Any) -> list[tuple[str, Any]]:
+    """(key, processor) per result column: the column types' own, or for textual SQL (no columns
+    known) the driver's values as it names them."""
+    if not columns:
+        return [(d[0], None) for d in description]
+    return [(col.keyname, col.type._cached_result_processor(conn.dialect, d[1]))
+            for col, d in zip(columns, description, strict=True)]
