@@ -43,6 +43,5 @@ def insert_ignore_one(db: Database, model: Any, index: str, columns: tuple[str, 
 @lru_cache(maxsize=32)
 def _insert_ignore_one(is_sqlite: bool, table: Table, index: str, columns: tuple[str, ...],
                        returning: tuple[str, ...]) -> Prepared:
-    ins = (sqlite.insert if is_sqlite else postgresql.insert)(table).values(
-        {c: bindparam(c, type_=table.c[c].type) for c in columns})
-    return Prepared(ins.on_conflict_do_nothing(index_elements=[index]).returning(*(table.c[c] for c in returning)))
+    return Prepared(_insert_ignore(is_sqlite, table, index, returning).values(
+        {c: bindparam(c, type_=table.c[c].type) for c in columns}))

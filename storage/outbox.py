@@ -74,10 +74,6 @@ def enqueue_many(db: Database, messages: Iterable[NewMessage], now: datetime) ->
     batch = list(messages)
     if not batch:
         return 0
-    # One cached Core statement with many parameter sets (SQLAlchemy batches them into multi-row
-    # INSERTs itself): compiling a fresh 500-row VALUES statement per call dominated large pushes,
-    # and the ORM's per-statement setup dominated the one-reply case.
-    stmt = dialect.insert_ignore(db, OutboxMessage, "key", "id")
     with db.session() as s:
         card_keys = _card_keys(s, batch)
         rows = [
@@ -89,11 +85,13 @@ def enqueue_many(db: Database, messages: Iterable[NewMessage], now: datetime) ->
             )
             for m, card_key in zip(batch, card_keys, strict=True)
         ]
-        if len(rows) == 1:  # a reply: on the driver's cursor (storage.driver)
+        if len(rows) == 1:  # a reply: one prepared insert on the driver's cursor (storage.driver)
             one = dialect.insert_ignore_one(db, OutboxMessage, "key", tuple(rows[0]), "id")
             return len(one.rows(s.connection(), rows[0]))
+        # One cached Core statement with many parameter sets (SQLAlchemy batches them into multi-row
+        # INSERTs itself): compiling a fresh 500-row VALUES statement per call dominated large pushes.
+        stmt = dialect.insert_ignore(db, OutboxMessage, "key", "id")
         return len(s.connection().execute(stmt, rows).all())
-
 
 
 def _card_keys(s: Any, messages: list[NewMessage]) -> list[str | None]:

@@ -26,12 +26,12 @@ M = TypeVar("M", bound=SQLModel)
 def build(model: type[M], row: Any) -> M:
     """One detached model instance from a Core row of the model's table columns."""
     configure_mappers()  # a no-op once the mappers are set up (the first query does it)
-    return _detached(model, row)
+    return _detached(model, row._mapping)
 
 
 def build_all(model: type[M], rows: Iterable[Any]) -> list[M]:
     configure_mappers()
-    return [_detached(model, r) for r in rows]
+    return [_detached(model, r._mapping) for r in rows]
 
 
 def new(model: type[M], **values: Any) -> M:
@@ -49,8 +49,8 @@ def _stateful(model: type[M], values: Any) -> M:
     return obj
 
 
-def _detached(model: type[M], row: Any) -> M:
-    obj = _stateful(model, row._mapping)
+def _detached(model: type[M], values: Any) -> M:
+    obj = _stateful(model, values)
     make_transient_to_detached(obj)
     return obj
 
@@ -60,19 +60,14 @@ def first(model: type[M], conn: Any, stmt: Any, params: dict[str, Any]) -> M | N
     ``stmt`` may be a :class:`storage.driver.Prepared` (run on the driver's cursor)."""
     if isinstance(stmt, Prepared):
         values = stmt.first(conn, params)
-        return None if values is None else _from_values(model, values)
+        configure_mappers()
+        return None if values is None else _detached(model, values)
     row = conn.execute(stmt, params).first()
     return None if row is None else build(model, row)
 
 
 def fetch(model: type[M], conn: Any, stmt: Any, params: dict[str, Any]) -> list[M]:
     if isinstance(stmt, Prepared):
-        return [_from_values(model, v) for v in stmt.rows(conn, params)]
+        configure_mappers()
+        return [_detached(model, v) for v in stmt.rows(conn, params)]
     return build_all(model, conn.execute(stmt, params))
-
-
-def _from_values(model: type[M], values: dict[str, Any]) -> M:
-    configure_mappers()
-    obj = _stateful(model, values)
-    make_transient_to_detached(obj)
-    return obj

@@ -29,6 +29,19 @@ def get_many(db: Database, checkin_ids: list[int]) -> dict[int, CheckIn]:
         return {ci.id: ci for ci in s.execute(select(CheckIn).where(CheckIn.id.in_(checkin_ids))).scalars()}
 
 
+_TABLE = CheckIn.__table__
+_MARKS: dict[tuple[str, ...], Prepared] = {}  # mark_many's statements, by the columns set
+
+
+def _assigned(cols: tuple[str, ...]) -> dict[str, Any]:
+    """``SET`` clauses for ``cols``, each bound as ``v_<column>`` (see :func:`_bound`)."""
+    return {c: bindparam(f"v_{c}", type_=_TABLE.c[c].type) for c in cols}
+
+
+def _bound(values: dict[str, object]) -> dict[str, object]:
+    return {f"v_{c}": v for c, v in values.items()}
+
+
 def mark_many(db: Database, checkin_ids: list[int], **values: object) -> int:
     """Set ``values`` on all these check-ins in one UPDATE; how many rows changed."""
     if not checkin_ids:
@@ -36,14 +49,10 @@ def mark_many(db: Database, checkin_ids: list[int], **values: object) -> int:
     cols = tuple(sorted(values))
     stmt = _MARKS.get(cols)
     if stmt is None:  # built once per set of columns, run on the driver's cursor (a submission's notice marks one)
-        table = CheckIn.__table__
-        stmt = _MARKS[cols] = Prepared(sa_update(table).where(table.c.id.in_(bindparam("b_ids", expanding=True)))
-                                       .values({c: bindparam(f"v_{c}", type_=table.c[c].type) for c in cols}))
+        stmt = _MARKS[cols] = Prepared(sa_update(_TABLE).where(_TABLE.c.id.in_(bindparam("b_ids", expanding=True)))
+                                       .values(_assigned(cols)))
     with db.session() as s:
-        return stmt.execute(s.connection(), {"b_ids": list(checkin_ids), **{f"v_{c}": v for c, v in values.items()}})
-
-
-_MARKS: dict[tuple[str, ...], Prepared] = {}
+        return stmt.execute(s.connection(), {"b_ids": list(checkin_ids), **_bound(values)})
 
 
 def departments(db: Database, department_ids: set[int]) -> dict[int, Department]:
@@ -63,7 +72,7 @@ def _ensure_statement(db: Database) -> Any:
     ins = dialect.insert(db, CheckIn).values(employee_id=bindparam("employee"), week=bindparam("week"),
                                              status="pending")
     return ins.on_conflict_do_update(index_elements=["employee_id", "week"], set_={"week": ins.excluded.week}
-                                     ).returning(*CheckIn.__table__.columns)
+                                     ).returning(*_TABLE.columns)
 
 
 # Statements a check-in runs on every submission, built once per dialect (bound parameters only):
@@ -109,12 +118,10 @@ def update(db: Database, checkin_id: int, **values: object) -> CheckIn | None:
     cols = tuple(sorted(values))
     stmt = _UPDATES.get(cols)
     if stmt is None:
-        table = CheckIn.__table__
-        stmt = _UPDATES[cols] = Prepared(sa_update(table).where(table.c.id == bindparam("b_id"))
-                                          .values({c: bindparam(f"v_{c}", type_=table.c[c].type) for c in cols})
-                                          .returning(*table.columns))
+        stmt = _UPDATES[cols] = Prepared(sa_update(_TABLE).where(_TABLE.c.id == bindparam("b_id"))
+                                          .values(_assigned(cols)).returning(*_TABLE.columns))
     with db.session() as s:
-        return plain.first(CheckIn, s.connection(), stmt, {"b_id": checkin_id, **{f"v_{c}": v for c, v in values.items()}})
+        return plain.first(CheckIn, s.connection(), stmt, {"b_id": checkin_id, **_bound(values)})
 
 
 def history(db: Database, employee_id: str) -> list[tuple[CheckIn, list[Feedback]]]:

@@ -96,7 +96,7 @@ def save_analyses(db: Database, rows: list[ReplyAnalysis]) -> bool:
                for row in one.rows(conn, {c: getattr(r, c) for c in _ANALYSIS_COLUMNS})}
         if len(got) < len(rows):
             if got:  # all or none: the rows that did go in are taken out again
-                s.connection().execute(_FORGET, {"ids": list(got.values())})
+                conn.execute(_FORGET, {"ids": list(got.values())})
             return False
     for r in rows:
         r.id = got[r.ref]
