@@ -179,10 +179,10 @@ def _quiet(quiet: list[DeptStats], last_week: str) -> list[str]:
     last = [x for st in quiet for x in st.scores_last]
     this = [x for st in quiet for x in st.scores_this]
     if last or this:
-        falling = sorted((st for st in quiet if _drop(st) >= SENTIMENT_DROP), key=lambda st: -_drop(st))
-        lines.append(f"· 情绪均值：{_trend(_mean(last), _mean(this))}"
-                     + (f"；明显下降：{_names([f'{st.name}（{_trend(_mean(st.scores_last), _mean(st.scores_this))}）' for st in falling])}"
-                        if falling else ""))
+        drops = [(d, st) for st in quiet if (d := _drop(st)) >= SENTIMENT_DROP]  # each computed once
+        falling = [st for _, st in sorted(drops, key=lambda x: -x[0])]  # steepest first, ties in order
+        named = [f"{st.name}（{_trend(_mean(st.scores_last), _mean(st.scores_this))}）" for st in falling]
+        lines.append(f"· 情绪均值：{_trend(_mean(last), _mean(this))}" + (f"；明显下降：{_names(named)}" if named else ""))
     return lines
 
 
