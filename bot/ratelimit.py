@@ -5,6 +5,11 @@ window's budget, waiting for the next window otherwise. Windows are real time (t
 real seconds). On PostgreSQL the counter is a row in ``rate_windows`` (``storage.ratelimit``), so
 every process sharing the database shares the budget; on SQLite (one process) it is kept in memory.
 A request for more than ``limit`` calls is granted in parts by the caller (chunk by ``limit``).
+
+``room_basis`` / ``room`` say how many more calls fit into the current window (after the calls a
+delivery has lined up with ``line_up`` and not yet made): the outbox claims no more distinct
+contents than that, so what becomes due while a window is spent waits unclaimed and merges into the
+next window's calls instead of being claimed early into calls of its own.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ class AppLimiter:
         # demand (bulk_cap). Counting only the granted ones let a window that bulk sends had filled
         # set the next window's share too low, and replies caught up a quarter per window.
         self._urgent_wanted: dict[int, int] = {}  # window start -> urgent calls asked for in this process
+        self.lined = 0  # calls deliveries have lined up (``line_up``) and not yet taken a permit for
 
     def bulk_cap(self, window: int) -> int:
         """How much of ``window`` non-urgent callers may use: the budget minus the replies' share,
@@ -50,6 +56,33 @@ class AppLimiter:
         recent = max(self._urgent_wanted.get(window - self.window, 0), self._urgent_wanted.get(window, 0))
         reserve = max(self.limit * RESERVED_FOR_REPLIES_PERCENT // 100, recent + recent // 4)
         return self.limit - min(reserve, self.limit * MAX_RESERVED_PERCENT // 100)
+
+    def room_basis(self, urgent: bool) -> tuple[int, int, int]:
+        """Event loop: (the current window, the cap of this kind of caller in it, the permits this
+        process holds for it minus the calls lined up): what :meth:`room` needs, read where these
+        are kept."""
+        window = self._start(time.time())
+        cap = self.limit if urgent else self.bulk_cap(window)
+        pool = self._pool if self._pool_window == window else 0
+        return window, cap, pool - self.lined
+
+    def room(self, basis: tuple[int, int, int]) -> tuple[int, float]:
+        """Database thread (one read of the shared window on PostgreSQL): how many more calls this
+        process could make now in the window of ``basis`` (:meth:`room_basis`), and when none, the
+        seconds until the next window."""
+        window, cap, held = basis
+        if self.db.is_sqlite:
+            start, used = self._local
+            used = used if start == window else 0
+        else:
+            used = ratelimit.used(self.db, self.key, window)
+        room = held + max(0, cap - used)
+        return max(0, room), 0.0 if room > 0 else max(0.0, window + self.window - time.time()) + 0.001
+
+    def line_up(self, calls: int) -> LinedUp:
+        """Count ``calls`` a delivery is about to make against :meth:`room` until each has its permit
+        (``LinedUp.take``) or the delivery ends (``with``)."""
+        return LinedUp(self, calls)
 
     def _start(self, now: float) -> int:
         return int(now // self.window) * self.window
@@ -129,3 +162,25 @@ class AppLimiter:
                     continue
             self.waits += 1
             await asyncio.sleep(max(0.0, window + self.window - time.time()) + 0.001)
+
+
+class LinedUp:
+    """Calls one delivery has lined up (``AppLimiter.line_up``): each ``take`` is one of them getting
+    its permit; leaving the ``with`` block forgets those never made (an error, a row not sent)."""
+
+    def __init__(self, limiter: AppLimiter, calls: int) -> None:
+        self.limiter, self.left = limiter, max(0, calls)
+        limiter.lined += self.left
+
+    async def take(self, urgent: bool = False) -> None:
+        await self.limiter.take(urgent=urgent)
+        if self.left:
+            self.left -= 1
+            self.limiter.lined -= 1
+
+    def __enter__(self) -> LinedUp:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.limiter.lined -= self.left
+        self.left = 0

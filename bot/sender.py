@@ -180,7 +180,18 @@ class OutboxWorker:
         now = self.services.now()
         mono = time.monotonic()
         self._waiting = {row: w for row, w in self._waiting.items() if w[1] > mono}
-        claimed, items, waiting = await db.run(self._claim, now, limit, lane, set(self._inflight), set(self._waiting))
+        limiter = self.channel.limiter
+        while True:
+            basis = limiter.room_basis(lane == "replies") if limiter is not None else None
+            claimed, items, waiting, wait = await db.run(self._claim, now, limit, lane, set(self._inflight),
+                                                         set(self._waiting), basis)
+            if claimed is not None:
+                break
+            # The app's budget for this window is spent (by this lane, the other or another process):
+            # what is due waits unclaimed for the next window and merges there with what becomes due
+            # meanwhile, instead of being claimed into calls of its own that would only wait.
+            await asyncio.sleep(wait)
+            now = self.services.now()
         if not claimed:
             return 0
         self._inflight |= claimed
@@ -190,15 +201,24 @@ class OutboxWorker:
             self._inflight -= claimed
 
     def _claim(self, now: datetime, limit: int, lane: str | None, busy: set[int], skip: set[int],
-               ) -> tuple[set[int], list[ob.Claimed], dict[int, str]]:
+               basis: tuple[int, int, int] | None = None,
+               ) -> tuple[set[int] | None, list[ob.Claimed], dict[int, str], float]:
         """Database thread: claim due rows, then :meth:`_prepare` them, in one hop from the loop.
-        Returns the ids claimed, the rows to send now and the updates left waiting for their card."""
+        Returns the ids claimed, the rows to send now, the updates left waiting for their card, and
+        when the app's budget for this window is spent (ids None, nothing claimed) the seconds until
+        the next.
+        With the limiter's ``basis``, no more distinct contents are claimed than calls fit now."""
         db, ch = self.services.db, self.channel
+        calls = None
+        if ch.limiter is not None and basis is not None:
+            calls, wait = ch.limiter.room(basis)
+            if not calls:
+                return None, [], {}, wait
         items = ob.claim_due(db, ch.name, self.owner, now, limit=limit, busy=busy, lane=lane,
-                             card_handle_key=ch.card_handle_key, skip=skip, along=self.ALONG_LIMIT)
+                             card_handle_key=ch.card_handle_key, skip=skip, along=self.ALONG_LIMIT, calls=calls)
         if not items:
-            return set(), [], {}
-        return {i.id for i in items}, *self._prepare(items, now)
+            return set(), [], {}, 0.0
+        return {i.id for i in items}, *self._prepare(items, now), 0.0
 
     async def _deliver(self, items: list[ob.Claimed], waiting: dict[int, str], now: datetime) -> int:
         db, ch = self.services.db, self.channel

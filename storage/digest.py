@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from typing import Any
 
 
@@ -20,3 +21,17 @@ def content_digest(kind: str, payload: dict[str, Any]) -> str | None:
         return None
     body = json.dumps([kind, content], sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha1(body.encode(), usedforsecurity=False).hexdigest()
+
+
+def first_contents(rows: list[Sequence[Any]], calls: int) -> list[Sequence[Any]]:
+    """Of ``(id, digest)`` rows in queue order, those of the first ``calls`` distinct contents (a row
+    without a digest is a content of its own): what that many calls can take."""
+    seen: set[Any] = set()
+    kept = []
+    for row in rows:
+        key = row[1] if row[1] is not None else ("row", row[0])
+        if key not in seen and len(seen) < calls:
+            seen.add(key)
+        if key in seen:
+            kept.append(row)
+    return kept

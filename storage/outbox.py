@@ -25,7 +25,7 @@ from sqlalchemy.sql.elements import BindParameter
 
 from storage import cardstore, dialect
 from storage.db import Database
-from storage.digest import content_digest
+from storage.digest import content_digest, first_contents
 from storage.models import CardRecord, OutboxMessage
 from storage.types import UTCDateTime
 
@@ -177,7 +177,7 @@ def _claim_statements(lane: str | None, busy: bool, skip: bool, is_sqlite: bool)
 def claim_due(
     db: Database, channel: str, owner: str, now: datetime, limit: int = 100, stale_after: float = 120.0,
     busy: Iterable[int] = (), lane: str | None = None, card_handle_key: Callable[[str], str | None] | None = None,
-    skip: Iterable[int] = (), along: int = 0,
+    skip: Iterable[int] = (), along: int = 0, calls: int | None = None,
 ) -> list[Claimed]:
     """Atomically claim due rows for ``channel`` (SKIP LOCKED on PostgreSQL), replies first; only
     the rows of ``lane`` when given: ``"replies"`` (replies, and every card update, so the updates
@@ -190,13 +190,16 @@ def claim_due(
     the platform id ``card_handle_key`` gives for the row's key. With ``along``, up to that many
     more due rows (of the lane) whose content equals that of a picked row come with them: one call
     takes identical content to many people, so under a burst the answers that became due across
-    several rounds go out in one call instead of one per round."""
+    several rounds go out in one call instead of one per round. With ``calls``, only the picked rows
+    of the first that many distinct contents (each row without a digest is one) are claimed."""
     busy, skip = list(busy), list(skip)
     pick, more, claim = _claim_statements(lane, bool(busy), bool(skip), db.is_sqlite)
     params: dict[str, Any] = {"b_channel": channel, "b_now": now, "b_stale": now - timedelta(seconds=stale_after),
                               "b_limit": limit, "b_busy": busy, "b_skip": skip}
     with db.short_write() as s:
         picked = s.execute(pick, params).all()
+        if calls is not None:
+            picked = first_contents(picked, calls)
         if not picked:
             return []
         ids = [r[0] for r in picked]
@@ -343,10 +346,6 @@ def _finish_params(row_id: int, owner: str, values: dict[str, Any]) -> dict[str,
 
 def mark_sent(db: Database, row_id: int, owner: str, now: datetime, result: dict[str, Any] | None = None) -> bool:
     return _finish(db, row_id, owner, finish_values("sent", now, result=result))
-
-
-def mark_retry(db: Database, row_id: int, owner: str, error: str, at: datetime, undo_attempt: bool = False) -> bool:
-    return _finish(db, row_id, owner, finish_values("retry", at, error=error, at=at, undo_attempt=undo_attempt))
 
 
 def mark_failed(db: Database, row_id: int, owner: str, error: str, now: datetime) -> bool:

@@ -53,6 +53,13 @@ def acquire(db: Database, key: str, window: int, want: int, limit: int) -> int:
         return granted
 
 
+def used(db: Database, key: str, window: int) -> int:
+    """Calls already granted in ``window`` for ``key`` by every process (no lock: an estimate for
+    how much to claim; ``acquire`` stays the gate)."""
+    with db.session() as s:
+        return int(s.connection().execute(_USED[True], {"b_key": key, "b_window": window}).scalar() or 0)
+
+
 def _prune(conn: Any, key: str, window: int) -> None:
     now = time.monotonic()
     with _pruned_lock:

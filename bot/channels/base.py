@@ -11,6 +11,7 @@ from storage import employees
 if TYPE_CHECKING:
     from aiohttp import web
 
+    from bot.ratelimit import AppLimiter
     from bot.services import Services
     from storage.db import Database
     from storage.models import Employee
@@ -44,6 +45,9 @@ class Channel(ABC):
     # False: this process sends but opens no inbound connection of its own (a platform that wants one
     # client per app, e.g. DingTalk's Stream, in the 2nd..Nth process of `serve --processes N`)
     listens: bool = True
+    # The app-wide call budget deliver() draws on (None: unlimited). The outbox worker claims no more
+    # distinct contents a round than it has room for (``AppLimiter.room``).
+    limiter: AppLimiter | None = None
 
     def __init__(self) -> None:
         self.services: Services | None = None

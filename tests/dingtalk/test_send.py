@@ -117,14 +117,14 @@ async def test_in_doubt_card_is_the_same_card(emu, make_bot):
 
 
 async def test_a_reply_in_a_round_of_cards_goes_before_the_cards(emu, make_bot):
-    """A delivery round holding a reply and many cards queued before it sends the reply's batchSend
-    first (DingTalk calls go one after another: a reply sent after the round's 40 cards waited for all of
-    them under load)."""
+    """A reply queued after many cards goes first: its batchSend is the first call (DingTalk calls go one
+    after another: a reply sent after a round's 40 cards waited for all of them under load). The 41
+    calls span three windows of the app's 20 calls a second."""
     from tests.conftest import queue_cards_then_reply
 
     bot = await quiet(await make_bot())
     await queue_cards_then_reply(bot, "dingtalk", 40)
-    await bot.services.workers["dingtalk"].drain_once()
+    await bot.services.workers["dingtalk"].drain()
     sends = [path for _method, path in emu.api.calls if "accessToken" not in path]
     assert len(sends) == 41 and emu.api.texts("dt_e101") == ["你好，这是你的回答"]
     assert sends[0].endswith("/batchSend"), f"the reply was call {sends.index('/v1.0/robot/oToMessages/batchSend') + 1}"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from datetime import timedelta
 
 from handlers.menu import help_card
@@ -106,3 +107,43 @@ async def test_answers_due_during_the_gap_after_a_round_share_the_next_call(frig
     await worker.drain_once()
     same_calls = [b for p, b in frig.emulator.api_calls if p == "message/send" and b.get("text", {}).get("content") == SAME]
     assert len(same_calls) == 1 and sorted(same_calls[0]["touser"].split("|")) == sorted(REPS[1:3])
+
+
+async def test_a_round_claims_no_more_contents_than_calls_fit(frig: WeComRig) -> None:
+    """With room for two calls, a round claims the rows of the first two contents in queue order (and
+    their identical rows due later, which share those calls); the rest stay pending for the next."""
+    db, now = frig.bot.db, frig.clock.now()
+    await _stop(frig)
+    enqueue_many(db, [_text(f"a:{u}", u, SAME) for u in REPS[:3]], now)
+    enqueue_many(db, [_text(f"b:{u}", u, f"你的积分：{i}") for i, u in enumerate(REPS[3:6])], now)
+    enqueue_many(db, [_text(f"c:{u}", u, SAME) for u in REPS[6:9]], now)
+    got = ob.claim_due(db, "wecom", "node-a", now, limit=10, lane="replies", along=100, calls=2)
+    assert sorted(c.key for c in got) == sorted(
+        [f"a:{u}" for u in REPS[:3]] + [f"b:{REPS[3]}"] + [f"c:{u}" for u in REPS[6:9]])
+    assert [ob.get(db, f"b:{u}").status for u in REPS[4:6]] == ["pending", "pending"]
+    assert ob.claim_due(db, "wecom", "node-a", now, limit=10, lane="replies", along=100, calls=0) == []
+    assert [c.key for c in ob.claim_due(db, "wecom", "node-b", now, limit=10, lane="replies", calls=5)] == [
+        f"b:{u}" for u in REPS[4:6]]
+
+
+async def test_answers_due_while_the_budget_is_spent_go_out_together_when_it_turns(frig: WeComRig) -> None:
+    """The app's call budget for this second is spent; meanwhile ten people get the same answer in
+    three commits. Nothing is claimed into calls that would only wait: when the window turns, the ten
+    go out in one message/send, each person once (claimed as they came, it took a call per round)."""
+    db, now = frig.bot.db, frig.clock.now()
+    limiter = frig.bot.channels["wecom"].limiter
+    assert limiter is not None
+    await asyncio.sleep(1 - time.time() % 1 + 0.02)  # just after a window turned (1-second windows)
+    await limiter.take(limiter.limit, urgent=True)  # another sender spends the whole window
+    assert limiter.room(limiter.room_basis(urgent=True))[0] == 0
+    people = REPS[:10]
+    for batch in (people[:3], people[3:6], people[6:]):
+        enqueue_many(db, [_text(f"same:{u}", u, SAME) for u in batch], now)
+        frig.bot.services.wake("wecom")
+        await asyncio.sleep(0.1)
+    assert [frig.emulator.texts(u) for u in people] == [[]] * 10  # nothing sent in the spent window
+    await frig.settle()
+    same_calls = [b for p, b in frig.emulator.api_calls if p == "message/send" and b.get("text", {}).get("content") == SAME]
+    assert len(same_calls) == 1 and sorted(same_calls[0]["touser"].split("|")) == sorted(people)
+    assert [frig.emulator.texts(u) for u in people] == [[SAME]] * 10
+    assert all(ob.get(db, f"same:{u}").status == "sent" for u in people)

@@ -158,3 +158,30 @@ def test_windows_older_than_an_hour_are_deleted(db_url: str, monkeypatch) -> Non
         assert kept == [2_000, 4_700]
     finally:
         db.dispose()
+
+
+async def test_room_is_what_the_window_has_left_less_the_calls_already_lined_up(sqlite_url: str) -> None:
+    """How many contents the outbox may claim now: what is left of the window's calls (bulk sends
+    less the replies' share), less what deliveries have lined up and not yet made; none once the
+    window is spent, with the seconds until the next one."""
+    db = open_database(sqlite_url)
+    try:
+        limiter = AppLimiter(db, "wecom:room-test", limit=100, window_seconds=5)
+
+        def room(urgent: bool = True) -> tuple[int, float]:
+            return limiter.room(limiter.room_basis(urgent))
+
+        await asyncio.sleep(5 - time.time() % 5 + 0.01)  # a window's start
+        assert room() == (100, 0.0) and room(urgent=False) == (80, 0.0)  # 20 % kept for replies
+        with limiter.line_up(5) as line:
+            assert room()[0] == 95
+            await line.take(urgent=True)  # one of them made: its permit is counted as used
+            assert room()[0] == 95
+        assert room()[0] == 99  # the other four were never made
+        await limiter.take(79)  # bulk sends take their share
+        assert room(urgent=False)[0] == 0 and room()[0] == 20
+        await limiter.take(20, urgent=True)
+        spent, wait = room()
+        assert spent == 0 and 4 < wait <= 5.01 and limiter.waits == 0  # until the next window
+    finally:
+        db.dispose()

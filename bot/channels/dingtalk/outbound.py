@@ -100,13 +100,14 @@ class Outbound:
             for call in distinct_recipient_calls(idxs, [it.recipient for it in items], self.ch.batch_size)]
         # In the rows' order (replies first: storage.outbox.claim_due): a reply must not wait for
         # every card of a bulk round, nor a batchSend for the round's single sends.
-        for batch, call in sorted(calls, key=lambda c: min(c[1])):
-            await self.ch.limiter.take(urgent=any(items[i].urgent for i in call))
-            if not batch:
-                results[call[0]] = await self._one(items[call[0]])
-                continue
-            for i, res in zip(call, await self.batch_send([items[i] for i in call]), strict=True):
-                results[i] = res
+        with self.ch.limiter.line_up(len(calls)) as line:  # the next round's claim counts them as made
+            for batch, call in sorted(calls, key=lambda c: min(c[1])):
+                await line.take(urgent=any(items[i].urgent for i in call))
+                if not batch:
+                    results[call[0]] = await self._one(items[call[0]])
+                    continue
+                for i, res in zip(call, await self.batch_send([items[i] for i in call]), strict=True):
+                    results[i] = res
         return [r if r is not None else Delivery("failed", error="not handled") for r in results]
 
     async def _one(self, item: Claimed) -> Delivery:

@@ -49,8 +49,8 @@ class WeComChannel(Channel):
         self.callback.services = services
         s = self.settings
         per_window = max(1, s.app_calls_per_minute * APP_WINDOW_SECONDS // 60)
-        limiter = AppLimiter(services.db, f"wecom:{s.corp_id}:{s.agent_id}", per_window, APP_WINDOW_SECONDS)
-        self.outbound = Outbound(self.api, services.db, limiter, s.max_users_per_call)
+        self.limiter = AppLimiter(services.db, f"wecom:{s.corp_id}:{s.agent_id}", per_window, APP_WINDOW_SECONDS)
+        self.outbound = Outbound(self.api, services.db, self.limiter, s.max_users_per_call)
 
     async def stop(self) -> None:
         await self.api.close()

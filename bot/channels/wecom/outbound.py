@@ -122,14 +122,15 @@ class Outbound:
         # reply a bulk round took along waited behind every card of the round (13 s in bench_wecom).
         calls.sort(key=lambda c: min(c[0]))
         slots = asyncio.Semaphore(CONCURRENCY)  # a slow call holds one slot, not a whole round
+        with self.limiter.line_up(len(calls)) as line:  # the next round's claim counts them as made
 
-        async def run(idxs: list[int], fn: Callable[[], Awaitable[list[Delivery]]]) -> None:
-            async with slots:
-                await self.limiter.take(urgent=any(items[j].urgent for j in idxs))
-                for j, d in zip(idxs, await fn(), strict=True):
-                    results[j] = d
+            async def run(idxs: list[int], fn: Callable[[], Awaitable[list[Delivery]]]) -> None:
+                async with slots:
+                    await line.take(urgent=any(items[j].urgent for j in idxs))
+                    for j, d in zip(idxs, await fn(), strict=True):
+                        results[j] = d
 
-        await asyncio.gather(*(run(idxs, fn) for idxs, fn in calls))
+            await asyncio.gather(*(run(idxs, fn) for idxs, fn in calls))
         return [r or Delivery("failed", error="not handled") for r in results]
 
     async def _one(self, item: Claimed) -> list[Delivery]:
