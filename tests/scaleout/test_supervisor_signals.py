@@ -42,13 +42,16 @@ async def test_each_child_gets_sigterm_once_and_a_slow_clean_exit_counts_as_clea
     seen = b""
     # Both children are up, their handler installed. One deadline for all lines (a loaded CI
     # machine can take a while to start three interpreters); on failure, show what was printed.
+    # Counted as words, not lines: unbuffered children (PYTHONUNBUFFERED) write "ready" and its
+    # newline separately, and two of them sharing the pipe printed "readyready\n\n" once.
     deadline = asyncio.get_running_loop().time() + 120
-    while seen.count(b"ready\n") < 2:
+    while seen.count(b"ready") < 2:
         left = deadline - asyncio.get_running_loop().time()
         try:
             line = await asyncio.wait_for(sup.stdout.readline(), max(0.1, left))
         except TimeoutError:
             sup.kill()
+            await sup.communicate()  # reaped and its pipe closed: nothing left for the next test to trip on
             raise AssertionError(f"children not ready in 120 s; printed so far:\n{seen.decode()}") from None
         assert line, seen
         seen += line
