@@ -18,7 +18,8 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, exists, func, literal, or_, select, update
+from sqlalchemy import all_, and_, any_, bindparam, case, exists, func, literal, or_, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql import ClauseElement, visitors
 from sqlalchemy.sql.elements import BindParameter
@@ -123,7 +124,7 @@ IN_ORDER = or_(
     OutboxMessage.card_key.is_(None),
     OutboxMessage.card_key == OutboxMessage.key,
     ~exists().where(_earlier.card_key == OutboxMessage.card_key, _earlier.id < OutboxMessage.id,
-                    _earlier.status.in_(("pending", "sending"))),
+                    or_(_earlier.status == "pending", _earlier.status == "sending")),
 )
 
 LANES = {
@@ -132,44 +133,47 @@ LANES = {
 }
 
 
+def _in(column: Any, name: str, is_sqlite: bool, negate: bool = False) -> Any:
+    """``column IN (list)`` with the list bound as one parameter: on PostgreSQL an array
+    (``= ANY``/``<> ALL``), so the statement's text is the same whatever the list's length (psycopg
+    converts and prepares it once; an expanded IN list was a new statement for every length); on
+    SQLite an expanding IN."""
+    if is_sqlite:
+        param = bindparam(name, expanding=True)
+        return column.not_in(param) if negate else column.in_(param)
+    param = bindparam(name, type_=ARRAY(column.type))
+    return column != all_(param) if negate else column == any_(param)
+
+
 @lru_cache(maxsize=32)
 def _claim_statements(lane: str | None, busy: bool, skip: bool, is_sqlite: bool) -> tuple[Any, Any, Any]:
     """:func:`claim_due`'s statements for one shape (lane, whether rows are busy or skipped,
     dialect), built once with bound parameters: every outbox round of every lane runs them, and
-    building and caching them per call cost more CPU than running them."""
-    reclaim = and_(OutboxMessage.status == "sending", OutboxMessage.claimed_at < bindparam("b_stale"))
+    building and caching them per call cost more CPU than running them. The claim is a Core
+    ``UPDATE … RETURNING`` (plain rows: loading them as ORM instances was a third of its CPU)."""
+    m = OutboxMessage
+    reclaim = and_(m.status == "sending", m.claimed_at < bindparam("b_stale"))
     if busy:
-        reclaim = and_(reclaim, OutboxMessage.id.not_in(bindparam("b_busy", expanding=True)))
-    due = and_(or_(and_(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= bindparam("b_now")),
-                   reclaim), IN_ORDER)
+        reclaim = and_(reclaim, _in(m.id, "b_busy", is_sqlite, negate=True))
+    due = and_(or_(and_(m.status == "pending", m.next_attempt_at <= bindparam("b_now")), reclaim), IN_ORDER)
     if skip:
-        due = and_(due, OutboxMessage.id.not_in(bindparam("b_skip", expanding=True)))
-    claimable = (OutboxMessage.channel == bindparam("b_channel"), due, *LANES.get(lane or "", ()))
-    pick = (
-        select(OutboxMessage.id, OutboxMessage.digest)
-        .where(*claimable)
-        .order_by(OutboxMessage.priority, OutboxMessage.next_attempt_at, OutboxMessage.id)
-        .limit(bindparam("b_limit"))
-    )
+        due = and_(due, _in(m.id, "b_skip", is_sqlite, negate=True))
+    claimable = (m.channel == bindparam("b_channel"), due, *LANES.get(lane or "", ()))
+    pick = (select(m.id, m.digest).where(*claimable).order_by(m.priority, m.next_attempt_at, m.id)
+            .limit(bindparam("b_limit")))
     # The claimable rows with the same content as those picked (one call takes them all along).
-    along = (
-        select(OutboxMessage.id)
-        .where(*claimable, OutboxMessage.digest.in_(bindparam("b_digests", expanding=True)),
-               OutboxMessage.id.not_in(bindparam("b_picked", expanding=True)))
-        .order_by(OutboxMessage.id)
-        .limit(bindparam("b_along"))
-    )
+    along = (select(m.id).where(*claimable, _in(m.digest, "b_digests", is_sqlite),
+                                _in(m.id, "b_picked", is_sqlite, negate=True))
+             .order_by(m.id).limit(bindparam("b_along")))
     if not is_sqlite:
         pick = pick.with_for_update(skip_locked=True)
         along = along.with_for_update(skip_locked=True)
     claim = (
-        select(OutboxMessage).from_statement(
-            update(OutboxMessage)
-            .where(OutboxMessage.id.in_(bindparam("b_ids", expanding=True)), due)
-            .values(status="sending", claimed_by=bindparam("b_owner"), claimed_at=bindparam("b_now"),
-                    attempts=OutboxMessage.attempts + 1,
-                    in_doubt=case((OutboxMessage.status == "sending", True), else_=OutboxMessage.in_doubt))
-            .returning(OutboxMessage))
+        update(m.__table__)
+        .where(_in(m.id, "b_ids", is_sqlite), due)
+        .values(status="sending", claimed_by=bindparam("b_owner"), claimed_at=bindparam("b_now"),
+                attempts=m.attempts + 1, in_doubt=case((m.status == "sending", True), else_=m.in_doubt))
+        .returning(*m.__table__.c)
     )
     return pick, along, claim
 
@@ -197,17 +201,16 @@ def claim_due(
     params: dict[str, Any] = {"b_channel": channel, "b_now": now, "b_stale": now - timedelta(seconds=stale_after),
                               "b_limit": limit, "b_busy": busy, "b_skip": skip}
     with db.short_write() as s:
-        picked = s.execute(pick, params).all()
-        if calls is not None:
-            picked = first_contents(picked, calls)
+        conn = s.connection()
+        picked = first_contents(conn.execute(pick, params).all(), limit if calls is None else calls)
         if not picked:
             return []
         ids = [r[0] for r in picked]
         digests = sorted({r[1] for r in picked if r[1] is not None})
         if along > 0 and digests:
-            ids += s.execute(more, {**params, "b_digests": digests, "b_picked": ids, "b_along": along}).scalars()
+            ids += conn.execute(more, {**params, "b_digests": digests, "b_picked": ids, "b_along": along}).scalars()
         # A row still ``sending`` was left mid-send by a dead worker: from now on it is in doubt.
-        rows = s.execute(claim, {**params, "b_ids": ids, "b_owner": owner}).scalars().all()
+        rows = conn.execute(claim, {**params, "b_ids": ids, "b_owner": owner}).all()
         cardstore.claimed_many_in(s, [
             {"subject": r.payload["subject"], "channel": r.channel, "recipient": r.recipient,
              "employee_id": r.employee_id, "outbox_key": r.key, "card": r.payload["card"], "now": now,
