@@ -67,6 +67,12 @@ class OutboxWorker:
     # fell from 0.58-0.68 s to 0.25-0.26 s (fewer calls, less waiting for the app budget). The gap
     # follows a round that sent something, never an idle lane: a reply waits at most this much longer.
     ROUND_GAP_SECONDS = 0.1
+    # While this many inbound events wait for a worker, the gap stretches, a ROUND_GAP_SECONDS at a time, up
+    # to BACKLOG_GAP_SECONDS: the replies of a backlog wait seconds for processing anyway, and fewer,
+    # larger rounds leave the processing more of the CPU and merge more identical answers into one call.
+    # It ends as soon as the backlog is below the mark, so the last replies do not wait for it.
+    BACKLOG_EVENTS = 100
+    BACKLOG_GAP_SECONDS = 0.3
 
     def __init__(self, services: Services, channel: Channel, poll_interval: float = 1.0) -> None:
         self.services = services
@@ -139,7 +145,7 @@ class OutboxWorker:
                 log.exception("outbox worker %s failed a round; retrying", self.channel.name)
                 n = 0
             if n > 0:
-                await asyncio.sleep(self.ROUND_GAP_SECONDS)
+                await self._gap()
                 continue
             # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancellation
             # that arrives as the event is set (a wake-up from a worker thread), and stop() hangs.
@@ -148,6 +154,15 @@ class OutboxWorker:
                     await wake.wait()
             except TimeoutError:
                 pass
+
+    async def _gap(self) -> None:
+        """The wait after a round that sent something (ROUND_GAP_SECONDS, stretched under a backlog)."""
+        waited, dispatcher = 0.0, self.services.dispatcher
+        while True:
+            await asyncio.sleep(self.ROUND_GAP_SECONDS)
+            waited += self.ROUND_GAP_SECONDS
+            if waited >= self.BACKLOG_GAP_SECONDS or dispatcher is None or dispatcher.pool.backlog < self.BACKLOG_EVENTS:
+                return
 
     async def _bulk_round(self) -> int:
         await self.services.dispatcher.accept_first.wait_async()

@@ -147,3 +147,51 @@ async def test_answers_due_while_the_budget_is_spent_go_out_together_when_it_tur
     assert len(same_calls) == 1 and sorted(same_calls[0]["touser"].split("|")) == sorted(people)
     assert [frig.emulator.texts(u) for u in people] == [[SAME]] * 10
     assert all(ob.get(db, f"same:{u}").status == "sent" for u in people)
+
+
+async def test_the_lanes_keep_sending_round_after_round(frig: WeComRig) -> None:
+    """The running lanes (no drain): each answer goes out after the one before it was sent, round
+    after round, gap after gap."""
+    db = frig.bot.db
+    for i, u in enumerate(REPS[:4]):
+        enqueue_many(db, [_text(f"next:{i}", u, f"第{i + 1}条回复")], frig.clock.now())
+        frig.bot.services.wake("wecom")
+        for _ in range(500):  # bounded: a lane that stopped must fail the test, not hang the suite
+            if frig.emulator.texts(u):
+                break
+            await asyncio.sleep(0.01)
+        assert frig.emulator.texts(u) == [f"第{i + 1}条回复"]
+
+
+async def test_a_lane_waits_longer_between_rounds_while_inbound_events_queue(frig: WeComRig) -> None:
+    """While at least ``BACKLOG_EVENTS`` inbound events wait for a worker the gap after a round
+    stretches (their answers wait for processing anyway, and fewer rounds merge more of them); it ends
+    as soon as the backlog is below the mark."""
+    db, now = frig.bot.db, frig.clock.now()
+    await _stop(frig)
+    worker = frig.bot.services.workers["wecom"]
+    worker.BACKLOG_EVENTS = 0  # the empty queue counts as a backlog: the gap stretches
+    worker.BACKLOG_GAP_SECONDS = 30.0
+    wake = asyncio.Event()
+    lane = asyncio.create_task(worker._run(wake, worker._reply_lane_round))
+    try:
+        enqueue_many(db, [_text("first", REPS[0], "收到，马上处理。")], now)
+        wake.set()
+        for _ in range(500):
+            if frig.emulator.texts(REPS[0]):
+                break
+            await asyncio.sleep(0.01)
+        enqueue_many(db, [_text("second", REPS[1], SAME)], now)
+        wake.set()
+        await asyncio.sleep(0.5)  # five ordinary gaps
+        assert frig.emulator.texts(REPS[1]) == []  # still in the stretched gap
+        worker.BACKLOG_EVENTS = 100  # the backlog is gone
+        for _ in range(500):
+            if frig.emulator.texts(REPS[1]):
+                break
+            await asyncio.sleep(0.01)
+        assert frig.emulator.texts(REPS[1]) == [SAME]
+    finally:
+        lane.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await lane
