@@ -71,13 +71,9 @@ class AppLimiter:
         process could make now in the window of ``basis`` (:meth:`room_basis`), and when none, the
         seconds until the next window."""
         window, cap, held = basis
-        if self.db.is_sqlite:
-            start, used = self._local
-            used = used if start == window else 0
-        else:
-            used = ratelimit.used(self.db, self.key, window)
+        used = self._used_here(window) if self.db.is_sqlite else ratelimit.used(self.db, self.key, window)
         room = held + max(0, cap - used)
-        return max(0, room), 0.0 if room > 0 else max(0.0, window + self.window - time.time()) + 0.001
+        return max(0, room), 0.0 if room > 0 else self._until_next(window)
 
     def line_up(self, calls: int) -> LinedUp:
         """Count ``calls`` a delivery is about to make against :meth:`room` until each has its permit
@@ -87,11 +83,19 @@ class AppLimiter:
     def _start(self, now: float) -> int:
         return int(now // self.window) * self.window
 
+    def _until_next(self, window: int) -> float:
+        """Seconds until the window after ``window`` starts (and a millisecond)."""
+        return max(0.0, window + self.window - time.time()) + 0.001
+
+    def _used_here(self, window: int) -> int:
+        """Calls granted in ``window`` by the in-process budget (SQLite)."""
+        start, used = self._local
+        return used if start == window else 0
+
     async def _grant(self, want: int, window: int, cap: int) -> int:
         """Take up to ``want`` calls of ``window`` (fewer when fewer fit under ``cap``); how many."""
         if self.db.is_sqlite:
-            start, used = self._local
-            used = used if start == window else 0
+            used = self._used_here(window)
             got = max(0, min(want, cap - used))
             self._local = (window, used + got)
             return got
@@ -161,7 +165,7 @@ class AppLimiter:
                         return
                     continue
             self.waits += 1
-            await asyncio.sleep(max(0.0, window + self.window - time.time()) + 0.001)
+            await asyncio.sleep(self._until_next(window))
 
 
 class LinedUp:

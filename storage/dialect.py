@@ -1,16 +1,29 @@
-"""The one switch between SQLite and PostgreSQL insert statements (both support
-``on_conflict_do_nothing(index_elements=[...])`` and ``returning(...)``)."""
+"""The one switch between SQLite and PostgreSQL statements: inserts (both support
+``on_conflict_do_nothing(index_elements=[...])`` and ``returning(...)``) and a list bound as one
+parameter (:func:`in_list`)."""
 
 from __future__ import annotations
 
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Table, bindparam
+from sqlalchemy import Table, all_, any_, bindparam
 from sqlalchemy.dialects import postgresql, sqlite
 
 from storage.db import Database
 from storage.driver import Prepared
+
+
+def in_list(column: Any, name: str, is_sqlite: bool, negate: bool = False) -> Any:
+    """``column IN (list)`` (``NOT IN`` with ``negate``) with the list bound as parameter ``name``: on
+    PostgreSQL an array (``= ANY``/``<> ALL``), so the statement's text is the same whatever the list's
+    length (psycopg converts and prepares it once; an expanded IN list is a new statement for every
+    length); on SQLite an expanding IN."""
+    if is_sqlite:
+        param = bindparam(name, expanding=True)
+        return column.not_in(param) if negate else column.in_(param)
+    param = bindparam(name, type_=postgresql.ARRAY(column.type))
+    return column != all_(param) if negate else column == any_(param)
 
 
 def insert(db: Database, table: Any) -> Any:

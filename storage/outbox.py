@@ -18,8 +18,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import all_, and_, any_, bindparam, case, exists, func, literal, or_, select, update
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import and_, bindparam, case, exists, func, literal, or_, select, update
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql import ClauseElement, visitors
 from sqlalchemy.sql.elements import BindParameter
@@ -133,18 +132,6 @@ LANES = {
 }
 
 
-def _in(column: Any, name: str, is_sqlite: bool, negate: bool = False) -> Any:
-    """``column IN (list)`` with the list bound as one parameter: on PostgreSQL an array
-    (``= ANY``/``<> ALL``), so the statement's text is the same whatever the list's length (psycopg
-    converts and prepares it once; an expanded IN list was a new statement for every length); on
-    SQLite an expanding IN."""
-    if is_sqlite:
-        param = bindparam(name, expanding=True)
-        return column.not_in(param) if negate else column.in_(param)
-    param = bindparam(name, type_=ARRAY(column.type))
-    return column != all_(param) if negate else column == any_(param)
-
-
 @lru_cache(maxsize=32)
 def _claim_statements(lane: str | None, busy: bool, skip: bool, is_sqlite: bool) -> tuple[Any, Any, Any]:
     """:func:`claim_due`'s statements for one shape (lane, whether rows are busy or skipped,
@@ -154,23 +141,23 @@ def _claim_statements(lane: str | None, busy: bool, skip: bool, is_sqlite: bool)
     m = OutboxMessage
     reclaim = and_(m.status == "sending", m.claimed_at < bindparam("b_stale"))
     if busy:
-        reclaim = and_(reclaim, _in(m.id, "b_busy", is_sqlite, negate=True))
+        reclaim = and_(reclaim, dialect.in_list(m.id, "b_busy", is_sqlite, negate=True))
     due = and_(or_(and_(m.status == "pending", m.next_attempt_at <= bindparam("b_now")), reclaim), IN_ORDER)
     if skip:
-        due = and_(due, _in(m.id, "b_skip", is_sqlite, negate=True))
+        due = and_(due, dialect.in_list(m.id, "b_skip", is_sqlite, negate=True))
     claimable = (m.channel == bindparam("b_channel"), due, *LANES.get(lane or "", ()))
     pick = (select(m.id, m.digest).where(*claimable).order_by(m.priority, m.next_attempt_at, m.id)
             .limit(bindparam("b_limit")))
     # The claimable rows with the same content as those picked (one call takes them all along).
-    along = (select(m.id).where(*claimable, _in(m.digest, "b_digests", is_sqlite),
-                                _in(m.id, "b_picked", is_sqlite, negate=True))
+    along = (select(m.id).where(*claimable, dialect.in_list(m.digest, "b_digests", is_sqlite),
+                                dialect.in_list(m.id, "b_picked", is_sqlite, negate=True))
              .order_by(m.id).limit(bindparam("b_along")))
     if not is_sqlite:
         pick = pick.with_for_update(skip_locked=True)
         along = along.with_for_update(skip_locked=True)
     claim = (
         update(m.__table__)
-        .where(_in(m.id, "b_ids", is_sqlite), due)
+        .where(dialect.in_list(m.id, "b_ids", is_sqlite), due)
         .values(status="sending", claimed_by=bindparam("b_owner"), claimed_at=bindparam("b_now"),
                 attempts=m.attempts + 1, in_doubt=case((m.status == "sending", True), else_=m.in_doubt))
         .returning(*m.__table__.c)
@@ -202,7 +189,9 @@ def claim_due(
                               "b_limit": limit, "b_busy": busy, "b_skip": skip}
     with db.short_write() as s:
         conn = s.connection()
-        picked = first_contents(conn.execute(pick, params).all(), limit if calls is None else calls)
+        picked = conn.execute(pick, params).all()
+        if calls is not None:
+            picked = first_contents(picked, calls)
         if not picked:
             return []
         ids = [r[0] for r in picked]
