@@ -315,6 +315,19 @@ def test_subject_name_needs_known_names() -> None:
     assert parse_question("张三本月还有哪些任务", TODAY).subject_name is None
 
 
+def test_a_repeated_question_is_read_afresh_for_its_date_and_asker() -> None:
+    """Short questions' intents are remembered; the period and the report named are not: the same
+    words asked in another month, or by a manager who has that report, get their own answer."""
+    first = parse_question("张三本月还有哪些任务", date(2026, 1, 15), known_names=REPORTS)
+    again = parse_question("张三本月还有哪些任务", date(2026, 3, 2), known_names=REPORTS)
+    other = parse_question("张三本月还有哪些任务", date(2026, 3, 2))
+    assert first.intent == again.intent == other.intent == "tasks_left"
+    assert (first.period.start, again.period.start) == (date(2026, 1, 1), date(2026, 3, 1))
+    assert (first.subject_name, other.subject_name) == ("张三", None)
+    long = "本月还有哪些任务没完成，" * 8  # beyond what is remembered: same answer, worked out each time
+    assert parse_question(long, TODAY).intent == parse_question(long, TODAY).intent == "tasks_left"
+
+
 # --------------------------------------------------------------------------- dev set
 
 
