@@ -11,7 +11,8 @@ handler, side by side in one run, on SQLite and PostgreSQL.
   verify, decrypt, parse, encrypt, nothing else) runs as its own process too.
 - Every callback is encrypted and signed BEFORE the clock starts, so the load generator only posts.
 - Five message kinds in rotation, each user sending one per phase: 帮助, a task question, a KPI
-  question, a one-message check-in, a vent that needs the NLP.
+  question, a one-message check-in, a vent that needs the NLP. The vent is worded differently by
+  every user (:func:`text_of`): free text does not repeat, and the bot remembers short questions.
 - Phase A (closed loop, ``-c`` concurrent senders): acks/s, ack p50/p99, reply latency p50/p99
   (callback sent → the emulator received the reply to that user), commits per message (the bot's
   own counter; on PostgreSQL also pg_stat_database), maximum event-loop lag, RSS, and the time to
@@ -72,6 +73,19 @@ KINDS = (
     ("checkin", "成果：完成了华山医院方案初稿 障碍：预算审批还没下来 行动：下周跟进预算审批"),
     ("vent", "最近天天加班到半夜，真的有点顶不住了"),
 )
+# A vent is the user's own words: 2,500 distinct wordings (user n gets wording n), so nothing the bot
+# remembers about repeated short questions (nlp.intent) makes a vent cheaper here than in real traffic.
+_VENT_WHEN = ("最近", "这两周", "这个月", "项目上线前", "换了新项目以后")
+_VENT_WHAT = ("天天加班到半夜", "每天十一点多才下班", "周末也在改方案", "一直在赶交付", "晚上还要开会到很晚")
+_VENT_FEEL = ("，真的有点顶不住了", "，身体快扛不住了", "，感觉快撑不下去了", "，整个人都很疲惫", "，心里特别累")
+
+
+def text_of(kind: int, n: int) -> str:
+    """The text of message kind ``kind`` (index into KINDS) sent by the ``n``-th user of a phase."""
+    if KINDS[kind][0] != "vent":
+        return KINDS[kind][1]
+    days = 3 + n % 20
+    return f"{_VENT_WHEN[n // 20 % 5]}{_VENT_WHAT[n // 100 % 5]}，连着{days}天了{_VENT_FEEL[n // 500 % 5]}"
 
 
 def free_port() -> int:
@@ -529,7 +543,8 @@ class Rig:
 
 def sign_calls(emulator: WeComEmulator, users: list[str], offset: int) -> list[Signed]:
     driver = CallbackDriver("http://unused", emulator, TOKEN, AES_KEY, now=time.time)
-    return [driver.sign(driver.text_xml(u, KINDS[(i + offset) % len(KINDS)][1])) for i, u in enumerate(users)]
+    return [driver.sign(driver.text_xml(u, text_of((i + offset) % len(KINDS), i)))
+            for i, u in enumerate(users)]
 
 
 async def bench_bot(db: str, users: int, messages: int, concurrency: int, profile: bool,
