@@ -67,3 +67,20 @@ def test_replies_recorded_twice_keep_one_set_and_the_transaction_goes_on(db):
         refs = sorted(s.execute(select(ReplyAnalysis.ref)).scalars())
         n_flags = s.execute(select(func.count()).select_from(RiskFlag)).scalar_one()
     assert refs == ["checkin:7:achievement"] and n_flags == 1  # all or none of a batch
+
+
+def test_a_checkins_analyses_are_stored_as_given_with_their_ids(db):
+    """The three analyses of a check-in go in together (one statement on PostgreSQL): each row reads
+    back exactly as given, text with quotes and newlines, score, risks and time included."""
+    rows = [_analysis(f"checkin:9:{p}") for p in ("achievement", "obstacle", "next_action")]
+    rows[1].text, rows[1].score, rows[1].risks = '预算"还没批"\n下周再说', -0.25, []
+    rows[2].created_at = datetime(2026, 12, 4, 8, 0, 1, 250000, tzinfo=UTC)
+    with db.unit_of_work():
+        assert risk.save_analyses(db, rows)
+    assert rows[0].id is not None and rows[0].id < rows[1].id < rows[2].id  # in the order given
+    with db.session() as s:
+        stored = {r.ref: r for r in s.execute(select(ReplyAnalysis)).scalars()}
+    for r in rows:
+        got = stored[r.ref]
+        assert (got.id, got.employee_id, got.source, got.text, got.sentiment, got.score, got.risks, got.created_at) \
+            == (r.id, r.employee_id, r.source, r.text, r.sentiment, r.score, r.risks, r.created_at)
