@@ -134,11 +134,15 @@ async def test_a_batch_of_outcomes_is_recorded_row_by_row_and_spares_rows_taken_
     now = clock.now()
     outcomes = [ob.Outcome(c.id, ob.finish_values("sent", now, result={"msgid": f"m-{c.key}"})) for c in mine[:3]]
     outcomes += [ob.Outcome(c.id, ob.finish_values("retry", now, error=f"down {c.key}", failing=True,
-                                                   at=now + timedelta(seconds=9))) for c in mine[3:]]
+                                                   at=now + timedelta(seconds=9 + n))) for n, c in enumerate(mine[3:])]
+    outcomes[1].values["result"] = {"msgid": "m-k1", "note": "已送达\n\"引号\""}  # one JSON batch carries it as is
     assert ob.record_batch(db, "me", outcomes) == 5
-    assert [ob.get(db, f"k{i}").result for i in range(3)] == [{"msgid": f"m-k{i}"} for i in range(3)]
-    assert [(r.status, r.last_error, r.failing_since) for r in (ob.get(db, "k3"), ob.get(db, "k4"))] == [
-        ("pending", "down k3", now), ("pending", "down k4", now)]
+    assert [ob.get(db, f"k{i}").result for i in range(3)] == [
+        {"msgid": "m-k0"}, {"msgid": "m-k1", "note": "已送达\n\"引号\""}, {"msgid": "m-k2"}]
+    assert [(r.status, r.last_error, r.failing_since, r.next_attempt_at, r.attempts)
+            for r in (ob.get(db, "k3"), ob.get(db, "k4"))] == [
+        ("pending", "down k3", now, now + timedelta(seconds=9), 1),
+        ("pending", "down k4", now, now + timedelta(seconds=10), 1)]
     row = ob.get(db, taken.key)
     assert row.status == "sending" and row.claimed_by == "other" and row.result == {}
 
