@@ -50,7 +50,7 @@ def dump(meta: dict[str, Any], names: bytes, keys: array, rows: array, flat: arr
          clash: dict[str, int]) -> bytes:
     """``meta``: the model's other fields (JSON); ``names`` (UTF-8, joined by newlines), the sorted index
     (``keys``, ``rows``), ``flat``/``vocab``: its packed weights, ``clash``: names whose hashes clash
-    (nlp.reply_model.PackedWeights.parts). The header carries the body's CRC-32."""
+    (nlp.packed_weights.PackedWeights.parts). The header carries the body's CRC-32."""
     body = [names, keys.tobytes(), rows.tobytes(), flat.tobytes(), vocab.tobytes()]
     crc = 0
     for part in body:

@@ -1,4 +1,4 @@
-"""The learned model's weights as a serving process keeps them (nlp.reply_model.PackedWeights)."""
+"""The learned model's weights as a serving process keeps them (nlp.packed_weights.PackedWeights)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from nlp.reply_model import PackedWeights, load_model, parse_model
+from nlp.packed_weights import PackedWeights
+from nlp.reply_model import load_model, parse_model
 
 
 def test_rows_read_back_as_written() -> None:
@@ -70,7 +71,7 @@ def test_the_index_is_the_same_in_every_process() -> None:
     import subprocess
     import sys
 
-    code = "from nlp.reply_model import PackedWeights as P; print(P.key('w:离职'), P.key('c:加班'))"
+    code = "from nlp.packed_weights import PackedWeights as P; print(P.key('w:离职'), P.key('c:加班'))"
     runs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                            cwd=Path(__file__).resolve().parents[2],
                            env={"PYTHONHASHSEED": str(seed), "PYTHONPATH": "."}).stdout for seed in (1, 2)}
