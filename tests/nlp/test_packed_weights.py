@@ -110,3 +110,25 @@ def test_the_shipped_model_is_indexed_by_hash_and_keeps_its_names() -> None:
     assert len(names) == len(w) == len(keys) + len(w._clash) - sum(1 for i in w._rows if i == w._CLASH)
     assert all(w[f] == w.get(f) for f in names[:50])
     assert all(w.get(f) is not None for f in names[::997])
+
+
+class _SmallMemo(PackedWeights):
+    __slots__ = ()
+    FOUND_MAX = 3
+
+
+def test_lookups_stay_right_when_remembered_and_after_the_memo_fills() -> None:
+    """Looked-up names are remembered (a known row and an unknown name alike); when the memo is full it
+    starts again, and every answer, first or repeated, is the row the name has."""
+    rows = {f"w:{i}": (float(i),) + (0.0,) * 6 + (0.5,) for i in range(10)}
+    packed = _SmallMemo(rows)
+    for _round in range(3):
+        for i in [*range(10), 3, 3, 7]:
+            assert tuple(packed[f"w:{i}"]) == rows[f"w:{i}"]
+        assert packed.get("w:missing") is None and packed.get("w:missing", (9.0,)) == (9.0,)
+        assert len(packed._found) <= 3
+    model = load_model()
+    assert model is not None
+    first = [model.weights.get(f) for f in ("w:累", "c:加班", "w:不存在的特征")]
+    assert first[0] is not None and first[2] is None
+    assert [model.weights.get(f) for f in ("w:累", "c:加班", "w:不存在的特征")] == first
