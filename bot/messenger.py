@@ -10,7 +10,7 @@ from cards.model import Card
 from storage import cardstore
 from storage.db import current_unit
 from storage.models import Employee
-from storage.outbox import NORMAL, NewMessage, enqueue_many
+from storage.outbox import NORMAL, REPLY, NewMessage, enqueue_at_commit, enqueue_many
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -102,10 +102,14 @@ class Messenger:
         return n
 
     async def _enqueue(self, msgs: list[NewMessage]) -> int:
-        """Inside a unit of work the rows join its transaction; on the serving loop (channels
+        """Inside a unit of work the rows join its transaction: the replies to whoever wrote wait for the
+        unit's other replies and go in together when it commits (a group of events answers with one
+        insert); other rows go in now, so a job counts only what was new. On the serving loop (channels
         answering unknown users) they are written from the database thread pool."""
         db, now = self.services.db, self.services.clock.now()
         if current_unit() is not None:
+            if all(m.priority == REPLY for m in msgs):
+                return enqueue_at_commit(db, msgs, now)
             return enqueue_many(db, msgs, now)
         return await db.run(enqueue_many, db, msgs, now)
 

@@ -60,10 +60,16 @@ class UnitOfWork:
         self.db = db
         self.session = session
         self._after: list[Callable[[], None]] = []
+        self._before: list[Callable[[], None]] = []
+        self.stash: dict[str, Any] = {}  # what before-commit work collects (storage.outbox.enqueue_at_commit)
 
     def after_commit(self, fn: Callable[[], None]) -> None:
         if fn not in self._after:
             self._after.append(fn)
+
+    def before_commit(self, fn: Callable[[], None]) -> None:
+        """Run ``fn`` in this transaction just before it commits (it may still fail it: then nothing commits)."""
+        self._before.append(fn)
 
 
 _current: ContextVar[UnitOfWork | None] = ContextVar("perfbot_unit_of_work", default=None)
@@ -184,6 +190,8 @@ class Database:
             token = _current.set(unit)
             try:
                 yield unit
+                for fn in unit._before:
+                    fn()
                 s.commit()
             except BaseException:
                 s.rollback()

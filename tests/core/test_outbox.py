@@ -160,3 +160,33 @@ async def test_a_reply_claimed_in_a_bulk_round_goes_before_the_rounds_notificati
     assert await worker(db, ch, clock).drain_once() == 14
     assert ch.sent[:2] == ["note", "reply"]  # the writer's own rows first, in the order they were queued
     assert sorted(ch.sent[2:]) == sorted(f"k{i}" for i in range(12))
+
+
+async def test_replies_queued_in_a_unit_of_work_go_in_when_it_commits_and_not_if_it_rolls_back(db):
+    """Rows queued with enqueue_at_commit are written together just before the unit of work commits,
+    in the order queued, a key already there skipped; a unit that rolls back leaves none of them."""
+    clock = ManualClock(DEMO_NOW)
+    now = clock.now()
+    ob.enqueue_many(db, [ob.NewMessage("r1", "rec", "u1", "text", {"text": "早"})], now)
+    with db.unit_of_work():
+        assert ob.enqueue_at_commit(db, [ob.NewMessage("r0", "rec", "u0", "text", {"text": "你好"}, priority=ob.REPLY)],
+                                    now) == 1
+        assert ob.enqueue_at_commit(db, [ob.NewMessage("r1", "rec", "u1", "text", {"text": "又一条"}),
+                                         ob.NewMessage("r2", "rec", "u2", "card", {"card": {"title": "卡片"},
+                                                                                   "subject": "s:2"})], now) == 2
+        assert ob.get(db, "r0") is None  # not written yet, not even for the unit's own reads
+    rows = [ob.get(db, k) for k in ("r0", "r1", "r2")]
+    assert all(r is not None for r in rows)
+    assert rows[0].id < rows[2].id and rows[1].payload == {"text": "早"}  # the known key kept its row
+    assert (rows[0].priority, rows[0].payload, rows[2].payload["card"], rows[2].card_key) == (
+        ob.REPLY, {"text": "你好"}, {"title": "卡片"}, "r2")
+    assert rows[0].next_attempt_at == now and rows[0].status == "pending"
+    try:
+        with db.unit_of_work():
+            ob.enqueue_at_commit(db, [ob.NewMessage("r3", "rec", "u3", "text", {"text": "不该留下"})], now)
+            raise RuntimeError("handler bug")
+    except RuntimeError:
+        pass
+    assert ob.get(db, "r3") is None
+    assert ob.enqueue_at_commit(db, [ob.NewMessage("r4", "rec", "u4", "text", {"text": "单独"})], now) == 1
+    assert ob.get(db, "r4") is not None  # outside a unit of work: at once

@@ -777,12 +777,25 @@ async def _queued_behind_a_busy_worker(bot, events, extra_routers=(), meanwhile=
 async def test_a_backlog_is_worked_off_in_one_transaction(chat_any_db):
     """Six people's messages waiting behind a busy worker are worked off in one transaction, and
     each of them gets exactly one answer."""
+    from sqlalchemy import event
+
     bot, terminal = chat_any_db.bot, chat_any_db.terminal
     people = ["E101", "E102", "E103", "E104", "E105", "E111"]
     events = [terminal.text_event(p, "帮助") for p in people]
-    dispatcher, commits = await _queued_behind_a_busy_worker(bot, events)
+    inserts: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO OUTBOX"):
+            inserts.append(statement)
+
+    event.listen(bot.db.engine, "before_cursor_execute", count)
+    try:
+        dispatcher, commits = await _queued_behind_a_busy_worker(bot, events)
+    finally:
+        event.remove(bot.db.engine, "before_cursor_execute", count)
     assert (dispatcher.grouped_transactions, dispatcher.grouped_events, dispatcher.group_fallbacks) == (1, 6, 0)
     assert commits == 1
+    assert len(inserts) == 1  # the six replies go in together when the group commits
     assert _statuses(bot.db) == {"done": 6}
     await bot.drain()
     for p in people:
