@@ -56,22 +56,22 @@ class Ctx:
     # -- replies to the sender, on the channel they wrote from --------------------------------
     async def reply(self, text: str) -> None:
         await self.services.messenger.send_text(self.employee, text, self._key(), self._reply_channel(),
-                                                priority=REPLY)
+                                                priority=REPLY, at_commit=True)
 
     async def reply_card(self, card: Card, subject: str, shared: bool = False) -> None:
         await self.services.messenger.send_card(self.employee, card, self._key(), subject, self._reply_channel(),
-                                                priority=REPLY, shared=shared)
+                                                priority=REPLY, shared=shared, at_commit=True)
 
     async def reply_file(self, content: bytes, filename: str) -> None:
         await self.services.messenger.send_file(self.employee, content, filename, self._key(),
-                                                self._reply_channel(), priority=REPLY)
+                                                self._reply_channel(), priority=REPLY, at_commit=True)
 
     # -- messages to others -------------------------------------------------------------------
     async def send_text(self, to: Employee | str, text: str) -> None:
-        await self.services.messenger.send_text(to, text, self._key())
+        await self.services.messenger.send_text(to, text, self._key(), at_commit=True)
 
     async def send_card(self, to: Employee | str, card: Card, subject: str) -> None:
-        await self.services.messenger.send_card(to, card, self._key(), subject)
+        await self.services.messenger.send_card(to, card, self._key(), subject, at_commit=True)
 
     async def update_cards(self, subject: str, card: Card) -> None:
         await self.services.messenger.update_cards(subject, card, self._key())

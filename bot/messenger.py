@@ -10,7 +10,7 @@ from cards.model import Card
 from storage import cardstore
 from storage.db import current_unit
 from storage.models import Employee
-from storage.outbox import NORMAL, REPLY, NewMessage, enqueue_at_commit, enqueue_many
+from storage.outbox import NORMAL, NewMessage, enqueue_at_commit, enqueue_many
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -71,9 +71,12 @@ class Messenger:
     # -- sending ----------------------------------------------------------------------------
     async def send(
         self, who: Employee | str, kind: str, payload: dict[str, Any], key: str, channel: str | None = None,
-        *, priority: int = NORMAL,
+        *, priority: int = NORMAL, at_commit: bool = False,
     ) -> bool:
-        """Queue one message for an employee; False if nobody can be reached or the key was used."""
+        """Queue one message for an employee; False if nobody can be reached or the key was used.
+        ``at_commit``: the caller does not need to know whether the key was new (a handler's replies and
+        notes): inside a unit of work the row goes in with the unit's other such rows when it commits
+        (:func:`storage.outbox.enqueue_at_commit`), and True means queued."""
         emp = self._employee(who)
         if emp is None:
             log.warning("send %s: unknown employee %r; message dropped", key, who)
@@ -82,11 +85,12 @@ class Messenger:
         if target is None:
             log.warning("send %s: employee %s has no id on any enabled channel; message not sent", key, emp.id)
             return False
-        return await self.send_raw(target[0], target[1], kind, payload, key, employee_id=emp.id, priority=priority) > 0
+        return await self.send_raw(target[0], target[1], kind, payload, key, employee_id=emp.id, priority=priority,
+                                   at_commit=at_commit) > 0
 
     async def send_raw(
         self, channel: str, recipient: str, kind: str, payload: dict[str, Any], key: str,
-        employee_id: str | None = None, *, priority: int = NORMAL,
+        employee_id: str | None = None, *, priority: int = NORMAL, at_commit: bool = False,
     ) -> int:
         """Queue one message (split when a text is too long). ``priority``: ``REPLY`` for the answer
         to the person who just wrote (sent before queued notifications and pushes), else ``NORMAL``."""
@@ -97,20 +101,18 @@ class Messenger:
                                        priority=priority))
         else:
             msgs.append(NewMessage(key, channel, recipient, kind, payload, employee_id, priority=priority))
-        n = await self._enqueue(msgs)
+        n = await self._enqueue(msgs, at_commit)
         self.services.wake(channel)
         return n
 
-    async def _enqueue(self, msgs: list[NewMessage]) -> int:
-        """Inside a unit of work the rows join its transaction: the replies to whoever wrote wait for the
-        unit's other replies and go in together when it commits (a group of events answers with one
-        insert); other rows go in now, so a job counts only what was new. On the serving loop (channels
-        answering unknown users) they are written from the database thread pool."""
+    async def _enqueue(self, msgs: list[NewMessage], at_commit: bool = False) -> int:
+        """Inside a unit of work the rows join its transaction: with ``at_commit`` they wait for the
+        unit's other such rows and go in together when it commits (a group of events answers with one
+        insert); without, they go in now, so a job counts only what was new. On the serving loop
+        (channels answering unknown users) they are written from the database thread pool."""
         db, now = self.services.db, self.services.clock.now()
         if current_unit() is not None:
-            if all(m.priority == REPLY for m in msgs):
-                return enqueue_at_commit(db, msgs, now)
-            return enqueue_many(db, msgs, now)
+            return enqueue_at_commit(db, msgs, now) if at_commit else enqueue_many(db, msgs, now)
         return await db.run(enqueue_many, db, msgs, now)
 
     async def send_many(self, items: list[tuple[Employee, str, dict[str, Any], str]]) -> int:
@@ -129,8 +131,8 @@ class Messenger:
         return n
 
     async def send_text(self, who: Employee | str, text: str, key: str, channel: str | None = None, *,
-                        priority: int = NORMAL) -> bool:
-        return await self.send(who, "text", {"text": text}, key, channel, priority=priority)
+                        priority: int = NORMAL, at_commit: bool = False) -> bool:
+        return await self.send(who, "text", {"text": text}, key, channel, priority=priority, at_commit=at_commit)
 
     async def send_markdown(
         self, who: Employee | str, title: str, text: str, key: str, channel: str | None = None
@@ -139,23 +141,24 @@ class Messenger:
 
     async def send_card(
         self, who: Employee | str, card: Card, key: str, subject: str, channel: str | None = None, *,
-        priority: int = NORMAL, shared: bool = False,
+        priority: int = NORMAL, shared: bool = False, at_commit: bool = False,
     ) -> bool:
         """``shared``: the card is the same for everyone who gets it and is never updated, so a channel
         may send it to many people in one call (WeCom: one ``template_card`` with one ``task_id``)."""
         payload: dict[str, Any] = {"card": card.to_dict(), "subject": subject}
         if shared:
             payload["shared"] = True
-        return await self.send(who, "card", payload, key, channel, priority=priority)
+        return await self.send(who, "card", payload, key, channel, priority=priority, at_commit=at_commit)
 
     async def send_image(self, who: Employee | str, png: bytes, filename: str, key: str) -> bool:
         data = base64.b64encode(png).decode()
         return await self.send(who, "image", {"filename": filename, "data": data}, key)
 
     async def send_file(self, who: Employee | str, content: bytes, filename: str, key: str,
-                        channel: str | None = None, *, priority: int = NORMAL) -> bool:
+                        channel: str | None = None, *, priority: int = NORMAL, at_commit: bool = False) -> bool:
         data = base64.b64encode(content).decode()
-        return await self.send(who, "file", {"filename": filename, "data": data}, key, channel, priority=priority)
+        return await self.send(who, "file", {"filename": filename, "data": data}, key, channel, priority=priority,
+                               at_commit=at_commit)
 
     async def update_cards(self, subject: str, card: Card, key: str) -> int:
         """Replace every delivered card about ``subject`` (all recipients, all channels)."""

@@ -84,7 +84,7 @@ async def notify(services: Services, manager_id: str, cis: list[CheckIn], report
     if len(cis) == 1:
         ci = cis[0]
         await services.messenger.send_card(manager_id, review_card(reports[ci.employee_id], ci, services.tz),
-                                           f"checkin:review:{ci.id}", review_subject(ci))
+                                           f"checkin:review:{ci.id}", review_subject(ci), at_commit=True)
     else:
         ids = sorted(c.id for c in cis if c.id is not None)
         digest = hashlib.sha1(",".join(map(str, ids)).encode()).hexdigest()[:10]
@@ -96,7 +96,7 @@ async def notify(services: Services, manager_id: str, cis: list[CheckIn], report
             + [Button(f"写反馈·{reports[c.employee_id].name}", pack("cr", "fb", c.id), "default") for c in cis],
         )
         await services.messenger.send_card(manager_id, card, f"checkin:digest:{manager_id}:{digest}",
-                                           f"checkin-digest:{manager_id}:{digest}")
+                                           f"checkin-digest:{manager_id}:{digest}", at_commit=True)
     store.mark_many(services.db, [ci.id for ci in cis if ci.id is not None], manager_notified_at=now)
 
 

@@ -102,7 +102,7 @@ async def notify_manager(services: Services, flag: RiskFlag, emp: Employee) -> N
         log.warning("risk flag #%s: %s has neither manager nor HRBP; HR sees it in the digest", flag.id, emp.id)
         return
     await services.messenger.send_card(to, care_card(flag, emp, services.tz), f"risk:card:{flag.id}",
-                                       subject=f"risk:{flag.id}")
+                                       subject=f"risk:{flag.id}", at_commit=True)
 
 
 async def refresh_card(services: Services, flag: RiskFlag, emp: Employee) -> None:

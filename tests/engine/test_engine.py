@@ -54,6 +54,30 @@ async def test_one_inbound_text_is_one_transaction(chat_any_db, message):
     assert chat_any_db.terminal.take("E101"), "the user saw no answer"
 
 
+@pytest.mark.parametrize("message", MESSAGES[3:])
+async def test_the_answer_and_the_managers_card_go_in_together(chat_any_db, message):
+    """A check-in or a vent answers the writer and sends their manager a card: both rows go in with one
+    insert when the event commits, and both people get their message."""
+    bot, terminal = chat_any_db.bot, chat_any_db.terminal
+    with bot.db.session() as s:
+        manager = s.execute(select(Employee.manager_id).where(Employee.id == "E101")).scalar()
+    inserts: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO OUTBOX"):
+            inserts.append(statement)
+
+    event.listen(bot.db.engine, "before_cursor_execute", count)
+    try:
+        assert await bot.dispatcher.submit(terminal.text_event("E101", message), wait=True)
+    finally:
+        event.remove(bot.db.engine, "before_cursor_execute", count)
+    assert len(inserts) == 1
+    await bot.drain()
+    assert terminal.take("E101")
+    assert [m for m in terminal.take(manager) if m.kind == "card"], f"{manager} got no card"
+
+
 async def test_a_failing_handler_rolls_back_everything_it_did(chat):
     """A handler bug leaves no half-written state: replies it queued before failing are not sent,
     the event is marked failed, and the user gets one polite error message."""
