@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import gc
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import aiohttp
@@ -32,6 +34,22 @@ MESSAGES = (
     "成果：签下仁和医院首单 障碍：报价审批流程太慢 行动：推动华山医院进入商务谈判",
     "最近天天加班到半夜，真的有点顶不住了",
 )
+
+
+@contextmanager
+def outbox_inserts(db) -> Iterator[list[str]]:
+    """The INSERT INTO outbox statements run meanwhile."""
+    seen: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO OUTBOX"):
+            seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
 
 
 @pytest.mark.parametrize("message", MESSAGES)
@@ -61,17 +79,8 @@ async def test_the_answer_and_the_managers_card_go_in_together(chat_any_db, mess
     bot, terminal = chat_any_db.bot, chat_any_db.terminal
     with bot.db.session() as s:
         manager = s.execute(select(Employee.manager_id).where(Employee.id == "E101")).scalar()
-    inserts: list[str] = []
-
-    def count(_conn, _cursor, statement, *_args) -> None:
-        if statement.lstrip().upper().startswith("INSERT INTO OUTBOX"):
-            inserts.append(statement)
-
-    event.listen(bot.db.engine, "before_cursor_execute", count)
-    try:
+    with outbox_inserts(bot.db) as inserts:
         assert await bot.dispatcher.submit(terminal.text_event("E101", message), wait=True)
-    finally:
-        event.remove(bot.db.engine, "before_cursor_execute", count)
     assert len(inserts) == 1
     await bot.drain()
     assert terminal.take("E101")
@@ -801,22 +810,11 @@ async def _queued_behind_a_busy_worker(bot, events, extra_routers=(), meanwhile=
 async def test_a_backlog_is_worked_off_in_one_transaction(chat_any_db):
     """Six people's messages waiting behind a busy worker are worked off in one transaction, and
     each of them gets exactly one answer."""
-    from sqlalchemy import event
-
     bot, terminal = chat_any_db.bot, chat_any_db.terminal
     people = ["E101", "E102", "E103", "E104", "E105", "E111"]
     events = [terminal.text_event(p, "帮助") for p in people]
-    inserts: list[str] = []
-
-    def count(_conn, _cursor, statement, *_args) -> None:
-        if statement.lstrip().upper().startswith("INSERT INTO OUTBOX"):
-            inserts.append(statement)
-
-    event.listen(bot.db.engine, "before_cursor_execute", count)
-    try:
+    with outbox_inserts(bot.db) as inserts:
         dispatcher, commits = await _queued_behind_a_busy_worker(bot, events)
-    finally:
-        event.remove(bot.db.engine, "before_cursor_execute", count)
     assert (dispatcher.grouped_transactions, dispatcher.grouped_events, dispatcher.group_fallbacks) == (1, 6, 0)
     assert commits == 1
     assert len(inserts) == 1  # the six replies go in together when the group commits
