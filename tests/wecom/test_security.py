@@ -100,3 +100,29 @@ async def test_get_verification_with_bad_signature_is_403(rig: WeComRig) -> None
             "msg_signature": "0" * 40, "timestamp": str(int(rig.clock.now().timestamp())), "nonce": "1",
             "echostr": "abc"}) as resp:
         assert resp.status == 403
+
+
+@pytest.mark.parametrize("xml", [
+    BOMB.encode(),
+    b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a SYSTEM "file:///etc/passwd">]><xml><Content>&a;</Content></xml>',
+    b'<!DOCTYPE xml SYSTEM "http://127.0.0.1:9/evil.dtd"><xml><Content>x</Content></xml>',
+    b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY % p SYSTEM "http://127.0.0.1:9/p">%p;]><xml/>',
+    "<?xml version='1.0' encoding='UTF-16'?><!DOCTYPE x><xml/>".encode("utf-16"),  # a DTD in another encoding
+    b"<xml><Content>&lol;</Content></xml>",  # an entity nobody declared
+    b"<xml><Content>unclosed</xml>", b"", b"<notxml/>",
+])
+def test_callback_xml_with_a_dtd_an_entity_or_bad_form_is_refused(xml: bytes) -> None:
+    from bot.channels.wecom.inbound import BadXml, parse_xml
+
+    with pytest.raises(BadXml):
+        parse_xml(xml)
+
+
+def test_callback_xml_reads_cdata_escapes_and_unicode() -> None:
+    from bot.channels.wecom.inbound import parse_xml
+
+    root = parse_xml("<xml><Content><![CDATA[成果：<b>方案</b> & 报价]]></Content><Note>a &amp; b &#20013;</Note>"
+                     "<SelectedItems><SelectedItem><QuestionKey>k</QuestionKey></SelectedItem></SelectedItems></xml>"
+                     .encode())
+    assert root.findtext("Content") == "成果：<b>方案</b> & 报价" and root.findtext("Note") == "a & b 中"
+    assert root.findtext("SelectedItems/SelectedItem/QuestionKey") == "k"

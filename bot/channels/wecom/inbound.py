@@ -1,4 +1,5 @@
-"""Decrypted WeCom callback XML → neutral events. Parsing is safe against entity expansion."""
+"""Decrypted WeCom callback XML → neutral events. Parsing refuses any DTD or entity (safe against entity
+expansion and external entities)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,8 @@ import hashlib
 import logging
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
-
-from defusedxml import ElementTree as SafeET
-from defusedxml.common import DefusedXmlException
+from typing import NoReturn
+from xml.parsers import expat
 
 from bot.events import CardAction, InboundEvent, TextMessage
 
@@ -25,10 +25,34 @@ class BadXml(ValueError):
     """Not well-formed, or uses a DTD/entities (never allowed in WeCom callbacks)."""
 
 
+class _Forbidden(ValueError):
+    pass
+
+
+def _forbid(*_args: object) -> NoReturn:
+    raise _Forbidden("DTDs and entities are not allowed")
+
+
 def parse_xml(data: bytes | str) -> ET.Element:
+    """The callback's XML as an element tree; BadXml when it is not well-formed or has a DTD, an entity
+    declaration or an external entity. defusedxml's checks (the same expat handlers that refuse), on
+    expat and the C tree builder directly: defusedxml's ElementTree parser is the pure-Python one, 35 µs
+    a callback envelope against 12, and every callback is parsed twice (envelope and message) on the
+    serving loop."""
+    builder = ET.TreeBuilder()
+    parser = expat.ParserCreate()
+    parser.StartDoctypeDeclHandler = _forbid
+    parser.EntityDeclHandler = _forbid
+    parser.UnparsedEntityDeclHandler = _forbid
+    parser.ExternalEntityRefHandler = _forbid
+    parser.buffer_text = True
+    parser.StartElementHandler = builder.start
+    parser.EndElementHandler = builder.end
+    parser.CharacterDataHandler = builder.data
     try:
-        root = SafeET.fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
-    except (ET.ParseError, DefusedXmlException, UnicodeError, ValueError) as exc:
+        parser.Parse(data, True)
+        root = builder.close()
+    except (expat.ExpatError, _Forbidden, UnicodeError, ValueError, AssertionError) as exc:
         raise BadXml(f"{exc.__class__.__name__}: {exc}") from None
     if root.tag != "xml":
         raise BadXml(f"root element is <{root.tag}>, expected <xml>")
