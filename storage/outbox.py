@@ -31,7 +31,7 @@ from storage.outbox_finish import finish_values as finish_values
 from storage.outbox_finish import mark_failed as mark_failed
 from storage.outbox_finish import mark_sent as mark_sent
 from storage.outbox_finish import record_batch as record_batch
-from storage.types import UTCDateTime
+from storage.types import utc_text
 
 # Claim order: the answer to someone who just wrote goes before queued notifications and pushes
 # (a burst of manager cards or a Friday push never makes a user wait for their own reply).
@@ -114,11 +114,9 @@ _INSERT_PG = Prepared(text(
 
 
 def _json_batch(rows: list[dict[str, Any]], now: datetime) -> dict[str, Any]:
-    stamp = UTCDateTime().process_bind_param  # naive UTC, as the columns keep it
     batch = [[r["key"], r["channel"], r["recipient"], r["employee_id"], r["kind"], r["payload"],
-              stamp(r["next_attempt_at"], None).isoformat(), r["priority"], r["card_key"], r["digest"]]
-             for r in rows]
-    return {"batch": json.dumps(batch, ensure_ascii=False), "at": stamp(now, None).isoformat()}
+              utc_text(r["next_attempt_at"]), r["priority"], r["card_key"], r["digest"]] for r in rows]
+    return {"batch": json.dumps(batch, ensure_ascii=False), "at": utc_text(now)}
 
 
 def enqueue_at_commit(db: Database, messages: list[NewMessage], now: datetime) -> int:

@@ -31,7 +31,7 @@ from sqlalchemy.sql.elements import BindParameter
 from storage import cardstore
 from storage.db import Database
 from storage.models import OutboxMessage
-from storage.types import UTCDateTime
+from storage.types import UTCDateTime, utc_text
 
 
 def finish_values(status: str, now: datetime, *, error: str | None = None, result: dict[str, Any] | None = None,
@@ -123,22 +123,16 @@ def _held_pg(s: Any, owner: str, outcomes: list[Outcome]) -> set[int]:
         first = group[0].values
         plain = [k for k, v in first.items() if not isinstance(v, ClauseElement)]
         varying = [k for k in plain if any(o.values[k] != first[k] for o in group[1:])]
-        batch = json.dumps([{"id": o.row_id, **{k: _json_value(k, o.values[k]) for k in varying}} for o in group],
+        batch = json.dumps([{"id": o.row_id, **{k: _json_value(o.values[k]) for k in varying}} for o in group],
                            ensure_ascii=False)
         params = {"_owner": owner, "batch": batch, **{f"v_{k}": first[k] for k in plain if k not in varying}}
         held.update(s.connection().execute(_bulk_finish_stmt(first, varying), params).scalars())
     return held
 
 
-_TIMESTAMP = UTCDateTime()
-
-
-def _json_value(column: str, value: Any) -> Any:
+def _json_value(value: Any) -> Any:
     """A value as the JSON batch carries it (:func:`_from_batch` reads it back): times as naive UTC."""
-    if isinstance(value, datetime):
-        stamp = _TIMESTAMP.process_bind_param(value, None)
-        return stamp.isoformat() if stamp is not None else None
-    return value
+    return utc_text(value) if isinstance(value, datetime) else value
 
 
 def _from_batch(element: Any, column: str) -> Any:

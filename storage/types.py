@@ -30,5 +30,12 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC)
 
 
+def utc_text(value: datetime | None) -> str | None:
+    """A time as the JSON batches of the PostgreSQL statements carry it (``CAST(e->>n AS timestamp)``):
+    naive UTC in ISO form, as :class:`UTCDateTime` columns keep it; None stays None."""
+    stamp = UTCDateTime().process_bind_param(value, None)
+    return None if stamp is None else stamp.isoformat()
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)

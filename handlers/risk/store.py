@@ -21,7 +21,7 @@ from storage import dialect, plain
 from storage.db import Database
 from storage.driver import Prepared
 from storage.models import CheckIn, Department, Employee, ReplyAnalysis, RiskFlag
-from storage.types import UTCDateTime
+from storage.types import utc_text
 
 OPEN_STATUSES = ("open", "acknowledged")
 HISTORY = 40  # check-in analyses the trend rule reads
@@ -108,9 +108,8 @@ def save_analyses(db: Database, rows: list[ReplyAnalysis]) -> bool:
             got = {row["ref"]: row["id"] for r in rows
                    for row in one.rows(conn, {c: getattr(r, c) for c in _ANALYSIS_COLUMNS})}
         else:
-            stamp = UTCDateTime().process_bind_param  # naive UTC, as the column keeps it
             batch = json.dumps([[r.employee_id, r.source, r.ref, r.text, r.sentiment, r.score, r.risks,
-                                 stamp(r.created_at, None).isoformat()] for r in rows], ensure_ascii=False)
+                                 utc_text(r.created_at)] for r in rows], ensure_ascii=False)
             got = {row["ref"]: row["id"] for row in _SAVE_PG.rows(conn, {"batch": batch})}
         if len(got) < len(rows):
             if got:  # all or none: the rows that did go in are taken out again
