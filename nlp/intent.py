@@ -265,8 +265,7 @@ def _intent_of(scoring_text: str) -> tuple[str, float]:
     scores = _score_repaired(fixed)
     learned = decide_learned(fixed, scores)
     if learned is not None:
-        intent, conf = learned
-        return intent, conf
+        return learned
     none_score = scores.pop("none", 0.0)
     ranked = sorted(scores.items(), key=lambda kv: kv[1], reverse=True)
     top_intent, top = ranked[0] if ranked else ("none", 0.0)
