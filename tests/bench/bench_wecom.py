@@ -2,7 +2,8 @@
 handler, side by side in one run, on SQLite and PostgreSQL.
 
     python -m tests.bench.bench_wecom [--users 2000] [--messages 2000] [-c 32] [--db sqlite,postgresql]
-                                      [--processes 1] [--runs 1] [--profile] [--with-jobs]
+                                      [--processes 1] [--runs 1] [--profile [--profile-gil] [--profile-load]]
+                                      [--with-jobs]
 
 - An organisation of ``--users`` employees (plus managers, directors, HR) is written as CSV and
   loaded with the real importer (``python -m bot import``).
@@ -29,7 +30,9 @@ handler, side by side in one run, on SQLite and PostgreSQL.
   job during a run (every cron at New Year's midnight): a start catches up what fell due in the last
   24 hours, which on a Monday morning is the four weekly scans and on a Friday evening the check-in
   push to everyone, and a run's figures would depend on the hour it began.
-- ``--profile``: py-spy samples the (first) bot process during phase A and prints where the time goes.
+- ``--profile``: py-spy samples the (first) bot process during phase A and prints where the time goes;
+  ``--profile-gil`` samples only the thread holding the interpreter lock (the lock is what binds a
+  burst), ``--profile-load`` stops sampling when the load stops (the accepting path, not the drain).
 
 Figures are printed, never asserted (tests never time anything).
 """
@@ -454,6 +457,7 @@ def summarise_profile(raw: Path, top: int = 12) -> list[str]:
     return lines
 
 
+PROFILE_MODE = {"gil": False, "load": False}  # --profile-gil, --profile-load
 ENGINE: dict[str, str] = {}  # --engine key=value: [engine] settings of the bot under test (default: the product's)
 # Without --with-jobs every scheduled job is moved to New Year's midnight: a start catches up whatever
 # fell due in the last 24 hours (on a Monday morning the four weekly scans, on a Friday evening the
@@ -583,13 +587,15 @@ async def bench_bot(db: str, users: int, messages: int, concurrency: int, profil
                 spy_bin = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
                 spy = subprocess.Popen([spy_bin, "record", "--pid", str(rig.proc.pid), "--format", "raw",
                                         "--rate", "200", "--threads", "--nonblocking", "-o",
-                                        str(rig.tmp / "profile.txt")],
+                                        str(rig.tmp / "profile.txt"), *(["--gil"] if PROFILE_MODE["gil"] else [])],
                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             calls_before = len(rig.emulator.api_calls)
             seen_before = sum(len(v) for v in rig.emulator.seen.values())
             ticks = cpu_ticks()
             sent_at, acks, elapsed = await post_all(rig.callback_urls(), calls, concurrency)
             load_end = time.time()
+            if spy is not None and PROFILE_MODE["load"]:
+                spy.send_signal(2)  # the samples cover the load only: the accepting path, not the drain
             await wait_for_replies(rig.emulator, phase_users, sent_at, 300)
             f.steal = steal_share(ticks)  # phase A: the load and the drain
             lat, f.missing_replies = reply_latencies(rig.emulator, phase_users, sent_at)
@@ -761,6 +767,10 @@ if __name__ == "__main__":
     ap.add_argument("--processes", type=int, default=1,
                     help="bot processes sharing the PostgreSQL database, each on its own port (SQLite: always 1)")
     ap.add_argument("--profile", action="store_true", help="sample the bot with py-spy and print where time goes")
+    ap.add_argument("--profile-gil", action="store_true",
+                    help="with --profile: sample only the thread holding the interpreter lock (py-spy --gil)")
+    ap.add_argument("--profile-load", action="store_true",
+                    help="with --profile: stop sampling when the load stops (the accepting path, not the drain)")
     ap.add_argument("--keep-log", type=Path, help="copy each bot process's log (bot-<db>.log) and py-spy samples (profile-<db>.txt) here")
     ap.add_argument("--engine", action="append", default=[], metavar="KEY=VALUE",
                     help="an [engine] setting for the bot under test, e.g. sqlite_workers=1 (repeatable)")
@@ -769,5 +779,6 @@ if __name__ == "__main__":
     args = ap.parse_args()
     ENGINE.update(kv.split("=", 1) for kv in args.engine)
     WITH_JOBS[0] = args.with_jobs
+    PROFILE_MODE.update(gil=args.profile_gil, load=args.profile_load)
     asyncio.run(main(args.users, args.messages, args.c, args.db.split(","), args.profile, args.keep_log,
                      args.processes, max(1, args.runs)))
