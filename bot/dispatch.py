@@ -8,6 +8,7 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from bot.context import Ctx
 from bot.engine import AcceptFirst, Backlogged, GroupAccept, WorkerPool
@@ -20,7 +21,12 @@ from storage.db import is_transient
 from storage.identity import IdentityCache
 from storage.models import Employee
 
+if TYPE_CHECKING:
+    from storage.loop_accept import LoopAccept
+
 log = logging.getLogger(__name__)
+# PostgreSQL: inbound inserts in flight at once (SQLite has one writer at a time anyway)
+ACCEPT_WRITERS = 2
 
 STALE_INBOUND = timedelta(minutes=5)
 OVERFLOW_PER_QUEUE_SLOT = 2  # events held in memory for queue room, per queue slot; beyond, only their keys
@@ -69,7 +75,14 @@ class Dispatcher:
             "events", workers or (engine.sqlite_workers if db.is_sqlite else engine.event_workers),
             queue_capacity or engine.queue_per_worker, before=self.accept_first.wait,
         )
-        self._accept = GroupAccept(self._write_accepted, pressure=self.accept_first)
+        self._accept = GroupAccept(self._write_accepted, pressure=self.accept_first,
+                                   writers=1 if db.is_sqlite else ACCEPT_WRITERS)
+        # PostgreSQL with psycopg: the inserts go out from the serving loop itself (storage.loop_accept)
+        self.loop_accept: LoopAccept | None = None
+        if "+psycopg" in db.url:
+            from storage.loop_accept import LoopAccept  # psycopg is imported only for PostgreSQL
+
+            self.loop_accept = LoopAccept(db)
         self.backlogged = 0  # events that found their queue full (held in memory, or left to the sweeper)
         self.transient_retries = 0
         self.duplicates_skipped = 0  # runs rolled back because another run had finished the event
@@ -107,8 +120,10 @@ class Dispatcher:
 
     async def _write_accepted(self, events: list[InboundEvent]) -> set[str]:
         db = self.services.db
-        return await db.run_accept(inbox.accept_many, db, [(e.key, e.channel, e.to_dict()) for e in events],
-                            self.services.now())
+        items = [(e.key, e.channel, e.to_dict()) for e in events]
+        if self.loop_accept is not None:
+            return await self.loop_accept.accept_many(items, self.services.now())
+        return await db.run_accept(inbox.accept_many, db, items, self.services.now())
 
     def schedule(self, event: InboundEvent, block: bool = False,
                  result: bool | None = None) -> asyncio.Future[None] | None:

@@ -281,22 +281,30 @@ class GroupAccept:
     flight are written together in the next one (one transaction for many events), so a burst of
     callbacks costs a few commits, not one each. ``accept`` answers True for a new event, False for
     a duplicate, and raises if the write failed (the channel then answers 5xx and the platform
-    retries)."""
+    retries).
+
+    Up to ``writers`` writes are in flight at once (each on its own connection): with one, every
+    callback that arrived during a write waited for that write and then for its own, and under a
+    closed-loop burst the write (a round trip and a commit, plus the turns of a busy loop) was most of
+    an acknowledgement's time. Answers still come in acceptance order, batch after batch, so one
+    sender's events reach the workers in the order they arrived."""
 
     def __init__(self, write: Callable[[list[Any]], Awaitable[set[str]]], max_batch: int = 256,
-                 pressure: AcceptFirst | None = None) -> None:
+                 pressure: AcceptFirst | None = None, writers: int = 1) -> None:
         self._write = write
         self.pressure = pressure
         self.max_batch = max_batch
+        self.writers = max(1, writers)
         self._queue: list[tuple[Any, asyncio.Future[bool]]] = []
-        self._task: asyncio.Task[None] | None = None
+        self._inflight = 0
+        self._answered: asyncio.Future[None] | None = None  # set once the latest batch has been answered
+        self._tasks: set[asyncio.Task[None]] = set()
         self.batches = 0
 
     async def accept(self, event: Any) -> bool:
         fut: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self._queue.append((event, fut))
-        if self._task is None or self._task.done():
-            self._task = asyncio.create_task(self._flush())
+        self._start_writes()
         if self.pressure is None:
             return await fut
         self.pressure.begin()
@@ -305,23 +313,47 @@ class GroupAccept:
         finally:
             self.pressure.end()
 
-    async def _flush(self) -> None:
-        while self._queue:
+    def _start_writes(self) -> None:
+        loop = asyncio.get_running_loop()
+        while self._queue and self._inflight < self.writers:
             batch, self._queue = self._queue[: self.max_batch], self._queue[self.max_batch:]
             self.batches += 1
+            self._inflight += 1
+            answered: asyncio.Future[None] = loop.create_future()
+            task = loop.create_task(self._write_batch(batch, self._answered, answered))
+            self._answered = answered
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _write_batch(self, batch: list[tuple[Any, asyncio.Future[bool]]],
+                           before: asyncio.Future[None] | None, answered: asyncio.Future[None]) -> None:
+        try:
+            error: Exception | None = None
+            new: set[str] = set()
             try:
                 new = await self._write([e for e, _ in batch])
             except Exception as exc:
+                error = exc
+            finally:
+                self._inflight -= 1
+                if self._queue:
+                    self._start_writes()  # what queued meanwhile goes out now
+            if before is not None and not before.done():
+                await asyncio.shield(before)  # the earlier batches are answered first
+            if error is not None:
                 for _, fut in batch:
                     if not fut.done():
-                        fut.set_exception(exc)
-                continue
-            answered: set[str] = set()
+                        fut.set_exception(error)
+                return
+            seen: set[str] = set()
             for event, fut in batch:
-                fresh = event.key in new and event.key not in answered
-                answered.add(event.key)
+                fresh = event.key in new and event.key not in seen
+                seen.add(event.key)
                 if not fut.done():
                     fut.set_result(fresh)
+        finally:
+            if not answered.done():
+                answered.set_result(None)
 
 
 def run_on_loop(loop: asyncio.AbstractEventLoop | None, fn: Callable[[], None]) -> None:

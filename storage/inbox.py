@@ -23,14 +23,22 @@ def accept(db: Database, key: str, channel: str, payload: dict[str, Any], now: d
         return s.connection().execute(stmt, row).first() is not None
 
 
-def accept_many(db: Database, items: list[tuple[str, str, dict[str, Any]]], now: datetime) -> set[str]:
-    """Record many events in one transaction (group commit); returns the keys that were new.
-    ``items``: ``(key, channel, payload)``; a key repeated within ``items`` is recorded once."""
+def new_rows(items: list[tuple[str, str, dict[str, Any]]], now: datetime) -> list[dict[str, Any]]:
+    """The rows ``accept_many`` writes: ``items`` as ``(key, channel, payload)``, a key repeated within
+    them once (its first occurrence)."""
     rows, seen = [], set()
     for key, channel, payload in items:
         if key not in seen:
             seen.add(key)
             rows.append(dict(key=key, channel=channel, payload=payload, status="pending", received_at=now))
+    return rows
+
+
+def accept_many(db: Database, items: list[tuple[str, str, dict[str, Any]]], now: datetime) -> set[str]:
+    """Record many events in one transaction (group commit); returns the keys that were new.
+    ``items``: ``(key, channel, payload)``; a key repeated within ``items`` is recorded once.
+    (The serving process on PostgreSQL writes the same statement from its loop: storage.loop_accept.)"""
+    rows = new_rows(items, now)
     if not rows:
         return set()
     if not db.is_sqlite:
@@ -45,16 +53,21 @@ def accept_many(db: Database, items: list[tuple[str, str, dict[str, Any]]], now:
 # each time and SQLAlchemy rebuilt its VALUES list; under a burst that made the acceptance thread about
 # as busy as the serving loop it shares the interpreter lock with. (Arrays were tried: psycopg escapes
 # every element of a text array in Python, which cost more still.) Rows go in arrival order.
-_ACCEPT_PG = Prepared(text(
+ACCEPT_PG_SQL = (  # psycopg's parameter style; _ACCEPT_PG is the same statement for SQLAlchemy
     "INSERT INTO inbound_events (key, channel, payload, status, received_at) "
-    "SELECT e->>0, e->>1, e->2, 'pending', :at FROM json_array_elements(CAST(:batch AS json)) "
+    "SELECT e->>0, e->>1, e->2, 'pending', %(at)s FROM json_array_elements(CAST(%(batch)s AS json)) "
     "WITH ORDINALITY AS t(e, n) ORDER BY n ON CONFLICT (key) DO NOTHING RETURNING key"
-))
+)
+_ACCEPT_PG = Prepared(text(ACCEPT_PG_SQL.replace("%(at)s", ":at").replace("%(batch)s", ":batch")))
+
+
+def pg_batch(rows: list[dict[str, Any]]) -> str:
+    """``new_rows`` as the JSON document the PostgreSQL statement reads."""
+    return json.dumps([[r["key"], r["channel"], r["payload"]] for r in rows])
 
 
 def _accept_many_pg(db: Database, rows: list[dict[str, Any]], now: datetime) -> set[str]:
-    batch = json.dumps([[r["key"], r["channel"], r["payload"]] for r in rows])
-    params = {"at": UTCDateTime().process_bind_param(now, None), "batch": batch}  # naive UTC, as the column keeps
+    params = {"at": UTCDateTime().process_bind_param(now, None), "batch": pg_batch(rows)}  # naive UTC, as the column keeps
     with db.engine.begin() as conn:  # a Core transaction: acceptance never joins a unit of work
         return {r["key"] for r in _ACCEPT_PG.rows(conn, params)}
 

@@ -14,16 +14,19 @@ from storage.models import InboundEvent
 NOW = datetime(2026, 12, 4, 16, 30, 5, 123456, tzinfo=timezone(timedelta(hours=8)))
 
 
+PAYLOAD = {"kind": "text", "text": "最近天天加班到半夜，真的有点顶不住了", "nested": {"n": [1, 2.5, None, True]}}
+BATCH = [  # after "wecom:old" was accepted on its own
+    ("wecom:b", "wecom", PAYLOAD),
+    ("wecom:old", "wecom", {"kind": "text", "text": "重发"}),  # a platform retry of an accepted event
+    ("dingtalk:a", "dingtalk", {"kind": "card_action", "action": "ci:skip:7"}),
+    ("wecom:b", "wecom", {"kind": "text", "text": "同一批里的重复"}),  # twice in one batch
+    ("wecom:c", "wecom", {}),
+]
+
+
 def test_a_batch_stores_each_new_event_once_in_arrival_order(db):
     assert inbox.accept(db, "wecom:old", "wecom", {"kind": "text", "text": "早"}, NOW)
-    payload = {"kind": "text", "text": "最近天天加班到半夜，真的有点顶不住了", "nested": {"n": [1, 2.5, None, True]}}
-    batch = [
-        ("wecom:b", "wecom", payload),
-        ("wecom:old", "wecom", {"kind": "text", "text": "重发"}),  # a platform retry of an accepted event
-        ("dingtalk:a", "dingtalk", {"kind": "card_action", "action": "ci:skip:7"}),
-        ("wecom:b", "wecom", {"kind": "text", "text": "同一批里的重复"}),  # twice in one batch
-        ("wecom:c", "wecom", {}),
-    ]
+    payload, batch = PAYLOAD, BATCH
     assert inbox.accept_many(db, batch, NOW) == {"wecom:b", "dingtalk:a", "wecom:c"}
     assert inbox.accept_many(db, batch, NOW) == set()  # everything is known now
     with db.session() as s:
