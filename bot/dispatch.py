@@ -75,7 +75,7 @@ class Dispatcher:
             "events", workers or (engine.sqlite_workers if db.is_sqlite else engine.event_workers),
             queue_capacity or engine.queue_per_worker, before=self.accept_first.wait,
         )
-        self._accept = GroupAccept(self._write_accepted, pressure=self.accept_first,
+        self.acceptance = self._accept = GroupAccept(self._write_accepted, pressure=self.accept_first,
                                    writers=1 if db.is_sqlite else ACCEPT_WRITERS)
         # PostgreSQL with psycopg: the inserts go out from the serving loop itself (storage.loop_accept)
         self.loop_accept: LoopAccept | None = None

@@ -299,7 +299,13 @@ class GroupAccept:
         self._inflight = 0
         self._answered: asyncio.Future[None] | None = None  # set once the latest batch has been answered
         self._tasks: set[asyncio.Task[None]] = set()
-        self.batches = 0
+        self.batches = 0  # writes started
+        self.events = 0  # events they carried
+        self.write_seconds = 0.0  # time the finished writes took, in all (/metrics: the mean per write)
+
+    @property
+    def in_flight(self) -> int:
+        return self._inflight
 
     async def accept(self, event: Any) -> bool:
         fut: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
@@ -318,6 +324,7 @@ class GroupAccept:
         while self._queue and self._inflight < self.writers:
             batch, self._queue = self._queue[: self.max_batch], self._queue[self.max_batch:]
             self.batches += 1
+            self.events += len(batch)
             self._inflight += 1
             answered: asyncio.Future[None] = loop.create_future()
             task = loop.create_task(self._write_batch(batch, self._answered, answered))
@@ -330,11 +337,13 @@ class GroupAccept:
         try:
             error: Exception | None = None
             new: set[str] = set()
+            started = time.perf_counter()
             try:
                 new = await self._write([e for e, _ in batch])
             except Exception as exc:
                 error = exc
             finally:
+                self.write_seconds += time.perf_counter() - started
                 self._inflight -= 1
                 if self._queue:
                     self._start_writes()  # what queued meanwhile goes out now

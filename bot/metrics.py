@@ -187,6 +187,7 @@ class Metrics:
         db = bot.db
         q = await db.run(queue_figures, db, bot.services.now())
         pool = bot.dispatcher.pool
+        accepting = bot.dispatcher.acceptance
         lines = [
             "# HELP perfbot_inbound_events Inbound events by status (pending = accepted, not yet processed).",
             "# TYPE perfbot_inbound_events gauge",
@@ -233,6 +234,18 @@ class Metrics:
             "# HELP perfbot_outbox_accept_first_wait_seconds_total Time outbox rounds spent holding back for acceptances.",
             "# TYPE perfbot_outbox_accept_first_wait_seconds_total counter",
             f"perfbot_outbox_accept_first_wait_seconds_total {bot.dispatcher.accept_first.round_waited_seconds:.3f}",
+            "# HELP perfbot_accept_writes_total Durable writes of accepted callbacks (group commits) started.",
+            "# TYPE perfbot_accept_writes_total counter",
+            f"perfbot_accept_writes_total {accepting.batches}",
+            "# HELP perfbot_accept_events_total Accepted callbacks and events those writes carried.",
+            "# TYPE perfbot_accept_events_total counter",
+            f"perfbot_accept_events_total {accepting.events}",
+            "# HELP perfbot_accept_write_seconds_total Time the finished acceptance writes took (acknowledgements wait for them).",
+            "# TYPE perfbot_accept_write_seconds_total counter",
+            f"perfbot_accept_write_seconds_total {accepting.write_seconds:.4f}",
+            "# HELP perfbot_accept_writes_in_flight Acceptance writes in flight now.",
+            "# TYPE perfbot_accept_writes_in_flight gauge",
+            f"perfbot_accept_writes_in_flight {accepting.in_flight}",
             "# HELP perfbot_outbox_messages Outbound messages by status.",
             "# TYPE perfbot_outbox_messages gauge",
         ]

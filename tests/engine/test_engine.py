@@ -706,6 +706,28 @@ async def test_outbox_rounds_wait_while_a_callback_is_being_accepted(chat):
     assert "\nperfbot_accept_first_waits_total 0\n" in text
 
 
+async def test_acceptance_writes_are_counted_for_operators(chat_any_db):
+    """/metrics says how many group-committed acceptance writes ran, how many events they carried and
+    how long they took (acknowledgements wait for them), on SQLite and on PostgreSQL (where the loop
+    sends them itself)."""
+    bot = chat_any_db.bot
+    events = [chat_any_db.terminal.text_event(e, "帮助") for e in ("E101", "E102", "E103")]
+    assert all(await asyncio.gather(*(bot.dispatcher.submit(e) for e in events)))
+    assert not await bot.dispatcher.submit(events[0])  # a duplicate is written (and refused) too
+    await bot.drain()
+    text = await bot.metrics.render(bot)
+
+    def value(name: str) -> float:
+        return float(text.split(f"\n{name} ")[1].split()[0])
+
+    assert value("perfbot_accept_events_total") == 4
+    assert 2 <= value("perfbot_accept_writes_total") <= 4
+    assert value("perfbot_accept_write_seconds_total") > 0
+    assert value("perfbot_accept_writes_in_flight") == 0
+    for e in ("E101", "E102", "E103"):
+        assert chat_any_db.terminal.take(e), "everyone accepted was answered"
+
+
 async def test_outbox_rounds_wait_at_most_accept_first_ms(chat):
     """An acceptance flood that never pauses delays a round by at most the bound, never for good."""
     bot = chat.bot
