@@ -16,7 +16,8 @@ handler, side by side in one run, on SQLite and PostgreSQL.
   every user (:func:`text_of`): free text does not repeat, and the bot remembers short questions.
 - Phase A (closed loop, ``-c`` concurrent senders): acks/s, ack p50/p99, reply latency p50/p99
   (callback sent → the emulator received the reply to that user), commits per message (the bot's
-  own counter; on PostgreSQL also pg_stat_database), maximum event-loop lag, RSS, and the time to
+  own counter; on PostgreSQL also pg_stat_database's against the bot's over both phases, read once
+  PostgreSQL has reported its idle connections' statistics), maximum event-loop lag, RSS, and the time to
   drain the backlog after the load stops.
 - Phase B (open loop at half the bot's measured end-to-end rate): reply latency p50/p99, split by
   the bot's own tables into processing (received -> done) and the reply's wait in the outbox.
@@ -115,7 +116,8 @@ class Figures:
     processed_s: float = float("nan")  # the inbound backlog: last event processed, after the load stopped
     e2e_per_s: float = float("nan")
     commits_per_msg: float = float("nan")
-    pg_commits_per_msg: float = float("nan")
+    pg_commits_per_msg: float = float("nan")  # both phases, PostgreSQL's count against the bot's (bot_commits_ab)
+    bot_commits_ab: float = float("nan")
     grouped_share: float = float("nan")  # phase A's events worked off several to a transaction
     timeline: list[int] = field(default_factory=list)  # phase A's events finished in each second from its start
     load_s: float = float("nan")  # phase A's load, first callback to the last acknowledgement
@@ -457,6 +459,7 @@ def summarise_profile(raw: Path, top: int = 12) -> list[str]:
     return lines
 
 
+PG_STATS_DELAY_S = 11  # PostgreSQL flushes an idle backend's statistics within 10 s
 PROFILE_MODE = {"gil": False, "load": False}  # --profile-gil, --profile-load
 ENGINE: dict[str, str] = {}  # --engine key=value: [engine] settings of the bot under test (default: the product's)
 # Without --with-jobs every scheduled job is moved to New Year's midnight: a start catches up whatever
@@ -494,6 +497,7 @@ class Rig:
         self.procs: list[subprocess.Popen[bytes]] = []
         self.ports = [free_port() for _ in range(max(1, processes))]
         self.port = self.ports[0]
+        self.log: Any = None  # the processes' shared log, once they are started
 
     def callback_urls(self) -> list[str]:
         return [f"http://127.0.0.1:{port}/wecom/callback" for port in self.ports]
@@ -534,8 +538,9 @@ class Rig:
                 await asyncio.to_thread(proc.wait, 30)
             except subprocess.TimeoutExpired:
                 proc.kill()
-        self.log.close()
-        if self.keep_log is not None:
+        if self.log is not None:  # None: start failed before the processes (e.g. a rejected setting)
+            self.log.close()
+        if self.keep_log is not None and (self.tmp / "bot.log").exists():
             self.keep_log.mkdir(parents=True, exist_ok=True)
             shutil.copy(self.tmp / "bot.log", self.keep_log / f"bot-{self.db}.log")
             if (self.tmp / "profile.txt").exists():
@@ -623,8 +628,6 @@ async def bench_bot(db: str, users: int, messages: int, concurrency: int, profil
             f.commits_per_msg = (after["perfbot_db_commits_total"] - before["perfbot_db_commits_total"]) / len(calls)
             f.grouped_share = (after.get("perfbot_event_grouped_total", 0.0)
                                - before.get("perfbot_event_grouped_total", 0.0)) / len(calls)
-            if db != "sqlite":
-                f.pg_commits_per_msg = (pg_commits(rig.url) - pg_before) / len(calls)
             f.loop_lag_ms = after['perfbot_event_loop_lag_seconds{window="since_start"}'] * 1000
             lag_a, gc_a = _windows(after)
             f.rss_mb = after["process_resident_memory_bytes"] / 2**20
@@ -647,10 +650,19 @@ async def bench_bot(db: str, users: int, messages: int, concurrency: int, profil
             lag_0, gc_0 = _windows(before)
             f.lag_phases_ms, f.gc2_phases_ms = (lag_start, lag_0, lag_a, lag_b), (gc_start, gc_0, gc_a, gc_b)
             f.stalls = int(end.get("perfbot_event_loop_stalls_total", 0))
+            if db != "sqlite":
+                # PostgreSQL's own count, over both phases: an idle backend reports its statistics up to
+                # PG_STATS_DELAY_S late (the acceptance connections go idle when the load stops).
+                await asyncio.sleep(PG_STATS_DELAY_S)
+                settled = await scrape(rig.ports)
+                msgs = len(calls) + len(calls_b)
+                f.pg_commits_per_msg = (pg_commits(rig.url) - pg_before) / msgs
+                f.bot_commits_ab = (settled["perfbot_db_commits_total"] - before["perfbot_db_commits_total"]) / msgs
             f.rss_mb = end["process_resident_memory_bytes"] / 2**20
         finally:
             await rig.stop()
-            f.log = summarise_log(rig.tmp / "bot.log") + summarise_stalls(rig.tmp / "bot.log")
+            if (rig.tmp / "bot.log").exists():
+                f.log = summarise_log(rig.tmp / "bot.log") + summarise_stalls(rig.tmp / "bot.log")
     return f
 
 
@@ -725,7 +737,8 @@ def report(db: str, bot: Figures, bare: Figures) -> None:
     print(f"at half that rate ({bot.half_rate:.0f}/s)   reply p50 {bot.half_p50_s:.2f} s, p99 {bot.half_p99_s:.2f} s")
     print("  of which processing p50 {:.2f} s, p99 {:.2f} s; reply's outbox wait p50 {:.2f} s, p99 {:.2f} s"
           .format(*bot.half_split))
-    pg = f", PostgreSQL xact_commit {bot.pg_commits_per_msg:.2f}" if db != "sqlite" else ""
+    pg = (f"; both phases: bot {bot.bot_commits_ab:.2f}, PostgreSQL xact_commit {bot.pg_commits_per_msg:.2f}"
+          if db != "sqlite" else "")
     print(f"commits per message          {bot.commits_per_msg:.2f} (bot process, all threads){pg}; "
           f"{bot.grouped_share:.0%} of the events worked off several to a transaction")
     print(f"max event-loop lag           {bot.loop_lag_ms:.1f} ms (until ready / first reply / phase A / phase B: "
