@@ -219,7 +219,8 @@ class PerfBot:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
-        if self.dispatcher.loop_accept is not None:  # no callback can arrive any more
+        await self.dispatcher.acceptance.idle()  # no callback can arrive any more: finish the writes begun
+        if self.dispatcher.loop_accept is not None:
             await self.dispatcher.loop_accept.close()
         await asyncio.to_thread(self.dispatcher.pool.stop)
         await asyncio.to_thread(self.services.job_pool.stop)

@@ -307,6 +307,11 @@ class GroupAccept:
     def in_flight(self) -> int:
         return self._inflight
 
+    async def idle(self) -> None:
+        """Wait until every write started (and its answers) is done: before its connections close."""
+        while self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
     async def accept(self, event: Any) -> bool:
         fut: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self._queue.append((event, fut))

@@ -153,3 +153,31 @@ async def test_a_failed_write_answers_its_callers_with_the_error_and_the_next_in
     with pytest.raises(RuntimeError, match="database gone"):
         await first
     assert await second is True
+
+
+async def test_idle_waits_for_the_writes_begun_and_close_ends_the_connections(pg_db):
+    """At shutdown the bot waits for the acceptance writes already begun (their callers are owed an
+    answer) and then closes the acceptance connections."""
+    from storage.loop_accept import LoopAccept
+
+    loop_accept = LoopAccept(pg_db)
+    gate = asyncio.Event()
+
+    async def write(events):
+        await gate.wait()
+        return await loop_accept.accept_many([(e.key, "wecom", {}) for e in events], NOW)
+
+    accept = GroupAccept(write, writers=2)
+    pending = asyncio.ensure_future(accept.accept(_Ev("wecom:late")))
+    await _settle()
+    idle = asyncio.ensure_future(accept.idle())
+    await asyncio.sleep(0.05)
+    assert not idle.done()  # a write is in flight
+    gate.set()
+    await asyncio.wait_for(idle, timeout=10)
+    assert pending.done() and pending.result() is True
+    conns = list(loop_accept._idle)
+    assert conns and not any(c.closed for c in conns)
+    await loop_accept.close()
+    assert all(c.closed for c in conns)
+    assert [r.key for r in _stored(pg_db)] == ["wecom:late"]
