@@ -75,8 +75,8 @@ class Dispatcher:
             "events", workers or (engine.sqlite_workers if db.is_sqlite else engine.event_workers),
             queue_capacity or engine.queue_per_worker, before=self.accept_first.wait,
         )
-        self.acceptance = self._accept = GroupAccept(self._write_accepted, pressure=self.accept_first,
-                                   writers=1 if db.is_sqlite else ACCEPT_WRITERS)
+        self.acceptance = GroupAccept(self._write_accepted, pressure=self.accept_first,
+                                      writers=1 if db.is_sqlite else ACCEPT_WRITERS)
         # PostgreSQL with psycopg: the inserts go out from the serving loop itself (storage.loop_accept)
         self.loop_accept: LoopAccept | None = None
         if "+psycopg" in db.url:
@@ -110,7 +110,7 @@ class Dispatcher:
     async def submit(self, event: InboundEvent, wait: bool = False) -> bool:
         """Accept an event durably (False if it is a duplicate), then process it on a worker thread.
         Channels call this before acknowledging the platform; the work happens after."""
-        if not await self._accept.accept(event):
+        if not await self.acceptance.accept(event):
             log.info("duplicate inbound event %s ignored", event.key)
             return False
         fut = self.schedule(event, block=wait)

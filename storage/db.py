@@ -33,7 +33,6 @@ POOL_SIZE = 12
 POOL_OVERFLOW = 4
 POOL_RECYCLE_SECONDS = 1800
 RUN_RETRIES = 3
-ACCEPT_THREADS = 2  # acceptance writes in flight at once (bot.dispatch.ACCEPT_WRITERS)
 TRANSIENT_MESSAGES = (
     "database is locked", "server closed the connection", "connection already closed",
     "terminating connection", "could not connect", "connection refused", "ssl syscall error",
@@ -129,7 +128,7 @@ class Database:
         """:meth:`run` on a thread of its own, for storing inbound events before they are
         acknowledged: the acknowledgement never queues behind outbox rounds in the shared pool."""
         if self._accept_pool is None:
-            self._accept_pool = ThreadPoolExecutor(max_workers=ACCEPT_THREADS, thread_name_prefix="db-accept")
+            self._accept_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="db-accept")
         return await self._run_on(self._accept_pool, functools.partial(fn, *args))
 
     async def _run_on(self, pool: ThreadPoolExecutor, call: Callable[[], T]) -> T:

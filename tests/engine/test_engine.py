@@ -347,7 +347,7 @@ async def test_acceptance_does_not_queue_behind_busy_database_threads(chat_any_d
     try:
         await asyncio.sleep(0.05)  # let the blockers occupy the pool
         event = chat_any_db.terminal.text_event("E101", "帮助")
-        assert await asyncio.wait_for(bot.dispatcher._accept.accept(event), timeout=20)
+        assert await asyncio.wait_for(bot.dispatcher.acceptance.accept(event), timeout=20)
         assert not any(b.done() for b in blockers)  # the pool was still busy when it was accepted
         with bot.db.session() as s:
             assert s.execute(select(InboundEvent.status).where(InboundEvent.key == event.key)).scalar() == "pending"
