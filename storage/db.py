@@ -264,15 +264,18 @@ def is_transient(exc: BaseException) -> bool:
     """Errors worth retrying the whole unit of work for: a dropped connection, a serialization
     failure or deadlock, a lock time-out, a busy SQLite database. Anything else is a bug."""
     if isinstance(exc, DBAPIError):
-        if exc.connection_invalidated:
-            return True
-        orig = exc.orig
-        state = getattr(orig, "sqlstate", None) or getattr(getattr(orig, "diag", None), "sqlstate", None)
-        if state and (state[:2] in ("08", "40", "57") or state in ("55P03", "53300")):
-            return True
-        msg = str(orig).lower()
-        return any(m in msg for m in TRANSIENT_MESSAGES)
+        return exc.connection_invalidated or is_transient_driver_error(exc.orig)
     return isinstance(exc, (SATimeoutError, ConnectionError))
+
+
+def is_transient_driver_error(orig: BaseException) -> bool:
+    """The same for the driver's own exception (what SQLAlchemy wraps; storage.loop_accept runs psycopg
+    directly): a transient SQLSTATE class or state, or one of TRANSIENT_MESSAGES."""
+    state = getattr(orig, "sqlstate", None) or getattr(getattr(orig, "diag", None), "sqlstate", None)
+    if state and (state[:2] in ("08", "40", "57") or state in ("55P03", "53300")):
+        return True
+    msg = str(orig).lower()
+    return any(m in msg for m in TRANSIENT_MESSAGES)
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:

@@ -29,19 +29,16 @@ import psycopg
 from sqlalchemy.engine import make_url
 
 from storage import inbox
-from storage.db import Database
+from storage.db import Database, is_transient_driver_error
 from storage.types import UTCDateTime
 
 log = logging.getLogger(__name__)
 RETRIES = 3
-TRANSIENT_STATES = ("08", "40", "57")  # connection exceptions, rollbacks (serialization, deadlock), shutdowns
 
 
 def _transient(exc: BaseException) -> bool:
-    if isinstance(exc, psycopg.OperationalError):
-        return True
-    state = getattr(exc, "sqlstate", None) or ""
-    return state[:2] in TRANSIENT_STATES or state in ("55P03", "53300")
+    """A lost connection (psycopg's OperationalError), or what ``Database.run`` retries."""
+    return isinstance(exc, (psycopg.OperationalError, ConnectionError)) or is_transient_driver_error(exc)
 
 
 class LoopAccept:
