@@ -61,13 +61,15 @@ ACCEPT_PG_SQL = (  # psycopg's parameter style; _ACCEPT_PG is the same statement
 _ACCEPT_PG = Prepared(text(ACCEPT_PG_SQL.replace("%(at)s", ":at").replace("%(batch)s", ":batch")))
 
 
-def pg_batch(rows: list[dict[str, Any]]) -> str:
-    """``new_rows`` as the JSON document the PostgreSQL statement reads."""
-    return json.dumps([[r["key"], r["channel"], r["payload"]] for r in rows])
+def pg_params(rows: list[dict[str, Any]], now: datetime) -> dict[str, Any]:
+    """The PostgreSQL statement's parameters: ``new_rows`` as one JSON document, the time naive UTC
+    (as the column keeps it)."""
+    return {"at": UTCDateTime().process_bind_param(now, None),
+            "batch": json.dumps([[r["key"], r["channel"], r["payload"]] for r in rows])}
 
 
 def _accept_many_pg(db: Database, rows: list[dict[str, Any]], now: datetime) -> set[str]:
-    params = {"at": UTCDateTime().process_bind_param(now, None), "batch": pg_batch(rows)}  # naive UTC, as the column keeps
+    params = pg_params(rows, now)
     with db.engine.begin() as conn:  # a Core transaction: acceptance never joins a unit of work
         return {r["key"] for r in _ACCEPT_PG.rows(conn, params)}
 

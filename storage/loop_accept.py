@@ -1,12 +1,13 @@
-"""PostgreSQL: inbound events stored from the serving loop itself, over one async connection.
+"""PostgreSQL: inbound events stored from the serving loop itself, over async connections.
 
 The group-committed insert of accepted callbacks (``storage.inbox``) used to run on a thread of its own
 (``Database.run_accept``). Each write then crossed threads three times (the loop hands the batch over,
 the thread takes the interpreter lock to build and send the statement and again to read the answer,
 the loop takes it back to answer the callbacks), and under a burst every crossing waited for the lock
-behind the event workers and the loop's own parsing: 5-9 ms per write (median) against 0.5 ms for the
-statement and its commit, while 32 callbacks waited for it. Here the statement is sent and its answer
-read by the loop itself, between its other work, as aiohttp reads sockets: no thread, one round trip
+behind the event workers and the loop's own parsing: 4.5-5.0 ms per write at the median under a burst
+against 0.5 ms for the statement and its commit, while the callbacks waited for it. Here the statement
+is sent and its answer read by the loop itself, between its other work, as aiohttp reads sockets: no
+thread, one round trip
 (the connection is in autocommit, so the one ``INSERT … RETURNING`` commits by itself: durable when
 it answers).
 
@@ -15,7 +16,8 @@ new connection a few times, as ``Database.run`` retries; anything else is raised
 that batch are answered 5xx so the platform sends them again. A batch that committed but whose answer
 was lost is written again: its keys are then known, reported as duplicates, and the periodic sweep of
 pending events (``Dispatcher.replay_pending``) still runs them, so nothing is lost or run twice.
-One connection per serving process, outside the pool (docs/engine.md, "Connections and pools").
+One connection per write in flight (``bot.dispatch.ACCEPT_WRITERS``), outside the pool (docs/engine.md,
+"Connections and pools").
 """
 
 from __future__ import annotations
@@ -30,7 +32,6 @@ from sqlalchemy.engine import make_url
 
 from storage import inbox
 from storage.db import Database, is_transient_driver_error
-from storage.types import UTCDateTime
 
 log = logging.getLogger(__name__)
 RETRIES = 3
@@ -49,7 +50,6 @@ class LoopAccept:
         self.conninfo = make_url(db.url).set(drivername="postgresql").render_as_string(hide_password=False)
         self._idle: list[psycopg.AsyncConnection[Any]] = []  # connections not in use (one per write in flight)
         self._loop: asyncio.AbstractEventLoop | None = None
-        self.writes = 0
         self.connects = 0
 
     async def accept_many(self, items: list[tuple[str, str, dict[str, Any]]], now: datetime) -> set[str]:
@@ -57,7 +57,7 @@ class LoopAccept:
         rows = inbox.new_rows(items, now)
         if not rows:
             return set()
-        params = {"at": UTCDateTime().process_bind_param(now, None), "batch": inbox.pg_batch(rows)}
+        params = inbox.pg_params(rows, now)
         for attempt in range(RETRIES + 1):
             conn = None
             try:
@@ -74,7 +74,6 @@ class LoopAccept:
                 await asyncio.sleep(0.05 * 2**attempt)
                 continue
             self._idle.append(conn)
-            self.writes += 1
             self.db.commits += 1  # the statement committed by itself (autocommit)
             self.db.direct_statements += 1
             return keys

@@ -13,6 +13,7 @@ from sqlalchemy import select, text
 from bot.engine import GroupAccept
 from storage import inbox
 from storage.db import open_database
+from storage.loop_accept import LoopAccept
 from storage.models import InboundEvent
 from tests.conftest import truncate_pg
 from tests.core.test_inbox import BATCH, NOW, PAYLOAD
@@ -32,8 +33,6 @@ def _stored(db) -> list[InboundEvent]:
 
 
 async def test_the_loop_stores_a_batch_as_the_thread_path_does(pg_db):
-    from storage.loop_accept import LoopAccept
-
     acc = LoopAccept(pg_db)
     assert inbox.accept(pg_db, "wecom:old", "wecom", {"kind": "text", "text": "早"}, NOW)
     payload, batch = PAYLOAD, BATCH
@@ -54,8 +53,6 @@ async def test_the_loop_stores_a_batch_as_the_thread_path_does(pg_db):
 
 
 async def test_a_dropped_connection_is_replaced_and_the_batch_still_stored(pg_db):
-    from storage.loop_accept import LoopAccept
-
     acc = LoopAccept(pg_db)
     try:
         assert await acc.accept_many([("wecom:1", "wecom", {"text": "早"})], NOW) == {"wecom:1"}
@@ -74,8 +71,6 @@ async def test_a_dropped_connection_is_replaced_and_the_batch_still_stored(pg_db
 async def test_a_batch_the_database_refuses_fails_alone(pg_db):
     """A NUL character cannot be stored as text: the callers of that batch get the error (their
     callbacks are answered 5xx and sent again), nothing of it is stored, the next batch goes in."""
-    from storage.loop_accept import LoopAccept
-
     acc = LoopAccept(pg_db)
     try:
         with pytest.raises(Exception, match="(?i)unicode|\\\\u0000|character"):
@@ -157,8 +152,6 @@ async def test_a_failed_write_answers_its_callers_with_the_error_and_the_next_in
 async def test_idle_waits_for_the_writes_begun_and_close_ends_the_connections(pg_db):
     """At shutdown the bot waits for the acceptance writes already begun (their callers are owed an
     answer) and then closes the acceptance connections."""
-    from storage.loop_accept import LoopAccept
-
     loop_accept = LoopAccept(pg_db)
     gate = asyncio.Event()
 
