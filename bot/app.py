@@ -29,6 +29,7 @@ from storage import outbox
 from storage.db import Database, open_database
 
 log = logging.getLogger(__name__)
+HELPER_READY_S = 20.0  # how long start-up waits for the event helper processes to load their models
 
 
 def platform_channels(settings: Settings) -> list[Channel]:
@@ -66,8 +67,10 @@ def directory_readers(settings: Settings) -> dict[str, DirectoryReader]:
 class PerfBot:
     def __init__(
         self, settings: Settings, *, clock: Any = None, channels: list[Channel] | None = None,
-        db: Database | None = None, scheduler: bool = True,
+        db: Database | None = None, scheduler: bool = True, event_helpers: int = 0,
     ) -> None:
+        """``event_helpers``: helper processes for inbound events (``serve`` passes
+        ``bot.event_process.helper_processes(settings)``; PostgreSQL only)."""
         self.settings = settings
         redact.protect(settings)  # configured credentials never reach a log line or a stored error
         self.db = db or open_database(settings.storage.url)
@@ -79,7 +82,7 @@ class PerfBot:
             ch.bind(self.services)
             self.services.channels[ch.name] = ch
             self.services.workers[ch.name] = OutboxWorker(self.services, ch)
-        self.dispatcher = Dispatcher(self.services, load_routers(), classify=parse_question)
+        self.dispatcher = Dispatcher(self.services, load_routers(), classify=parse_question, helpers=event_helpers)
         register(self.services.jobs, load_jobs())
         self.services.dispatcher = self.dispatcher
         self.scheduler = None
@@ -156,6 +159,8 @@ class PerfBot:
         self._warn_calendar()
         self.services.loop = asyncio.get_running_loop()
         self.metrics.start_probe()
+        for helper in self.dispatcher.helpers:  # event helper processes load their models meanwhile
+            helper.start()
         # Models load once, off the loop, before the process reports ready.
         await asyncio.to_thread(warm_up)
         # Everything loaded so far (models, dictionaries, modules) lives as long as the process: move
@@ -169,6 +174,10 @@ class PerfBot:
         gc.set_threshold(young, middle, self.settings.engine.gc_full_every)
         gc.enable()  # `serve` starts with it off (bot/cli.py)
         self.dispatcher.pool.start()
+        for helper in self.dispatcher.helpers:  # ...and report ready with the models loaded, as this one
+            if not await asyncio.to_thread(helper.wait_ready, HELPER_READY_S):
+                log.warning("event helper %s not ready after %.0f s: its events run in this process until it is",
+                            helper.name, HELPER_READY_S)
         if workers:
             for w in self.services.workers.values():
                 w.start()

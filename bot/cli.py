@@ -210,13 +210,15 @@ async def _serve(settings: Settings) -> int:
     # models and frozen them (a fifth of the imports' time went to collections that found nothing).
     gc.disable()
     from bot.app import PerfBot
+    from bot.event_process import helper_processes
 
-    bot = PerfBot(settings)
+    node = child_number()
+    # event helper processes use the other cores; under `serve --processes N` the serving processes do
+    bot = PerfBot(settings, event_helpers=0 if node else helper_processes(settings))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    node = child_number()
     if node > 1 and "dingtalk" in bot.channels:
         # DingTalk asks for one Stream client per app (protocols.md B3): the first serving process
         # listens, every process sends

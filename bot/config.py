@@ -68,6 +68,12 @@ class EngineSettings:
     # event and request in flight and stopping all threads for 11-38 ms (bench_wecom). A full collection
     # runs at most once per this many younger ones instead (Python's default: 10).
     gc_full_every: int = 100
+    # PostgreSQL: helper processes that work off inbound events on the machine's other cores
+    # (bot/event_process.py); each takes as many senders as this process's threads together. Started
+    # only where they can help: more than one CPU and one serving process (``serve --processes 1``);
+    # 0 turns them off. They run at this much lower CPU priority (nice), so acknowledgements come first.
+    event_processes: int = 1
+    event_process_nice: int = 10
 
 
 @dataclass
@@ -257,6 +263,7 @@ ENV_OVERRIDES: dict[str, tuple[str, str]] = {
     "PERFBOT_ENGINE_ACCEPT_FIRST_LINGER_MS": ("engine", "accept_first_linger_ms"),
     "PERFBOT_ENGINE_ACCEPT_FIRST_BURST": ("engine", "accept_first_burst"),
     "PERFBOT_ENGINE_GC_FULL_EVERY": ("engine", "gc_full_every"),
+    "PERFBOT_ENGINE_EVENT_PROCESSES": ("engine", "event_processes"),
     "PERFBOT_WECOM_CORP_ID": ("wecom", "corp_id"),
     "PERFBOT_WECOM_AGENT_ID": ("wecom", "agent_id"),
     "PERFBOT_WECOM_SECRET": ("wecom", "secret"),
@@ -304,7 +311,7 @@ def _coerce(key: str, value: Any, default: Any) -> Any:
     return value
 
 
-def _apply(section_obj: Any, section: str, values: dict[str, Any]) -> None:
+def apply_section(section_obj: Any, section: str, values: dict[str, Any]) -> None:
     known = {f.name for f in fields(section_obj)}
     for key, value in values.items():
         if key not in known:
@@ -400,6 +407,10 @@ def _validate(s: Settings) -> None:
         raise ConfigError("engine.accept_first_burst", "must be between 1 and 1000 (1: every acceptance holds the workers)")
     if not 1 <= s.engine.gc_full_every <= 10_000:
         raise ConfigError("engine.gc_full_every", "must be between 1 and 10000 (Python's own default is 10)")
+    if not 0 <= s.engine.event_processes <= 16:
+        raise ConfigError("engine.event_processes", "must be between 0 and 16 (0 turns helper processes off)")
+    if not 0 <= s.engine.event_process_nice <= 19:
+        raise ConfigError("engine.event_process_nice", "must be between 0 and 19 (the helpers' nice value)")
     if s.engine.event_workers > 32:
         raise ConfigError("engine.event_workers", "must be at most 32 (each holds a database connection)")
     if not 1 <= s.dingtalk.batch_size <= 20:
@@ -425,10 +436,11 @@ def load_settings(path: str | Path | None = None, env: dict[str, str] | None = N
             raise ConfigError(section, "unknown section (see config.example.toml)")
         if not isinstance(values, dict):
             raise ConfigError(section, "must be a table")
-        _apply(target, section, values)
+        apply_section(target, section, values)
     for var, (section, key) in ENV_OVERRIDES.items():
         if var in env and env[var] != "":
             target = getattr(settings, section)
             setattr(target, key, _coerce(var, env[var], getattr(target, key)))
     _validate(settings)
     return settings
+

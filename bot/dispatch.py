@@ -11,7 +11,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from bot.context import Ctx
-from bot.engine import AcceptFirst, Backlogged, GroupAccept, WorkerPool
+from bot.engine import AcceptFirst, Backlogged, GroupAccept, WorkerPool, run_on_loop
 from bot.events import InboundEvent, SystemEvent, event_from_dict
 from bot.router import Router
 from bot.routing import Classifier, Routing
@@ -22,6 +22,7 @@ from storage.identity import IdentityCache
 from storage.models import Employee
 
 if TYPE_CHECKING:
+    from bot.event_process import ProcessWorker
     from storage.loop_accept import LoopAccept
 
 log = logging.getLogger(__name__)
@@ -60,9 +61,10 @@ class EventJob:
 
 class Dispatcher:
     def __init__(self, services: Services, routers: list[Router], classify: Classifier | None = None,
-                 workers: int | None = None, queue_capacity: int | None = None) -> None:
+                 workers: int | None = None, queue_capacity: int | None = None, helpers: int = 0) -> None:
         """``routers``: the feature routers in order (checked at once: a clash raises RoutingError);
-        ``classify``: the intent classifier (e.g. ``nlp.intent.parse_question``)."""
+        ``classify``: the intent classifier (e.g. ``nlp.intent.parse_question``); ``helpers``: event
+        helper processes (PostgreSQL; bot.event_process), each one more worker of the pool."""
         self.services = services
         self.routers = routers
         self.routing = Routing(routers, classify)
@@ -71,9 +73,18 @@ class Dispatcher:
         self.identity = IdentityCache(db)
         self.accept_first = AcceptFirst(engine.accept_first_ms / 1000, engine.accept_first_linger_ms / 1000,
                                         engine.accept_first_burst)
+        capacity = queue_capacity or engine.queue_per_worker
+        self.helpers: list[ProcessWorker] = []
+        if helpers and not db.is_sqlite:
+            from bot.event_process import ProcessWorker, setup_line
+
+            line = setup_line(services.settings, services.clock)
+            self.helpers = [ProcessWorker(f"events-helper-{i}", capacity, line, engine.event_process_nice,
+                                          on_wake=self._wake, before=self.accept_first.wait)
+                            for i in range(helpers)]
         self.pool = WorkerPool(
             "events", workers or (engine.sqlite_workers if db.is_sqlite else engine.event_workers),
-            queue_capacity or engine.queue_per_worker, before=self.accept_first.wait,
+            capacity, before=self.accept_first.wait, remote=list(self.helpers),
         )
         self.acceptance = GroupAccept(self._write_accepted, pressure=self.accept_first,
                                       writers=1 if db.is_sqlite else ACCEPT_WRITERS)
@@ -142,6 +153,20 @@ class Dispatcher:
         except Backlogged:
             self._hold(event)
             return None
+
+    def run_soon(self, event: InboundEvent) -> asyncio.Future[None]:
+        """Queue an event handed over by the serving process (in an event helper process, whose own
+        queues the serving process never fills): an awaitable for its end, waiting for room if need be."""
+        fut = self.pool.submit(self._key(event), self._job(event), block=True)
+        if fut is None:
+            raise RuntimeError("the event pool gave no future")
+        return fut
+
+    def _wake(self, channel: str) -> None:
+        """A helper process committed outbox rows for ``channel``: wake its outbox worker (any thread)."""
+        worker = self.services.workers.get(channel)
+        if worker is not None and not worker.woken:
+            run_on_loop(self.services.loop, worker.wake)
 
     @staticmethod
     def _key(event: InboundEvent) -> str:

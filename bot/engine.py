@@ -49,6 +49,10 @@ class Worker(threading.Thread):
         self.before = before  # called on this thread before each job (AcceptFirst.wait)
         self._next: list[Job | None] = []  # taken from the queue by ``more`` but not part of the group
 
+    def renewed(self) -> Worker:
+        """A new, unstarted worker like this one (a thread runs once: WorkerPool.stop then start)."""
+        return Worker(self.name, self.jobs.maxsize, self.before)
+
     def run(self) -> None:
         loop = asyncio.new_event_loop()
         asyncio.set_event_loop(loop)
@@ -111,11 +115,22 @@ class Backlogged(Exception):
 
 
 class WorkerPool:
-    """``workers`` threads; ``submit(key, make)`` runs ``make()`` on the thread that owns ``key``."""
+    """``workers`` threads; ``submit(key, make)`` runs ``make()`` on the thread that owns ``key``.
 
-    def __init__(self, name: str, workers: int, capacity: int, before: Callable[[], None] | None = None) -> None:
+    ``remote``: further workers of the same shape (``jobs``, ``busy``, ``start``, ``join``, ``renewed``)
+    that run their jobs elsewhere (bot.event_process: another process). Each owns as many keys' shares
+    as all the threads together (``weight``), so one helper process takes about half the senders."""
+
+    def __init__(self, name: str, workers: int, capacity: int, before: Callable[[], None] | None = None,
+                 remote: list[Any] | None = None) -> None:
         self.name = name
-        self.workers = [Worker(f"{name}-{i}", capacity, before) for i in range(max(1, workers))]
+        self.workers: list[Any] = [Worker(f"{name}-{i}", capacity, before) for i in range(max(1, workers))]
+        self.workers += remote or []
+        local = max(1, workers)
+        # a key's owner: crc32(key) % len(slots); a remote worker holds ``local`` slots
+        self.slots = list(self.workers[:local])
+        for w in self.workers[local:]:
+            self.slots += [w] * local
         self._started = False
         self._pending: set[concurrent.futures.Future[Any]] = set()
         self._lock = threading.Lock()
@@ -134,7 +149,7 @@ class WorkerPool:
         with ``result=False``: fire and forget, which spares the serving loop a wake-up per job).
         Raises :class:`Backlogged` when that worker's queue is full (unless ``block``)."""
         self.start()
-        worker = self.workers[zlib.crc32(key.encode()) % len(self.workers)]
+        worker = self.slots[zlib.crc32(key.encode()) % len(self.slots)]
         fut: concurrent.futures.Future[Any] = concurrent.futures.Future()
         try:
             worker.jobs.put((make, fut), block=block)
@@ -176,7 +191,9 @@ class WorkerPool:
         for w in self.workers:
             w.join(timeout)
         self._started = False
-        self.workers = [Worker(w.name, w.jobs.maxsize) for w in self.workers]
+        renewed = {id(w): w.renewed() for w in self.workers}
+        self.workers = [renewed[id(w)] for w in self.workers]
+        self.slots = [renewed[id(w)] for w in self.slots]
 
 
 class AcceptFirst:

@@ -23,6 +23,7 @@ from storage.stats import queue_figures
 
 if TYPE_CHECKING:
     from bot.app import PerfBot
+    from bot.event_process import ProcessWorker
 
 log = logging.getLogger(__name__)
 PROBE_SECONDS = 0.02
@@ -38,14 +39,15 @@ def warm_up() -> None:
     parse_question("本月还有哪些任务没完成", date(2026, 1, 5))
 
 
-def rss_bytes() -> int:
-    """Resident set size now (Linux /proc), else the peak from getrusage."""
+def rss_bytes(pid: int | None = None) -> int:
+    """Resident set size now (Linux /proc), else the peak from getrusage; of process ``pid`` if given
+    (0 when it cannot be read)."""
     try:
-        with open("/proc/self/statm", encoding="ascii") as fh:
+        with open(f"/proc/{pid or 'self'}/statm", encoding="ascii") as fh:
             pages = int(fh.read().split()[1])
         return pages * resource.getpagesize()
     except (OSError, ValueError, IndexError):
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        return 0 if pid else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 class LoopLag:
@@ -284,6 +286,7 @@ class Metrics:
             "# HELP perfbot_db_commits_total Database transactions committed by this process.",
             "# TYPE perfbot_db_commits_total counter",
             f"perfbot_db_commits_total {db.commits}",
+            *helper_lines(bot.dispatcher.helpers),
             "# HELP process_resident_memory_bytes Resident memory size in bytes.",
             "# TYPE process_resident_memory_bytes gauge",
             f"process_resident_memory_bytes {rss_bytes()}",
@@ -292,3 +295,31 @@ class Metrics:
             f"process_start_time_seconds {self.started_at:.0f}",
         ]
         return "\n".join(lines) + "\n"
+
+
+def helper_lines(helpers: list[ProcessWorker]) -> list[str]:
+    """The event helper processes' figures (bot.event_process), summed over the helpers."""
+    if not helpers:
+        return []
+    return [
+        "# HELP perfbot_event_helpers_ready Event helper processes running and ready.",
+        "# TYPE perfbot_event_helpers_ready gauge",
+        f"perfbot_event_helpers_ready {sum(1 for h in helpers if h.helper_pid)}",
+        "# HELP perfbot_event_helper_events_total Events of the helpers' senders, by where they ran (a helper, or here "
+        "while none was ready).",
+        "# TYPE perfbot_event_helper_events_total counter",
+        f'perfbot_event_helper_events_total{{where="helper"}} {sum(h.done_remote for h in helpers)}',
+        f'perfbot_event_helper_events_total{{where="here"}} {sum(h.ran_here for h in helpers)}',
+        "# HELP perfbot_event_helper_starts_total Event helper processes started.",
+        "# TYPE perfbot_event_helper_starts_total counter",
+        f"perfbot_event_helper_starts_total {sum(h.starts for h in helpers)}",
+        "# HELP perfbot_event_helper_deaths_total Event helper processes that ended unexpectedly.",
+        "# TYPE perfbot_event_helper_deaths_total counter",
+        f"perfbot_event_helper_deaths_total {sum(h.deaths for h in helpers)}",
+        "# HELP perfbot_event_helper_db_commits_total Database transactions the helpers committed.",
+        "# TYPE perfbot_event_helper_db_commits_total counter",
+        f"perfbot_event_helper_db_commits_total {sum(h.helper_commits for h in helpers)}",
+        "# HELP perfbot_event_helper_resident_memory_bytes Resident memory of the running helpers, in bytes.",
+        "# TYPE perfbot_event_helper_resident_memory_bytes gauge",
+        f"perfbot_event_helper_resident_memory_bytes {sum(rss_bytes(h.helper_pid) for h in helpers if h.helper_pid)}",
+    ]

@@ -41,6 +41,9 @@ class Services:
     directory_readers: dict[str, DirectoryReader] = field(default_factory=dict)  # platform -> contacts reader
     loop: asyncio.AbstractEventLoop | None = None  # the serving loop (set by PerfBot.start)
     job_pool: WorkerPool = field(default_factory=lambda: WorkerPool("jobs", 1, 100))  # jobs run here
+    # In an event helper process (bot.event_child) the outbox workers run in the serving process: a
+    # wake-up goes there (the channel's name) instead.
+    wake_elsewhere: Callable[[str], None] | None = None
 
     @property
     def tz(self) -> ZoneInfo:
@@ -63,6 +66,10 @@ class Services:
     def wake(self, channel: str) -> None:
         """Tell ``channel``'s outbox worker there is work, once the rows it should see are
         committed (after the active unit of work), from whatever thread this runs on."""
+        if self.wake_elsewhere is not None:
+            elsewhere = self.wake_elsewhere
+            self.db.after_commit(lambda: elsewhere(channel))
+            return
         worker = self.workers.get(channel)
         if worker is not None:
             self.db.after_commit(lambda: worker.woken or run_on_loop(self.loop, worker.wake))

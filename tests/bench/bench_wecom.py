@@ -127,6 +127,8 @@ class Figures:
     gc2_phases_ms: tuple[float, ...] = (float("nan"),) * 4
     stalls: int = 0
     rss_mb: float = float("nan")
+    helper_rss_mb: float = 0.0  # the event helper process(es), [engine] event_processes (0: none)
+    helper_share: float = 0.0  # phase A's events the helpers worked off
     ready_s: float = float("nan")
     first_nlp_s: float = float("nan")
     half_rate: float = float("nan")
@@ -625,7 +627,9 @@ async def bench_bot(db: str, users: int, messages: int, concurrency: int, profil
             f.reply_p50_s, f.reply_p99_s = pct(lat, 0.5), pct(lat, 0.99)
             f.drain_s = max(0.0, last - load_end)
             f.e2e_per_s = len(calls) / max(1e-9, last - min(sent_at))
-            f.commits_per_msg = (after["perfbot_db_commits_total"] - before["perfbot_db_commits_total"]) / len(calls)
+            f.commits_per_msg = (commits(after) - commits(before)) / len(calls)
+            f.helper_share = (after.get('perfbot_event_helper_events_total{where="helper"}', 0.0)
+                              - before.get('perfbot_event_helper_events_total{where="helper"}', 0.0)) / len(calls)
             f.grouped_share = (after.get("perfbot_event_grouped_total", 0.0)
                                - before.get("perfbot_event_grouped_total", 0.0)) / len(calls)
             f.loop_lag_ms = after['perfbot_event_loop_lag_seconds{window="since_start"}'] * 1000
@@ -657,13 +661,19 @@ async def bench_bot(db: str, users: int, messages: int, concurrency: int, profil
                 settled = await scrape(rig.ports)
                 msgs = len(calls) + len(calls_b)
                 f.pg_commits_per_msg = (pg_commits(rig.url) - pg_before) / msgs
-                f.bot_commits_ab = (settled["perfbot_db_commits_total"] - before["perfbot_db_commits_total"]) / msgs
+                f.bot_commits_ab = (commits(settled) - commits(before)) / msgs
             f.rss_mb = end["process_resident_memory_bytes"] / 2**20
+            f.helper_rss_mb = end.get("perfbot_event_helper_resident_memory_bytes", 0.0) / 2**20
         finally:
             await rig.stop()
             if (rig.tmp / "bot.log").exists():
                 f.log = summarise_log(rig.tmp / "bot.log") + summarise_stalls(rig.tmp / "bot.log")
     return f
+
+
+def commits(scraped: dict[str, float]) -> float:
+    """Transactions the bot committed: the serving process's and its event helpers'."""
+    return scraped["perfbot_db_commits_total"] + scraped.get("perfbot_event_helper_db_commits_total", 0.0)
 
 
 def _windows(scraped: dict[str, float]) -> tuple[float, float]:
@@ -739,13 +749,16 @@ def report(db: str, bot: Figures, bare: Figures) -> None:
           .format(*bot.half_split))
     pg = (f"; both phases: bot {bot.bot_commits_ab:.2f}, PostgreSQL xact_commit {bot.pg_commits_per_msg:.2f}"
           if db != "sqlite" else "")
-    print(f"commits per message          {bot.commits_per_msg:.2f} (bot process, all threads){pg}; "
-          f"{bot.grouped_share:.0%} of the events worked off several to a transaction")
+    helper = f", its event helper {bot.helper_share:.0%} of the events" if bot.helper_rss_mb else ""
+    print(f"commits per message          {bot.commits_per_msg:.2f} (bot process, all threads{helper}){pg}; "
+          f"{bot.grouped_share:.0%} of the events worked off several to a transaction in the serving process")
     print(f"max event-loop lag           {bot.loop_lag_ms:.1f} ms (until ready / first reply / phase A / phase B: "
           + " / ".join(f"{v:.0f}" for v in bot.lag_phases_ms) + " ms)")
     print("longest full-GC pause        " + " / ".join(f"{v:.0f}" for v in bot.gc2_phases_ms)
           + f" ms (same phases); loop stalls over {STALL_LOG_MS} ms logged with their stack: {bot.stalls}")
     each = "" if bot.processes == 1 else " (the largest process)"
+    if bot.helper_rss_mb:
+        each += f", its event helper {bot.helper_rss_mb:.0f} MB"
     print(f"RSS after the run            {bot.rss_mb:.0f} MB{each}; ready {bot.ready_s:.2f} s after start; "
           f"first NLP reply {bot.first_nlp_s:.2f} s")
     for line in bot.log + bot.profile:
