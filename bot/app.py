@@ -8,7 +8,7 @@ import contextlib
 import gc
 import logging
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
@@ -27,6 +27,9 @@ from nlp.intent import parse_question
 from scheduler.registry import register
 from storage import outbox
 from storage.db import Database, open_database
+
+if TYPE_CHECKING:
+    from bot.event_process import Helper
 
 log = logging.getLogger(__name__)
 HELPER_READY_S = 20.0  # how long start-up waits for the event helper processes to load their models
@@ -68,9 +71,11 @@ class PerfBot:
     def __init__(
         self, settings: Settings, *, clock: Any = None, channels: list[Channel] | None = None,
         db: Database | None = None, scheduler: bool = True, event_helpers: int = 0,
+        prespawned: list[Helper] | None = None,
     ) -> None:
         """``event_helpers``: helper processes for inbound events (``serve`` passes
-        ``bot.event_process.helper_processes(settings)``; PostgreSQL only)."""
+        ``bot.event_process.helper_processes(settings)``; PostgreSQL only), ``prespawned`` those of
+        them already started (``bot.event_process.prespawn``)."""
         self.settings = settings
         redact.protect(settings)  # configured credentials never reach a log line or a stored error
         self.db = db or open_database(settings.storage.url)
@@ -82,7 +87,8 @@ class PerfBot:
             ch.bind(self.services)
             self.services.channels[ch.name] = ch
             self.services.workers[ch.name] = OutboxWorker(self.services, ch)
-        self.dispatcher = Dispatcher(self.services, load_routers(), classify=parse_question, helpers=event_helpers)
+        self.dispatcher = Dispatcher(self.services, load_routers(), classify=parse_question, helpers=event_helpers,
+                                     prespawned=prespawned)
         register(self.services.jobs, load_jobs())
         self.services.dispatcher = self.dispatcher
         self.scheduler = None

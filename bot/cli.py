@@ -209,12 +209,16 @@ async def _serve(settings: Settings) -> int:
     # garbage worth collecting: the cyclic collector stays off until PerfBot.start has loaded the
     # models and frozen them (a fifth of the imports' time went to collections that found nothing).
     gc.disable()
-    from bot.app import PerfBot
-    from bot.event_process import helper_processes
+    from bot.event_process import helper_processes, prespawn
 
     node = child_number()
-    # event helper processes use the other cores; under `serve --processes N` the serving processes do
-    bot = PerfBot(settings, event_helpers=0 if node else helper_processes(settings))
+    # Event helper processes use the other cores (under `serve --processes N` the serving processes
+    # do); they start first and load their models while this process imports and loads its own.
+    helpers = 0 if node else helper_processes(settings)
+    early = prespawn(settings, helpers)
+    from bot.app import PerfBot
+
+    bot = PerfBot(settings, event_helpers=helpers, prespawned=early)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -22,7 +22,7 @@ from storage.identity import IdentityCache
 from storage.models import Employee
 
 if TYPE_CHECKING:
-    from bot.event_process import ProcessWorker
+    from bot.event_process import Helper, ProcessWorker
     from storage.loop_accept import LoopAccept
 
 log = logging.getLogger(__name__)
@@ -61,7 +61,8 @@ class EventJob:
 
 class Dispatcher:
     def __init__(self, services: Services, routers: list[Router], classify: Classifier | None = None,
-                 workers: int | None = None, queue_capacity: int | None = None, helpers: int = 0) -> None:
+                 workers: int | None = None, queue_capacity: int | None = None, helpers: int = 0,
+                 prespawned: list[Helper] | None = None) -> None:
         """``routers``: the feature routers in order (checked at once: a clash raises RoutingError);
         ``classify``: the intent classifier (e.g. ``nlp.intent.parse_question``); ``helpers``: event
         helper processes (PostgreSQL; bot.event_process), each one more worker of the pool."""
@@ -79,8 +80,10 @@ class Dispatcher:
             from bot.event_process import ProcessWorker, setup_line
 
             line = setup_line(services.settings, services.clock)
+            early = list(prespawned or [])
             self.helpers = [ProcessWorker(f"events-helper-{i}", capacity, line, engine.event_process_nice,
-                                          on_wake=self._wake, before=self.accept_first.wait)
+                                          on_wake=self._wake, before=self.accept_first.wait,
+                                          prespawned=early.pop(0) if early else None)
                             for i in range(helpers)]
         self.pool = WorkerPool(
             "events", workers or (engine.sqlite_workers if db.is_sqlite else engine.event_workers),

@@ -91,11 +91,24 @@ def child_command() -> list[str]:
     return [sys.executable, "-m", "bot.event_child"]
 
 
+def prespawn(settings: Settings, n: int) -> list[Helper]:
+    """Start ``n`` helpers now, for a serving process on the system clock that has not built its app
+    yet (``serve``): they import and load their models on the other cores while it does, so start-up
+    waits for neither twice. Each goes to the ProcessWorker of the same settings."""
+    setup = setup_line(settings, SystemClock())
+    helpers = []
+    for _ in range(n):
+        try:
+            helpers.append(Helper(child_command(), setup, settings.engine.event_process_nice))
+        except OSError:
+            log.exception("could not start an event helper early; the worker tries again")
+    return helpers
+
+
 class Helper:
     """One running helper process and the thread reading its answers."""
 
-    def __init__(self, command: list[str], setup: str, nice: int,
-                 on_line: Callable[[Helper, dict[str, Any]], None]) -> None:
+    def __init__(self, command: list[str], setup: str, nice: int) -> None:
         read_fd, write_fd = os.pipe()
         env = {**os.environ, "PERFBOT_EVENT_CHILD_FD": str(write_fd), "PYTHONPATH": str(REPO),
                "PERFBOT_EVENT_CHILD_LOG": logging.getLevelName(logging.getLogger().getEffectiveLevel())}
@@ -113,7 +126,8 @@ class Helper:
         if self.proc.stdin is None:
             raise OSError("event helper started without a pipe to its input")
         self._stdin: IO[bytes] = self.proc.stdin
-        self._on_line = on_line
+        self.setup = setup
+        self._on_line: Callable[[Helper, dict[str, Any]], None] | None = None  # its worker's (attach)
         self._write_lock = threading.Lock()
         self.send_line(setup)
         self.reader = threading.Thread(target=self._read, name=f"event-helper-{self.pid}-reader", daemon=True)
@@ -138,14 +152,22 @@ class Helper:
                 except ValueError:
                     log.warning("event helper %s wrote a line that is not JSON: %r", self.pid, raw[:200])
                     continue
-                if isinstance(msg, dict):
-                    self._on_line(self, msg)
+                if isinstance(msg, dict) and "ready" in msg:
+                    self.ready.set()
+                    log.info("event helper %s ready", self.pid)
+                elif isinstance(msg, dict) and self._on_line is not None:
+                    self._on_line(self, msg)  # (done and wake come only once it has a worker: attach)
         except OSError:
             pass
         finally:
             self.answers.close()
             self.dead.set()
-            self._on_line(self, {"gone": self.pid})
+            if self._on_line is not None:
+                self._on_line(self, {"gone": self.pid})
+
+    def attach(self, on_line: Callable[[Helper, dict[str, Any]], None]) -> None:
+        """Send its answers to ``on_line`` (a helper may start before its worker exists: prespawn)."""
+        self._on_line = on_line
 
     def close(self, timeout: float) -> int | None:
         """Close its input (it finishes what it has and exits), wait, kill it if it does not."""
@@ -170,8 +192,9 @@ class ProcessWorker(threading.Thread):
 
     def __init__(self, name: str, capacity: int, setup: str, nice: int = 10,
                  on_wake: Callable[[str], None] | None = None, command: list[str] | None = None,
-                 before: Callable[[], None] | None = None) -> None:
+                 before: Callable[[], None] | None = None, prespawned: Helper | None = None) -> None:
         super().__init__(name=name, daemon=True)
+        self.prespawned = prespawned  # a helper started early (``prespawn``), taken by the first spawn
         self.before = before  # called before each event is handed over (AcceptFirst.wait, as a thread does)
         self.jobs: queue.Queue[Any] = queue.Queue(maxsize=capacity)
         self.busy = False
@@ -322,8 +345,14 @@ class ProcessWorker(threading.Thread):
         return False
 
     def _spawn(self) -> None:
+        early, self.prespawned = self.prespawned, None
+        if early is not None and early.setup != self.setup:
+            early.close(5.0)  # started for other settings: not this worker's
+            early = None
         try:
-            self.helper = Helper(self.command, self.setup, self.nice, self._on_line)
+            helper = early or Helper(self.command, self.setup, self.nice)
+            helper.attach(self._on_line)
+            self.helper = helper
             self.starts += 1
         except OSError:
             log.exception("could not start an event helper; events run in this process")
@@ -344,9 +373,6 @@ class ProcessWorker(threading.Thread):
                 fut.set_result(None)
         elif "wake" in msg and self.on_wake is not None:
             self.on_wake(str(msg["wake"]))
-        elif "ready" in msg:
-            helper.ready.set()
-            log.info("event helper %s ready", helper.pid)
         elif "gone" in msg:
             with self._cond:  # everything it had not finished runs here, in the order it was sent
                 back = list(self._inflight.values())

@@ -12,10 +12,12 @@ through the WeCom emulator: encrypted callbacks in, the bot's replies out throug
 from __future__ import annotations
 
 import asyncio
+import copy
 import os
 import signal
 import sys
 from collections import Counter
+from collections.abc import Callable
 from datetime import timedelta
 
 import aiohttp
@@ -26,7 +28,7 @@ from bot.app import PerfBot
 from bot.clock import ManualClock, OffsetClock, SystemClock
 from bot.config import Settings
 from bot.demo import seed_demo
-from bot.event_process import ProcessWorker, helper_processes, read_setup, setup_line
+from bot.event_process import Helper, ProcessWorker, helper_processes, prespawn, read_setup, setup_line
 from storage.db import open_database
 from storage.models import Employee, InboundEvent, OutboxMessage
 from tests.conftest import DEMO_NOW, DEMO_TODAY, truncate_pg
@@ -47,7 +49,9 @@ class HelperRig:
         self.driver: CallbackDriver | None = None
         self.users: list[str] = []
 
-    async def start(self, helpers: int = 1, command: list[str] | None = None) -> None:
+    async def start(self, helpers: int = 1, command: list[str] | None = None,
+                    early: Callable[[Settings], list[Helper]] | None = None) -> None:
+        """``early``: start helpers before the bot, as ``serve`` does (then on the system clock)."""
         api_base = await self.emulator.start()
         settings: Settings = wecom_settings(self.url, api_base)
         db = open_database(self.url)
@@ -56,7 +60,12 @@ class HelperRig:
             self.users = sorted(u for u in s.execute(select(Employee.wecom_userid)).scalars() if u)
         db.dispose()
         self.emulator.users = set(self.users)
-        self.bot = PerfBot(settings, clock=self.clock, scheduler=False, event_helpers=helpers)
+        if early is None:
+            self.bot = PerfBot(settings, clock=self.clock, scheduler=False, event_helpers=helpers)
+        else:
+            self.clock = SystemClock()
+            self.early = early(settings)
+            self.bot = PerfBot(settings, scheduler=False, event_helpers=helpers, prespawned=self.early)
         if command is not None:
             for h in self.bot.dispatcher.helpers:
                 h.command = command
@@ -183,6 +192,31 @@ async def test_a_helper_that_cannot_start_leaves_the_work_here(helper_rig: Helpe
     await helper_rig.all_answered(users, len(TEXTS))
     assert helper.done_remote == 0 and helper.ran_here > 0
     assert all(texts == list(TEXTS) for texts in helper_rig.processed_in_order().values())
+
+
+async def test_a_helper_started_early_is_the_one_that_works(helper_rig: HelperRig) -> None:
+    await helper_rig.start(helpers=1, early=lambda s: prespawn(s, 1))
+    helper = helper_rig.helper
+    assert helper.starts == 1 and helper.helper_pid == helper_rig.early[0].pid
+    users = helper_rig.users
+    await helper_rig.burst(users, ("帮助",))
+    await helper_rig.all_answered(users, 1)
+    assert helper.done_remote > 0
+
+
+async def test_a_helper_started_early_for_other_settings_is_replaced(helper_rig: HelperRig) -> None:
+    def other(s: Settings) -> list[Helper]:
+        changed = copy.deepcopy(s)
+        changed.engine.batch_events = 3
+        return prespawn(changed, 1)
+
+    await helper_rig.start(helpers=1, early=other)
+    helper = helper_rig.helper
+    assert helper.helper_pid and helper.helper_pid != helper_rig.early[0].pid
+    assert helper_rig.early[0].proc.poll() is not None  # stopped, not left running
+    users = helper_rig.users[:5]
+    await helper_rig.burst(users, ("帮助",))
+    await helper_rig.all_answered(users, 1)
 
 
 def test_the_helper_gets_the_settings_and_the_clock_as_they_are() -> None:
