@@ -76,6 +76,9 @@ class PerfBot:
         """``event_helpers``: helper processes for inbound events (``serve`` passes
         ``bot.event_process.helper_processes(settings)``; PostgreSQL only), ``prespawned`` those of
         them already started (``bot.event_process.prespawn``)."""
+        if event_helpers and channels is not None:
+            raise ValueError("event helper processes build the platform channels from the settings: "
+                             "they cannot share channels given here")
         self.settings = settings
         redact.protect(settings)  # configured credentials never reach a log line or a stored error
         self.db = db or open_database(settings.storage.url)

@@ -16,6 +16,7 @@ import gc
 import json
 import logging
 import os
+import signal
 import sys
 import threading
 from typing import IO, Any
@@ -73,6 +74,10 @@ async def serve(settings_line: bytes, answers: Answers) -> None:
 
 
 def main() -> int:
+    # Ctrl-C in a terminal and a service manager's SIGTERM reach the whole process group: the serving
+    # process stops this one (by ending its input) once it has the work back, so the signals are its.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     out = os.fdopen(int(os.environ["PERFBOT_EVENT_CHILD_FD"]), "wb")
     settings_line = sys.stdin.buffer.readline()
     logging.basicConfig(level=os.environ.get("PERFBOT_EVENT_CHILD_LOG", "WARNING"), stream=sys.stderr,

@@ -216,6 +216,7 @@ class ProcessWorker(threading.Thread):
         self.ran_here = 0  # events this thread ran itself (no helper ready, or one had died)
         self.starts = 0  # helpers started
         self.deaths = 0  # helpers that ended while this worker ran
+        self.spawn_errors = 0  # helpers that could not be started at all
         self._commits_before = 0  # database commits of helpers that have ended
         self._commits_now = 0  # ...and of the running one (it says with each event done)
 
@@ -247,6 +248,8 @@ class ProcessWorker(threading.Thread):
                 return True
             if helper is not None and helper.dead.is_set():
                 return False
+            if helper is None and self.spawn_errors:
+                return False  # could not start one: its events run here
             time.sleep(0.02)
         return False
 
@@ -355,6 +358,7 @@ class ProcessWorker(threading.Thread):
             self.helper = helper
             self.starts += 1
         except OSError:
+            self.spawn_errors += 1
             log.exception("could not start an event helper; events run in this process")
             self._restart_at = time.monotonic() + RESTART_MAX_S
 
@@ -381,21 +385,20 @@ class ProcessWorker(threading.Thread):
                 self._cond.notify_all()
 
     def _finish(self) -> None:
-        """Shutdown: the helper finishes the events it has (or they run here), then it exits."""
+        """Shutdown: the helper finishes the events it has, then its input ends and it exits; what it
+        did not finish (it died, or took longer than STOP_WAIT_S) runs here or stays pending."""
         helper = self.helper
         deadline = time.monotonic() + STOP_WAIT_S
-        while True:
+        while helper is not None and not helper.dead.is_set():
             with self._cond:
                 if not self._inflight or time.monotonic() >= deadline:
                     break
                 self._cond.wait(POLL_S)
-            if helper is not None and helper.dead.is_set():
-                break
-        while self._again:
-            self._run_here(*self._again.popleft())
         if helper is not None:
             helper.close(10.0)
-            helper.reader.join(5.0)
+            helper.reader.join(5.0)  # its answers end: a death's events are handed back by now
+        while self._again:
+            self._run_here(*self._again.popleft())
         with self._cond:  # not finished in time: still pending in the inbox, the sweeper replays them
             left = list(self._inflight.values())
             self._inflight.clear()

@@ -791,7 +791,8 @@ if __name__ == "__main__":
     ap.add_argument("--runs", type=int, default=1,
                     help="runs per database (bare and bot each time), then in how many each target was met")
     ap.add_argument("--processes", type=int, default=1,
-                    help="bot processes sharing the PostgreSQL database, each on its own port (SQLite: always 1)")
+                    help="bot processes sharing the PostgreSQL database, each on its own port (SQLite: always 1; "
+                         "with several, no event helper processes unless --engine event_processes=N)")
     ap.add_argument("--profile", action="store_true", help="sample the bot with py-spy and print where time goes")
     ap.add_argument("--profile-gil", action="store_true",
                     help="with --profile: sample only the thread holding the interpreter lock (py-spy --gil)")
@@ -804,6 +805,10 @@ if __name__ == "__main__":
                     help="keep the product's job schedule (a start then catches up what fell due in the last 24 h)")
     args = ap.parse_args()
     ENGINE.update(kv.split("=", 1) for kv in args.engine)
+    if args.processes > 1:
+        # several serving processes on one machine use its cores themselves: as under `serve --processes
+        # N`, they start no event helper processes (one each would put 2N bots on the cores)
+        ENGINE.setdefault("event_processes", "0")
     WITH_JOBS[0] = args.with_jobs
     PROFILE_MODE.update(gil=args.profile_gil, load=args.profile_load)
     asyncio.run(main(args.users, args.messages, args.c, args.db.split(","), args.profile, args.keep_log,

@@ -184,8 +184,29 @@ async def test_a_killed_helper_loses_nothing_and_answers_nothing_twice(helper_ri
     assert helper.done_remote > done_before  # the new helper took its share again
 
 
-async def test_a_helper_that_cannot_start_leaves_the_work_here(helper_rig: HelperRig) -> None:
-    await helper_rig.start(helpers=1, command=[sys.executable, "-c", "import sys; sys.exit(3)"])
+async def test_the_stop_signals_of_the_process_group_are_the_serving_processs(helper_rig: HelperRig) -> None:
+    """Ctrl-C or a service manager's SIGTERM reach the helper too: it goes on until the serving
+    process, which handles them, ends its input at shutdown (after the work is handed back)."""
+    await helper_rig.start(helpers=1)
+    helper = helper_rig.helper
+    pid = helper.helper_pid
+    os.kill(pid, signal.SIGTERM)
+    os.kill(pid, signal.SIGINT)
+    users = helper_rig.users
+    await helper_rig.burst(users, ("帮助",))
+    await helper_rig.all_answered(users, 1)
+    assert helper.helper_pid == pid and helper.deaths == 0 and helper.done_remote > 0
+    proc = helper.helper.proc
+    await helper_rig.bot.stop()
+    helper_rig.bot.db.dispose()
+    helper_rig.bot = None
+    assert proc.poll() == 0  # stopped by its input ending, cleanly
+
+
+@pytest.mark.parametrize("command", [[sys.executable, "-c", "import sys; sys.exit(3)"],  # exits at once
+                                     ["/nonexistent/perfbot-helper"]])  # cannot even be started
+async def test_a_helper_that_cannot_start_leaves_the_work_here(helper_rig: HelperRig, command: list[str]) -> None:
+    await helper_rig.start(helpers=1, command=command)
     helper = helper_rig.helper
     users = helper_rig.users[:6]
     await helper_rig.burst(users)
