@@ -83,7 +83,8 @@ class Dispatcher:
             early = list(prespawned or [])
             self.helpers = [ProcessWorker(f"events-helper-{i}", capacity, line, engine.event_process_nice,
                                           on_wake=self._wake, before=self.accept_first.wait,
-                                          prespawned=early.pop(0) if early else None)
+                                          prespawned=early.pop(0) if early else None,
+                                          in_burst=self.accept_first.busy)
                             for i in range(helpers)]
         self.pool = WorkerPool(
             "events", workers or (engine.sqlite_workers if db.is_sqlite else engine.event_workers),

@@ -119,6 +119,7 @@ class Figures:
     pg_commits_per_msg: float = float("nan")  # both phases, PostgreSQL's count against the bot's (bot_commits_ab)
     bot_commits_ab: float = float("nan")
     grouped_share: float = float("nan")  # phase A's events worked off several to a transaction
+    accept_writes: tuple[float, float, float] = (float("nan"),) * 3  # phase A: writes, events per write, mean ms
     timeline: list[int] = field(default_factory=list)  # phase A's events finished in each second from its start
     load_s: float = float("nan")  # phase A's load, first callback to the last acknowledgement
     loop_lag_ms: float = float("nan")
@@ -630,6 +631,11 @@ async def bench_bot(db: str, users: int, messages: int, concurrency: int, profil
             f.commits_per_msg = (commits(after) - commits(before)) / len(calls)
             f.helper_share = (after.get('perfbot_event_helper_events_total{where="helper"}', 0.0)
                               - before.get('perfbot_event_helper_events_total{where="helper"}', 0.0)) / len(calls)
+            writes = after.get("perfbot_accept_writes_total", 0.0) - before.get("perfbot_accept_writes_total", 0.0)
+            f.accept_writes = (writes, (after.get("perfbot_accept_events_total", 0.0)
+                                        - before.get("perfbot_accept_events_total", 0.0)) / max(1.0, writes),
+                               (after.get("perfbot_accept_write_seconds_total", 0.0)
+                                - before.get("perfbot_accept_write_seconds_total", 0.0)) / max(1.0, writes) * 1000)
             f.grouped_share = (after.get("perfbot_event_grouped_total", 0.0)
                                - before.get("perfbot_event_grouped_total", 0.0)) / len(calls)
             f.loop_lag_ms = after['perfbot_event_loop_lag_seconds{window="since_start"}'] * 1000
@@ -752,6 +758,8 @@ def report(db: str, bot: Figures, bare: Figures) -> None:
     helper = f", its event helper {bot.helper_share:.0%} of the events" if bot.helper_rss_mb else ""
     print(f"commits per message          {bot.commits_per_msg:.2f} (bot process, all threads{helper}){pg}; "
           f"{bot.grouped_share:.0%} of the events worked off several to a transaction in the serving process")
+    print("acceptance writes (phase A)  {:.0f}, {:.1f} events each, {:.2f} ms each on average (what an acknowledgement "
+          "waits for)".format(*bot.accept_writes))
     print(f"max event-loop lag           {bot.loop_lag_ms:.1f} ms (until ready / first reply / phase A / phase B: "
           + " / ".join(f"{v:.0f}" for v in bot.lag_phases_ms) + " ms)")
     print("longest full-GC pause        " + " / ".join(f"{v:.0f}" for v in bot.gc2_phases_ms)

@@ -184,6 +184,32 @@ async def test_a_killed_helper_loses_nothing_and_answers_nothing_twice(helper_ri
     assert helper.done_remote > done_before  # the new helper took its share again
 
 
+async def test_in_a_burst_the_helper_gets_only_a_few_events_at_a_time(helper_rig: HelperRig) -> None:
+    """While callbacks arrive in a burst, the helper's work would slow the acceptance writes every
+    acknowledgement waits for: at most BURST_IN_FLIGHT events are handed over at once meanwhile."""
+    from bot.event_process import BURST_IN_FLIGHT, MAX_IN_FLIGHT
+
+    await helper_rig.start(helpers=1)
+    helper = helper_rig.helper
+    burst = [True]
+    helper.in_burst = lambda: burst[0]
+    most = 0
+
+    async def watch() -> None:
+        nonlocal most
+        while True:
+            most = max(most, len(helper._inflight))
+            await asyncio.sleep(0.0005)
+
+    watcher = asyncio.create_task(watch())
+    users = helper_rig.users
+    await helper_rig.burst(users)
+    await helper_rig.all_answered(users, len(TEXTS))
+    watcher.cancel()
+    assert helper.done_remote > 2 * BURST_IN_FLIGHT  # its share went through, a few at a time
+    assert 0 < most <= BURST_IN_FLIGHT < MAX_IN_FLIGHT
+
+
 async def test_the_stop_signals_of_the_process_group_are_the_serving_processs(helper_rig: HelperRig) -> None:
     """Ctrl-C or a service manager's SIGTERM reach the helper too: it goes on until the serving
     process, which handles them, ends its input at shutdown (after the work is handed back)."""
