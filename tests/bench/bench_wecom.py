@@ -136,6 +136,7 @@ class Figures:
     half_p50_s: float = float("nan")
     half_p99_s: float = float("nan")
     half_split: tuple[float, float, float, float] = (float("nan"),) * 4  # processing p50/p99, outbox wait p50/p99
+    half_holds: tuple[float, float] = (float("nan"),) * 2  # phase B: event workers held back for acceptances, times / s
     missing_replies: int = 0
     sends: int = 0  # messages the bot sent during phase A (to the askers and to others)
     api_calls: int = 0  # message/send calls they took (identical texts go to many users per call)
@@ -655,6 +656,9 @@ async def bench_bot(db: str, users: int, messages: int, concurrency: int, profil
             for line in slow:
                 print(line)
             end = await scrape(rig.ports)
+            f.half_holds = (end.get("perfbot_accept_first_waits_total", 0.0) - after.get("perfbot_accept_first_waits_total", 0.0),
+                            end.get("perfbot_accept_first_wait_seconds_total", 0.0)
+                            - after.get("perfbot_accept_first_wait_seconds_total", 0.0))
             f.loop_lag_ms = end['perfbot_event_loop_lag_seconds{window="since_start"}'] * 1000
             lag_b, gc_b = _windows(end)
             lag_0, gc_0 = _windows(before)
@@ -753,6 +757,7 @@ def report(db: str, bot: Figures, bare: Figures) -> None:
     print(f"at half that rate ({bot.half_rate:.0f}/s)   reply p50 {bot.half_p50_s:.2f} s, p99 {bot.half_p99_s:.2f} s")
     print("  of which processing p50 {:.2f} s, p99 {:.2f} s; reply's outbox wait p50 {:.2f} s, p99 {:.2f} s"
           .format(*bot.half_split))
+    print("  event workers held back for acceptances meanwhile: {:.0f} times, {:.1f} s in all".format(*bot.half_holds))
     pg = (f"; both phases: bot {bot.bot_commits_ab:.2f}, PostgreSQL xact_commit {bot.pg_commits_per_msg:.2f}"
           if db != "sqlite" else "")
     helper = f", its event helper {bot.helper_share:.0%} of the events" if bot.helper_rss_mb else ""

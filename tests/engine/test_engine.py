@@ -678,6 +678,32 @@ async def test_only_a_burst_of_acceptances_holds_the_workers_back():
         w.jobs.put(None)
 
 
+async def test_a_hold_ends_with_the_burst_though_callbacks_still_arrive():
+    """A steady stream overlaps a few callbacks at a time and now and then enough to count as a burst;
+    a worker held until nothing at all was being accepted stayed held for most of max_wait, and at
+    300 messages/s the backlog grew by seconds. Once fewer than ``burst`` are in flight (for
+    BURST_SECONDS), the worker goes on though one is still being accepted."""
+    release, order, first, accept, pool = _accept_rig(max_wait=60, burst=3)
+
+    async def job():
+        order.append("processed")
+
+    burst = [asyncio.ensure_future(accept.accept(_Ev(f"cb-{i}"))) for i in range(3)]
+    await asyncio.sleep(0)  # three in flight: a burst
+    done = pool.submit("E101", job)
+    await asyncio.sleep(0.01)
+    first.end()  # two of them answered (as their writes return), one still being accepted
+    first.end()
+    await asyncio.wait_for(done, timeout=20)  # not max_wait (60 s): the burst is over
+    assert order == ["processed"] and first.waits == 1 and not first._calm.is_set()
+    first.begin()  # (the two ends above were the test's own: balance them for the real answers)
+    first.begin()
+    release.set()
+    assert all(await asyncio.gather(*burst))
+    for w in pool.workers:
+        w.jobs.put(None)
+
+
 async def test_outbox_rounds_wait_while_a_callback_is_being_accepted(chat):
     """The outbox's rounds (claims and marks: database work under the same interpreter lock) held
     acknowledgements back on PostgreSQL bursts too: both lanes now wait while a callback is being
