@@ -67,6 +67,20 @@ def directory_readers(settings: Settings) -> dict[str, DirectoryReader]:
     return readers
 
 
+async def load_models(gc_full_every: int) -> None:
+    """Load the models once, off the loop (a serving process, and an event helper process)."""
+    await asyncio.to_thread(warm_up)
+    # Everything loaded so far (models, dictionaries, modules) lives as long as the process: move
+    # it out of the collector's sight, so a full collection under load scans only what requests
+    # made, not the models, and does not stall the serving loop for tens of milliseconds.
+    gc.collect()
+    gc.freeze()
+    # ...which leaves the oldest generation nearly empty, so a full collection would come every few
+    # hundred messages and stop every thread while it scans what is in flight: see [engine] gc_full_every.
+    young, middle, _ = gc.get_threshold()
+    gc.set_threshold(young, middle, gc_full_every)
+
+
 class PerfBot:
     def __init__(
         self, settings: Settings, *, clock: Any = None, channels: list[Channel] | None = None,
@@ -170,17 +184,7 @@ class PerfBot:
         self.metrics.start_probe()
         for helper in self.dispatcher.helpers:  # event helper processes load their models meanwhile
             helper.start()
-        # Models load once, off the loop, before the process reports ready.
-        await asyncio.to_thread(warm_up)
-        # Everything loaded so far (models, dictionaries, modules) lives as long as the process: move
-        # it out of the collector's sight, so a full collection under load scans only what requests
-        # made, not the models, and does not stall the serving loop for tens of milliseconds.
-        gc.collect()
-        gc.freeze()
-        # ...which leaves the oldest generation nearly empty, so a full collection would come every few
-        # hundred messages and stop every thread while it scans what is in flight: see [engine] gc_full_every.
-        young, middle, _ = gc.get_threshold()
-        gc.set_threshold(young, middle, self.settings.engine.gc_full_every)
+        await load_models(self.settings.engine.gc_full_every)  # before the process reports ready
         gc.enable()  # `serve` starts with it off (bot/cli.py)
         self.dispatcher.pool.start()
         for helper in self.dispatcher.helpers:  # ...and report ready with the models loaded, as this one

@@ -68,10 +68,9 @@ class EngineSettings:
     # event and request in flight and stopping all threads for 11-38 ms (bench_wecom). A full collection
     # runs at most once per this many younger ones instead (Python's default: 10).
     gc_full_every: int = 100
-    # PostgreSQL: helper processes that work off inbound events on the machine's other cores
-    # (bot/event_process.py); each takes as many senders as this process's threads together. Started
-    # only where they can help: more than one CPU and one serving process (``serve --processes 1``);
-    # 0 turns them off. They run at this much lower CPU priority (nice), so acknowledgements come first.
+    # PostgreSQL: helper processes working off inbound events on other cores (bot/event_process.py), each
+    # taking as many senders as this process's threads; only with 2+ CPUs and one serving process; 0 off.
+    # They run at this much lower CPU priority (nice), so acknowledgements come first.
     event_processes: int = 1
     event_process_nice: int = 10
 
@@ -311,12 +310,23 @@ def _coerce(key: str, value: Any, default: Any) -> Any:
     return value
 
 
-def apply_section(section_obj: Any, section: str, values: dict[str, Any]) -> None:
+def _apply(section_obj: Any, section: str, values: dict[str, Any]) -> None:
     known = {f.name for f in fields(section_obj)}
     for key, value in values.items():
         if key not in known:
             raise ConfigError(f"{section}.{key}", "unknown key (see config.example.toml)")
         setattr(section_obj, key, _coerce(f"{section}.{key}", value, getattr(section_obj, key)))
+
+
+def apply_sections(settings: Settings, data: dict[str, Any]) -> None:
+    """Set ``settings`` from ``{section: {key: value}}`` (a config file, or a helper's hand-over)."""
+    for section, values in data.items():
+        target = getattr(settings, section, None) if section != "source" else None
+        if target is None or not hasattr(target, "__dataclass_fields__"):
+            raise ConfigError(section, "unknown section (see config.example.toml)")
+        if not isinstance(values, dict):
+            raise ConfigError(section, "must be a table")
+        _apply(target, section, values)
 
 
 def check_processes(s: Settings) -> None:
@@ -430,13 +440,7 @@ def load_settings(path: str | Path | None = None, env: dict[str, str] | None = N
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(str(path), f"not valid TOML: {exc}") from None
-    for section, values in data.items():
-        target = getattr(settings, section, None) if section != "source" else None
-        if target is None or not hasattr(target, "__dataclass_fields__"):
-            raise ConfigError(section, "unknown section (see config.example.toml)")
-        if not isinstance(values, dict):
-            raise ConfigError(section, "must be a table")
-        apply_section(target, section, values)
+    apply_sections(settings, data)
     for var, (section, key) in ENV_OVERRIDES.items():
         if var in env and env[var] != "":
             target = getattr(settings, section)

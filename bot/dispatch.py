@@ -11,7 +11,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from bot.context import Ctx
-from bot.engine import AcceptFirst, Backlogged, GroupAccept, WorkerPool, run_on_loop
+from bot.engine import AcceptFirst, Backlogged, GroupAccept, WorkerPool
 from bot.events import InboundEvent, SystemEvent, event_from_dict
 from bot.router import Router
 from bot.routing import Classifier, Routing
@@ -82,7 +82,7 @@ class Dispatcher:
             line = setup_line(services.settings, services.clock)
             early = list(prespawned or [])
             self.helpers = [ProcessWorker(f"events-helper-{i}", capacity, line, engine.event_process_nice,
-                                          on_wake=self._wake, before=self.accept_first.wait,
+                                          on_wake=services.wake_now, before=self.accept_first.wait,
                                           prespawned=early.pop(0) if early else None,
                                           in_burst=self.accept_first.busy)
                             for i in range(helpers)]
@@ -165,12 +165,6 @@ class Dispatcher:
         if fut is None:
             raise RuntimeError("the event pool gave no future")
         return fut
-
-    def _wake(self, channel: str) -> None:
-        """A helper process committed outbox rows for ``channel``: wake its outbox worker (any thread)."""
-        worker = self.services.workers.get(channel)
-        if worker is not None and not worker.woken:
-            run_on_loop(self.services.loop, worker.wake)
 
     @staticmethod
     def _key(event: InboundEvent) -> str:

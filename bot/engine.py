@@ -119,7 +119,7 @@ class WorkerPool:
 
     ``remote``: further workers of the same shape (``jobs``, ``busy``, ``start``, ``join``, ``renewed``)
     that run their jobs elsewhere (bot.event_process: another process). Each owns as many keys' shares
-    as all the threads together (``weight``), so one helper process takes about half the senders."""
+    as all the threads together (``slots``), so one helper process takes about half the senders."""
 
     def __init__(self, name: str, workers: int, capacity: int, before: Callable[[], None] | None = None,
                  remote: list[Any] | None = None) -> None:

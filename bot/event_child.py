@@ -12,7 +12,6 @@ When its input ends it finishes the events it has and exits.
 from __future__ import annotations
 
 import asyncio
-import gc
 import json
 import logging
 import os
@@ -41,9 +40,8 @@ class Answers:
 
 
 async def serve(settings_line: bytes, answers: Answers) -> None:
-    from bot.app import PerfBot
+    from bot.app import PerfBot, load_models
     from bot.event_process import read_setup
-    from bot.metrics import warm_up
 
     settings, clock = read_setup(settings_line.decode())
     bot = PerfBot(settings, clock=clock, scheduler=False)
@@ -51,11 +49,7 @@ async def serve(settings_line: bytes, answers: Answers) -> None:
     services.wake_elsewhere = lambda channel: answers.send({"wake": channel})  # its outbox workers run there
     loop = asyncio.get_running_loop()
     services.loop = loop
-    await asyncio.to_thread(warm_up)
-    gc.collect()
-    gc.freeze()
-    young, middle, _ = gc.get_threshold()
-    gc.set_threshold(young, middle, settings.engine.gc_full_every)
+    await load_models(settings.engine.gc_full_every)
     dispatcher = bot.dispatcher
     dispatcher.pool.start()
     answers.send({"ready": os.getpid()})

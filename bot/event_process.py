@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from bot.clock import OffsetClock, SystemClock
-from bot.config import ConfigError, Settings, apply_section
+from bot.config import Settings, apply_sections
 
 log = logging.getLogger(__name__)
 REPO = Path(__file__).resolve().parent.parent
@@ -74,11 +74,7 @@ def read_setup(text: str) -> tuple[Settings, OffsetClock]:
     clock.offset = timedelta(seconds=float(setup["clock_offset_seconds"]))
     data = setup["settings"]
     settings = Settings(source=str(data.pop("source", "<helper>")))
-    for section, values in data.items():
-        target = getattr(settings, section, None)
-        if target is None or not hasattr(target, "__dataclass_fields__") or not isinstance(values, dict):
-            raise ConfigError(section, "unknown section")
-        apply_section(target, section, values)
+    apply_sections(settings, data)
     return settings, clock
 
 
@@ -144,7 +140,7 @@ class Helper:
                 self._stdin.write(line.encode() + b"\n")
                 self._stdin.flush()
             return True
-        except (BrokenPipeError, OSError, ValueError):
+        except (OSError, ValueError):  # a broken pipe, or its input already closed
             self.dead.set()
             return False
 
@@ -217,7 +213,6 @@ class ProcessWorker(threading.Thread):
         self._launched = False
         self._loop: asyncio.AbstractEventLoop | None = None
         # counters (/metrics, tests)
-        self.sent = 0  # events handed to a helper
         self.done_remote = 0  # events a helper finished
         self.ran_here = 0  # events this thread ran itself (no helper ready, or one had died)
         self.starts = 0  # helpers started
@@ -310,9 +305,8 @@ class ProcessWorker(threading.Thread):
                 return
             key = make.event.key
             self._inflight[key] = (make, fut)
-        if helper.send_line(json.dumps({"event": make.event.to_dict()}, ensure_ascii=False)):
-            self.sent += 1
         # a failed write marks the helper dead: the answer reader hands every event in flight back
+        helper.send_line(json.dumps({"event": make.event.to_dict()}, ensure_ascii=False))
 
     def _room(self) -> int:
         return BURST_IN_FLIGHT if self.in_burst is not None and self.in_burst() else MAX_IN_FLIGHT

@@ -66,13 +66,18 @@ class Services:
     def wake(self, channel: str) -> None:
         """Tell ``channel``'s outbox worker there is work, once the rows it should see are
         committed (after the active unit of work), from whatever thread this runs on."""
+        if self.wake_elsewhere is not None or channel in self.workers:
+            self.db.after_commit(lambda: self.wake_now(channel))
+
+    def wake_now(self, channel: str) -> None:
+        """Wake ``channel``'s outbox worker now (the rows are committed), from any thread: the
+        serving process's own, or in a helper process the serving process's (``wake_elsewhere``)."""
         if self.wake_elsewhere is not None:
-            elsewhere = self.wake_elsewhere
-            self.db.after_commit(lambda: elsewhere(channel))
+            self.wake_elsewhere(channel)
             return
         worker = self.workers.get(channel)
-        if worker is not None:
-            self.db.after_commit(lambda: worker.woken or run_on_loop(self.loop, worker.wake))
+        if worker is not None and not worker.woken:
+            run_on_loop(self.loop, worker.wake)
 
     async def compute(self, fn: Callable[..., T], *args: Any) -> T:
         """Run blocking work ``fn(*args)`` (NLP, a heavy query) so that it never blocks the serving
